@@ -1,0 +1,164 @@
+// One schema for every environment variable, validated once at boot. A bad or missing value
+// stops the server with a message naming the variable. README's configuration table mirrors this.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+export const ENV_SCHEMA = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  SANDBOX_PORT: port.default(3100),
+  DATA_DIR: z.string().default('./data'),
+  MONGODB_URI: optionalString.pipe(z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional()),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SESSION_TTL_HOURS: positiveInt.default(72),
+  ORDER_PAY_WINDOW_MINUTES: positiveInt.max(60 * 24 * 7).default(30),
+  ORDER_QUERY_THROTTLE_MS: z.coerce.number().int().min(0).default(1000),
+  RECONCILE_INTERVAL_SECONDS: positiveInt.default(60),
+  /** Base URL of an already running sandbox; by default `npm start` runs one in-process. */
+  SANDBOX_URL: optionalString.pipe(z.url().optional()),
+  SERVE_CLIENT: z.enum(['auto', 'off']).default('auto'),
+
+  // Live mode: setting WECHAT_APPID switches it on and makes the rest required.
+  WECHAT_APPID: optionalString.pipe(z.string().regex(/^wx[0-9a-zA-Z]{16}$/, 'must look like wx followed by 16 letters or digits').optional()),
+  WECHAT_APP_SECRET: optionalString,
+  WECHATPAY_MCHID: optionalString.pipe(z.string().regex(/^\d{6,32}$/, 'must be the numeric merchant id').optional()),
+  WECHATPAY_PRIVATE_KEY_FILE: optionalString,
+  WECHATPAY_CERT_SERIAL: optionalString.pipe(z.string().regex(/^[0-9A-Fa-f]{8,40}$/, 'must be the hex serial of the merchant API certificate').optional()),
+  WECHATPAY_APIV3_KEY: optionalString.pipe(z.string().length(32, 'must be exactly 32 characters (the APIv3 key, not the APIv2 key)').optional()),
+  WECHATPAY_PUBLIC_KEY_FILE: optionalString,
+  WECHATPAY_PUBLIC_KEY_ID: optionalString.pipe(z.string().regex(/^PUB_KEY_ID_\w+$/, 'must start with PUB_KEY_ID_').optional()),
+  /** Comma-separated PEM files of platform certificates; several during a rotation. */
+  WECHATPAY_PLATFORM_CERT_FILES: optionalString,
+  WECHATPAY_NOTIFY_URL: optionalString,
+  WECHAT_API_BASE: z.url().default('https://api.weixin.qq.com'),
+  WECHATPAY_API_BASE: z.url().default('https://api.mch.weixin.qq.com'),
+});
+
+export type Env = z.infer<typeof ENV_SCHEMA>;
+
+export interface LiveCredentials {
+  appid: string;
+  appSecret: string;
+  mchid: string;
+  privateKeyFile: string;
+  certSerial: string;
+  apiV3Key: string;
+  publicKey?: { file: string; id: string };
+  platformCertFiles: string[];
+  notifyUrl: string;
+  wechatApiBase: string;
+  wechatPayApiBase: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  sandboxPort: number;
+  dataDir: string;
+  mongodbUri?: string;
+  logLevel: Env['LOG_LEVEL'];
+  sessionTtlMs: number;
+  orderPayWindowMs: number;
+  orderQueryThrottleMs: number;
+  reconcileIntervalMs: number;
+  serveClient: boolean;
+  mode: { kind: 'sandbox'; sandboxUrl?: string } | { kind: 'live'; credentials: LiveCredentials };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LIVE_REQUIRED = [
+  'WECHAT_APP_SECRET',
+  'WECHATPAY_MCHID',
+  'WECHATPAY_PRIVATE_KEY_FILE',
+  'WECHATPAY_CERT_SERIAL',
+  'WECHATPAY_APIV3_KEY',
+  'WECHATPAY_NOTIFY_URL',
+] as const;
+
+/** WeChat only delivers to public https URLs without a query string or explicit port. */
+export function notifyUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'is not a URL';
+  }
+  if (u.protocol !== 'https:') return 'must use https:// (WeChat does not deliver to http)';
+  if (u.search) return 'must not contain a query string';
+  if (u.port) return 'must not name a port (WeChat drops it)';
+  if (/^(localhost|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(u.hostname)) return 'must be publicly reachable, not a local address';
+  return null;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ENV_SCHEMA.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const base = {
+    port: e.PORT,
+    host: e.HOST,
+    sandboxPort: e.SANDBOX_PORT,
+    dataDir: e.DATA_DIR,
+    mongodbUri: e.MONGODB_URI,
+    logLevel: e.LOG_LEVEL,
+    sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    orderPayWindowMs: e.ORDER_PAY_WINDOW_MINUTES * 60_000,
+    orderQueryThrottleMs: e.ORDER_QUERY_THROTTLE_MS,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
+    serveClient: e.SERVE_CLIENT === 'auto',
+  };
+  if (!e.WECHAT_APPID) {
+    const stray = [...LIVE_REQUIRED, 'WECHATPAY_PUBLIC_KEY_FILE', 'WECHATPAY_PLATFORM_CERT_FILES'].filter((k) => e[k as keyof Env]);
+    if (stray.length) throw new ConfigError(stray.map((k) => `${k}: set, but WECHAT_APPID is not; set WECHAT_APPID for live mode or unset ${k}`));
+    return { ...base, mode: { kind: 'sandbox', sandboxUrl: e.SANDBOX_URL } };
+  }
+  const problems: string[] = [];
+  for (const k of LIVE_REQUIRED) if (!e[k]) problems.push(`${k}: required in live mode (WECHAT_APPID is set)`);
+  const hasPublicKey = Boolean(e.WECHATPAY_PUBLIC_KEY_FILE || e.WECHATPAY_PUBLIC_KEY_ID);
+  if (hasPublicKey && !(e.WECHATPAY_PUBLIC_KEY_FILE && e.WECHATPAY_PUBLIC_KEY_ID)) {
+    problems.push('WECHATPAY_PUBLIC_KEY_FILE and WECHATPAY_PUBLIC_KEY_ID: set both or neither');
+  }
+  const certFiles = (e.WECHATPAY_PLATFORM_CERT_FILES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (!hasPublicKey && certFiles.length === 0) {
+    problems.push('WECHATPAY_PUBLIC_KEY_FILE or WECHATPAY_PLATFORM_CERT_FILES: live mode needs a WeChat Pay public key or platform certificates to verify WeChat');
+  }
+  if (e.WECHATPAY_NOTIFY_URL) {
+    const p = notifyUrlProblem(e.WECHATPAY_NOTIFY_URL);
+    if (p) problems.push(`WECHATPAY_NOTIFY_URL: ${p}`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    ...base,
+    mode: {
+      kind: 'live',
+      credentials: {
+        appid: e.WECHAT_APPID,
+        appSecret: e.WECHAT_APP_SECRET!,
+        mchid: e.WECHATPAY_MCHID!,
+        privateKeyFile: e.WECHATPAY_PRIVATE_KEY_FILE!,
+        certSerial: e.WECHATPAY_CERT_SERIAL!.toUpperCase(),
+        apiV3Key: e.WECHATPAY_APIV3_KEY!,
+        publicKey: hasPublicKey ? { file: e.WECHATPAY_PUBLIC_KEY_FILE!, id: e.WECHATPAY_PUBLIC_KEY_ID! } : undefined,
+        platformCertFiles: certFiles,
+        notifyUrl: e.WECHATPAY_NOTIFY_URL!,
+        wechatApiBase: e.WECHAT_API_BASE,
+        wechatPayApiBase: e.WECHATPAY_API_BASE,
+      },
+    },
+  };
+}

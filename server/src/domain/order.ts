@@ -1,0 +1,101 @@
+import type { Fen } from './money';
+
+/**
+ * The order state machine, written down once. Every transition is done by a conditional
+ * update in the store (`WHERE status = from`), so a repeat or a race changes nothing.
+ *
+ *   PENDING ──(payment succeeded, amount matches)──▶ PAID
+ *   PENDING ──(closed at WeChat Pay, then locally)──▶ CLOSED
+ *
+ * PAID and CLOSED are final. A success reported for a CLOSED order is recorded as
+ * "paid after close" for a refund; it never reopens the order.
+ */
+export type OrderStatus = 'PENDING' | 'PAID' | 'CLOSED';
+
+export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  PENDING: ['PAID', 'CLOSED'],
+  PAID: [],
+  CLOSED: [],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export interface OrderLine {
+  sku: string;
+  name: string;
+  unitPrice: Fen;
+  quantity: number;
+  lineTotal: Fen;
+}
+
+/** One call to WeChat Pay's JSAPI order: an out_trade_no and the exact body that created it. */
+export interface PaymentAttempt {
+  outTradeNo: string;
+  orderId: string;
+  /** The JSON sent to /v3/pay/transactions/jsapi; re-posting it unchanged is allowed, changing it is not. */
+  requestBody: string;
+  prepayId: string | null;
+  /** Epoch ms after which the prepay_id must not be handed to a client (2 h less a margin). */
+  prepayExpiresAt: number | null;
+  createdAt: number;
+}
+
+export interface Order {
+  id: string;
+  userId: string;
+  lines: OrderLine[];
+  total: Fen;
+  currency: 'CNY';
+  description: string;
+  status: OrderStatus;
+  /** The current payment attempt's out_trade_no (unique across all attempts). */
+  outTradeNo: string;
+  /** Epoch ms: WeChat's time_expire; after it the order cannot be paid and is closed. */
+  payDeadline: number;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  transactionId: string | null;
+  paidAt: number | null;
+  closedAt: number | null;
+  /** A verified success for this order arrived after it was closed: refund it. */
+  paidAfterClose: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What the API shows; no internals such as request hashes. */
+export interface OrderView {
+  id: string;
+  status: OrderStatus;
+  lines: OrderLine[];
+  total: Fen;
+  currency: 'CNY';
+  description: string;
+  outTradeNo: string;
+  transactionId: string | null;
+  payDeadline: string;
+  paidAt: string | null;
+  closedAt: string | null;
+  createdAt: string;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function toOrderView(o: Order): OrderView {
+  return {
+    id: o.id,
+    status: o.status,
+    lines: o.lines,
+    total: o.total,
+    currency: o.currency,
+    description: o.description,
+    outTradeNo: o.outTradeNo,
+    transactionId: o.transactionId,
+    payDeadline: new Date(o.payDeadline).toISOString(),
+    paidAt: iso(o.paidAt),
+    closedAt: iso(o.closedAt),
+    createdAt: new Date(o.createdAt).toISOString(),
+  };
+}

@@ -1,0 +1,108 @@
+// The one store interface. Adapters (sqlite/, mongo/) are factories returning this shape;
+// driver errors become DuplicateKeyError or StoreUnavailableError inside the adapter.
+import type { Order, PaymentAttempt } from '../domain/order';
+import type { Product } from '../domain/catalog';
+
+export interface User {
+  id: string;
+  openid: string;
+  unionid: string | null;
+  /** Server-side only: never in a response, never in a log. */
+  sessionKey: string;
+  createdAt: number;
+}
+
+export interface Session {
+  tokenHash: string;
+  userId: string;
+  expiresAt: number;
+}
+
+export type NotificationOutcome =
+  | 'APPLIED'
+  | 'ALREADY_PAID'
+  | 'PAID_AFTER_CLOSE'
+  | 'AMOUNT_MISMATCH'
+  | 'APPID_MISMATCH'
+  | 'MCHID_MISMATCH'
+  | 'UNKNOWN_ORDER'
+  | 'IGNORED_EVENT';
+
+/** A verified, decrypted notification, keyed by WeChat's notification id (unique). */
+export interface NotificationRecord {
+  id: string;
+  eventType: string;
+  outTradeNo: string | null;
+  transactionId: string | null;
+  outcome: NotificationOutcome;
+  detail: string | null;
+  requestId: string | null;
+  firstReceivedAt: number;
+  lastReceivedAt: number;
+  deliveries: number;
+}
+
+/** A delivery refused before it could be trusted (bad signature, stale, probe, …). */
+export interface RejectedNotification {
+  receivedAt: number;
+  reason: string;
+  serial: string | null;
+  requestId: string | null;
+  bodySha256: string;
+}
+
+export interface PaidUpdate {
+  transactionId: string;
+  paidAt: number;
+  outTradeNo: string;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mongodb';
+
+  upsertUser(input: { openid: string; unionid: string | null; sessionKey: string; now: number }): Promise<User>;
+  findUserById(id: string): Promise<User | null>;
+
+  createSession(session: Session): Promise<void>;
+  findSession(tokenHash: string): Promise<Session | null>;
+  deleteSession(tokenHash: string): Promise<void>;
+
+  listProducts(): Promise<Product[]>;
+  /** Inserts the seed catalog where missing; existing products keep their stored values. */
+  seedProducts(products: readonly Product[]): Promise<void>;
+
+  /** Inserts an order and its first attempt together. DuplicateKeyError('idempotency_key') on a replayed key. */
+  insertOrder(order: Order, attempt: PaymentAttempt): Promise<void>;
+  findOrder(id: string): Promise<Order | null>;
+  findOrderByIdempotencyKey(userId: string, key: string): Promise<Order | null>;
+  listOrdersByUser(userId: string, limit: number): Promise<Order[]>;
+
+  findAttempt(outTradeNo: string): Promise<PaymentAttempt | null>;
+  /** Records a prepay_id on an attempt (conditional on the attempt existing). */
+  setPrepay(outTradeNo: string, prepayId: string, prepayExpiresAt: number): Promise<void>;
+  /** Adds a new attempt and makes it the order's current one, only while the order is PENDING
+   *  and its current attempt is still `previousOutTradeNo`. False when that did not hold. */
+  replaceAttempt(orderId: string, previousOutTradeNo: string, attempt: PaymentAttempt, now: number): Promise<boolean>;
+
+  /** PENDING → PAID. True only for the call that made the transition. */
+  markPaid(orderId: string, update: PaidUpdate, now: number): Promise<boolean>;
+  /** PENDING → CLOSED. True only for the call that made the transition. */
+  markClosed(orderId: string, now: number): Promise<boolean>;
+  /** Flags a CLOSED order that WeChat reports paid. */
+  flagPaidAfterClose(orderId: string, update: PaidUpdate, now: number): Promise<void>;
+
+  /** Inserts the record, or, when the id is known, counts one more delivery and returns the stored record. */
+  recordNotification(record: NotificationRecord): Promise<{ record: NotificationRecord; duplicate: boolean }>;
+  findNotification(id: string): Promise<NotificationRecord | null>;
+  recordRejectedNotification(rejected: RejectedNotification): Promise<void>;
+  countRejectedNotifications(): Promise<number>;
+
+  close(): Promise<void>;
+}
+
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('the store is unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
