@@ -91,7 +91,8 @@ export interface Store {
   /** Flags a CLOSED order that WeChat reports paid. */
   flagPaidAfterClose(orderId: string, update: PaidUpdate, now: number): Promise<void>;
 
-  /** Inserts the record, or, when the id is known, counts one more delivery and returns the stored record. */
+  /** Inserts the record, or, when the id is known, counts one more delivery; an APPLIED outcome, or any outcome
+   *  over an unsettled one (UNKNOWN_ORDER, mismatched appid/mchid), replaces the stored outcome. */
   recordNotification(record: NotificationRecord): Promise<{ record: NotificationRecord; duplicate: boolean }>;
   findNotification(id: string): Promise<NotificationRecord | null>;
   recordRejectedNotification(rejected: RejectedNotification): Promise<void>;

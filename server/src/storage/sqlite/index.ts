@@ -158,7 +158,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       `INSERT INTO notifications (id, event_type, out_trade_no, transaction_id, outcome, detail, request_id,
          first_received_at, last_received_at, deliveries)
        VALUES (@id, @eventType, @outTradeNo, @transactionId, @outcome, @detail, @requestId, @firstReceivedAt, @lastReceivedAt, 1)
-       ON CONFLICT(id) DO UPDATE SET deliveries = deliveries + 1, last_received_at = excluded.last_received_at
+       ON CONFLICT(id) DO UPDATE SET deliveries = deliveries + 1, last_received_at = excluded.last_received_at,
+         outcome = CASE WHEN excluded.outcome = 'APPLIED' OR outcome NOT IN ('APPLIED', 'ALREADY_PAID', 'PAID_AFTER_CLOSE', 'AMOUNT_MISMATCH', 'IGNORED_EVENT')
+                        THEN excluded.outcome ELSE outcome END,
+         detail = CASE WHEN excluded.outcome = 'APPLIED' THEN excluded.detail ELSE detail END
        RETURNING *, (deliveries > 1) AS duplicate`,
     ),
     findNotification: db.prepare('SELECT * FROM notifications WHERE id = ?'),

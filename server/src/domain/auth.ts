@@ -1,0 +1,44 @@
+// Login and sessions. Tokens are random; only their SHA-256 is stored.
+import crypto from 'node:crypto';
+import type { Store, User } from '../storage/port';
+import type { Code2SessionClient } from '../wechat/code2session';
+import { AppError } from './errors';
+
+export interface AuthDeps {
+  store: Store;
+  wechat: Code2SessionClient;
+  now: () => number;
+  sessionTtlMs: number;
+}
+
+export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
+
+export interface LoginResult {
+  token: string;
+  expiresAt: string;
+  user: { id: string };
+}
+
+export async function login(deps: AuthDeps, code: string): Promise<LoginResult> {
+  const session = await deps.wechat.exchange(code);
+  const now = deps.now();
+  const user = await deps.store.upsertUser({ openid: session.openid, unionid: session.unionid, sessionKey: session.sessionKey, now });
+  const token = crypto.randomBytes(32).toString('base64url');
+  const expiresAt = now + deps.sessionTtlMs;
+  await deps.store.createSession({ tokenHash: hashToken(token), userId: user.id, expiresAt });
+  return { token, expiresAt: new Date(expiresAt).toISOString(), user: { id: user.id } };
+}
+
+export async function authenticate(deps: Pick<AuthDeps, 'store' | 'now'>, token: string | undefined): Promise<User> {
+  const unauthenticated = () => new AppError('UNAUTHENTICATED', 'sign in again: the session is missing, unknown or expired');
+  if (!token) throw unauthenticated();
+  const session = await deps.store.findSession(hashToken(token));
+  if (!session || session.expiresAt <= deps.now()) throw unauthenticated();
+  const user = await deps.store.findUserById(session.userId);
+  if (!user) throw unauthenticated();
+  return user;
+}
+
+export async function logout(deps: Pick<AuthDeps, 'store'>, token: string): Promise<void> {
+  await deps.store.deleteSession(hashToken(token));
+}

@@ -1,0 +1,47 @@
+// `npm start`: reads config, starts the API (and, in sandbox mode, the sandbox), prints where.
+import path from 'node:path';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
+import { startRuntime } from './runtime';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Cannot start: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const clientDir = path.resolve('dist/h5');
+  const runtime = await startRuntime(config, { logger, clientDir: config.serveClient ? clientDir : undefined });
+  const mode = config.mode.kind === 'sandbox' ? `sandbox (${runtime.sandboxUrl})` : 'live WeChat Pay';
+  console.log(
+    [
+      `API        ${runtime.apiUrl}/api  (health: ${runtime.apiUrl}/api/health)`,
+      runtime.sandbox ? `Sandbox    ${runtime.sandboxUrl}  (stands in for WeChat and the payment sheet)` : null,
+      `Storage    ${runtime.store.kind}${runtime.store.kind === 'sqlite' ? ` (${path.join(config.dataDir, 'checkout.sqlite')})` : ''}`,
+      `WeChat     ${mode}`,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  );
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    await runtime.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(`Cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
