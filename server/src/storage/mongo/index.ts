@@ -177,7 +177,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
           m.users.findOneAndUpdate(
             { openid },
             { $set: { sessionKey, ...(unionid ? { unionid } : {}) }, $setOnInsert: { _id: `u_${crypto.randomUUID()}`, createdAt: now } },
-            { upsert: true, new: true },
+            { upsert: true, returnDocument: 'after' },
           ),
         )) as Doc;
         return toUser(d);
@@ -269,7 +269,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
               },
             },
           ],
-          { upsert: true, new: true },
+          { upsert: true, returnDocument: 'after' },
         ),
       )) as Doc;
       const record = toNotification(d);

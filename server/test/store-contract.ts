@@ -1,0 +1,176 @@
+// One contract suite, every adapter: the same tests run against SQLite and MongoDB.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SEED_PRODUCTS } from '../src/domain/catalog';
+import { DuplicateKeyError } from '../src/domain/errors';
+import type { Order, PaymentAttempt } from '../src/domain/order';
+import type { NotificationRecord, Store } from '../src/storage/port';
+
+let seq = 0;
+const uniq = () => `${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+export function makeOrder(userId: string, over: Partial<Order> = {}): { order: Order; attempt: PaymentAttempt } {
+  const id = `ord_${uniq().padEnd(32, '0').slice(0, 32)}`;
+  const outTradeNo = over.outTradeNo ?? `T${uniq()}`.slice(0, 32);
+  const order: Order = {
+    id,
+    userId,
+    lines: [{ sku: 'MUG-CERAMIC', name: '陶瓷马克杯', unitPrice: 4500, quantity: 2, lineTotal: 9000 }],
+    total: 9000,
+    currency: 'CNY',
+    description: '陶瓷马克杯 ×2',
+    status: 'PENDING',
+    outTradeNo,
+    payDeadline: 2_000_000,
+    idempotencyKey: null,
+    requestHash: null,
+    transactionId: null,
+    paidAt: null,
+    closedAt: null,
+    paidAfterClose: false,
+    createdAt: 1000,
+    updatedAt: 1000,
+    ...over,
+  };
+  return { order, attempt: { outTradeNo, orderId: id, requestBody: '{"x":1}', prepayId: null, prepayExpiresAt: null, createdAt: 1000 } };
+}
+
+export function runStoreContract(name: string, open: () => Promise<Store>) {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let userId: string;
+    beforeEach(async (ctx) => {
+      store = await open();
+      const u = await store.upsertUser({ openid: `o${uniq()}`, unionid: null, sessionKey: 'c2Vzc2lvbmtleQ==', now: 1 });
+      userId = u.id;
+      ctx.onTestFinished(() => store.close());
+    });
+
+    it('upserts users by openid and keeps one id', async () => {
+      const openid = `o${uniq()}`;
+      const a = await store.upsertUser({ openid, unionid: null, sessionKey: 'k1', now: 1 });
+      const b = await store.upsertUser({ openid, unionid: 'union1', sessionKey: 'k2', now: 2 });
+      expect(b.id).toBe(a.id);
+      expect(b.sessionKey).toBe('k2');
+      expect(b.unionid).toBe('union1');
+      expect(await store.findUserById(a.id)).toMatchObject({ openid, sessionKey: 'k2' });
+    });
+
+    it('stores, finds and deletes sessions', async () => {
+      const tokenHash = uniq();
+      await store.createSession({ tokenHash, userId, expiresAt: 99 });
+      expect(await store.findSession(tokenHash)).toEqual({ tokenHash, userId, expiresAt: 99 });
+      await store.deleteSession(tokenHash);
+      expect(await store.findSession(tokenHash)).toBeNull();
+    });
+
+    it('seeds the catalog idempotently in its order, prices in integer fen', async () => {
+      await store.seedProducts(SEED_PRODUCTS);
+      await store.seedProducts(SEED_PRODUCTS);
+      const products = await store.listProducts();
+      expect(products.map((p) => p.sku)).toEqual(SEED_PRODUCTS.map((p) => p.sku));
+      for (const p of products) expect(Number.isSafeInteger(p.price)).toBe(true);
+    });
+
+    it('inserts an order with its attempt and reads both back', async () => {
+      const { order, attempt } = makeOrder(userId);
+      await store.insertOrder(order, attempt);
+      expect(await store.findOrder(order.id)).toEqual(order);
+      expect(await store.findAttempt(order.outTradeNo)).toEqual(attempt);
+      expect((await store.listOrdersByUser(userId, 10)).map((o) => o.id)).toEqual([order.id]);
+      expect(await store.findOrder('ord_missing')).toBeNull();
+    });
+
+    it('refuses a second order with the same out_trade_no', async () => {
+      const first = makeOrder(userId);
+      await store.insertOrder(first.order, first.attempt);
+      const second = makeOrder(userId, { outTradeNo: first.order.outTradeNo });
+      await expect(store.insertOrder(second.order, second.attempt)).rejects.toBeInstanceOf(DuplicateKeyError);
+    });
+
+    it('enforces one order per (user, idempotency key) and finds it by the key', async () => {
+      const a = makeOrder(userId, { idempotencyKey: 'key-1', requestHash: 'h' });
+      await store.insertOrder(a.order, a.attempt);
+      const b = makeOrder(userId, { idempotencyKey: 'key-1', requestHash: 'h' });
+      const err = await store.insertOrder(b.order, b.attempt).catch((e) => e);
+      expect(err).toBeInstanceOf(DuplicateKeyError);
+      expect((err as DuplicateKeyError).index).toBe('idempotency_key');
+      expect((await store.findOrderByIdempotencyKey(userId, 'key-1'))?.id).toBe(a.order.id);
+      // The same key for another user is another order; no key at all never collides.
+      const other = await store.upsertUser({ openid: `o${uniq()}`, unionid: null, sessionKey: 'k', now: 1 });
+      const c = makeOrder(other.id, { idempotencyKey: 'key-1' });
+      await store.insertOrder(c.order, c.attempt);
+      const d1 = makeOrder(userId);
+      const d2 = makeOrder(userId);
+      await store.insertOrder(d1.order, d1.attempt);
+      await store.insertOrder(d2.order, d2.attempt);
+    });
+
+    it('moves PENDING → PAID exactly once, even when raced', async () => {
+      const { order, attempt } = makeOrder(userId);
+      await store.insertOrder(order, attempt);
+      const update = { transactionId: '4200000000000000000000000001', paidAt: 5000, outTradeNo: order.outTradeNo };
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.markPaid(order.id, update, 6000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.findOrder(order.id)).toMatchObject({ status: 'PAID', transactionId: update.transactionId, paidAt: 5000 });
+      expect(await store.markClosed(order.id, 7000)).toBe(false);
+      expect((await store.findOrder(order.id))?.status).toBe('PAID');
+    });
+
+    it('moves PENDING → CLOSED once, never reopens, and flags a later payment', async () => {
+      const { order, attempt } = makeOrder(userId);
+      await store.insertOrder(order, attempt);
+      expect(await store.markClosed(order.id, 7000)).toBe(true);
+      expect(await store.markClosed(order.id, 8000)).toBe(false);
+      const update = { transactionId: '4200000000000000000000000002', paidAt: 9000, outTradeNo: order.outTradeNo };
+      expect(await store.markPaid(order.id, update, 9000)).toBe(false);
+      await store.flagPaidAfterClose(order.id, update, 9000);
+      expect(await store.findOrder(order.id)).toMatchObject({ status: 'CLOSED', closedAt: 7000, paidAfterClose: true, transactionId: update.transactionId });
+    });
+
+    it('records a prepay_id and replaces an attempt only from the expected one', async () => {
+      const { order, attempt } = makeOrder(userId);
+      await store.insertOrder(order, attempt);
+      await store.setPrepay(attempt.outTradeNo, 'wx_prepay', 123);
+      expect(await store.findAttempt(attempt.outTradeNo)).toMatchObject({ prepayId: 'wx_prepay', prepayExpiresAt: 123 });
+      const next = { ...attempt, outTradeNo: `N${uniq()}`.slice(0, 32), prepayId: null, prepayExpiresAt: null };
+      expect(await store.replaceAttempt(order.id, 'not-current', next, 2000)).toBe(false);
+      expect(await store.findAttempt(next.outTradeNo)).toBeNull();
+      expect(await store.replaceAttempt(order.id, attempt.outTradeNo, next, 2000)).toBe(true);
+      expect((await store.findOrder(order.id))?.outTradeNo).toBe(next.outTradeNo);
+      expect((await store.findAttempt(next.outTradeNo))?.orderId).toBe(order.id);
+      expect((await store.findAttempt(attempt.outTradeNo))?.orderId).toBe(order.id);
+    });
+
+    it('records notifications once by id and counts repeat deliveries', async () => {
+      const rec: NotificationRecord = {
+        id: `n-${uniq()}`,
+        eventType: 'TRANSACTION.SUCCESS',
+        outTradeNo: 'T1',
+        transactionId: '42',
+        outcome: 'UNKNOWN_ORDER',
+        detail: null,
+        requestId: 'r1',
+        firstReceivedAt: 10,
+        lastReceivedAt: 10,
+        deliveries: 1,
+      };
+      expect((await store.recordNotification(rec)).duplicate).toBe(false);
+      const again = await store.recordNotification({ ...rec, outcome: 'APPLIED', lastReceivedAt: 20 });
+      expect(again.duplicate).toBe(true);
+      expect(again.record).toMatchObject({ deliveries: 2, outcome: 'APPLIED', firstReceivedAt: 10, lastReceivedAt: 20 });
+      // A settled outcome is not overwritten by a later, lesser one.
+      const third = await store.recordNotification({ ...rec, outcome: 'ALREADY_PAID', lastReceivedAt: 30 });
+      expect(third.record).toMatchObject({ deliveries: 3, outcome: 'APPLIED' });
+      expect(await store.findNotification(rec.id)).toMatchObject({ deliveries: 3, outcome: 'APPLIED' });
+      const many = await Promise.all(Array.from({ length: 10 }, () => store.recordNotification({ ...rec, id: `${rec.id}-c` })));
+      expect(many.filter((m) => !m.duplicate)).toHaveLength(1);
+      expect((await store.findNotification(`${rec.id}-c`))?.deliveries).toBe(10);
+    });
+
+    it('keeps a log of rejected deliveries', async () => {
+      const before = await store.countRejectedNotifications();
+      await store.recordRejectedNotification({ receivedAt: 1, reason: 'BAD_SIGNATURE', serial: 'X', requestId: null, bodySha256: 'ab' });
+      expect(await store.countRejectedNotifications()).toBe(before + 1);
+    });
+  });
+}
