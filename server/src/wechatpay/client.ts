@@ -34,20 +34,20 @@ export interface WechatPayClientOptions {
   fetch?: typeof fetch;
 }
 
+/** Codes that mean "try again with the same parameters"; everything else is a refusal. */
+const RETRYABLE = /^(SYSTEM_?ERROR|FREQUENCY_LIMITED|RATELIMIT_EXCEEDED|SERVICE_UNAVAILABLE|BANKERROR|UNKNOWN)$/;
+
 export class WechatPayApiError extends AppError {
   constructor(
     readonly httpStatus: number,
     readonly wechatCode: string,
     message: string,
   ) {
+    const busy = httpStatus === 429 || httpStatus === 502 || httpStatus === 503 || (RETRYABLE.test(wechatCode) && httpStatus >= 500) || /FREQUENCY|RATELIMIT/.test(wechatCode);
     super(
-      httpStatus >= 500 || httpStatus === 429 || /SYSTEM_?ERROR|FREQUENCY_LIMITED|RATELIMIT/.test(wechatCode)
-        ? 'WECHATPAY_BUSY'
-        : 'WECHATPAY_REJECTED',
-      httpStatus >= 500 || httpStatus === 429
-        ? 'WeChat Pay is busy; the order is saved and can be paid again shortly'
-        : `WeChat Pay refused the request (${wechatCode})`,
-      { wechatCode },
+      busy ? 'WECHATPAY_BUSY' : 'WECHATPAY_REJECTED',
+      busy ? 'WeChat Pay is busy; the order is saved and can be paid again shortly' : `WeChat Pay refused the request (${wechatCode})`,
+      { wechatCode, wechatMessage: message },
     );
   }
 }
