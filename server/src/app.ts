@@ -18,6 +18,12 @@ import { createOrderBody, idempotencyKey, loginBody, orderIdParam, type Checkout
 import { parse } from './http/validate';
 import { errorMiddleware } from './http/errors';
 import { rateLimit, securityHeaders, requestLog } from './http/middleware';
+import { injectClientConfig } from './client-build';
+
+const BUILDING_PAGE =
+  '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">' +
+  '<meta name="viewport" content="width=device-width,initial-scale=1"><title>正在构建</title></head>' +
+  '<body style="font-family:sans-serif;text-align:center;padding-top:30vh;color:#555">正在构建前端页面，完成后自动刷新…</body></html>';
 
 export interface AppDeps {
   store: Store;
@@ -30,8 +36,10 @@ export interface AppDeps {
   sessionTtlMs: number;
   payWindowMs: number;
   queryThrottleMs: number;
-  /** Built H5 client to serve at /, when present. */
+  /** Built H5 client to serve at / (a "building" page until it exists). */
   clientDir?: string;
+  /** Where the browser build finds the sandbox's payer endpoints. */
+  sandboxUrl?: string | null;
   /** Per-IP limits; generous defaults, tests can lower them. */
   limits?: { loginPerMinute?: number; ordersPerMinute?: number };
 }
@@ -168,11 +176,18 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.use('/api', api);
 
-  if (deps.clientDir && fs.existsSync(path.join(deps.clientDir, 'index.html'))) {
+  if (deps.clientDir) {
     const dir = deps.clientDir;
-    app.use(express.static(dir, { index: 'index.html', maxAge: 0 }));
-    // Taro's H5 router uses hash routes, but serve index.html for any other GET too.
-    app.get(/^(?!\/api\/).*/, (_req, res) => res.sendFile(path.join(dir, 'index.html')));
+    app.use(express.static(dir, { index: false, maxAge: 0 }));
+    // Any other GET is the single-page app (Taro's H5 router uses hash routes).
+    app.get(/^(?!\/api\/).*/, (_req, res) => {
+      const index = path.join(dir, 'index.html');
+      if (!fs.existsSync(index)) {
+        res.status(503).set('Retry-After', '3').type('html').send(BUILDING_PAGE);
+        return;
+      }
+      res.type('html').set('Cache-Control', 'no-cache').send(injectClientConfig(fs.readFileSync(index, 'utf8'), { sandboxBase: deps.sandboxUrl ?? null }));
+    });
   }
 
   app.use(errorMiddleware(deps.logger));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { startRuntime } from './runtime';
+import { staleReason, taroBuild } from './client-build';
 
 async function main() {
   let config;
@@ -29,6 +30,7 @@ async function main() {
       .filter(Boolean)
       .join('\n'),
   );
+  if (config.serveClient) void prepareClient(runtime.apiUrl, clientDir);
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -39,6 +41,27 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** Serves the H5 build at /, building it first (in the background) when missing or stale. */
+async function prepareClient(apiUrl: string, clientDir: string) {
+  const root = process.cwd();
+  const reason = staleReason(root, clientDir);
+  if (!reason) {
+    console.log(`Client     ${apiUrl}/  (the H5 build of client/)`);
+    return;
+  }
+  console.log(`Client     building the H5 app (${reason}); ${apiUrl}/ shows a waiting page until it is ready…`);
+  const started = Date.now();
+  const ticker = setInterval(() => console.log(`Client     still building… ${Math.round((Date.now() - started) / 1000)} s`), 10_000);
+  try {
+    await taroBuild(root, 'h5');
+    console.log(`Client     ${apiUrl}/  (built in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    console.error(`Client     the H5 build failed; the API keeps running.\n${(err as Error).message}`);
+  } finally {
+    clearInterval(ticker);
+  }
 }
 
 main().catch((err) => {

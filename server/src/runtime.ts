@@ -138,6 +138,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
     payWindowMs: config.orderPayWindowMs,
     queryThrottleMs: config.orderQueryThrottleMs,
     clientDir: opts.clientDir,
+    sandboxUrl,
     limits: opts.limits,
   });
   apiServer.on('request', app);

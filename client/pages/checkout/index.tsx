@@ -1,0 +1,119 @@
+// The catalog with quantities, the total, and one primary action: pay. The server prices the
+// order; the total shown here is only what the shopper sees before paying.
+import { Button, Text, View } from '@tarojs/components';
+import Taro from '@tarojs/taro';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import ErrorNote from '../../components/ErrorNote';
+import Stepper from '../../components/Stepper';
+import { describeError } from '../../services/errors';
+import { cartTotal, formatYuan } from '../../services/money';
+import { createOrder, listProducts, newIdempotencyKey, type Product } from '../../services/orders';
+import { wxRequestPayment } from '../../services/wx';
+import './index.css';
+
+export default function CheckoutPage() {
+  const [products, setProducts] = useState<Product[] | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [quantities, setQuantities] = useState<Record<string, number>>({});
+  const [paying, setPaying] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const payingRef = useRef(false);
+  // One key per cart: a repeated tap after a failure resumes the same order instead of a second one.
+  const keyRef = useRef<{ cart: string; key: string } | null>(null);
+
+  const load = useCallback(async () => {
+    setLoadError(null);
+    try {
+      setProducts(await listProducts());
+    } catch (err) {
+      setLoadError(`商品加载失败：${describeError(err)}`);
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const items = useMemo(
+    () => (products ?? []).filter((p) => (quantities[p.sku] ?? 0) > 0).map((p) => ({ sku: p.sku, quantity: quantities[p.sku]! })),
+    [products, quantities],
+  );
+  const total = useMemo(
+    () => cartTotal((products ?? []).map((p) => ({ price: p.price, quantity: quantities[p.sku] ?? 0 }))),
+    [products, quantities],
+  );
+
+  const pay = async () => {
+    if (payingRef.current || items.length === 0) return; // a double tap makes one order
+    payingRef.current = true;
+    setPaying(true);
+    setError(null);
+    const cart = JSON.stringify(items);
+    if (keyRef.current?.cart !== cart) keyRef.current = { cart, key: newIdempotencyKey() };
+    try {
+      const { order, payment } = await createOrder(items, keyRef.current.key);
+      keyRef.current = null;
+      setQuantities({});
+      const result = await wxRequestPayment(payment, { total: order.total, description: order.description });
+      const message = result.outcome === 'fail' ? result.message : '';
+      await Taro.navigateTo({ url: `/pages/result/index?id=${order.id}&outcome=${result.outcome}&message=${encodeURIComponent(message)}` });
+    } catch (err) {
+      setError(`下单失败：${describeError(err)}`);
+    } finally {
+      payingRef.current = false;
+      setPaying(false);
+    }
+  };
+
+  if (!products) {
+    return (
+      <View className='page checkout'>
+        {loadError ? (
+          <>
+            <ErrorNote message={loadError} />
+            <Button className='btn-primary' type='primary' onClick={() => void load()}>
+              重新加载
+            </Button>
+          </>
+        ) : (
+          <Text className='muted'>正在加载商品…</Text>
+        )}
+      </View>
+    );
+  }
+
+  return (
+    <View className='page checkout'>
+      <View className='checkout__list'>
+        {products.map((p) => (
+          <View className='product' key={p.sku} data-sku={p.sku}>
+            <View className='product__info'>
+              <Text className='product__name'>{p.name}</Text>
+              <Text className='muted product__desc'>{p.description}</Text>
+              <Text className='product__price'>{formatYuan(p.price)}</Text>
+            </View>
+            <Stepper
+              label={p.name}
+              value={quantities[p.sku] ?? 0}
+              max={p.maxQuantity}
+              disabled={paying}
+              onChange={(q) => setQuantities((prev) => ({ ...prev, [p.sku]: q }))}
+            />
+          </View>
+        ))}
+      </View>
+      <View className='checkout__footer'>
+        <ErrorNote message={error} />
+        <View className='checkout__total'>
+          <Text className='muted'>合计</Text>
+          <Text className='checkout__amount' aria-label='合计金额'>
+            {formatYuan(total)}
+          </Text>
+        </View>
+        <Button className='btn-primary checkout__pay' type='primary' loading={paying} disabled={paying || items.length === 0} onClick={() => void pay()}>
+          {paying ? '正在发起支付…' : items.length === 0 ? '请选择商品' : `微信支付 ${formatYuan(total)}`}
+        </Button>
+      </View>
+    </View>
+  );
+}

@@ -1,0 +1,147 @@
+// The result page believes the server, never only the payment sheet's callback. While the order
+// is pending after "ok" it polls briefly; when not paid it offers Retry (same order, fresh fields).
+import { Button, Text, View } from '@tarojs/components';
+import Taro, { useRouter } from '@tarojs/taro';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import ErrorNote from '../../components/ErrorNote';
+import { describeError } from '../../services/errors';
+import { formatYuan } from '../../services/money';
+import { getOrder, retryPayment, type OrderView } from '../../services/orders';
+import { wxRequestPayment, type PaymentOutcome } from '../../services/wx';
+import { parseOutcome, resultView } from './state';
+import './index.css';
+
+/** How long to keep asking after the sheet said "ok" before saying "still confirming". */
+export const CONFIRM_POLL_MS = 10_000;
+const POLL_EVERY_MS = 800;
+
+const backToShop = () => void Taro.reLaunch({ url: '/pages/checkout/index' });
+
+export default function ResultPage() {
+  const { params } = useRouter();
+  const orderId = params.id ?? '';
+  const [sheet, setSheet] = useState<PaymentOutcome>(() => parseOutcome(params.outcome, params.message));
+  const [order, setOrder] = useState<OrderView | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [polling, setPolling] = useState(false);
+  const [retrying, setRetrying] = useState(false);
+  const [retryError, setRetryError] = useState<string | null>(null);
+  const generation = useRef(0);
+
+  /** Reads the order; after "ok", keeps reading until PAID or the deadline. */
+  const check = useCallback(
+    async (after: PaymentOutcome) => {
+      const gen = ++generation.current;
+      const deadline = Date.now() + (after.outcome === 'ok' ? CONFIRM_POLL_MS : 0);
+      setLoadError(null);
+      setPolling(after.outcome === 'ok');
+      try {
+        for (;;) {
+          const o = await getOrder(orderId);
+          if (gen !== generation.current) return;
+          setOrder(o);
+          if (o.status !== 'PENDING' || Date.now() >= deadline) break;
+          await new Promise((r) => setTimeout(r, POLL_EVERY_MS));
+        }
+      } catch (err) {
+        if (gen === generation.current) setLoadError(`无法获取订单状态：${describeError(err)}`);
+      } finally {
+        if (gen === generation.current) setPolling(false);
+      }
+    },
+    [orderId],
+  );
+
+  useEffect(() => {
+    void check(sheet);
+    return () => {
+      generation.current += 1;
+    };
+    // Only on arrival; Retry calls check itself.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [check]);
+
+  const retry = async () => {
+    if (retrying) return;
+    setRetrying(true);
+    setRetryError(null);
+    try {
+      const { order: o, payment } = await retryPayment(orderId);
+      setOrder(o);
+      const outcome = await wxRequestPayment(payment, { total: o.total, description: o.description });
+      setSheet(outcome);
+      await check(outcome);
+    } catch (err) {
+      setRetryError(describeError(err));
+      await check({ outcome: 'cancel' }); // the order may have been paid or closed meanwhile
+    } finally {
+      setRetrying(false);
+    }
+  };
+
+  const view = resultView(order, sheet, polling, loadError);
+  const amount = order ? formatYuan(order.total) : '';
+
+  const layout = (icon: string, tone: 'ok' | 'wait' | 'warn', title: string, text: string, primary: JSX.Element | null, secondary: JSX.Element | null) => (
+    <View className={`page result result--${view.kind}`}>
+      <View className='result__body'>
+        <Text className={`result__icon result__icon--${tone}`}>{icon}</Text>
+        <Text className='result__title'>{title}</Text>
+        {amount ? <Text className='result__amount'>{amount}</Text> : null}
+        {text ? <Text className='muted result__text'>{text}</Text> : null}
+      </View>
+      <View className='result__actions'>
+        <ErrorNote message={retryError} />
+        {primary}
+        {secondary}
+      </View>
+    </View>
+  );
+
+  const retryButton = (
+    <Button className='btn-primary' type='primary' loading={retrying} disabled={retrying} onClick={() => void retry()}>
+      {retrying ? '正在发起支付…' : '重新支付'}
+    </Button>
+  );
+  const shopButton = (primary: boolean) => (
+    <Button className={primary ? 'btn-primary' : 'btn-secondary'} type={primary ? 'primary' : 'default'} onClick={backToShop}>
+      返回商店
+    </Button>
+  );
+
+  switch (view.kind) {
+    case 'loading':
+    case 'confirming':
+      return layout('…', 'wait', '正在确认支付结果', '请稍候，正在向微信支付查询', null, null);
+    case 'paid':
+      return layout('✓', 'ok', '支付成功', order?.description ?? '', shopButton(true), null);
+    case 'unconfirmed':
+      return layout(
+        '…',
+        'wait',
+        '支付结果确认中',
+        '如已扣款，订单会自动更新，请勿重复支付',
+        <Button className='btn-primary' type='primary' onClick={() => void check({ outcome: 'ok' })}>
+          刷新结果
+        </Button>,
+        shopButton(false),
+      );
+    case 'cancelled':
+      return layout('!', 'warn', '支付已取消', '订单已为你保留，可以重新支付', retryButton, shopButton(false));
+    case 'failed':
+      return layout('!', 'warn', '支付未完成', `${view.reason ? `${view.reason}。` : ''}订单已为你保留，可以重新支付`, retryButton, shopButton(false));
+    case 'closed':
+      return layout('×', 'warn', '订单已关闭', '已超过支付时间，如需购买请重新下单', shopButton(true), null);
+    case 'error':
+      return layout(
+        '!',
+        'warn',
+        '暂时无法确认支付结果',
+        view.message,
+        <Button className='btn-primary' type='primary' onClick={() => void check(sheet)}>
+          重试
+        </Button>,
+        shopButton(false),
+      );
+  }
+}

@@ -1,0 +1,42 @@
+// The mini program's side of the seam: real wx.login and wx.requestPayment, or, when built with
+// TARO_APP_PAYMENT_MODE=sandbox, the local sandbox (so DevTools can run the flow with no merchant).
+import Taro from '@tarojs/taro';
+import { PAYMENT_MODE } from '../config';
+import { ApiError } from '../errors';
+import { formatYuan } from '../money';
+import { sandboxLogin, sandboxPay, toOutcome } from './sandbox';
+import type { PaymentOutcome, RequestPaymentParams, SheetInfo } from './types';
+
+export type { PaymentOutcome, SheetInfo };
+
+export async function wxLogin(): Promise<string> {
+  if (PAYMENT_MODE === 'sandbox') return sandboxLogin();
+  const res = await Taro.login();
+  if (!res.code) throw new ApiError(0, 'WECHAT_UNREACHABLE', res.errMsg);
+  return res.code;
+}
+
+export async function wxRequestPayment(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome> {
+  if (PAYMENT_MODE === 'sandbox') {
+    const { confirm } = await Taro.showModal({
+      title: '沙箱支付',
+      content: `${info.description}\n${formatYuan(info.total)}`,
+      confirmText: '确认支付',
+      cancelText: '取消',
+    });
+    return sandboxPay(params, confirm ? 'success' : 'cancel');
+  }
+  try {
+    // The five fields pass through untouched; signType RSA is required for API v3 (the default is MD5).
+    await Taro.requestPayment({
+      timeStamp: params.timeStamp,
+      nonceStr: params.nonceStr,
+      package: params.package,
+      signType: params.signType,
+      paySign: params.paySign,
+    });
+    return { outcome: 'ok' };
+  } catch (err) {
+    return toOutcome(String((err as { errMsg?: string })?.errMsg ?? 'requestPayment:fail'));
+  }
+}

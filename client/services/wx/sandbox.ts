@@ -1,0 +1,50 @@
+// The sandbox's payer endpoints: what the WeChat app does on the phone, done over HTTP.
+import Taro from '@tarojs/taro';
+import { SANDBOX_BASE } from '../config';
+import { ApiError } from '../errors';
+import { request } from '../http';
+import type { PaymentOutcome, RequestPaymentParams } from './types';
+
+const USER_KEY = 'checkout.sandboxUser';
+
+/** One stable test user per device, so a reload keeps the same openid and the same orders. */
+function sandboxUser(): string {
+  let user = Taro.getStorageSync(USER_KEY) as string;
+  if (!user) {
+    user = `shopper-${Math.random().toString(36).slice(2, 10)}`;
+    Taro.setStorageSync(USER_KEY, user);
+  }
+  return user;
+}
+
+export async function sandboxLogin(): Promise<string> {
+  const res = await request<{ errMsg: string; code?: string }>('POST', `${SANDBOX_BASE}/sandbox/login`, { body: { user: sandboxUser() }, auth: false });
+  if (!res.code) throw new ApiError(0, 'WECHAT_UNREACHABLE', res.errMsg);
+  return res.code;
+}
+
+export async function sandboxPay(params: RequestPaymentParams, outcome: 'success' | 'cancel' | 'fail'): Promise<PaymentOutcome> {
+  let errMsg: string;
+  try {
+    errMsg = (await request<{ errMsg: string }>('POST', `${SANDBOX_BASE}/sandbox/pay`, { body: { ...params, outcome }, auth: false })).errMsg;
+  } catch (err) {
+    return { outcome: 'fail', message: err instanceof ApiError ? err.message : '支付失败' };
+  }
+  return toOutcome(errMsg);
+}
+
+export async function sandboxSheetInfo(params: RequestPaymentParams): Promise<{ total: number; description: string } | null> {
+  const prepayId = params.package.replace(/^prepay_id=/, '');
+  try {
+    return await request('GET', `${SANDBOX_BASE}/sandbox/prepay/${encodeURIComponent(prepayId)}`, { auth: false });
+  } catch {
+    return null;
+  }
+}
+
+/** requestPayment:ok / requestPayment:fail cancel / requestPayment:fail <detail> */
+export function toOutcome(errMsg: string): PaymentOutcome {
+  if (/:ok$/.test(errMsg)) return { outcome: 'ok' };
+  if (/cancel/.test(errMsg)) return { outcome: 'cancel' };
+  return { outcome: 'fail', message: errMsg.replace(/^requestPayment:fail\s*/, '') || '支付失败' };
+}

@@ -1,0 +1,67 @@
+// Taro build configuration, run from the repository root with sourceRoot 'client'.
+import path from 'node:path';
+import { defineConfig, type UserConfigExport } from '@tarojs/cli';
+import devConfig from './dev';
+import prodConfig from './prod';
+
+/**
+ * Build-time settings, read from the environment when `taro build` runs:
+ *   TARO_APP_API_BASE      where the mini program sends API calls. The H5 build defaults to '' (same
+ *                          origin, the server serves it); the mini program to http://127.0.0.1:3000,
+ *                          which WeChat DevTools accepts with "不校验合法域名" ticked.
+ *   TARO_APP_PAYMENT_MODE  'wechat' (real wx.login / wx.requestPayment) or 'sandbox' (the local
+ *                          sandbox stands in for WeChat, so the flow works without a merchant account).
+ *                          H5 always uses the sandbox. Default for the mini program: 'wechat'.
+ *   TARO_APP_SANDBOX_BASE  the sandbox's address, default http://127.0.0.1:3100.
+ */
+export function buildSettings(env: NodeJS.ProcessEnv = process.env) {
+  const h5 = env.TARO_ENV === 'h5';
+  const mode = h5 ? 'sandbox' : env.TARO_APP_PAYMENT_MODE ?? 'wechat';
+  if (mode !== 'wechat' && mode !== 'sandbox') throw new Error(`TARO_APP_PAYMENT_MODE must be wechat or sandbox, not ${mode}`);
+  return {
+    API_BASE: env.TARO_APP_API_BASE ?? (h5 ? '' : 'http://127.0.0.1:3000'),
+    PAYMENT_MODE: mode,
+    SANDBOX_BASE: env.TARO_APP_SANDBOX_BASE ?? 'http://127.0.0.1:3100',
+  };
+}
+
+export default defineConfig<'webpack5'>(async (merge) => {
+  const settings = buildSettings();
+  const baseConfig: UserConfigExport<'webpack5'> = {
+    projectName: 'wechat-pay-checkout',
+    date: '2026-11-28',
+    designWidth: 750,
+    deviceRatio: { 640: 2.34 / 2, 750: 1, 375: 2, 828: 1.81 / 2 },
+    sourceRoot: 'client',
+    outputRoot: `dist/${process.env.TARO_ENV}`,
+    plugins: [path.join(__dirname, 'plugins/project-config.js')],
+    defineConstants: {
+      __API_BASE__: JSON.stringify(settings.API_BASE),
+      __PAYMENT_MODE__: JSON.stringify(settings.PAYMENT_MODE),
+      __SANDBOX_BASE__: JSON.stringify(settings.SANDBOX_BASE),
+    },
+    copy: { patterns: [], options: {} },
+    framework: 'react',
+    compiler: 'webpack5',
+    cache: { enable: false },
+    logger: { quiet: true, stats: false },
+    mini: {
+      postcss: {
+        pxtransform: { enable: true, config: {} },
+        cssModules: { enable: false, config: { namingPattern: 'module', generateScopedName: '[name]__[local]___[hash:base64:5]' } },
+      },
+    },
+    h5: {
+      publicPath: '/',
+      staticDirectory: 'static',
+      router: { mode: 'hash' },
+      output: { filename: 'js/[name].[hash:8].js', chunkFilename: 'js/[name].[chunkhash:8].js' },
+      miniCssExtractPluginOption: { ignoreOrder: true, filename: 'css/[name].[hash].css', chunkFilename: 'css/[name].[chunkhash].css' },
+      postcss: {
+        autoprefixer: { enable: true, config: {} },
+        cssModules: { enable: false, config: { namingPattern: 'module', generateScopedName: '[name]__[local]___[hash:base64:5]' } },
+      },
+    },
+  };
+  return merge({}, baseConfig, process.env.NODE_ENV === 'development' ? devConfig : prodConfig);
+});
