@@ -1,0 +1,170 @@
+// The three pages in happy-dom against the real server and sandbox (in a child process).
+import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import type { ComponentType } from 'react';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSystemProcess, type SystemProcess } from '../../server/test/system-process';
+import { paramsOf, taroTest } from './taro-shim';
+
+let sys: SystemProcess;
+let LoginPage: ComponentType;
+let CheckoutPage: ComponentType;
+let ResultPage: ComponentType;
+
+beforeAll(async () => {
+  sys = await startSystemProcess();
+  Object.assign(globalThis, { __API_BASE__: sys.api, __SANDBOX_BASE__: sys.sandbox, __PAYMENT_MODE__: 'sandbox' });
+  LoginPage = (await import('../pages/login')).default;
+  CheckoutPage = (await import('../pages/checkout')).default;
+  ResultPage = (await import('../pages/result')).default;
+});
+afterAll(() => sys?.stop());
+beforeEach(() => taroTest.reset());
+afterEach(cleanup);
+
+const button = (name: string | RegExp) => screen.getByRole('button', { name });
+const ordersOfCurrentUser = async () => (await sys.http('GET', '/api/orders', { token: taroTest.storage.get('checkout.token') as string })).body.orders;
+const lastNavigation = () => taroTest.navigations.at(-1)!;
+
+/** Renders the checkout, adds one mug, and returns when the Pay button shows the total. */
+async function checkoutWithMug() {
+  if (!taroTest.storage.get('checkout.token')) taroTest.storage.set('checkout.token', await sys.login()); // as the login page leaves it
+  render(<CheckoutPage />);
+  await screen.findByText('陶瓷马克杯');
+  fireEvent.click(screen.getByLabelText('增加陶瓷马克杯'));
+  return button('微信支付 ¥45.00');
+}
+
+describe('login page', () => {
+  it('logs in on launch, says so, and goes to the checkout', async () => {
+    render(<LoginPage />);
+    expect(screen.getByText('正在登录…')).toBeTruthy();
+    await waitFor(() => expect(lastNavigation()).toEqual({ kind: 'redirectTo', url: '/pages/checkout/index' }));
+    expect(taroTest.storage.get('checkout.token')).toBeTruthy();
+  });
+
+  it('says why login failed and logs in again on tap', async () => {
+    await sys.controls({ code2sessionErrcode: { errcode: -1, times: 1 } });
+    render(<LoginPage />);
+    expect(await screen.findByRole('alert')).toHaveProperty('textContent', '登录失败：微信登录繁忙，请稍后重试');
+    fireEvent.click(button('重新登录'));
+    await waitFor(() => expect(lastNavigation()?.url).toBe('/pages/checkout/index'));
+  });
+});
+
+describe('checkout page', () => {
+  it('shows the catalog with quantities and the total in yuan from integer fen', async () => {
+    render(<CheckoutPage />);
+    expect(screen.getByText('正在加载商品…')).toBeTruthy();
+    await screen.findByText('云南小粒咖啡豆 250g');
+    expect((button('请选择商品') as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(screen.getByLabelText('增加挂耳咖啡 10 包'));
+    fireEvent.click(screen.getByLabelText('增加挂耳咖啡 10 包'));
+    fireEvent.click(screen.getByLabelText('增加贴纸一套'));
+    expect(screen.getByLabelText('合计金额').textContent).toBe('¥79.81');
+    fireEvent.click(screen.getByLabelText('减少贴纸一套'));
+    expect(screen.getByLabelText('合计金额').textContent).toBe('¥79.80');
+    expect((screen.getByLabelText('减少贴纸一套') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('pays: one request creates the order, the sheet opens, then the result page', async () => {
+    taroTest.modalAnswers = [true];
+    fireEvent.click(await checkoutWithMug());
+    await waitFor(() => expect(lastNavigation()?.kind).toBe('navigateTo'));
+    const p = paramsOf(lastNavigation().url);
+    expect(p).toMatchObject({ id: expect.stringMatching(/^ord_/), outcome: 'ok' });
+    expect(taroTest.requests.filter((r) => r.method === 'POST' && r.url.endsWith('/api/orders'))).toHaveLength(1);
+  });
+
+  it('makes one order on a double tap: the button is disabled while paying and a key is sent', async () => {
+    taroTest.modalAnswers = [false];
+    const pay = await checkoutWithMug();
+    await act(async () => {
+      fireEvent.click(pay);
+      fireEvent.click(pay);
+      fireEvent.click(pay);
+    });
+    await waitFor(() => expect(taroTest.navigations.filter((n) => n.kind === 'navigateTo')).toHaveLength(1));
+    const posts = taroTest.requests.filter((r) => r.method === 'POST' && r.url.endsWith('/api/orders'));
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.headers['Idempotency-Key']).toMatch(/^co-/);
+    expect(await ordersOfCurrentUser()).toHaveLength(1);
+  });
+
+  it('says what went wrong when the server refuses, keeps the cart, and the next tap resumes the same order', async () => {
+    await sys.controls({ failPrepay: { status: 500, code: 'SYSTEM_ERROR', message: '系统错误', times: 1 } });
+    taroTest.modalAnswers = [true];
+    const pay = await checkoutWithMug();
+    fireEvent.click(pay);
+    expect((await screen.findByRole('alert')).textContent).toBe('下单失败：微信支付繁忙，订单已保存，请稍后重试');
+    expect(screen.getByLabelText('合计金额').textContent).toBe('¥45.00');
+    fireEvent.click(button('微信支付 ¥45.00'));
+    await waitFor(() => expect(lastNavigation()?.kind).toBe('navigateTo'));
+    const orders = await ordersOfCurrentUser();
+    expect(orders).toHaveLength(1); // the same Idempotency-Key resumed the saved order
+    expect(paramsOf(lastNavigation().url).id).toBe(orders[0].id);
+  });
+});
+
+describe('result page', () => {
+  async function arriveFromCheckout(answer: boolean) {
+    taroTest.modalAnswers = [answer];
+    fireEvent.click(await checkoutWithMug());
+    await waitFor(() => expect(lastNavigation()?.kind).toBe('navigateTo'));
+    cleanup();
+    taroTest.routerParams = paramsOf(lastNavigation().url);
+    render(<ResultPage />);
+  }
+
+  it('shows success from the server, with one primary action back to the shop', async () => {
+    await arriveFromCheckout(true);
+    expect(await screen.findByText('支付成功', {}, { timeout: 5000 })).toBeTruthy();
+    expect(screen.getByText('¥45.00')).toBeTruthy();
+    expect(screen.getAllByRole('button').map((b) => b.textContent)).toEqual(['返回商店']);
+    fireEvent.click(button('返回商店'));
+    expect(lastNavigation()).toEqual({ kind: 'reLaunch', url: '/pages/checkout/index' });
+  });
+
+  it('after a cancel shows the order kept, with Retry (primary) and back to shop (secondary); Retry pays the same order', async () => {
+    await arriveFromCheckout(false);
+    expect(await screen.findByText('支付已取消')).toBeTruthy();
+    expect(screen.getAllByRole('button').map((b) => b.textContent)).toEqual(['重新支付', '返回商店']);
+    const orderId = taroTest.routerParams.id;
+    taroTest.modalAnswers = [true];
+    fireEvent.click(button('重新支付'));
+    expect(await screen.findByText('支付成功', {}, { timeout: 5000 })).toBeTruthy();
+    expect(taroTest.requests.filter((r) => r.url.endsWith(`/api/orders/${orderId}/payment`))).toHaveLength(1);
+    const orders = await ordersOfCurrentUser();
+    expect(orders.map((o: { id: string; status: string }) => [o.id, o.status])).toEqual([[orderId, 'PAID']]);
+  });
+
+  it('believes the server over the callback: "ok" while the order is unpaid keeps confirming', async () => {
+    const token = await sys.login();
+    taroTest.storage.set('checkout.token', token);
+    const { order } = await sys.checkout(token);
+    taroTest.routerParams = { id: order.id, outcome: 'ok', message: '' };
+    render(<ResultPage />);
+    expect(await screen.findByText('正在确认支付结果')).toBeTruthy();
+    expect(screen.queryByText('支付成功')).toBeNull();
+  });
+
+  it('shows a failure with its reason and Retry', async () => {
+    const token = await sys.login();
+    taroTest.storage.set('checkout.token', token);
+    const { order } = await sys.checkout(token);
+    taroTest.routerParams = { id: order.id, outcome: 'fail', message: encodeURIComponent('余额不足') };
+    render(<ResultPage />);
+    expect(await screen.findByText('支付未完成')).toBeTruthy();
+    expect(screen.getByText(/余额不足/)).toBeTruthy();
+    expect(button('重新支付')).toBeTruthy();
+  });
+
+  it('says it cannot confirm when the order cannot be read, with a way to try again', async () => {
+    const token = await sys.login();
+    taroTest.storage.set('checkout.token', token);
+    taroTest.routerParams = { id: 'ord_00000000000000000000000000000000', outcome: 'cancel' };
+    render(<ResultPage />);
+    expect(await screen.findByText('暂时无法确认支付结果')).toBeTruthy();
+    expect(screen.getByText('无法获取订单状态：没有找到这笔订单')).toBeTruthy();
+    expect(screen.getAllByRole('button').map((b) => b.textContent)).toEqual(['重试', '返回商店']);
+  });
+});

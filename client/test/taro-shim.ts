@@ -1,0 +1,85 @@
+// A stand-in for '@tarojs/taro' in component tests (happy-dom has no mini-program runtime).
+// This is the platform boundary we do not own; everything behind it is real: requests go over
+// real HTTP (node:http, not the DOM's fetch) to the real server and sandbox started by the test.
+import http from 'node:http';
+
+type Params = Record<string, string>;
+
+const makeState = () => ({
+  storage: new Map<string, unknown>(),
+  routerParams: {} as Params,
+  navigations: [] as { kind: 'navigateTo' | 'redirectTo' | 'reLaunch'; url: string }[],
+  /** What showModal answers (the mini-program sandbox sheet): true = confirm. */
+  modalAnswers: [] as boolean[],
+  modals: [] as { title?: string; content?: string }[],
+  /** The "WeChat app": how Taro.login and Taro.requestPayment behave in 'wechat' mode. */
+  login: async (): Promise<{ code: string; errMsg: string }> => ({ code: '', errMsg: 'login:fail no handler' }),
+  requestPayment: async (_o: Record<string, unknown>): Promise<void> => {
+    throw { errMsg: 'requestPayment:fail no handler' };
+  },
+  requests: [] as { method: string; url: string; headers: Record<string, string> }[],
+  reset() {
+    this.storage.clear();
+    this.routerParams = {};
+    this.navigations = [];
+    this.modalAnswers = [];
+    this.modals = [];
+    this.requests = [];
+  },
+});
+
+// One state per test file even when modules are re-imported (vi.resetModules).
+const holder = globalThis as { __taroTest?: ReturnType<typeof makeState> };
+export const taroTest = (holder.__taroTest ??= makeState());
+
+function httpRequest(o: { url: string; method?: string; header?: Record<string, string>; data?: unknown }) {
+  return new Promise<{ statusCode: number; data: unknown; header: Record<string, unknown> }>((resolve, reject) => {
+    const body = o.data === undefined ? undefined : typeof o.data === 'string' ? o.data : JSON.stringify(o.data);
+    taroTest.requests.push({ method: o.method ?? 'GET', url: o.url, headers: { ...o.header } });
+    const req = http.request(o.url, { method: o.method ?? 'GET', headers: { ...o.header, ...(body ? { 'Content-Length': Buffer.byteLength(body) } : {}) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        let data: unknown = text;
+        try {
+          data = text ? JSON.parse(text) : '';
+        } catch {
+          // keep the text, as Taro does for non-JSON bodies
+        }
+        resolve({ statusCode: res.statusCode ?? 0, data, header: res.headers });
+      });
+    });
+    req.on('error', () => reject({ errMsg: 'request:fail' }));
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+const Taro = {
+  request: httpRequest,
+  getStorageSync: (k: string) => taroTest.storage.get(k) ?? '',
+  setStorageSync: (k: string, v: unknown) => void taroTest.storage.set(k, v),
+  removeStorageSync: (k: string) => void taroTest.storage.delete(k),
+  login: () => taroTest.login(),
+  requestPayment: (o: Record<string, unknown>) => taroTest.requestPayment(o),
+  showModal: async (o: { title?: string; content?: string }) => {
+    taroTest.modals.push(o);
+    const confirm = taroTest.modalAnswers.shift() ?? false;
+    return { confirm, cancel: !confirm, errMsg: 'showModal:ok' };
+  },
+  navigateTo: async ({ url }: { url: string }) => void taroTest.navigations.push({ kind: 'navigateTo', url }),
+  redirectTo: async ({ url }: { url: string }) => void taroTest.navigations.push({ kind: 'redirectTo', url }),
+  reLaunch: async ({ url }: { url: string }) => void taroTest.navigations.push({ kind: 'reLaunch', url }),
+};
+
+export function useRouter() {
+  return { params: taroTest.routerParams, path: '' };
+}
+
+/** The params of the last navigateTo, as the next page's router would see them. */
+export function paramsOf(url: string): Params {
+  return Object.fromEntries(new URLSearchParams(url.split('?')[1] ?? ''));
+}
+
+export default Taro;

@@ -1,0 +1,99 @@
+// The system in a child process, reached only over HTTP (node:http, whatever the test environment's
+// fetch is). Used by the client component tests and the browser end-to-end tests.
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { tempDir } from './helpers';
+
+export interface SystemProcess {
+  api: string;
+  sandbox: string;
+  http(method: string, url: string, opts?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
+  controls(patch: Record<string, unknown>): Promise<void>;
+  login(user?: string): Promise<string>;
+  checkout(token: string, items?: { sku: string; quantity: number }[]): Promise<{ order: any; payment: any }>;
+  pay(payment: object, outcome?: 'success' | 'cancel' | 'fail'): Promise<{ errMsg: string }>;
+  stop(): Promise<void>;
+}
+
+export function httpJson(method: string, url: string, opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) {
+  return new Promise<{ status: number; body: any }>((resolve, reject) => {
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const headers: Record<string, string | number> = { ...opts.headers };
+    if (body) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+    const req = http.request(url, { method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        let parsed: unknown = text;
+        try {
+          parsed = text ? JSON.parse(text) : null;
+        } catch {
+          // not JSON
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+export async function startSystemProcess(env: Record<string, string> = {}): Promise<SystemProcess> {
+  const root = path.resolve(__dirname, '../..');
+  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(__dirname, 'serve-for-tests.ts')], {
+    cwd: root,
+    env: { ...process.env, DATA_DIR: tempDir('system-'), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const ready = await new Promise<{ api: string; sandbox: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`system did not start:\n${output}`)), 30_000);
+    child.stdout.on('data', (d) => {
+      output += d;
+      const m = /READY (\{.*\})/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(JSON.parse(m[1]!));
+      }
+    });
+    child.stderr.on('data', (d) => (output += d));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`system exited with ${code}:\n${output}`));
+    });
+  });
+  const sys: SystemProcess = {
+    api: ready.api,
+    sandbox: ready.sandbox,
+    http: (method, url, opts) => httpJson(method, url.startsWith('http') ? url : `${ready.api}${url}`, opts),
+    async controls(patch) {
+      const r = await httpJson('POST', `${ready.sandbox}/sandbox/controls`, { body: patch });
+      if (r.status !== 200) throw new Error(`controls: ${JSON.stringify(r.body)}`);
+    },
+    async login(user) {
+      const code = (await httpJson('POST', `${ready.sandbox}/sandbox/login`, { body: user ? { user } : {} })).body.code;
+      const res = await httpJson('POST', `${ready.api}/api/auth/login`, { body: { code } });
+      if (res.status !== 200) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
+      return res.body.token;
+    },
+    async checkout(token, items = [{ sku: 'MUG-CERAMIC', quantity: 1 }]) {
+      const res = await httpJson('POST', `${ready.api}/api/orders`, { token, body: { items } });
+      if (res.status !== 201) throw new Error(`checkout failed: ${JSON.stringify(res.body)}`);
+      return res.body;
+    },
+    async pay(payment, outcome = 'success') {
+      return (await httpJson('POST', `${ready.sandbox}/sandbox/pay`, { body: { ...payment, outcome } })).body;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+  return sys;
+}
