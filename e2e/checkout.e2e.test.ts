@@ -1,0 +1,108 @@
+// The H5 build in Debian's chromium against the real server and sandbox: pay, cancel and retry,
+// and a refusal the app recovers from. Screenshots of each final state go to test-results/e2e/.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { staleReason, taroBuild } from '../server/src/client-build';
+import { startSystemProcess, type SystemProcess } from '../server/test/system-process';
+
+const root = path.resolve(__dirname, '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const shots = path.join(root, 'test-results/e2e');
+const hasChromium = fs.existsSync(CHROMIUM);
+
+if (!hasChromium && process.env.CI) throw new Error(`CI needs chromium at ${CHROMIUM} (.ci/run installs it with apt)`);
+if (!hasChromium) console.log(`[skip] browser end-to-end tests: no chromium at ${CHROMIUM}; apt-get install chromium chromium-driver to run them`);
+
+describe.skipIf(!hasChromium)('checkout in a browser', () => {
+  let sys: SystemProcess;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const reason = staleReason(root, path.join(root, 'dist/h5'));
+    if (reason) await taroBuild(root, 'h5');
+    fs.mkdirSync(shots, { recursive: true });
+    sys = await startSystemProcess({ CLIENT_DIR: 'dist/h5' });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      // launch() gives every run a fresh, temporary user-data dir of its own.
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sys?.stop();
+  });
+
+  beforeEach(async () => {
+    // A fresh context per test: new storage, so a new shopper.
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
+    page = await context.newPage();
+    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  });
+  afterEach(async () => {
+    await page.context().close();
+  });
+
+  // Taro's H5 router keeps earlier pages in the DOM, hidden: always look for visible elements.
+  const visibleText = (text: string | RegExp) => page.getByText(text, { exact: typeof text === 'string' }).filter({ visible: true });
+  const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`) });
+
+  async function openShopAndAdd(label: string, times = 1) {
+    await page.goto(sys.api);
+    await visibleText('合计').waitFor();
+    for (let i = 0; i < times; i++) await page.getByLabel(`增加${label}`).filter({ visible: true }).click();
+  }
+
+  it('(a) launch → login → add items → pay → result shows paid', async () => {
+    await openShopAndAdd('陶瓷马克杯', 2);
+    await page.getByLabel('增加贴纸一套').filter({ visible: true }).click();
+    await expect.poll(() => page.getByLabel('合计金额').filter({ visible: true }).textContent()).toBe('¥90.01');
+    await visibleText('微信支付 ¥90.01').click();
+    const sheet = page.locator('.pay-sheet');
+    await sheet.waitFor();
+    expect(await sheet.locator('.pay-sheet__amount').textContent()).toBe('¥90.01');
+    await sheet.locator('.pay-sheet__pay').click();
+    await visibleText('支付成功').waitFor({ timeout: 10_000 });
+    expect(await visibleText('¥90.01').count()).toBeGreaterThan(0);
+    await shot('a-paid');
+  });
+
+  it('(b) cancel in the sheet → not paid with Retry → Retry → paid', async () => {
+    await openShopAndAdd('挂耳咖啡 10 包');
+    await visibleText('微信支付 ¥39.90').click();
+    await page.locator('.pay-sheet__cancel').click();
+    await visibleText('支付已取消').waitFor();
+    await shot('b-cancelled');
+    await visibleText('重新支付').click();
+    await page.locator('.pay-sheet__pay').click();
+    await visibleText('支付成功').waitFor({ timeout: 10_000 });
+    await shot('b-paid-after-retry');
+  });
+
+  it('(c) the server refuses → a clear error → the app recovers', async () => {
+    await openShopAndAdd('云南小粒咖啡豆 250g');
+    await sys.controls({ failPrepay: { status: 403, code: 'NOAUTH', message: '商户无此接口权限', times: 1 } });
+    await visibleText('微信支付 ¥68.00').click();
+    const alert = page.getByRole('alert').filter({ visible: true });
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe('下单失败：微信支付暂时无法受理该订单，请稍后重试');
+    await shot('c-refused');
+    await visibleText('微信支付 ¥68.00').click();
+    await page.locator('.pay-sheet__pay').click();
+    await visibleText('支付成功').waitFor({ timeout: 10_000 });
+    await shot('c-recovered');
+  });
+});

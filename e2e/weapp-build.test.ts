@@ -1,0 +1,47 @@
+// `taro build --type weapp` must succeed, list the three pages, and keep the main package small.
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { taroBuild } from '../server/src/client-build';
+
+const root = path.resolve(__dirname, '..');
+const out = path.join(root, 'dist/weapp');
+/** WeChat's hard limit for the main package is 2 MB; we hold ourselves to 600 KB. */
+const BUDGET_BYTES = 600 * 1024;
+
+function files(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+beforeAll(async () => {
+  fs.rmSync(out, { recursive: true, force: true });
+  await taroBuild(root, 'weapp');
+}, 180_000);
+
+describe('weapp build', () => {
+  it('lists the three pages in app.json, each with its four files', () => {
+    const app = JSON.parse(fs.readFileSync(path.join(out, 'app.json'), 'utf8'));
+    expect(app.pages).toEqual(['pages/login/index', 'pages/checkout/index', 'pages/result/index']);
+    for (const page of app.pages) for (const ext of ['js', 'json', 'wxml']) expect(fs.existsSync(path.join(out, `${page}.${ext}`)), `${page}.${ext}`).toBe(true);
+  });
+
+  it('stays under the main-package budget', () => {
+    const size = files(out).filter((f) => !f.endsWith('.LICENSE.txt')).reduce((sum, f) => sum + fs.statSync(f).size, 0);
+    console.log(`weapp main package: ${(size / 1024).toFixed(1)} KB (budget ${BUDGET_BYTES / 1024} KB, WeChat limit 2048 KB)`);
+    expect(size).toBeLessThan(BUDGET_BYTES);
+  });
+
+  it('has a project.config.json WeChat DevTools can open, with the tourist appid by default', () => {
+    const project = JSON.parse(fs.readFileSync(path.join(out, 'project.config.json'), 'utf8'));
+    expect(project).toMatchObject({ compileType: 'miniprogram', appid: process.env.TARO_APP_ID || 'touristappid' });
+  });
+
+  it('carries no server code and no key material', () => {
+    const bundle = files(out)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n');
+    for (const needle of ['better-sqlite3', 'mongoose', 'PRIVATE KEY', 'apiV3Key', 'session_key', 'createSqliteStore']) expect(bundle.includes(needle), needle).toBe(false);
+    expect(bundle.includes('/api/orders'), 'the bundle searched is the app').toBe(true);
+  });
+});
