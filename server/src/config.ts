@@ -20,7 +20,10 @@ export const ENV_SCHEMA = z.object({
   SESSION_TTL_HOURS: positiveInt.default(72),
   ORDER_PAY_WINDOW_MINUTES: positiveInt.max(60 * 24 * 7).default(30),
   ORDER_QUERY_THROTTLE_MS: z.coerce.number().int().min(0).default(1000),
-  RECONCILE_INTERVAL_SECONDS: positiveInt.default(60),
+  /** 0 turns the background job off (then run `npm run reconcile` from cron). */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
+  RECONCILE_MIN_AGE_SECONDS: z.coerce.number().min(0).default(60),
+  WECHATPAY_TIMEOUT_MS: positiveInt.default(10_000),
   /** Base URL of an already running sandbox; by default `npm start` runs one in-process. */
   SANDBOX_URL: optionalString.pipe(z.url().optional()),
   SERVE_CLIENT: z.enum(['auto', 'off']).default('auto'),
@@ -68,6 +71,8 @@ export interface Config {
   orderPayWindowMs: number;
   orderQueryThrottleMs: number;
   reconcileIntervalMs: number;
+  reconcileMinAgeMs: number;
+  wechatPayTimeoutMs: number;
   serveClient: boolean;
   mode: { kind: 'sandbox'; sandboxUrl?: string } | { kind: 'live'; credentials: LiveCredentials };
 }
@@ -119,7 +124,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     orderPayWindowMs: e.ORDER_PAY_WINDOW_MINUTES * 60_000,
     orderQueryThrottleMs: e.ORDER_QUERY_THROTTLE_MS,
-    reconcileIntervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000,
+    reconcileIntervalMs: Math.round(e.RECONCILE_INTERVAL_SECONDS * 1000),
+    reconcileMinAgeMs: Math.round(e.RECONCILE_MIN_AGE_SECONDS * 1000),
+    wechatPayTimeoutMs: e.WECHATPAY_TIMEOUT_MS,
     serveClient: e.SERVE_CLIENT === 'auto',
   };
   if (!e.WECHAT_APPID) {

@@ -10,11 +10,12 @@ import type { Config } from './config';
 import { SEED_PRODUCTS } from './domain/catalog';
 import type { Store } from './storage/port';
 import { createSqliteStore } from './storage/sqlite';
-import { createCode2SessionClient } from './wechat/code2session';
-import { createWechatPayClient } from './wechatpay/client';
+import { reconcileOnce, startReconciler, type ReconcileReport } from './domain/reconcile';
+import { createCode2SessionClient, type Code2SessionClient } from './wechat/code2session';
+import { createWechatPayClient, type WechatPayClient } from './wechatpay/client';
 import { loadPrivateKey } from './wechatpay/crypto';
 import { systemClock, type Clock, type Merchant } from './wechatpay/merchant';
-import { createVerifier } from './wechatpay/verifier';
+import { createVerifier, type Verifier } from './wechatpay/verifier';
 import { ensureSandboxKeys } from '../../sandbox/keys';
 import { createSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/app';
 
@@ -24,7 +25,67 @@ export interface Runtime {
   sandbox: Sandbox | null;
   store: Store;
   merchant: Merchant;
+  /** One reconciliation round now (the background job also runs on its interval). */
+  reconcileNow(): Promise<ReconcileReport>;
   close(): Promise<void>;
+}
+
+export interface WechatClients {
+  merchant: Merchant;
+  verifier: Verifier;
+  code2session: Code2SessionClient;
+  wechatPay: WechatPayClient;
+  sandboxUrl: string | null;
+}
+
+/**
+ * The merchant identity, WeChat Pay verifier and both WeChat clients for a config. In sandbox mode
+ * the keys come from the sandbox's key file and the URLs point at the sandbox.
+ */
+export function createWechatClients(
+  config: Config,
+  o: { clock: Clock; apiUrl: string; sandboxUrl: string | null; extraPlatformCerts?: string[] },
+): WechatClients {
+  if (config.mode.kind === 'sandbox') {
+    const keys = ensureSandboxKeys(config.dataDir);
+    const sandboxUrl = (o.sandboxUrl ?? config.mode.sandboxUrl ?? `http://${config.host}:${config.sandboxPort}`).replace(/\/$/, '');
+    const merchant: Merchant = {
+      appid: keys.appid,
+      mchid: keys.mchid,
+      certSerial: keys.merchantSerial,
+      privateKey: loadPrivateKey(keys.merchantPrivateKeyPem),
+      apiV3Key: keys.apiV3Key,
+      notifyUrl: `${o.apiUrl}/api/wechatpay/notify`,
+    };
+    const verifier = createVerifier({ publicKey: { id: keys.publicKeyId, pem: keys.platformPublicKeyPem }, platformCerts: o.extraPlatformCerts });
+    return {
+      merchant,
+      verifier,
+      sandboxUrl,
+      code2session: createCode2SessionClient({ baseUrl: sandboxUrl, appid: keys.appid, appSecret: keys.appSecret }),
+      wechatPay: createWechatPayClient({ baseUrl: sandboxUrl, merchant, verifier, clock: o.clock, timeoutMs: config.wechatPayTimeoutMs }),
+    };
+  }
+  const c = config.mode.credentials;
+  const merchant: Merchant = {
+    appid: c.appid,
+    mchid: c.mchid,
+    certSerial: c.certSerial,
+    privateKey: loadPrivateKey(fs.readFileSync(c.privateKeyFile, 'utf8')),
+    apiV3Key: c.apiV3Key,
+    notifyUrl: c.notifyUrl,
+  };
+  const verifier = createVerifier({
+    publicKey: c.publicKey ? { id: c.publicKey.id, pem: fs.readFileSync(c.publicKey.file, 'utf8') } : undefined,
+    platformCerts: c.platformCertFiles.map((f) => fs.readFileSync(f, 'utf8')),
+  });
+  return {
+    merchant,
+    verifier,
+    sandboxUrl: null,
+    code2session: createCode2SessionClient({ baseUrl: c.wechatApiBase, appid: c.appid, appSecret: c.appSecret }),
+    wechatPay: createWechatPayClient({ baseUrl: c.wechatPayApiBase, merchant, verifier, clock: o.clock, timeoutMs: config.wechatPayTimeoutMs }),
+  };
 }
 
 export interface RuntimeOptions {
@@ -78,58 +139,21 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
   let sandbox: Sandbox | null = null;
   let sandboxServer: http.Server | null = null;
   let sandboxUrl: string | null = null;
-  let merchant: Merchant;
-  let verifier;
-  let wechatApiBase: string;
-  let wechatPayApiBase: string;
-  let appSecret: string;
-
-  if (config.mode.kind === 'sandbox') {
+  if (config.mode.kind === 'sandbox' && !config.mode.sandboxUrl) {
     const keys = ensureSandboxKeys(config.dataDir);
-    if (config.mode.sandboxUrl) {
-      sandboxUrl = config.mode.sandboxUrl.replace(/\/$/, '');
-    } else {
-      sandbox = createSandbox({ keys, allowHttpNotifyUrl: true, now: () => clock.now(), ...opts.sandbox });
-      sandboxServer = http.createServer(sandbox.app);
-      const port = await listen(sandboxServer, config.sandboxPort, config.host);
-      sandboxUrl = `http://${config.host}:${port}`;
-    }
-    merchant = {
-      appid: keys.appid,
-      mchid: keys.mchid,
-      certSerial: keys.merchantSerial,
-      privateKey: loadPrivateKey(keys.merchantPrivateKeyPem),
-      apiV3Key: keys.apiV3Key,
-      notifyUrl: `${apiUrl}/api/wechatpay/notify`,
-    };
-    const certs = opts.sandbox?.certificate ? [opts.sandbox.certificate.pem] : [];
-    verifier = createVerifier({ publicKey: { id: keys.publicKeyId, pem: keys.platformPublicKeyPem }, platformCerts: certs });
-    wechatApiBase = sandboxUrl;
-    wechatPayApiBase = sandboxUrl;
-    appSecret = keys.appSecret;
-  } else {
-    const c = config.mode.credentials;
-    merchant = {
-      appid: c.appid,
-      mchid: c.mchid,
-      certSerial: c.certSerial,
-      privateKey: loadPrivateKey(fs.readFileSync(c.privateKeyFile, 'utf8')),
-      apiV3Key: c.apiV3Key,
-      notifyUrl: c.notifyUrl,
-    };
-    verifier = createVerifier({
-      publicKey: c.publicKey ? { id: c.publicKey.id, pem: fs.readFileSync(c.publicKey.file, 'utf8') } : undefined,
-      platformCerts: c.platformCertFiles.map((f) => fs.readFileSync(f, 'utf8')),
-    });
-    wechatApiBase = c.wechatApiBase;
-    wechatPayApiBase = c.wechatPayApiBase;
-    appSecret = c.appSecret;
+    sandbox = createSandbox({ keys, allowHttpNotifyUrl: true, now: () => clock.now(), ...opts.sandbox });
+    sandboxServer = http.createServer(sandbox.app);
+    const port = await listen(sandboxServer, config.sandboxPort, config.host);
+    sandboxUrl = `http://${config.host}:${port}`;
   }
+  const wechat = createWechatClients(config, { clock, apiUrl, sandboxUrl, extraPlatformCerts: opts.sandbox?.certificate ? [opts.sandbox.certificate.pem] : [] });
+  sandboxUrl = wechat.sandboxUrl;
+  const { merchant, verifier } = wechat;
 
   const app = buildApp({
     store,
-    code2session: createCode2SessionClient({ baseUrl: wechatApiBase, appid: merchant.appid, appSecret }),
-    wechatPay: createWechatPayClient({ baseUrl: wechatPayApiBase, merchant, verifier, clock }),
+    code2session: wechat.code2session,
+    wechatPay: wechat.wechatPay,
     merchant,
     verifier,
     clock,
@@ -143,13 +167,24 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
   });
   apiServer.on('request', app);
 
+  const reconciler =
+    config.reconcileIntervalMs > 0
+      ? startReconciler(
+          { store, wechatPay: wechat.wechatPay, merchant, now: () => clock.now(), logger, minAgeMs: config.reconcileMinAgeMs },
+          config.reconcileIntervalMs,
+        )
+      : null;
+
   return {
     apiUrl,
     sandboxUrl,
     sandbox,
     store,
     merchant,
+    reconcileNow: () =>
+      reconcileOnce({ store, wechatPay: wechat.wechatPay, merchant, now: () => clock.now(), logger, minAgeMs: config.reconcileMinAgeMs }),
     async close() {
+      await reconciler?.stop();
       sandbox?.stop();
       await closeServer(apiServer);
       if (sandboxServer) await closeServer(sandboxServer);

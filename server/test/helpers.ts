@@ -1,6 +1,7 @@
 // Boots the real system for a test: SQLite in a temporary folder, the API and the sandbox
 // in-process on port 0, real HTTP between them. Logs are captured for assertions.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -20,6 +21,17 @@ export interface TestSystem {
   checkout(token: string, items?: { sku: string; quantity: number }[], key?: string): Promise<CheckoutResponse>;
   pay(payment: CheckoutResponse['payment'], outcome?: 'success' | 'cancel' | 'fail'): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }
 
 export function tempDir(prefix = 'checkout-test-'): string {

@@ -2,23 +2,13 @@
 // temporary folder. Decides in well under a second and never hangs; null means "skip".
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { tempDir } from './helpers';
+import { freePort, tempDir } from './helpers';
 
 export interface MongoForTests {
   uri: string;
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 export async function findMongo(): Promise<{ mongo: MongoForTests | null; why: string }> {
   if (process.env.MONGODB_URI) return { mongo: { uri: process.env.MONGODB_URI, stop: async () => undefined }, why: 'MONGODB_URI' };

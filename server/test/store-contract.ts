@@ -141,6 +141,26 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       expect((await store.findAttempt(attempt.outTradeNo))?.orderId).toBe(order.id);
     });
 
+    it('leases pending orders to one owner at a time for reconciliation', async () => {
+      const old = makeOrder(userId, { createdAt: 100 });
+      const fresh = makeOrder(userId, { createdAt: 5000 });
+      await store.insertOrder(old.order, old.attempt);
+      await store.insertOrder(fresh.order, fresh.attempt);
+      const ids = async (now: number) => (await store.listReconcileCandidates(1000, now, 100)).map((o) => o.id).filter((id) => id === old.order.id || id === fresh.order.id);
+      expect(await ids(2000)).toEqual([old.order.id]);
+      const claims = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => store.claimOrder(old.order.id, owner, 3000, 2000)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await ids(2500)).toEqual([]); // leased
+      expect(await ids(3001)).toEqual([old.order.id]); // lease expired: someone else may take it
+      const owner = ['a', 'b', 'c', 'd'][claims.indexOf(true)]!;
+      await store.releaseOrder(old.order.id, owner === 'a' ? 'b' : 'a'); // not the owner: no effect
+      expect(await store.claimOrder(old.order.id, 'z', 9000, 2600)).toBe(false);
+      await store.releaseOrder(old.order.id, owner);
+      expect(await store.claimOrder(old.order.id, 'z', 9000, 2600)).toBe(true);
+      await store.markClosed(old.order.id, 2700);
+      expect(await store.claimOrder(old.order.id, 'y', 99_999, 99_000)).toBe(false); // no longer pending
+    });
+
     it('records notifications once by id and counts repeat deliveries', async () => {
       const rec: NotificationRecord = {
         id: `n-${uniq()}`,

@@ -44,7 +44,7 @@ export function httpJson(method: string, url: string, opts: { body?: unknown; to
 
 export async function startSystemProcess(env: Record<string, string> = {}): Promise<SystemProcess> {
   const root = path.resolve(__dirname, '../..');
-  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(__dirname, 'serve-for-tests.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'serve-for-tests.ts')], {
     cwd: root,
     env: { ...process.env, DATA_DIR: tempDir('system-'), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -133,15 +133,25 @@ export async function createOrder(deps: CheckoutDeps, user: User, items: CartIte
     }
     throw err;
   }
-  const payment = await preparePayment(deps, user, order);
+  const payment = await withOrderId(order.id, preparePayment(deps, user, order));
   return { order: toOrderView((await deps.store.findOrder(order.id)) ?? order), payment, replayed: false };
+}
+
+/** A failure after the order was saved names the order, so the caller can retry it. */
+async function withOrderId<T>(orderId: string, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof AppError) throw new AppError(err.code, err.message, { ...err.details, orderId });
+    throw err;
+  }
 }
 
 async function replay(deps: CheckoutDeps, user: User, existing: Order, requestHash: string): Promise<CheckoutResult> {
   if (existing.requestHash !== requestHash) {
     throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different cart; use a new key for a new order');
   }
-  const payment = await preparePayment(deps, user, existing);
+  const payment = await withOrderId(existing.id, preparePayment(deps, user, existing));
   return { order: toOrderView(existing), payment, replayed: true };
 }
 

@@ -78,6 +78,8 @@ export interface OrderView {
   payDeadline: string;
   paidAt: string | null;
   closedAt: string | null;
+  /** WeChat Pay reported a payment after the order closed: the shop owes a refund. */
+  refundDue: boolean;
   createdAt: string;
 }
 
@@ -96,6 +98,7 @@ export function toOrderView(o: Order): OrderView {
     payDeadline: new Date(o.payDeadline).toISOString(),
     paidAt: iso(o.paidAt),
     closedAt: iso(o.closedAt),
+    refundDue: o.paidAfterClose,
     createdAt: new Date(o.createdAt).toISOString(),
   };
 }

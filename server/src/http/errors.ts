@@ -26,6 +26,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       return;
     }
     const field = typeof e.details?.field === 'string' ? e.details.field : undefined;
-    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(field ? { field } : {}) } });
+    const orderId = typeof e.details?.orderId === 'string' ? e.details.orderId : undefined;
+    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(field ? { field } : {}), ...(orderId ? { orderId } : {}) } });
   };
 }

@@ -51,6 +51,7 @@ export interface OrdersResponse {
   orders: OrderView[];
 }
 export interface ErrorResponse {
-  error: { code: string; message: string; field?: string };
+  /** `orderId` when the order was saved but could not be offered for payment: retry it. */
+  error: { code: string; message: string; field?: string; orderId?: string };
 }
 export type { OrderView, RequestPaymentParams, Product };

@@ -91,6 +91,12 @@ export interface Store {
   /** Flags a CLOSED order that WeChat reports paid. */
   flagPaidAfterClose(orderId: string, update: PaidUpdate, now: number): Promise<void>;
 
+  /** PENDING orders created at or before `createdBefore` and not leased by anyone now, oldest first. */
+  listReconcileCandidates(createdBefore: number, now: number, limit: number): Promise<Order[]>;
+  /** Takes a lease on a PENDING order so that only one instance works on it; false if someone holds it. */
+  claimOrder(orderId: string, owner: string, leaseUntil: number, now: number): Promise<boolean>;
+  releaseOrder(orderId: string, owner: string): Promise<void>;
+
   /** Inserts the record, or, when the id is known, counts one more delivery; an APPLIED outcome, or any outcome
    *  over an unsettled one (UNKNOWN_ORDER, mismatched appid/mchid), replaces the stored outcome. */
   recordNotification(record: NotificationRecord): Promise<{ record: NotificationRecord; duplicate: boolean }>;

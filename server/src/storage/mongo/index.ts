@@ -71,6 +71,8 @@ function defineModels(conn: Connection) {
       paidAt: { type: Number, default: null },
       closedAt: { type: Number, default: null },
       paidAfterClose: { type: Boolean, default: false },
+      leaseOwner: { type: String, default: null },
+      leaseUntil: { type: Number, default: null },
       createdAt: Number,
       updatedAt: Number,
     },
@@ -248,6 +250,23 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
         { $set: { paidAfterClose: true, transactionId: { $ifNull: ['$transactionId', u.transactionId] }, updatedAt: now } },
       ]);
     }),
+    listReconcileCandidates: (createdBefore, now, limit) => guard(async () => {
+      const docs = (await lean(
+        m.orders
+          .find({ status: 'PENDING', createdAt: { $lte: createdBefore }, $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] })
+          .sort({ createdAt: 1 })
+          .limit(limit),
+      )) as Doc[];
+      return docs.map(toOrder);
+    }),
+    claimOrder: (orderId, owner, leaseUntil, now) => guard(async () => {
+      const r = await m.orders.updateOne(
+        { _id: orderId, status: 'PENDING', $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
+        { $set: { leaseOwner: owner, leaseUntil } },
+      );
+      return r.modifiedCount === 1;
+    }),
+    releaseOrder: (orderId, owner) => guard(async () => void (await m.orders.updateOne({ _id: orderId, leaseOwner: owner }, { $set: { leaseOwner: null, leaseUntil: null } }))),
     recordNotification: (rec) => guard(async () => {
       const { id, ...rest } = rec;
       const upgrade = { $or: [{ $eq: [rec.outcome, 'APPLIED'] }, { $not: [{ $in: ['$outcome', SETTLED] }] }] };

@@ -16,7 +16,7 @@ import {
   type Store,
   type User,
 } from '../port';
-import { SCHEMA } from './schema';
+import { ADDED_COLUMNS, SCHEMA } from './schema';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for tests. */
@@ -108,6 +108,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  for (const [table, column, ddl] of ADDED_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === column)) db.exec(ddl);
+  }
 
   const q = {
     userByOpenid: db.prepare('SELECT * FROM users WHERE openid = ?'),
@@ -154,6 +158,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       `UPDATE orders SET paid_after_close = 1, transaction_id = COALESCE(transaction_id, @transactionId), updated_at = @now
        WHERE id = @orderId AND status = 'CLOSED'`,
     ),
+    reconcileCandidates: db.prepare(
+      `SELECT * FROM orders WHERE status = 'PENDING' AND created_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+       ORDER BY created_at LIMIT ?`,
+    ),
+    claimOrder: db.prepare(
+      `UPDATE orders SET lease_owner = @owner, lease_until = @leaseUntil
+       WHERE id = @orderId AND status = 'PENDING' AND (lease_until IS NULL OR lease_until < @now)`,
+    ),
+    releaseOrder: db.prepare('UPDATE orders SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?'),
     insertNotification: db.prepare(
       `INSERT INTO notifications (id, event_type, out_trade_no, transaction_id, outcome, detail, request_id,
          first_received_at, last_received_at, deliveries)
@@ -247,6 +260,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     markClosed: (orderId, now) => guard(() => q.markClosed.run({ orderId, now }).changes === 1),
     flagPaidAfterClose: (orderId, u, now) =>
       guard(() => void q.flagPaidAfterClose.run({ orderId, transactionId: u.transactionId, now })),
+    listReconcileCandidates: (createdBefore, now, limit) =>
+      guard(() => (q.reconcileCandidates.all(createdBefore, now, limit) as Row[]).map(toOrder)),
+    claimOrder: (orderId, owner, leaseUntil, now) => guard(() => q.claimOrder.run({ orderId, owner, leaseUntil, now }).changes === 1),
+    releaseOrder: (orderId, owner) => guard(() => void q.releaseOrder.run(orderId, owner)),
     recordNotification: (rec: NotificationRecord) =>
       guard(() => {
         const r = q.insertNotification.get(rec) as Row;

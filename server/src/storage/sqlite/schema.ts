@@ -1,4 +1,10 @@
 // Idempotent DDL; every unique index the payment flow relies on is declared here.
+/** Columns added after the first release, for databases created before them. */
+export const ADDED_COLUMNS: [table: string, column: string, ddl: string][] = [
+  ['orders', 'lease_owner', 'ALTER TABLE orders ADD COLUMN lease_owner TEXT'],
+  ['orders', 'lease_until', 'ALTER TABLE orders ADD COLUMN lease_until INTEGER'],
+];
+
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
   id TEXT PRIMARY KEY,
@@ -37,6 +43,8 @@ CREATE TABLE IF NOT EXISTS orders (
   paid_at INTEGER,
   closed_at INTEGER,
   paid_after_close INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_until INTEGER,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
