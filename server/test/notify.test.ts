@@ -8,6 +8,7 @@ import { ensureSandboxKeys, type SandboxKeys } from '../../sandbox/keys';
 import { buildNotification, signEnvelope, type NotificationSigner } from '../../sandbox/notify';
 import { aesGcmEncrypt } from '../src/wechatpay/crypto';
 import { startTestSystem, type TestSystem } from './helpers';
+import { figure } from './figures';
 
 let sys: TestSystem;
 let keys: SandboxKeys;
@@ -24,7 +25,11 @@ beforeAll(async () => {
   keys = ensureSandboxKeys(sys.dataDir);
   signer = sys.runtime.sandbox!.signer();
 });
-afterAll(() => sys.close());
+const held: string[] = [];
+afterAll(async () => {
+  figure('notification-rejections', `${held.length} forged or malformed deliveries refused or recorded as specified, no state change: ${held.join('; ')}`, { cases: held.length });
+  await sys.close();
+});
 
 async function pendingOrder() {
   const token = await sys.login();
@@ -82,6 +87,7 @@ describe('notification rejected before it is trusted (4xx, {"code":"FAIL"}, no s
       expect(res.body).toMatchObject({ code: 'FAIL', message: expect.any(String) });
       expect((await status(token, order.id)).status).toBe('PENDING');
       expect(await sys.runtime.store.countRejectedNotifications()).toBe(before + 1);
+      held.push(`${name} → ${res.status}`);
     });
   }
 
@@ -141,6 +147,7 @@ describe('verified notifications: business checks', () => {
     expect(res.status).toBe(204);
     expect((await status(token, order.id)).status).toBe('PENDING');
     expect(await sys.runtime.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome: 'AMOUNT_MISMATCH' });
+    held.push('a wrong amount → 204, recorded AMOUNT_MISMATCH, not paid');
   });
 
   it('never marks paid for another currency', async () => {
@@ -157,6 +164,7 @@ describe('verified notifications: business checks', () => {
       expect(res.status).toBe(400);
       expect((await status(token, order.id)).status).toBe('PENDING');
       expect(await sys.runtime.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome });
+      held.push(`a wrong ${field} → 400, recorded ${outcome}`);
     });
   }
 
@@ -164,6 +172,7 @@ describe('verified notifications: business checks', () => {
     const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor({ outTradeNo: 'UNKNOWN000000001', total: 100 }) });
     expect((await send(d)).status).toBe(404);
     expect(await sys.runtime.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome: 'UNKNOWN_ORDER' });
+    held.push('an unknown order → 404, recorded UNKNOWN_ORDER');
   });
 
   it('acknowledges events other than a successful payment without changing the order', async () => {

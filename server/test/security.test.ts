@@ -1,0 +1,106 @@
+// Abuse refused: limits, sizes, headers, sessions, and no secret in any response or log line.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureSandboxKeys } from '../../sandbox/keys';
+import { startTestSystem, type TestSystem } from './helpers';
+
+let offset = 0;
+const clock = { now: () => Date.now() + offset };
+let sys: TestSystem;
+beforeAll(async () => {
+  sys = await startTestSystem({
+    env: { SESSION_TTL_HOURS: '1', RECONCILE_INTERVAL_SECONDS: '0' },
+    runtime: { clock, limits: { loginPerMinute: 10, ordersPerMinute: 5 } },
+  });
+});
+afterAll(() => sys.close());
+
+describe('abuse resistance', () => {
+  it('rate-limits login attempts per client with 429 and Retry-After', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await sys.request('POST', '/api/auth/login', { body: { code: `bad-${i}` } })).status);
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    const limited = await sys.request('POST', '/api/auth/login', { body: { code: 'x' } });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    offset += 61_000; // a minute later the window resets
+    expect((await sys.request('POST', '/api/auth/login', { body: { code: 'x' } })).status).toBe(401);
+  });
+
+  it('rate-limits order creation', async () => {
+    offset += 61_000;
+    const token = await sys.login();
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await sys.request('POST', '/api/orders', { token, body: { items: [] } })).status);
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 429]);
+  });
+
+  it('refuses bodies over the limit with 413', async () => {
+    offset += 61_000;
+    const big = { code: 'x'.repeat(20_000) };
+    const res = await sys.request('POST', '/api/auth/login', { body: big });
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    const notify = await fetch(`${sys.api}/api/wechatpay/notify`, { method: 'POST', body: 'x'.repeat(70_000) });
+    expect(notify.status).toBe(413);
+    expect(await notify.json()).toMatchObject({ code: 'FAIL' });
+  });
+
+  it('sends security headers and no X-Powered-By', async () => {
+    const res = await fetch(`${sys.api}/api/health`);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('expires sessions after their lifetime, and logout ends one at once', async () => {
+    offset += 61_000;
+    const token = await sys.login();
+    expect((await sys.request('GET', '/api/orders', { token })).status).toBe(200);
+    offset += 3600_000 + 1000;
+    const expired = await sys.request('GET', '/api/orders', { token });
+    expect(expired.status).toBe(401);
+    expect(expired.body.error.code).toBe('UNAUTHENTICATED');
+    const fresh = await sys.login();
+    expect((await sys.request('POST', '/api/auth/logout', { token: fresh })).status).toBe(204);
+    expect((await sys.request('GET', '/api/orders', { token: fresh })).status).toBe(401);
+  });
+
+  it('puts no secret, token or session_key in any response or log line', async () => {
+    offset += 61_000;
+    const keys = ensureSandboxKeys(sys.dataDir);
+    const responses: string[] = [];
+    const code = (await sys.request('POST', `${sys.sandboxUrl}/sandbox/login`, { body: { user: 'secret-check' } })).body.code;
+    const login = await sys.request('POST', '/api/auth/login', { body: { code } });
+    responses.push(JSON.stringify(login.body));
+    const token = login.body.token as string;
+    const created = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] } });
+    responses.push(JSON.stringify(created.body));
+    await sys.pay(created.body.payment);
+    responses.push(JSON.stringify((await sys.request('GET', `/api/orders/${created.body.order.id}`, { token })).body));
+    responses.push(JSON.stringify((await sys.request('GET', '/api/orders', { token })).body));
+    await sys.runtime.sandbox!.idle();
+
+    const user = (await sys.runtime.store.findUserById(login.body.user.id))!;
+    expect(user.sessionKey).toMatch(/^[A-Za-z0-9+/]{22}==$/); // the real one WeChat issued, kept server-side
+    const secrets = {
+      session_key: user.sessionKey,
+      appSecret: keys.appSecret,
+      apiV3Key: keys.apiV3Key,
+      merchantPrivateKey: keys.merchantPrivateKeyPem.split('\n')[5]!,
+      platformPrivateKey: keys.platformPrivateKeyPem.split('\n')[5]!,
+      token,
+    };
+    const logText = sys.logs.join('');
+    expect(sys.logs.length).toBeGreaterThan(10);
+    for (const [name, value] of Object.entries(secrets)) {
+      expect(logText.includes(value), `${name} in logs`).toBe(false);
+      if (name !== 'token') for (const r of responses) expect(r.includes(value), `${name} in a response`).toBe(false);
+    }
+    expect(logText).not.toMatch(/session_?key/i);
+    expect(responses.join('')).not.toMatch(/session_?key|openid/i);
+    expect(logText).not.toContain(`secret=${keys.appSecret}`);
+  });
+});
