@@ -248,7 +248,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
     flagPaidAfterClose: (orderId, u, now) => guard(async () => {
       await m.orders.updateOne({ _id: orderId, status: 'CLOSED' }, [
         { $set: { paidAfterClose: true, transactionId: { $ifNull: ['$transactionId', u.transactionId] }, updatedAt: now } },
-      ]);
+      ], { updatePipeline: true });
     }),
     listReconcileCandidates: (createdBefore, now, limit) => guard(async () => {
       const docs = (await lean(
@@ -288,7 +288,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
               },
             },
           ],
-          { upsert: true, returnDocument: 'after' },
+          { upsert: true, returnDocument: 'after', updatePipeline: true },
         ),
       )) as Doc;
       const record = toNotification(d);
