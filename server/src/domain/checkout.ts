@@ -87,6 +87,10 @@ function jsapiBody(deps: CheckoutDeps, order: Pick<Order, 'description' | 'total
   });
 }
 
+function newPaymentAttempt(deps: CheckoutDeps, order: Order, outTradeNo: string, openid: string, now: number): PaymentAttempt {
+  return { outTradeNo, orderId: order.id, requestBody: jsapiBody(deps, order, outTradeNo, openid), prepayId: null, prepayExpiresAt: null, createdAt: now };
+}
+
 export async function createOrder(deps: CheckoutDeps, user: User, items: CartItem[], idempotencyKey: string | null): Promise<CheckoutResult> {
   const requestHash = cartHash(items);
   if (idempotencyKey) {
@@ -115,14 +119,7 @@ export async function createOrder(deps: CheckoutDeps, user: User, items: CartIte
     createdAt: now,
     updatedAt: now,
   };
-  const attempt: PaymentAttempt = {
-    outTradeNo,
-    orderId: order.id,
-    requestBody: jsapiBody(deps, order, outTradeNo, user.openid),
-    prepayId: null,
-    prepayExpiresAt: null,
-    createdAt: now,
-  };
+  const attempt = newPaymentAttempt(deps, order, outTradeNo, user.openid, now);
   try {
     // Saved before calling out: if WeChat Pay fails, the order is there for a retry.
     await deps.store.insertOrder(order, attempt);
@@ -207,14 +204,7 @@ async function newAttempt(deps: CheckoutDeps, user: User, order: Order, previous
   await deps.wechatPay.close(previous.outTradeNo);
   const now = deps.now();
   const outTradeNo = newOutTradeNo(now);
-  const attempt: PaymentAttempt = {
-    outTradeNo,
-    orderId: order.id,
-    requestBody: jsapiBody(deps, order, outTradeNo, user.openid),
-    prepayId: null,
-    prepayExpiresAt: null,
-    createdAt: now,
-  };
+  const attempt = newPaymentAttempt(deps, order, outTradeNo, user.openid, now);
   if (!(await deps.store.replaceAttempt(order.id, previous.outTradeNo, attempt, now))) {
     throw new AppError('WECHATPAY_BUSY', 'the order changed while preparing payment; try again');
   }
