@@ -131,7 +131,14 @@ export default function ResultPage() {
     case 'failed':
       return layout('!', 'warn', '支付未完成', `${view.reason ? `${view.reason}。` : ''}订单已为你保留，可以重新支付`, retryButton, shopButton(false));
     case 'closed':
-      return layout('×', 'warn', '订单已关闭', '已超过支付时间，如需购买请重新下单', shopButton(true), null);
+      return layout(
+        '×',
+        'warn',
+        '订单已关闭',
+        order?.refundDue ? '订单关闭后才收到你的付款，款项将原路退回' : '已超过支付时间，如需购买请重新下单',
+        shopButton(true),
+        null,
+      );
     case 'error':
       return layout(
         '!',

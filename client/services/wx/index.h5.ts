@@ -3,6 +3,7 @@
 import { formatYuan } from '../money';
 import { sandboxLogin, sandboxPay, sandboxSheetInfo } from './sandbox';
 import type { PaymentOutcome, RequestPaymentParams, SheetInfo } from './types';
+import './pay-sheet.css';
 
 export type { PaymentOutcome, SheetInfo };
 
