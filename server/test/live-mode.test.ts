@@ -1,0 +1,81 @@
+// Live mode's wiring (key files, public-key and platform-certificate verification, WeChat hosts
+// from config) against the sandbox standing in for api.weixin.qq.com and api.mch.weixin.qq.com.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSandbox, type Sandbox } from '../../sandbox/app';
+import { generateSandboxKeys } from '../../sandbox/keys';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { startRuntime, type Runtime } from '../src/runtime';
+import { httpJson } from './system-process';
+import { tempDir, waitFor } from './helpers';
+
+const fixtures = path.join(__dirname, 'fixtures/wechat');
+const certPem = fs.readFileSync(path.join(fixtures, 'wechatpay-go-test-cert-D7CE59D1F522D701.pem'), 'utf8');
+const certKeyPem = fs.readFileSync(path.join(fixtures, 'wechatpay-go-test-private-key.pem'), 'utf8');
+
+for (const signWith of ['publicKey', 'certificate'] as const) {
+  describe(`live mode, WeChat Pay signing with its ${signWith === 'publicKey' ? 'public key (PUB_KEY_ID_…)' : 'platform certificate'}`, () => {
+    const keys = generateSandboxKeys();
+    let sandbox: Sandbox;
+    let sandboxServer: http.Server;
+    let runtime: Runtime;
+
+    beforeAll(async () => {
+      // Never deliver to the public notify URL live mode insists on: this machine has no network.
+      sandbox = createSandbox({ keys, certificate: { pem: certPem, privateKeyPem: certKeyPem }, controls: { signWith, dropNotifications: Number.POSITIVE_INFINITY } });
+      sandboxServer = http.createServer(sandbox.app).listen(0, '127.0.0.1');
+      await new Promise((r) => sandboxServer.once('listening', r));
+      const base = `http://127.0.0.1:${(sandboxServer.address() as AddressInfo).port}`;
+      const dir = tempDir('live-');
+      const file = (name: string, text: string) => {
+        fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 });
+        return path.join(dir, name);
+      };
+      const config = loadConfig({
+        PORT: '0',
+        DATA_DIR: dir,
+        LOG_LEVEL: 'silent',
+        RECONCILE_INTERVAL_SECONDS: '0',
+        ORDER_QUERY_THROTTLE_MS: '0',
+        WECHAT_APPID: keys.appid,
+        WECHAT_APP_SECRET: keys.appSecret,
+        WECHATPAY_MCHID: keys.mchid,
+        WECHATPAY_PRIVATE_KEY_FILE: file('apiclient_key.pem', keys.merchantPrivateKeyPem),
+        WECHATPAY_CERT_SERIAL: keys.merchantSerial,
+        WECHATPAY_APIV3_KEY: keys.apiV3Key,
+        ...(signWith === 'publicKey'
+          ? { WECHATPAY_PUBLIC_KEY_FILE: file('pub_key.pem', keys.platformPublicKeyPem), WECHATPAY_PUBLIC_KEY_ID: keys.publicKeyId }
+          : { WECHATPAY_PLATFORM_CERT_FILES: file('wechatpay_cert.pem', certPem) }),
+        WECHATPAY_NOTIFY_URL: 'https://shop.example.com/api/wechatpay/notify',
+        WECHAT_API_BASE: base,
+        WECHATPAY_API_BASE: base,
+      });
+      expect(config.mode.kind).toBe('live');
+      runtime = await startRuntime(config, { logger: createLogger('silent') });
+      expect(runtime.sandbox).toBeNull();
+    });
+    afterAll(async () => {
+      await runtime?.close();
+      sandbox.stop();
+      sandboxServer.close();
+    });
+
+    it('logs in, creates an order with a verified prepay_id, and confirms the payment by query', async () => {
+      const { code } = sandbox.issueCode('live-shopper');
+      const login = await httpJson('POST', `${runtime.apiUrl}/api/auth/login`, { body: { code } });
+      expect(login.status).toBe(200);
+      const token = login.body.token;
+      const created = await httpJson('POST', `${runtime.apiUrl}/api/orders`, { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] } });
+      expect(created.status).toBe(201);
+      const pay = await httpJson('POST', `${base()}/sandbox/pay`, { body: { ...created.body.payment, outcome: 'success' } });
+      expect(pay.body.errMsg).toBe('requestPayment:ok');
+      await waitFor(async () => (await httpJson('GET', `${runtime.apiUrl}/api/orders/${created.body.order.id}`, { token })).body.order.status === 'PAID', 3000);
+    });
+
+    const base = () => `http://127.0.0.1:${(sandboxServer.address() as AddressInfo).port}`;
+  });
+}
