@@ -65,6 +65,11 @@ async function prepareClient(apiUrl: string, clientDir: string) {
 }
 
 main().catch((err) => {
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const port = (err as { port?: number }).port;
+    console.error(`Cannot start: port ${port} is already in use. Stop what uses it, or set PORT / SANDBOX_PORT to free ports.`);
+    process.exit(1);
+  }
   console.error(`Cannot start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

@@ -19,7 +19,8 @@ export function toAppError(err: unknown): AppError {
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const e = toAppError(err);
-    if (e.status >= 500) logger.error({ code: e.code, err: err instanceof Error ? err.message : String(err), path: req.path }, 'request failed');
+    // details hold only what is safe to log: field names, WeChat's codes and Request-ID, order ids.
+    if (e.status >= 500) logger.error({ code: e.code, err: err instanceof Error ? err.message : String(err), path: req.path, ...e.details }, 'request failed');
     if (res.headersSent) return;
     if (req.path === '/api/wechatpay/notify') {
       res.status(e.status).json({ code: 'FAIL', message: e.message });

@@ -42,12 +42,14 @@ export class WechatPayApiError extends AppError {
     readonly httpStatus: number,
     readonly wechatCode: string,
     message: string,
+    /** WeChat's Request-ID for this call: what WeChat support asks for. */
+    readonly requestId: string | null = null,
   ) {
     const busy = httpStatus === 429 || httpStatus === 502 || httpStatus === 503 || (RETRYABLE.test(wechatCode) && httpStatus >= 500) || /FREQUENCY|RATELIMIT/.test(wechatCode);
     super(
       busy ? 'WECHATPAY_BUSY' : 'WECHATPAY_REJECTED',
       busy ? 'WeChat Pay is busy; the order is saved and can be paid again shortly' : `WeChat Pay refused the request (${wechatCode})`,
-      { wechatCode, wechatMessage: message },
+      { wechatCode, wechatMessage: message, requestId },
     );
   }
 }
@@ -94,7 +96,7 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
       // an error page that is not JSON: keep UNKNOWN
     }
     if (res.status === 404 && /ORDER_?NOT_?EXIST|RESOURCE_NOT_EXISTS/.test(code)) return { status: 404, text };
-    throw new WechatPayApiError(res.status, code, message);
+    throw new WechatPayApiError(res.status, code, message, res.headers.get('request-id'));
   }
 
   /** Only trusted when signed by a key we know, fresh, and over the exact bytes received. */
