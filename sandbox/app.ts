@@ -18,7 +18,7 @@ import { buildNotification, type NotificationSigner } from './notify';
 export const RETRY_SCHEDULE_S = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600];
 
 export interface SandboxControls {
-  /** Orders paid from now on whose notifications are never delivered (count; Infinity for all). */
+  /** Orders paid from now on whose notifications are never delivered (a count; Infinity, or `true` over HTTP, for all). */
   dropNotifications: number;
   /** Extra copies sent alongside each delivery, concurrently. */
   duplicateNotifications: number;
@@ -476,8 +476,12 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     for (const k of Object.keys(patch) as (keyof SandboxControls)[]) {
       if (!(k in DEFAULT_CONTROLS)) return res.status(400).json({ errMsg: `unknown control ${k}` });
     }
+    // JSON has no Infinity: `true` drops every notification from now on, `false` none.
+    const drop = patch.dropNotifications as unknown;
+    if (drop === true) patch.dropNotifications = Number.POSITIVE_INFINITY;
+    if (drop === false) patch.dropNotifications = 0;
     Object.assign(controls, patch);
-    res.json(controls);
+    res.json({ ...controls, dropNotifications: Number.isFinite(controls.dropNotifications) ? controls.dropNotifications : true });
   });
   payer.get('/deliveries', (_req, res) => res.json({ deliveries }));
 
