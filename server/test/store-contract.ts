@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SEED_PRODUCTS } from '../src/domain/catalog';
 import { DuplicateKeyError } from '../src/domain/errors';
-import type { Order, PaymentAttempt } from '../src/domain/order';
+import { canTransition, type Order, type OrderStatus, type PaymentAttempt } from '../src/domain/order';
 import type { NotificationRecord, Store } from '../src/storage/port';
 
 let seq = 0;
@@ -103,6 +103,23 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       const d2 = makeOrder(userId);
       await store.insertOrder(d1.order, d1.attempt);
       await store.insertOrder(d2.order, d2.attempt);
+    });
+
+    it('allows exactly the transitions the state machine in domain/order.ts writes down', async () => {
+      const update = (o: Order) => ({ transactionId: '4200000000000000000000000003', paidAt: 1, outTradeNo: o.outTradeNo });
+      const reach = async (status: OrderStatus) => {
+        const { order, attempt } = makeOrder(userId);
+        await store.insertOrder(order, attempt);
+        if (status === 'PAID') await store.markPaid(order.id, update(order), 2);
+        if (status === 'CLOSED') await store.markClosed(order.id, 2);
+        return order;
+      };
+      for (const from of ['PENDING', 'PAID', 'CLOSED'] as const) {
+        const a = await reach(from);
+        expect(await store.markPaid(a.id, update(a), 3), `${from} → PAID`).toBe(canTransition(from, 'PAID'));
+        const b = await reach(from);
+        expect(await store.markClosed(b.id, 3), `${from} → CLOSED`).toBe(canTransition(from, 'CLOSED'));
+      }
     });
 
     it('moves PENDING → PAID exactly once, even when raced', async () => {

@@ -5,7 +5,7 @@ import type { Store, User } from '../storage/port';
 import { WechatPayApiError, type WechatPayClient } from '../wechatpay/client';
 import { signRequestPayment, type Merchant, type RequestPaymentParams } from '../wechatpay/merchant';
 import { randomNonce } from '../wechatpay/crypto';
-import { AppError, DuplicateKeyError, notFound } from './errors';
+import { AppError, DuplicateKeyError, invalid, notFound } from './errors';
 import { lineTotal } from './money';
 import { toOrderView, type Order, type OrderLine, type OrderView, type PaymentAttempt } from './order';
 import { applyPaymentSucceeded, paymentSucceededFrom, type PaymentEventDeps } from './payment-events';
@@ -62,15 +62,13 @@ async function priceCart(store: Store, items: CartItem[]): Promise<{ lines: Orde
   const lines = items.map((item, i): OrderLine => {
     const product = catalog.get(item.sku);
     if (!product) throw new AppError('UNKNOWN_SKU', `items[${i}].sku: no product ${JSON.stringify(item.sku)}`, { field: `items[${i}].sku` });
-    if (seen.has(item.sku)) throw new AppError('VALIDATION_FAILED', `items[${i}].sku: ${item.sku} appears twice; send one line per sku`, { field: `items[${i}].sku` });
+    if (seen.has(item.sku)) throw invalid(`items[${i}].sku`, `${item.sku} appears twice; send one line per sku`);
     seen.add(item.sku);
-    if (item.quantity > product.maxQuantity) {
-      throw new AppError('VALIDATION_FAILED', `items[${i}].quantity: at most ${product.maxQuantity} of ${item.sku}`, { field: `items[${i}].quantity` });
-    }
+    if (item.quantity > product.maxQuantity) throw invalid(`items[${i}].quantity`, `at most ${product.maxQuantity} of ${item.sku}`);
     return { sku: product.sku, name: product.name, unitPrice: product.price, quantity: item.quantity, lineTotal: lineTotal(product.price, item.quantity) };
   });
   const total = lines.reduce((sum, l) => sum + l.lineTotal, 0);
-  if (total <= 0) throw new AppError('VALIDATION_FAILED', 'items: the order total must be more than 0', { field: 'items' });
+  if (total <= 0) throw invalid('items', 'the order total must be more than 0');
   return { lines, total };
 }
 
