@@ -1,12 +1,13 @@
 // Wires config into a running system: store, WeChat clients, the app, and (in sandbox mode)
 // the in-process sandbox. main.ts and the integration tests both start the system through here.
+import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { buildApp } from './app';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import { SEED_PRODUCTS } from './domain/catalog';
 import type { Store } from './storage/port';
 import { createSqliteStore } from './storage/sqlite';
@@ -71,10 +72,12 @@ export function createWechatClients(
     appid: c.appid,
     mchid: c.mchid,
     certSerial: c.certSerial,
-    privateKey: loadPrivateKey(fs.readFileSync(c.privateKeyFile, 'utf8')),
+    privateKey: keyFromFile('WECHATPAY_PRIVATE_KEY_FILE', c.privateKeyFile, 'private'),
     apiV3Key: c.apiV3Key,
     notifyUrl: c.notifyUrl,
   };
+  if (c.publicKey) keyFromFile('WECHATPAY_PUBLIC_KEY_FILE', c.publicKey.file, 'public');
+  for (const f of c.platformCertFiles) keyFromFile('WECHATPAY_PLATFORM_CERT_FILES', f, 'certificate');
   const verifier = createVerifier({
     publicKey: c.publicKey ? { id: c.publicKey.id, pem: fs.readFileSync(c.publicKey.file, 'utf8') } : undefined,
     platformCerts: c.platformCertFiles.map((f) => fs.readFileSync(f, 'utf8')),
@@ -126,6 +129,33 @@ export async function openStore(config: Config, logger: Logger): Promise<Store> 
   return createSqliteStore({ filename: file });
 }
 
+/**
+ * Reads and parses one key file, failing with the variable's name and what is wrong: the most
+ * common live-mode mistakes are a wrong path, the certificate where the key belongs, or a key that
+ * is not RSA-2048.
+ */
+function keyFromFile(variable: string, file: string, kind: 'private' | 'public' | 'certificate'): KeyObject {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  let key: KeyObject;
+  try {
+    if (kind === 'private') key = loadPrivateKey(pem);
+    else if (kind === 'certificate') key = new crypto.X509Certificate(pem).publicKey;
+    else key = crypto.createPublicKey(pem);
+  } catch {
+    const expected = { private: 'a PEM private key (apiclient_key.pem)', public: 'a PEM public key (pub_key.pem)', certificate: 'a PEM certificate' }[kind];
+    throw new ConfigError([`${variable}: ${file} is not ${expected}`]);
+  }
+  if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+    throw new ConfigError([`${variable}: ${file} must hold an RSA key of at least 2048 bits`]);
+  }
+  return key;
+}
+
 export async function startRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
@@ -146,7 +176,17 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
     const port = await listen(sandboxServer, config.sandboxPort, config.host);
     sandboxUrl = `http://${config.host}:${port}`;
   }
-  const wechat = createWechatClients(config, { clock, apiUrl, sandboxUrl, extraPlatformCerts: opts.sandbox?.certificate ? [opts.sandbox.certificate.pem] : [] });
+  let wechat: WechatClients;
+  try {
+    wechat = createWechatClients(config, { clock, apiUrl, sandboxUrl, extraPlatformCerts: opts.sandbox?.certificate ? [opts.sandbox.certificate.pem] : [] });
+  } catch (err) {
+    // A bad key file: release what is already open before reporting it.
+    sandbox?.stop();
+    await closeServer(apiServer);
+    if (sandboxServer) await closeServer(sandboxServer);
+    if (!opts.store) await store.close();
+    throw err;
+  }
   sandboxUrl = wechat.sandboxUrl;
   const { merchant, verifier } = wechat;
 

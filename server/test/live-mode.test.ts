@@ -1,5 +1,6 @@
 // Live mode's wiring (key files, public-key and platform-certificate verification, WeChat hosts
 // from config) against the sandbox standing in for api.weixin.qq.com and api.mch.weixin.qq.com.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,47 @@ import { tempDir, waitFor } from './helpers';
 const fixtures = path.join(__dirname, 'fixtures/wechat');
 const certPem = fs.readFileSync(path.join(fixtures, 'wechatpay-go-test-cert-D7CE59D1F522D701.pem'), 'utf8');
 const certKeyPem = fs.readFileSync(path.join(fixtures, 'wechatpay-go-test-private-key.pem'), 'utf8');
+
+describe('live mode key files', () => {
+  it('names the variable and the problem when a key file is missing, the wrong kind, or not RSA-2048', async () => {
+    const keys = generateSandboxKeys();
+    const dir = tempDir('live-keys-');
+    const write = (name: string, text: string) => {
+      fs.writeFileSync(path.join(dir, name), text);
+      return path.join(dir, name);
+    };
+    const env = {
+      PORT: '0',
+      DATA_DIR: dir,
+      WECHAT_APPID: keys.appid,
+      WECHAT_APP_SECRET: keys.appSecret,
+      WECHATPAY_MCHID: keys.mchid,
+      WECHATPAY_PRIVATE_KEY_FILE: write('key.pem', keys.merchantPrivateKeyPem),
+      WECHATPAY_CERT_SERIAL: keys.merchantSerial,
+      WECHATPAY_APIV3_KEY: keys.apiV3Key,
+      WECHATPAY_PUBLIC_KEY_FILE: write('pub.pem', keys.platformPublicKeyPem),
+      WECHATPAY_PUBLIC_KEY_ID: keys.publicKeyId,
+      WECHATPAY_NOTIFY_URL: 'https://shop.example.com/api/wechatpay/notify',
+      RECONCILE_INTERVAL_SECONDS: '0',
+    };
+    const problem = async (over: Record<string, string>) => {
+      const err = await startRuntime(loadConfig({ ...env, ...over }), { logger: createLogger('silent') }).then(
+        async (rt) => {
+          await rt.close();
+          return null;
+        },
+        (e: Error) => e.message,
+      );
+      return err;
+    };
+    expect(await problem({ WECHATPAY_PRIVATE_KEY_FILE: path.join(dir, 'missing.pem') })).toMatch(/WECHATPAY_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)/);
+    expect(await problem({ WECHATPAY_PRIVATE_KEY_FILE: write('cert-instead.pem', certPem) })).toMatch(/WECHATPAY_PRIVATE_KEY_FILE: .* is not a PEM private key/);
+    const small = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(await problem({ WECHATPAY_PRIVATE_KEY_FILE: write('small.pem', small) })).toMatch(/at least 2048 bits/);
+    expect(await problem({ WECHATPAY_PUBLIC_KEY_FILE: write('garbage.pem', 'not a key') })).toMatch(/WECHATPAY_PUBLIC_KEY_FILE: .* is not a PEM public key/);
+    expect(await problem({})).toBeNull();
+  });
+});
 
 for (const signWith of ['publicKey', 'certificate'] as const) {
   describe(`live mode, WeChat Pay signing with its ${signWith === 'publicKey' ? 'public key (PUB_KEY_ID_…)' : 'platform certificate'}`, () => {
