@@ -1,9 +1,12 @@
 // The three pages in happy-dom against the real server and sandbox (in a child process).
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, cleanup, configure, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import type { ComponentType } from 'react';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSystemProcess, type SystemProcess } from '../../server/test/system-process';
 import { paramsOf, taroTest } from './taro-shim';
+
+// The server runs in another process that may share the CPU with other suites: be patient.
+configure({ asyncUtilTimeout: 5000 });
 
 let sys: SystemProcess;
 let LoginPage: ComponentType;

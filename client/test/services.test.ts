@@ -126,7 +126,7 @@ describe('the mini-program payment seam', () => {
 });
 
 async function waitForElement(selector: string): Promise<Element> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 500; i++) {
     const el = document.querySelector(selector);
     if (el) return el;
     await new Promise((r) => setTimeout(r, 10));

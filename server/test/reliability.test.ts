@@ -7,7 +7,7 @@ import { startTestSystem, waitFor, type TestSystem } from './helpers';
 
 describe('notifications under duplication and loss', () => {
   let sys: TestSystem;
-  const INTERVAL_MS = 1000;
+  const INTERVAL_MS = 2000;
   beforeAll(async () => {
     sys = await startTestSystem({
       env: { RECONCILE_INTERVAL_SECONDS: String(INTERVAL_MS / 1000), RECONCILE_MIN_AGE_SECONDS: '0', ORDER_QUERY_THROTTLE_MS: '600000' },
