@@ -26,9 +26,9 @@ async function pool(concurrency: number, seconds: number, task: (i: number) => P
 }
 
 async function main() {
-  const sys = await startTestSystem({ env: { LOG_LEVEL: 'silent', RECONCILE_INTERVAL_SECONDS: '0' }, runtime: { limits: { loginPerMinute: 1e9, ordersPerMinute: 1e9 } } });
+  const sys = await startTestSystem({ env: { LOG_LEVEL: 'silent', RECONCILE_INTERVAL_SECONDS: '0' }, system: { limits: { loginPerMinute: 1e9, ordersPerMinute: 1e9 } } });
   const keys = ensureSandboxKeys(sys.dataDir);
-  const signer = sys.runtime.sandbox!.signer();
+  const signer = sys.sandbox.signer();
   const rows: [string, string][] = [];
 
   // 1. The notification pipeline alone: headers, timestamp, RSA verify, AES-GCM decrypt, parse.

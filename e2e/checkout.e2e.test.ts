@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { staleReason, taroBuild } from '../server/src/client-build';
+import { staleReason, taroBuild } from '../scripts/h5-build';
 import { startSystemProcess, type SystemProcess } from '../server/test/system-process';
 
 const root = path.resolve(__dirname, '..');

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { taroBuild } from '../server/src/client-build';
+import { taroBuild } from '../scripts/h5-build';
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'dist/weapp');

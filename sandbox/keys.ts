@@ -51,9 +51,60 @@ export function ensureSandboxKeys(dataDir: string): SandboxKeys {
   const file = path.join(dataDir, 'sandbox', 'keys.json');
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as SandboxKeys;
   const keys = generateSandboxKeys();
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(keys, null, 2), { mode: 0o600 });
   fs.renameSync(tmp, file);
   return keys;
+}
+
+export interface CredentialsOptions {
+  /** Where the sandbox listens: the server's WeChat and WeChat Pay base URLs. */
+  sandboxUrl: string;
+  /** Where the server listens: the notify URL is built from it. */
+  apiUrl: string;
+  /** An extra platform certificate the server should also trust (certificate-mode tests). */
+  certificatePem?: string;
+}
+
+export const sandboxEnvFile = (dataDir: string) => path.join(dataDir, 'sandbox', 'sandbox.env');
+
+/**
+ * Hands the sandbox's credentials over exactly as live credentials arrive: an env file of the
+ * server's live-mode variables and the PEM files they name, beside keys.json. The sandbox's own
+ * secret (WeChat Pay's signing key) stays in keys.json.
+ */
+export function writeCredentials(dataDir: string, keys: SandboxKeys, o: CredentialsOptions): Record<string, string> {
+  const dir = path.resolve(dataDir, 'sandbox');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const write = (name: string, text: string) => {
+    const file = path.join(dir, name);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, text, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    return file;
+  };
+  const env: Record<string, string> = {
+    SANDBOX_URL: o.sandboxUrl,
+    WECHAT_APPID: keys.appid,
+    WECHAT_APP_SECRET: keys.appSecret,
+    WECHATPAY_MCHID: keys.mchid,
+    WECHATPAY_PRIVATE_KEY_FILE: write('apiclient_key.pem', keys.merchantPrivateKeyPem),
+    WECHATPAY_CERT_SERIAL: keys.merchantSerial,
+    WECHATPAY_APIV3_KEY: keys.apiV3Key,
+    WECHATPAY_PUBLIC_KEY_FILE: write('pub_key.pem', keys.platformPublicKeyPem),
+    WECHATPAY_PUBLIC_KEY_ID: keys.publicKeyId,
+    ...(o.certificatePem ? { WECHATPAY_PLATFORM_CERT_FILES: write('wechatpay_cert.pem', o.certificatePem) } : {}),
+    WECHATPAY_NOTIFY_URL: `${o.apiUrl.replace(/\/$/, '')}/api/wechatpay/notify`,
+    WECHAT_API_BASE: o.sandboxUrl,
+    WECHATPAY_API_BASE: o.sandboxUrl,
+  };
+  const text = [
+    '# Written by the WeChat sandbox at every start: the live-mode variables of a server that talks to it.',
+    '# For the local sandbox only; these keys pay nothing. Load it with `node --env-file` or `set -a; . ./sandbox.env`.',
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    '',
+  ].join('\n');
+  write('sandbox.env', text);
+  return env;
 }

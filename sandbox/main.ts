@@ -1,27 +1,34 @@
-// `npm run sandbox`: the sandbox on its own (the API then takes SANDBOX_URL). Keys come from
-// DATA_DIR/sandbox/keys.json, shared with the API server.
-import http from 'node:http';
-import { createSandbox } from './app';
-import { ensureSandboxKeys } from './keys';
+// `npm run sandbox`: the sandbox on its own. It writes DATA_DIR/sandbox/sandbox.env; start the API
+// with those variables (`node --env-file=data/sandbox/sandbox.env …`, or `npm start`, which does
+// both). Keys are kept in DATA_DIR/sandbox/keys.json across restarts.
+import { ConfigError } from '../server/src/config';
+import { loadSandboxConfig } from './config';
+import { sandboxEnvFile } from './keys';
+import { startSandbox } from './server';
 
-const dataDir = process.env.DATA_DIR ?? './data';
-const port = Number(process.env.SANDBOX_PORT ?? 3100);
-const host = process.env.HOST ?? '127.0.0.1';
-const timeScale = Number(process.env.SANDBOX_TIME_SCALE ?? 1);
-if (!Number.isFinite(port) || !Number.isFinite(timeScale) || timeScale <= 0) {
-  console.error('Cannot start the sandbox: SANDBOX_PORT must be a port and SANDBOX_TIME_SCALE a positive number');
-  process.exit(2);
+async function main() {
+  let config;
+  try {
+    config = loadSandboxConfig();
+  } catch (err) {
+    console.error(`Cannot start the sandbox: ${(err as Error).message}`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  }
+  for (const w of config.warnings) console.error(w);
+  const running = await startSandbox({
+    dataDir: config.dataDir,
+    host: config.host,
+    port: config.port,
+    apiUrl: `http://${config.host}:${config.apiPort}`,
+    controls: { timeScale: config.timeScale },
+  });
+  console.log(`READY sandbox ${running.url} (credentials in ${sandboxEnvFile(config.dataDir)})`);
+  const stop = () => void running.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
-const sandbox = createSandbox({ keys: ensureSandboxKeys(dataDir), allowHttpNotifyUrl: true, controls: { timeScale } });
-const server = http.createServer(sandbox.app).listen(port, host, () => {
-  const addr = server.address() as { port: number };
-  console.log(`READY sandbox http://${host}:${addr.port}`);
+main().catch((err) => {
+  console.error(`Cannot start the sandbox: ${(err as Error).message}`);
+  process.exit(1);
 });
-const stop = () => {
-  sandbox.stop();
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);

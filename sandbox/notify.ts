@@ -2,6 +2,7 @@
 // AEAD_AES_256_GCM (AAD "transaction"), the envelope signed over "timestamp\nnonce\nbody\n".
 import crypto, { type KeyObject } from 'node:crypto';
 import { aesGcmEncrypt, randomNonce, responseMessage, rsaSign } from '../server/src/wechatpay/crypto';
+import { beijingTime } from '../server/src/wechatpay/time';
 
 export interface SignedDelivery {
   body: string;
@@ -29,7 +30,7 @@ export function buildNotification(o: BuildOptions): SignedDelivery {
   const nonce = randomNonce(12);
   const envelope = {
     id: o.id ?? crypto.randomUUID(),
-    create_time: new Date(now + 8 * 3600_000).toISOString().replace(/\.\d{3}Z$/, '+08:00'),
+    create_time: beijingTime(now),
     resource_type: 'encrypt-resource',
     event_type: o.eventType ?? 'TRANSACTION.SUCCESS',
     summary: '支付成功',

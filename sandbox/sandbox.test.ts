@@ -5,11 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox } from './app';
 import { generateSandboxKeys } from './keys';
-import { createWechatPayClient, WechatPayApiError } from '../server/src/wechatpay/client';
+import { createWechatPayClient } from '../server/src/wechatpay/client';
+import { WechatPayError } from '../server/src/wechatpay/errors';
 import { createCode2SessionClient } from '../server/src/wechat/code2session';
 import { createVerifier } from '../server/src/wechatpay/verifier';
 import { loadPrivateKey } from '../server/src/wechatpay/crypto';
-import { signRequestPayment, systemClock, type Merchant } from '../server/src/wechatpay/merchant';
+import { authorize, signRequestPayment, type Merchant } from '../server/src/wechatpay/merchant';
 import { parseNotification } from '../server/src/wechatpay/notification';
 
 const keys = generateSandboxKeys();
@@ -50,7 +51,7 @@ afterAll(() => {
 });
 
 const verifier = () => createVerifier({ publicKey: { id: keys.publicKeyId, pem: keys.platformPublicKeyPem } });
-const client = (m: Partial<Merchant> = {}) => createWechatPayClient({ baseUrl: base, merchant: { ...merchant, ...m }, verifier: verifier(), clock: systemClock });
+const client = (m: Partial<Merchant> = {}) => createWechatPayClient({ baseUrl: base, merchant: { ...merchant, ...m }, verifier: verifier(), now: Date.now });
 const body = (outTradeNo: string, openid: string, over: Record<string, unknown> = {}) =>
   JSON.stringify({ appid: keys.appid, mchid: keys.mchid, description: '测试', out_trade_no: outTradeNo, notify_url: notifyUrl, amount: { total: 101, currency: 'CNY' }, payer: { openid }, ...over });
 const newNo = () => `SB${crypto.randomBytes(8).toString('hex')}`;
@@ -63,8 +64,8 @@ describe('code2Session', () => {
     const s = await c2s().exchange(code);
     expect(s.openid).toBe(openid);
     expect(Buffer.from(s.sessionKey, 'base64')).toHaveLength(16);
-    await expect(c2s().exchange(code)).rejects.toMatchObject({ code: 'WECHAT_CODE_INVALID', details: { errcode: 40163 } });
-    await expect(c2s().exchange('unknown')).rejects.toMatchObject({ code: 'WECHAT_CODE_INVALID', details: { errcode: 40029 } });
+    await expect(c2s().exchange(code)).rejects.toMatchObject({ errcode: 40163, isCodeInvalid: true });
+    await expect(c2s().exchange('unknown')).rejects.toMatchObject({ errcode: 40029, isCodeInvalid: true });
   });
 
   it('expires codes after 5 minutes', async () => {
@@ -81,16 +82,16 @@ describe('code2Session', () => {
   });
 
   it('answers 40125 for a wrong secret, -1 when busy, 45011 past 100 logins a minute', async () => {
-    await expect(c2s('wrong').exchange(sandbox.issueCode('u2').code)).rejects.toMatchObject({ code: 'WECHAT_UNREACHABLE', details: { errcode: 40125 } });
+    await expect(c2s('wrong').exchange(sandbox.issueCode('u2').code)).rejects.toMatchObject({ errcode: 40125, isCodeInvalid: false, isBusy: false });
     sandbox.controls.code2sessionErrcode = { errcode: -1, times: 1 };
-    await expect(c2s().exchange(sandbox.issueCode('u2').code)).rejects.toMatchObject({ code: 'WECHAT_BUSY' });
+    await expect(c2s().exchange(sandbox.issueCode('u2').code)).rejects.toMatchObject({ errcode: -1, isBusy: true });
     for (let i = 0; i < 100; i++) await c2s().exchange(sandbox.issueCode('busy-user').code);
-    await expect(c2s().exchange(sandbox.issueCode('busy-user').code)).rejects.toMatchObject({ code: 'WECHAT_BUSY', details: { errcode: 45011 } });
+    await expect(c2s().exchange(sandbox.issueCode('busy-user').code)).rejects.toMatchObject({ errcode: 45011, isBusy: true });
   });
 
-  it('reports an unreachable WeChat as WECHAT_UNREACHABLE', async () => {
+  it('reports an unreachable WeChat with no errcode', async () => {
     const dead = createCode2SessionClient({ baseUrl: 'http://127.0.0.1:9', appid: keys.appid, appSecret: 'x' });
-    await expect(dead.exchange('c')).rejects.toMatchObject({ code: 'WECHAT_UNREACHABLE', status: 502 });
+    await expect(dead.exchange('c')).rejects.toMatchObject({ name: 'WechatLoginError', errcode: null, isBusy: false });
   });
 });
 
@@ -99,9 +100,9 @@ describe('v3 API: authentication and signed answers', () => {
     const r1 = await fetch(`${base}/v3/pay/transactions/jsapi`, { method: 'POST', body: '{}' , headers: { 'User-Agent': '' } });
     expect(r1.status).toBe(400);
     const { openid } = sandbox.issueCode('v3');
-    await expect(client({ certSerial: 'ABCDEF0123' }).jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({ wechatCode: 'SIGN_ERROR' });
+    await expect(client({ certSerial: 'ABCDEF0123' }).jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({ code: 'SIGN_ERROR' });
     const otherKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    await expect(client({ privateKey: otherKey }).jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({ wechatCode: 'SIGN_ERROR', httpStatus: 401 });
+    await expect(client({ privateKey: otherKey }).jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({ code: 'SIGN_ERROR', httpStatus: 401 });
   });
 
   it('validates the JSAPI body the way WeChat does', async () => {
@@ -115,8 +116,8 @@ describe('v3 API: authentication and signed answers', () => {
       [{ description: 'x'.repeat(128) }, 'PARAM_ERROR'],
       [{ appid: 'wx0000000000000000' }, 'APPID_MCHID_NOT_MATCH'],
     ];
-    for (const [over, code] of bad) await expect(c.jsapiPrepay(body(newNo(), openid, over)), JSON.stringify(over)).rejects.toMatchObject({ wechatCode: code });
-    await expect(c.jsapiPrepay(body(newNo(), 'o_not_from_this_app'))).rejects.toMatchObject({ wechatCode: 'OPENID_MISMATCH', code: 'WECHATPAY_REJECTED' });
+    for (const [over, code] of bad) await expect(c.jsapiPrepay(body(newNo(), openid, over)), JSON.stringify(over)).rejects.toMatchObject({ code });
+    await expect(c.jsapiPrepay(body(newNo(), 'o_not_from_this_app'))).rejects.toMatchObject({ code: 'OPENID_MISMATCH', kind: 'API', isRetryable: false });
   });
 
   it('re-posting identical parameters gives a new prepay_id; changed parameters are OUT_TRADE_NO_USED', async () => {
@@ -128,8 +129,8 @@ describe('v3 API: authentication and signed answers', () => {
     expect(a).toMatch(/^wx\d{14}[0-9a-f]{20}$/);
     expect(b).not.toBe(a);
     const err = await c.jsapiPrepay(body(no, openid, { amount: { total: 999, currency: 'CNY' } })).catch((e) => e);
-    expect(err).toBeInstanceOf(WechatPayApiError);
-    expect(err).toMatchObject({ wechatCode: 'OUT_TRADE_NO_USED', httpStatus: 403, code: 'WECHATPAY_REJECTED' });
+    expect(err).toBeInstanceOf(WechatPayError);
+    expect(err).toMatchObject({ kind: 'API', code: 'OUT_TRADE_NO_USED', httpStatus: 403, isOutTradeNoUsed: true, isRetryable: false });
   });
 
   it('queries, closes (204, idempotent) and refuses to re-order a closed out_trade_no', async () => {
@@ -142,7 +143,7 @@ describe('v3 API: authentication and signed answers', () => {
     await c.close(no);
     await c.close(no);
     expect((await c.queryByOutTradeNo(no))?.trade_state).toBe('CLOSED');
-    await expect(c.jsapiPrepay(body(no, openid))).rejects.toMatchObject({ wechatCode: 'ORDER_CLOSED' });
+    await expect(c.jsapiPrepay(body(no, openid))).rejects.toMatchObject({ code: 'ORDER_CLOSED', isOrderClosed: true });
   });
 
   it('signs responses with the key the merchant asks for, and the client rejects a forged answer', async () => {
@@ -152,12 +153,68 @@ describe('v3 API: authentication and signed answers', () => {
       baseUrl: base,
       merchant,
       verifier: createVerifier({ publicKey: { id: keys.publicKeyId, pem: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString() } }),
-      clock: systemClock,
+      now: Date.now,
     });
     const { openid } = sandbox.issueCode('v3e');
-    await expect(wrong.jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({ code: 'WECHATPAY_UNREACHABLE', message: expect.stringMatching(/could not be trusted/) });
+    await expect(wrong.jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({ kind: 'UNTRUSTED', code: 'BAD_SIGNATURE', message: expect.stringMatching(/could not be trusted/) });
   });
 });
+
+describe('v3 API: fidelity to WeChat Pay', () => {
+  it('takes a re-post with the same fields in another key order as identical', async () => {
+    const { openid } = sandbox.issueCode('fid1');
+    const no = newNo();
+    const c = client();
+    await c.jsapiPrepay(body(no, openid));
+    const fields = JSON.parse(body(no, openid)) as Record<string, unknown>;
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(fields).reverse().map(([k, v]) => [k, v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse()) : v])));
+    expect(reordered).not.toBe(body(no, openid));
+    expect(await c.jsapiPrepay(reordered)).toMatch(/^wx/);
+  });
+
+  it("puts the offending value, not the field's path, in a PARAM_ERROR's detail.value", async () => {
+    const { openid } = sandbox.issueCode('fid2');
+    const err = await client().jsapiPrepay(body(newNo(), openid, { amount: { total: 1, currency: 'XYZ' } })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PARAM_ERROR', httpStatus: 400 });
+    const res = await rawV3('POST', '/v3/pay/transactions/jsapi', body(newNo(), openid, { amount: { total: 1, currency: 'XYZ' } }));
+    expect(res.body).toMatchObject({ code: 'PARAM_ERROR', detail: { field: '/amount/currency', value: 'XYZ', location: 'body' } });
+    const short = await rawV3('POST', '/v3/pay/transactions/jsapi', body('abc', openid));
+    expect(short.body.detail).toMatchObject({ field: '/out_trade_no', value: 'abc' });
+  });
+
+  it('answers a wrong HTTP method with 405', async () => {
+    for (const [method, path] of [
+      ['GET', '/v3/pay/transactions/jsapi'],
+      ['PUT', '/v3/pay/transactions/jsapi'],
+      ['POST', `/v3/pay/transactions/out-trade-no/${newNo()}?mchid=${keys.mchid}`],
+      ['GET', `/v3/pay/transactions/out-trade-no/${newNo()}/close`],
+    ] as const) {
+      const res = await rawV3(method, path, method === 'GET' ? '' : '{}');
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow')).toMatch(/^(GET|POST)$/);
+    }
+  });
+
+  it('refuses scene_info without payer_client_ip', async () => {
+    const { openid } = sandbox.issueCode('fid4');
+    const res = await rawV3('POST', '/v3/pay/transactions/jsapi', body(newNo(), openid, { scene_info: { device_id: 'POS1' } }));
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'PARAM_ERROR', detail: { field: '/scene_info/payer_client_ip' } });
+    const ok = await rawV3('POST', '/v3/pay/transactions/jsapi', body(newNo(), openid, { scene_info: { payer_client_ip: '203.0.113.7' } }));
+    expect(ok.status).toBe(200);
+  });
+});
+
+/** A signed v3 call whose raw answer the test reads (the client would only throw). */
+async function rawV3(method: string, pathWithQuery: string, payload: string) {
+  const res = await fetch(`${base}${pathWithQuery}`, {
+    method,
+    headers: { Authorization: authorize(merchant, method, pathWithQuery, payload, Date.now()), Accept: 'application/json', 'User-Agent': 'test', 'Content-Type': 'application/json' },
+    body: method === 'GET' ? undefined : payload,
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+}
 
 describe('the payment sheet and notifications', () => {
   async function prepay(user: string) {

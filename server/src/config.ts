@@ -10,10 +10,22 @@ const optionalString = z
   .transform((s) => (s === '' ? undefined : s))
   .optional();
 
+const LOOPBACK_HOST = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/i;
+
+/** A host name or address that only this machine can reach. */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOST.test(host);
+
+const truthy = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((s) => ['1', 'true', 'yes'].includes(s))
+  .optional();
+
 export const ENV_SCHEMA = z.object({
+  NODE_ENV: optionalString,
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
-  SANDBOX_PORT: port.default(3100),
   DATA_DIR: z.string().default('./data'),
   MONGODB_URI: optionalString.pipe(z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -24,11 +36,12 @@ export const ENV_SCHEMA = z.object({
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
   RECONCILE_MIN_AGE_SECONDS: z.coerce.number().min(0).default(60),
   WECHATPAY_TIMEOUT_MS: positiveInt.default(10_000),
-  /** Base URL of an already running sandbox; by default `npm start` runs one in-process. */
-  SANDBOX_URL: optionalString.pipe(z.url().optional()),
   SERVE_CLIENT: z.enum(['auto', 'off']).default('auto'),
+  /** Written by the sandbox into sandbox.env: WeChat is the local sandbox at this address. */
+  SANDBOX_URL: optionalString.pipe(z.url().optional()),
+  /** The documented opt-in to run against the sandbox in production or on a public interface. */
+  UNSAFE_ALLOW_SANDBOX: truthy,
 
-  // Live mode: setting WECHAT_APPID switches it on and makes the rest required.
   WECHAT_APPID: optionalString.pipe(z.string().regex(/^wx[0-9a-zA-Z]{16}$/, 'must look like wx followed by 16 letters or digits').optional()),
   WECHAT_APP_SECRET: optionalString,
   WECHATPAY_MCHID: optionalString.pipe(z.string().regex(/^\d{6,32}$/, 'must be the numeric merchant id').optional()),
@@ -46,7 +59,7 @@ export const ENV_SCHEMA = z.object({
 
 export type Env = z.infer<typeof ENV_SCHEMA>;
 
-export interface LiveCredentials {
+export interface WechatCredentials {
   appid: string;
   appSecret: string;
   mchid: string;
@@ -63,7 +76,6 @@ export interface LiveCredentials {
 export interface Config {
   port: number;
   host: string;
-  sandboxPort: number;
   dataDir: string;
   mongodbUri?: string;
   logLevel: Env['LOG_LEVEL'];
@@ -74,7 +86,11 @@ export interface Config {
   reconcileMinAgeMs: number;
   wechatPayTimeoutMs: number;
   serveClient: boolean;
-  mode: { kind: 'sandbox'; sandboxUrl?: string } | { kind: 'live'; credentials: LiveCredentials };
+  wechat: WechatCredentials;
+  /** The local sandbox's address when it stands in for WeChat (from its sandbox.env); null for WeChat itself. */
+  sandboxUrl: string | null;
+  /** Warnings to print at every start (the unsafe-sandbox opt-in). */
+  warnings: string[];
 }
 
 export class ConfigError extends Error {
@@ -84,7 +100,9 @@ export class ConfigError extends Error {
   }
 }
 
-const LIVE_REQUIRED = [
+/** The variables the server cannot start without (besides a WeChat Pay public key or platform certificates). */
+export const REQUIRED_WECHAT_VARIABLES = [
+  'WECHAT_APPID',
   'WECHAT_APP_SECRET',
   'WECHATPAY_MCHID',
   'WECHATPAY_PRIVATE_KEY_FILE',
@@ -94,13 +112,15 @@ const LIVE_REQUIRED = [
 ] as const;
 
 /** WeChat only delivers to public https URLs without a query string or explicit port. */
-export function notifyUrlProblem(url: string): string | null {
+export function notifyUrlProblem(url: string, o: { sandbox?: boolean } = {}): string | null {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     return 'is not a URL';
   }
+  // The local sandbox delivers over plain http to this machine; WeChat never does.
+  if (o.sandbox && u.protocol === 'http:' && isLoopbackHost(u.hostname)) return u.search ? 'must not contain a query string' : null;
   if (u.protocol !== 'https:') return 'must use https:// (WeChat does not deliver to http)';
   if (u.search) return 'must not contain a query string';
   if (u.port) return 'must not name a port (WeChat drops it)';
@@ -108,16 +128,55 @@ export function notifyUrlProblem(url: string): string | null {
   return null;
 }
 
+/**
+ * Why a sandbox-backed configuration must not start here, or null. The sandbox lets anyone pay
+ * any order, so it stays on loopback and out of production unless the operator opts in.
+ */
+export function sandboxSafetyProblem(e: { NODE_ENV?: string; HOST: string; UNSAFE_ALLOW_SANDBOX?: boolean }): string | null {
+  if (e.UNSAFE_ALLOW_SANDBOX) return null;
+  if (e.NODE_ENV === 'production') {
+    return 'NODE_ENV=production, but WeChat is the local sandbox, which lets anyone pay any order. Set the WeChat variables for production (see README), or set UNSAFE_ALLOW_SANDBOX=true to run the sandbox anyway';
+  }
+  if (!isLoopbackHost(e.HOST)) {
+    return `HOST=${e.HOST} is not a loopback address, but WeChat is the local sandbox, which lets anyone who reaches it pay any order. Use HOST=127.0.0.1, or set UNSAFE_ALLOW_SANDBOX=true to expose it anyway`;
+  }
+  return null;
+}
+
+export const UNSAFE_SANDBOX_WARNING =
+  'WARNING: UNSAFE_ALLOW_SANDBOX is set: WeChat is the local sandbox, and anyone who reaches this server or the sandbox can pay any order without money. Never use this for a real shop.';
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = ENV_SCHEMA.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }
   const e = parsed.data;
-  const base = {
+  const sandbox = Boolean(e.SANDBOX_URL);
+  const problems: string[] = [];
+  for (const k of REQUIRED_WECHAT_VARIABLES) if (!e[k]) problems.push(`${k}: required`);
+  const hasPublicKey = Boolean(e.WECHATPAY_PUBLIC_KEY_FILE || e.WECHATPAY_PUBLIC_KEY_ID);
+  if (hasPublicKey && !(e.WECHATPAY_PUBLIC_KEY_FILE && e.WECHATPAY_PUBLIC_KEY_ID)) {
+    problems.push('WECHATPAY_PUBLIC_KEY_FILE and WECHATPAY_PUBLIC_KEY_ID: set both or neither');
+  }
+  const certFiles = (e.WECHATPAY_PLATFORM_CERT_FILES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (!hasPublicKey && certFiles.length === 0) {
+    problems.push('WECHATPAY_PUBLIC_KEY_FILE + WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT_FILES: required to verify WeChat Pay');
+  }
+  if (e.WECHATPAY_NOTIFY_URL) {
+    const p = notifyUrlProblem(e.WECHATPAY_NOTIFY_URL, { sandbox });
+    if (p) problems.push(`WECHATPAY_NOTIFY_URL: ${p}`);
+  }
+  const warnings: string[] = [];
+  if (sandbox) {
+    const unsafe = sandboxSafetyProblem(e);
+    if (unsafe) problems.push(`SANDBOX_URL: ${unsafe}`);
+    else if (e.UNSAFE_ALLOW_SANDBOX) warnings.push(UNSAFE_SANDBOX_WARNING);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
     port: e.PORT,
     host: e.HOST,
-    sandboxPort: e.SANDBOX_PORT,
     dataDir: e.DATA_DIR,
     mongodbUri: e.MONGODB_URI,
     logLevel: e.LOG_LEVEL,
@@ -128,44 +187,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileMinAgeMs: Math.round(e.RECONCILE_MIN_AGE_SECONDS * 1000),
     wechatPayTimeoutMs: e.WECHATPAY_TIMEOUT_MS,
     serveClient: e.SERVE_CLIENT === 'auto',
-  };
-  if (!e.WECHAT_APPID) {
-    const stray = [...LIVE_REQUIRED, 'WECHATPAY_PUBLIC_KEY_FILE', 'WECHATPAY_PLATFORM_CERT_FILES'].filter((k) => e[k as keyof Env]);
-    if (stray.length) throw new ConfigError(stray.map((k) => `${k}: set, but WECHAT_APPID is not; set WECHAT_APPID for live mode or unset ${k}`));
-    return { ...base, mode: { kind: 'sandbox', sandboxUrl: e.SANDBOX_URL } };
-  }
-  const problems: string[] = [];
-  for (const k of LIVE_REQUIRED) if (!e[k]) problems.push(`${k}: required in live mode (WECHAT_APPID is set)`);
-  const hasPublicKey = Boolean(e.WECHATPAY_PUBLIC_KEY_FILE || e.WECHATPAY_PUBLIC_KEY_ID);
-  if (hasPublicKey && !(e.WECHATPAY_PUBLIC_KEY_FILE && e.WECHATPAY_PUBLIC_KEY_ID)) {
-    problems.push('WECHATPAY_PUBLIC_KEY_FILE and WECHATPAY_PUBLIC_KEY_ID: set both or neither');
-  }
-  const certFiles = (e.WECHATPAY_PLATFORM_CERT_FILES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (!hasPublicKey && certFiles.length === 0) {
-    problems.push('WECHATPAY_PUBLIC_KEY_FILE or WECHATPAY_PLATFORM_CERT_FILES: live mode needs a WeChat Pay public key or platform certificates to verify WeChat');
-  }
-  if (e.WECHATPAY_NOTIFY_URL) {
-    const p = notifyUrlProblem(e.WECHATPAY_NOTIFY_URL);
-    if (p) problems.push(`WECHATPAY_NOTIFY_URL: ${p}`);
-  }
-  if (problems.length) throw new ConfigError(problems);
-  return {
-    ...base,
-    mode: {
-      kind: 'live',
-      credentials: {
-        appid: e.WECHAT_APPID,
-        appSecret: e.WECHAT_APP_SECRET!,
-        mchid: e.WECHATPAY_MCHID!,
-        privateKeyFile: e.WECHATPAY_PRIVATE_KEY_FILE!,
-        certSerial: e.WECHATPAY_CERT_SERIAL!.toUpperCase(),
-        apiV3Key: e.WECHATPAY_APIV3_KEY!,
-        publicKey: hasPublicKey ? { file: e.WECHATPAY_PUBLIC_KEY_FILE!, id: e.WECHATPAY_PUBLIC_KEY_ID! } : undefined,
-        platformCertFiles: certFiles,
-        notifyUrl: e.WECHATPAY_NOTIFY_URL!,
-        wechatApiBase: e.WECHAT_API_BASE,
-        wechatPayApiBase: e.WECHATPAY_API_BASE,
-      },
+    sandboxUrl: e.SANDBOX_URL ?? null,
+    warnings,
+    wechat: {
+      appid: e.WECHAT_APPID!,
+      appSecret: e.WECHAT_APP_SECRET!,
+      mchid: e.WECHATPAY_MCHID!,
+      privateKeyFile: e.WECHATPAY_PRIVATE_KEY_FILE!,
+      certSerial: e.WECHATPAY_CERT_SERIAL!.toUpperCase(),
+      apiV3Key: e.WECHATPAY_APIV3_KEY!,
+      publicKey: hasPublicKey ? { file: e.WECHATPAY_PUBLIC_KEY_FILE!, id: e.WECHATPAY_PUBLIC_KEY_ID! } : undefined,
+      platformCertFiles: certFiles,
+      notifyUrl: e.WECHATPAY_NOTIFY_URL!,
+      wechatApiBase: e.WECHAT_API_BASE,
+      wechatPayApiBase: e.WECHATPAY_API_BASE,
     },
   };
 }

@@ -1,19 +1,17 @@
-// `npm run reconcile`: one reconciliation round against the configured store and WeChat Pay,
-// for cron or by hand. In sandbox mode it talks to the sandbox that `npm start` runs.
+// `npm run reconcile`: one reconciliation round against the configured store and WeChat Pay, for
+// cron or by hand. Against `npm start`'s sandbox: load DATA_DIR/sandbox/sandbox.env first (README).
 import { ConfigError, loadConfig } from './config';
 import { reconcileOnce } from './domain/reconcile';
 import { createLogger } from './logger';
-import { createWechatClients, openStore } from './runtime';
-import { systemClock } from './wechatpay/merchant';
+import { createProviders, openStore } from './server';
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const { payments } = createProviders(config);
   const store = await openStore(config, logger);
   try {
-    const apiUrl = `http://${config.host}:${config.port}`;
-    const { wechatPay, merchant } = createWechatClients(config, { clock: systemClock, apiUrl, sandboxUrl: null });
-    const report = await reconcileOnce({ store, wechatPay, merchant, now: () => Date.now(), logger, minAgeMs: config.reconcileMinAgeMs });
+    const report = await reconcileOnce({ store, provider: payments, now: () => Date.now(), logger, minAgeMs: config.reconcileMinAgeMs });
     console.log(
       `reconciled: ${report.examined} pending order(s) examined, ${report.paid} marked paid, ${report.closed} closed, ` +
         `${report.paidAfterClose} paid after close (refund due), ${report.skipped} held by another instance, ${report.errors} error(s)`,

@@ -32,8 +32,8 @@ describe('login', () => {
   });
 
   it('answers 503 when WeChat is busy', async () => {
-    sys.runtime.sandbox!.controls.code2sessionErrcode = { errcode: -1, times: 1 };
-    const code = sys.runtime.sandbox!.issueCode('bob').code;
+    sys.sandbox.controls.code2sessionErrcode = { errcode: -1, times: 1 };
+    const code = sys.sandbox.issueCode('bob').code;
     const res = await sys.request('POST', '/api/auth/login', { body: { code } });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('WECHAT_BUSY');
@@ -106,7 +106,7 @@ describe('checkout', () => {
   it('confirms by querying WeChat Pay when the notification never arrives', async () => {
     const token = await sys.login();
     const { order, payment } = await sys.checkout(token);
-    sys.runtime.sandbox!.controls.dropNotifications = 1;
+    sys.sandbox.controls.dropNotifications = 1;
     await sys.pay(payment);
     await waitFor(async () => (await orderStatus(token, order.id)) === 'PAID', 2000);
   });
@@ -170,7 +170,7 @@ describe('checkout', () => {
 
   it('saves the order when WeChat Pay fails, answers 503, and the retry pays it', async () => {
     const token = await sys.login();
-    sys.runtime.sandbox!.controls.failPrepay = { status: 500, code: 'SYSTEM_ERROR', message: '系统错误', times: 1 };
+    sys.sandbox.controls.failPrepay = { status: 500, code: 'SYSTEM_ERROR', message: '系统错误', times: 1 };
     const res = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }, headers: { 'Idempotency-Key': 'busy-1' } });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('WECHATPAY_BUSY');

@@ -1,17 +1,20 @@
 // Boots the real system for a test: SQLite in a temporary folder, the API and the sandbox
 // in-process on port 0, real HTTP between them. Logs are captured for assertions.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
-import { startRuntime, type Runtime, type RuntimeOptions } from '../src/runtime';
+import { freePort, launchSandboxed, type SandboxedOptions } from '../../scripts/launch';
+import type { Sandbox } from '../../sandbox/app';
 import type { CheckoutResponse, LoginResponse } from '../src/http/schemas';
+import { createLogger } from '../src/logger';
+import type { Server, ServerOptions } from '../src/server';
+
+export { freePort };
 
 export interface TestSystem {
-  runtime: Runtime;
+  server: Server;
+  sandbox: Sandbox;
   api: string;
   sandboxUrl: string;
   logs: string[];
@@ -23,26 +26,16 @@ export interface TestSystem {
   close(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 export function tempDir(prefix = 'checkout-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startTestSystem(
-  opts: { env?: Record<string, string>; runtime?: Partial<RuntimeOptions>; dataDir?: string } = {},
-): Promise<TestSystem> {
+export type TestSystemOptions = SandboxedOptions & Partial<Pick<ServerOptions, 'store' | 'limits' | 'clientDir'>>;
+
+/** The sandbox and the server started as `npm start` starts them (scripts/launch.ts), on free ports. */
+export async function startTestSystem(opts: { env?: Record<string, string>; system?: TestSystemOptions; dataDir?: string } = {}): Promise<TestSystem> {
   const dataDir = opts.dataDir ?? tempDir();
-  const config = loadConfig({ PORT: '0', SANDBOX_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...opts.env });
+  const env = { PORT: '0', SANDBOX_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...opts.env };
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -50,9 +43,9 @@ export async function startTestSystem(
       cb();
     },
   });
-  const runtime = await startRuntime(config, { logger: createLogger('debug', sink), ...opts.runtime });
-  const api = runtime.apiUrl;
-  const sandboxUrl = runtime.sandboxUrl!;
+  const launched = await launchSandboxed(env, { logger: createLogger('debug', sink), ...opts.system });
+  const api = launched.server.apiUrl;
+  const sandboxUrl = launched.sandbox.url;
 
   async function request(method: string, p: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
     const res = await fetch(`${p.startsWith('http') ? '' : api}${p}`, {
@@ -92,7 +85,8 @@ export async function startTestSystem(
   }
 
   return {
-    runtime,
+    server: launched.server,
+    sandbox: launched.sandbox.sandbox,
     api,
     sandboxUrl,
     logs,
@@ -101,7 +95,7 @@ export async function startTestSystem(
     login,
     checkout,
     pay,
-    close: () => runtime.close(),
+    close: () => launched.close(),
   };
 }
 

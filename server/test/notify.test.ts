@@ -21,9 +21,9 @@ const cert = {
 
 beforeAll(async () => {
   // Combined mode: the server trusts the sandbox's public key and the test platform certificate.
-  sys = await startTestSystem({ runtime: { sandbox: { certificate: cert } } });
+  sys = await startTestSystem({ system: { certificate: cert } });
   keys = ensureSandboxKeys(sys.dataDir);
-  signer = sys.runtime.sandbox!.signer();
+  signer = sys.sandbox.signer();
 });
 const held: string[] = [];
 afterAll(async () => {
@@ -81,12 +81,12 @@ describe('notification rejected before it is trusted (4xx, {"code":"FAIL"}, no s
   for (const [name, mutate, expected] of cases) {
     it(`refuses ${name}`, async () => {
       const { token, order } = await pendingOrder();
-      const before = await sys.runtime.store.countRejectedNotifications();
+      const before = await sys.server.store.countRejectedNotifications();
       const res = await send(mutate(buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order) })));
       expect(res.status).toBe(expected);
       expect(res.body).toMatchObject({ code: 'FAIL', message: expect.any(String) });
       expect((await status(token, order.id)).status).toBe('PENDING');
-      expect(await sys.runtime.store.countRejectedNotifications()).toBe(before + 1);
+      expect(await sys.server.store.countRejectedNotifications()).toBe(before + 1);
       held.push(`${name} → ${res.status}`);
     });
   }
@@ -146,7 +146,7 @@ describe('verified notifications: business checks', () => {
     const res = await send(d);
     expect(res.status).toBe(204);
     expect((await status(token, order.id)).status).toBe('PENDING');
-    expect(await sys.runtime.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome: 'AMOUNT_MISMATCH' });
+    expect(await sys.server.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome: 'AMOUNT_MISMATCH' });
     held.push('a wrong amount → 204, recorded AMOUNT_MISMATCH, not paid');
   });
 
@@ -163,7 +163,7 @@ describe('verified notifications: business checks', () => {
       const res = await send(d);
       expect(res.status).toBe(400);
       expect((await status(token, order.id)).status).toBe('PENDING');
-      expect(await sys.runtime.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome });
+      expect(await sys.server.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome });
       held.push(`a wrong ${field} → 400, recorded ${outcome}`);
     });
   }
@@ -171,7 +171,7 @@ describe('verified notifications: business checks', () => {
   it('records an unknown order and asks WeChat to retry later', async () => {
     const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor({ outTradeNo: 'UNKNOWN000000001', total: 100 }) });
     expect((await send(d)).status).toBe(404);
-    expect(await sys.runtime.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome: 'UNKNOWN_ORDER' });
+    expect(await sys.server.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome: 'UNKNOWN_ORDER' });
     held.push('an unknown order → 404, recorded UNKNOWN_ORDER');
   });
 
@@ -187,7 +187,7 @@ describe('verified notifications: business checks', () => {
     const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order) });
     const answers = await Promise.all(Array.from({ length: 50 }, () => send(d)));
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(204));
-    const rec = await sys.runtime.store.findNotification(JSON.parse(d.body).id);
+    const rec = await sys.server.store.findNotification(JSON.parse(d.body).id);
     expect(rec).toMatchObject({ outcome: 'APPLIED', deliveries: 50 });
     const paid = await status(token, order.id);
     expect(paid.status).toBe('PAID');
@@ -202,13 +202,13 @@ describe('verified notifications: business checks', () => {
     const second = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order, { transaction_id: '4200000000000000000000009999' }) });
     expect((await send(second)).status).toBe(204);
     expect((await status(token, order.id)).transactionId).toBe(first.transaction_id);
-    expect(await sys.runtime.store.findNotification(JSON.parse(second.body).id)).toMatchObject({ outcome: 'ALREADY_PAID', detail: expect.stringMatching(/refund/) });
+    expect(await sys.server.store.findNotification(JSON.parse(second.body).id)).toMatchObject({ outcome: 'ALREADY_PAID', detail: expect.stringMatching(/refund/) });
   });
 
   it('answers 5xx when the store cannot persist, so WeChat retries; the retry succeeds', async () => {
     const { token, order } = await pendingOrder();
     const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order) });
-    const store = sys.runtime.store;
+    const store = sys.server.store;
     const original = store.markPaid;
     store.markPaid = async () => {
       throw new Error('disk I/O error');

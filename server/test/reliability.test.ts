@@ -21,7 +21,7 @@ describe('notifications under duplication and loss', () => {
     const { order } = await sys.checkout(token);
     const d = buildNotification({
       apiV3Key: keys.apiV3Key,
-      signer: sys.runtime.sandbox!.signer(),
+      signer: sys.sandbox.signer(),
       transaction: {
         appid: keys.appid,
         mchid: keys.mchid,
@@ -41,11 +41,11 @@ describe('notifications under duplication and loss', () => {
     figure('concurrent-notifications', `100 concurrent identical notifications → ${transitions} transition, ${ok} answers of 2xx, in ${ms.toFixed(0)} ms`, { sent: 100, ok, transitions, ms: Math.round(ms) });
     expect(ok).toBe(100);
     expect(transitions).toBe(1);
-    expect((await sys.runtime.store.findNotification(JSON.parse(d.body).id))?.deliveries).toBe(100);
+    expect((await sys.server.store.findNotification(JSON.parse(d.body).id))?.deliveries).toBe(100);
   });
 
   it('every notification dropped for 20 paid orders → reconciliation marks all 20 paid within two intervals', async () => {
-    const sandbox = sys.runtime.sandbox!;
+    const sandbox = sys.sandbox;
     sandbox.controls.dropNotifications = Number.POSITIVE_INFINITY;
     try {
       const token = await sys.login();
@@ -55,7 +55,7 @@ describe('notifications under duplication and loss', () => {
       const paidAt = performance.now();
       const deliveriesBefore = sandbox.deliveries.length;
       await waitFor(async () => {
-        const states = await Promise.all(orders.map(({ order }) => sys.runtime.store.findOrder(order.id)));
+        const states = await Promise.all(orders.map(({ order }) => sys.server.store.findOrder(order.id)));
         return states.every((o) => o?.status === 'PAID');
       }, 2 * INTERVAL_MS + 2000, 25);
       const ms = performance.now() - paidAt;
@@ -71,14 +71,14 @@ describe('notifications under duplication and loss', () => {
 describe('a store that fails while a notification is processed', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    sys = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0', ORDER_QUERY_THROTTLE_MS: '600000' }, runtime: { sandbox: { controls: { timeScale: 0.002 } } } });
+    sys = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0', ORDER_QUERY_THROTTLE_MS: '600000' }, system: { controls: { timeScale: 0.002 } } });
   });
   afterAll(() => sys.close());
 
   it('answers 5xx; WeChat\'s retry later succeeds; the order ends paid; nothing is lost', async () => {
     const token = await sys.login();
     const { order, payment } = await sys.checkout(token);
-    const store = sys.runtime.store;
+    const store = sys.server.store;
     const markPaid = store.markPaid;
     let failures = 0;
     store.markPaid = async (...args) => {
@@ -90,11 +90,11 @@ describe('a store that fails while a notification is processed', () => {
     };
     try {
       await sys.pay(payment);
-      await sys.runtime.sandbox!.idle();
+      await sys.sandbox.idle();
     } finally {
       store.markPaid = markPaid;
     }
-    const answers = sys.runtime.sandbox!.deliveries.filter((d) => d.outTradeNo === order.outTradeNo).map((d) => d.status);
+    const answers = sys.sandbox.deliveries.filter((d) => d.outTradeNo === order.outTradeNo).map((d) => d.status);
     const after = await store.findOrder(order.id);
     figure('store-failure', `store failed twice while processing → answers ${answers.join(', ')}; WeChat's retry succeeded; order ${after?.status}`, { answers: answers.join(','), status: after?.status ?? 'missing' });
     expect(answers).toEqual([500, 500, 204]);
@@ -119,7 +119,7 @@ describe('WeChat Pay failing on order creation', () => {
 
   for (const [name, controls, status, code] of cases) {
     it(`${name} → ${status} ${code}, the order stays retryable, and the retry succeeds`, async () => {
-      const sandbox = sys.runtime.sandbox!;
+      const sandbox = sys.sandbox;
       const token = await sys.login();
       Object.assign(sandbox.controls, controls);
       const key = `fail-${name.replace(/\W+/g, "-")}`;

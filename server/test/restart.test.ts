@@ -1,6 +1,8 @@
 // The server process is killed (SIGKILL) between payment and notification, then started again:
 // the order must end paid, from WeChat's retried notification or from reconciliation.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import util from 'node:util';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { figure } from './figures';
@@ -40,8 +42,11 @@ describe('a server killed between payment and notification', () => {
     const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
     const api = `http://127.0.0.1:${apiPort}`;
     // WeChat's schedule at 1/100 speed: 150 ms, 150 ms, 300 ms, 1.8 s, 6 s …
-    await start('sandbox/main.ts', { DATA_DIR: dataDir, SANDBOX_PORT: String(sandboxPort), SANDBOX_TIME_SCALE: '0.01' });
-    const serverEnv = { DATA_DIR: dataDir, PORT: String(apiPort), SANDBOX_URL: sandboxUrl, RECONCILE_INTERVAL_SECONDS: '2', RECONCILE_MIN_AGE_SECONDS: '1' };
+    await start('sandbox/main.ts', { DATA_DIR: dataDir, SANDBOX_PORT: String(sandboxPort), PORT: String(apiPort), SANDBOX_TIME_SCALE: '0.01' });
+    // The server gets the sandbox's credentials as it would get live ones: from the env file.
+    const credentials = util.parseEnv(fs.readFileSync(path.join(dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
+    expect(credentials.SANDBOX_URL).toBe(sandboxUrl);
+    const serverEnv = { ...credentials, DATA_DIR: dataDir, PORT: String(apiPort), RECONCILE_INTERVAL_SECONDS: '2', RECONCILE_MIN_AGE_SECONDS: '1' };
     let server = await start('server/test/serve-for-tests.ts', serverEnv);
 
     const code = (await httpJson('POST', `${sandboxUrl}/sandbox/login`, { body: { user: 'restart' } })).body.code;

@@ -6,7 +6,7 @@ let offset = 0;
 const clock = { now: () => Date.now() + offset };
 let sys: TestSystem;
 beforeAll(async () => {
-  sys = await startTestSystem({ env: { ORDER_PAY_WINDOW_MINUTES: '600', ORDER_QUERY_THROTTLE_MS: '0' }, runtime: { clock } });
+  sys = await startTestSystem({ env: { ORDER_PAY_WINDOW_MINUTES: '600', ORDER_QUERY_THROTTLE_MS: '0' }, system: { clock } });
 });
 afterAll(() => sys.close());
 
@@ -29,11 +29,11 @@ describe('Retry after the prepay_id expired', () => {
     const token = await sys.login('changed');
     const { order, payment } = await sys.checkout(token);
     offset += 2 * 3600_000;
-    sys.runtime.sandbox!.controls.failPrepay = { status: 403, code: 'OUT_TRADE_NO_USED', message: '商户订单号重复', times: 1 };
+    sys.sandbox.controls.failPrepay = { status: 403, code: 'OUT_TRADE_NO_USED', message: '商户订单号重复', times: 1 };
     const retry = await sys.request('POST', `/api/orders/${order.id}/payment`, { token });
     expect(retry.status).toBe(200);
     expect(retry.body.order.outTradeNo).not.toBe(order.outTradeNo);
-    expect(sys.runtime.sandbox!.orderState(order.outTradeNo)).toBe('CLOSED');
+    expect(sys.sandbox.orderState(order.outTradeNo)).toBe('CLOSED');
     // The old payment sheet can no longer be paid; the new one can.
     expect((await sys.pay(payment)).body.errMsg).toMatch(/fail/);
     expect((await sys.pay(retry.body.payment)).body.errMsg).toBe('requestPayment:ok');

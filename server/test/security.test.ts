@@ -9,7 +9,7 @@ let sys: TestSystem;
 beforeAll(async () => {
   sys = await startTestSystem({
     env: { SESSION_TTL_HOURS: '1', RECONCILE_INTERVAL_SECONDS: '0' },
-    runtime: { clock, limits: { loginPerMinute: 10, ordersPerMinute: 5 } },
+    system: { clock, limits: { loginPerMinute: 10, ordersPerMinute: 5 } },
   });
 });
 afterAll(() => sys.close());
@@ -81,9 +81,9 @@ describe('abuse resistance', () => {
     await sys.pay(created.body.payment);
     responses.push(JSON.stringify((await sys.request('GET', `/api/orders/${created.body.order.id}`, { token })).body));
     responses.push(JSON.stringify((await sys.request('GET', '/api/orders', { token })).body));
-    await sys.runtime.sandbox!.idle();
+    await sys.sandbox.idle();
 
-    const user = (await sys.runtime.store.findUserById(login.body.user.id))!;
+    const user = (await sys.server.store.findUserById(login.body.user.id))!;
     expect(user.sessionKey).toMatch(/^[A-Za-z0-9+/]{22}==$/); // the real one WeChat issued, kept server-side
     const secrets = {
       session_key: user.sessionKey,

@@ -24,7 +24,7 @@ let sys: TestSystem;
 beforeAll(async () => {
   sys = await startTestSystem({
     env: { LOG_LEVEL: 'warn', RECONCILE_INTERVAL_SECONDS: '5', RECONCILE_MIN_AGE_SECONDS: '30', ORDER_QUERY_THROTTLE_MS: '1000' },
-    runtime: { limits: { loginPerMinute: 1_000_000, ordersPerMinute: 1_000_000 } },
+    system: { limits: { loginPerMinute: 1_000_000, ordersPerMinute: 1_000_000 } },
   });
 });
 afterAll(() => sys.close());
@@ -66,7 +66,7 @@ describe('soak', () => {
 
     // Warm up, then take the baseline.
     for (let i = 0; i < 20; i++) await checkout();
-    await sys.runtime.sandbox!.idle();
+    await sys.sandbox.idle();
     const heapBefore = heapMb();
     const rssBefore = process.memoryUsage().rss / 1024 / 1024;
 
@@ -85,11 +85,11 @@ describe('soak', () => {
       await new Promise((r) => setTimeout(r, tickMs));
     }
     await Promise.all([...inflight]);
-    await sys.runtime.sandbox!.idle();
+    await sys.sandbox.idle();
 
     const countPaid = async () => {
       let paid = 0;
-      for (const id of orderIds) if ((await sys.runtime.store.findOrder(id))?.status === 'PAID') paid += 1;
+      for (const id of orderIds) if ((await sys.server.store.findOrder(id))?.status === 'PAID') paid += 1;
       return paid;
     };
     const paidCount = await waitFor(async () => ((await countPaid()) === orderIds.length - cancelled ? orderIds.length - cancelled : null), 10_000, 200).catch(countPaid);

@@ -3,7 +3,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SEED_PRODUCTS } from '../src/domain/catalog';
 import { DuplicateKeyError } from '../src/domain/errors';
 import { canTransition, type Order, type OrderStatus, type PaymentAttempt } from '../src/domain/order';
-import type { NotificationRecord, Store } from '../src/storage/port';
+import { outcomesReplacedBy, type NotificationRecord } from '../src/domain/notification';
+import type { Store } from '../src/storage/port';
 
 let seq = 0;
 const uniq = () => `${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -178,30 +179,59 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       expect(await store.claimOrder(old.order.id, 'y', 99_999, 99_000)).toBe(false); // no longer pending
     });
 
-    it('records notifications once by id and counts repeat deliveries', async () => {
+    it('records notifications once by id and counts repeat deliveries, writing every field', async () => {
       const rec: NotificationRecord = {
         id: `n-${uniq()}`,
         eventType: 'TRANSACTION.SUCCESS',
         outTradeNo: 'T1',
         transactionId: '42',
         outcome: 'UNKNOWN_ORDER',
-        detail: null,
+        detail: 'no order for out_trade_no T1',
         requestId: 'r1',
         firstReceivedAt: 10,
         lastReceivedAt: 10,
         deliveries: 1,
       };
-      expect((await store.recordNotification(rec)).duplicate).toBe(false);
-      const again = await store.recordNotification({ ...rec, outcome: 'APPLIED', lastReceivedAt: 20 });
-      expect(again.duplicate).toBe(true);
-      expect(again.record).toMatchObject({ deliveries: 2, outcome: 'APPLIED', firstReceivedAt: 10, lastReceivedAt: 20 });
-      // A settled outcome is not overwritten by a later, lesser one.
-      const third = await store.recordNotification({ ...rec, outcome: 'ALREADY_PAID', lastReceivedAt: 30 });
-      expect(third.record).toMatchObject({ deliveries: 3, outcome: 'APPLIED' });
-      expect(await store.findNotification(rec.id)).toMatchObject({ deliveries: 3, outcome: 'APPLIED' });
-      const many = await Promise.all(Array.from({ length: 10 }, () => store.recordNotification({ ...rec, id: `${rec.id}-c` })));
+      const first = await store.recordNotification(rec, outcomesReplacedBy(rec.outcome));
+      expect(first).toEqual({ duplicate: false, record: rec });
+      const applied = { ...rec, outcome: 'APPLIED' as const, detail: null, requestId: 'r2', firstReceivedAt: 20, lastReceivedAt: 20 };
+      const again = await store.recordNotification(applied, outcomesReplacedBy('APPLIED'));
+      // The first delivery's identity fields stay; the count, the last time, outcome and detail move.
+      expect(again).toEqual({ duplicate: true, record: { ...rec, deliveries: 2, lastReceivedAt: 20, outcome: 'APPLIED', detail: null } });
+      // A settled outcome is not overwritten by a later one, nor is its detail.
+      const later = { ...rec, outcome: 'ALREADY_PAID' as const, detail: 'already paid by 41', lastReceivedAt: 30 };
+      const third = await store.recordNotification(later, outcomesReplacedBy('ALREADY_PAID'));
+      expect(third.record).toEqual({ ...rec, deliveries: 3, lastReceivedAt: 30, outcome: 'APPLIED', detail: null });
+      expect(await store.findNotification(rec.id)).toEqual(third.record);
+      const many = await Promise.all(Array.from({ length: 10 }, () => store.recordNotification({ ...rec, id: `${rec.id}-c` }, outcomesReplacedBy(rec.outcome))));
       expect(many.filter((m) => !m.duplicate)).toHaveLength(1);
       expect((await store.findNotification(`${rec.id}-c`))?.deliveries).toBe(10);
+    });
+
+    it('replaces an unsettled outcome together with its detail', async () => {
+      // Recorded as UNKNOWN_ORDER, redelivered once the order exists and found to be for another amount.
+      const rec: NotificationRecord = {
+        id: `n-${uniq()}`,
+        eventType: 'TRANSACTION.SUCCESS',
+        outTradeNo: 'T2',
+        transactionId: '43',
+        outcome: 'UNKNOWN_ORDER',
+        detail: 'no order for out_trade_no T2',
+        requestId: 'r1',
+        firstReceivedAt: 10,
+        lastReceivedAt: 10,
+        deliveries: 1,
+      };
+      await store.recordNotification(rec, outcomesReplacedBy(rec.outcome));
+      const mismatch = { ...rec, outcome: 'AMOUNT_MISMATCH' as const, detail: 'expected 4500 CNY, reported 1 CNY', lastReceivedAt: 20 };
+      const r = await store.recordNotification(mismatch, outcomesReplacedBy(mismatch.outcome));
+      expect(r.record).toEqual({ ...rec, deliveries: 2, lastReceivedAt: 20, outcome: 'AMOUNT_MISMATCH', detail: 'expected 4500 CNY, reported 1 CNY' });
+      // AMOUNT_MISMATCH is settled: a further unsettled outcome changes neither field.
+      const r2 = await store.recordNotification({ ...rec, outcome: 'MCHID_MISMATCH', detail: 'mchid 1', lastReceivedAt: 30 }, outcomesReplacedBy('MCHID_MISMATCH'));
+      expect(r2.record).toMatchObject({ deliveries: 3, outcome: 'AMOUNT_MISMATCH', detail: 'expected 4500 CNY, reported 1 CNY' });
+      // Only what the caller names is replaced: the store decides nothing itself.
+      const r3 = await store.recordNotification({ ...rec, outcome: 'IGNORED_EVENT', detail: 'x', lastReceivedAt: 40 }, []);
+      expect(r3.record).toMatchObject({ deliveries: 4, outcome: 'AMOUNT_MISMATCH', detail: 'expected 4500 CNY, reported 1 CNY', lastReceivedAt: 40 });
     });
 
     it('keeps a log of rejected deliveries', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMongoStore } from '../src/storage/mongo';
-import { StoreUnavailableError } from '../src/storage/port';
+import { StoreUnavailableError } from '../src/domain/errors';
 import { runStoreContract } from './store-contract';
 import { findMongo } from './mongo-server';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../src/storage/sqlite';
-import { StoreUnavailableError } from '../src/storage/port';
+import { StoreUnavailableError } from '../src/domain/errors';
 import { runStoreContract } from './store-contract';
 import { tempDir } from './helpers';
 

@@ -1,12 +1,13 @@
 // Login and sessions. Tokens are random; only their SHA-256 is stored.
 import crypto from 'node:crypto';
-import type { Store, User } from '../storage/port';
-import type { Code2SessionClient } from '../wechat/code2session';
-import { AppError } from './errors';
+import { IdentityProviderError, type IdentityProvider } from '../identity/port';
+import type { Store } from '../storage/port';
+import { AppError, identityFailure } from './errors';
+import type { User } from './user';
 
 export interface AuthDeps {
   store: Store;
-  wechat: Code2SessionClient;
+  identity: IdentityProvider;
   now: () => number;
   sessionTtlMs: number;
 }
@@ -20,7 +21,9 @@ export interface LoginResult {
 }
 
 export async function login(deps: AuthDeps, code: string): Promise<LoginResult> {
-  const session = await deps.wechat.exchange(code);
+  const session = await deps.identity.exchange(code).catch((err: unknown) => {
+    throw err instanceof IdentityProviderError ? identityFailure(err) : err;
+  });
   const now = deps.now();
   const user = await deps.store.upsertUser({ openid: session.openid, unionid: session.unionid, sessionKey: session.sessionKey, now });
   const token = crypto.randomBytes(32).toString('base64url');

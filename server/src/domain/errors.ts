@@ -1,3 +1,6 @@
+import type { IdentityProviderError } from '../identity/port';
+import type { PaymentProviderError } from '../payments/port';
+
 // One error type inside the server. The HTTP layer maps it to a status and the
 // `{"error": {"code", "message"}}` body; nothing else decides statuses.
 
@@ -63,4 +66,33 @@ export class DuplicateKeyError extends Error {
     super(`duplicate key on ${index}`);
     this.name = 'DuplicateKeyError';
   }
+}
+
+/** Raised by storage adapters when the database cannot be reached or fails; a retry may succeed. */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('the store is unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** A payment provider's failure in the API's words; `orderId` names an order saved before the call. */
+export function paymentFailure(err: PaymentProviderError, orderId?: string): AppError {
+  const details = { providerCode: err.providerCode, requestId: err.requestId, ...(orderId ? { orderId } : {}) };
+  switch (err.failure) {
+    case 'BUSY':
+      return new AppError('WECHATPAY_BUSY', 'WeChat Pay is busy; the order is saved and can be paid again shortly', details);
+    case 'UNREACHABLE':
+      return new AppError('WECHATPAY_UNREACHABLE', 'WeChat Pay could not be reached; the order is saved and can be paid again', details);
+    default:
+      return new AppError('WECHATPAY_REJECTED', `WeChat Pay refused the request (${err.providerCode ?? err.failure})`, details);
+  }
+}
+
+/** A login provider's failure in the API's words. */
+export function identityFailure(err: IdentityProviderError): AppError {
+  const details = { errcode: err.providerCode };
+  if (err.failure === 'CODE_INVALID') return new AppError('WECHAT_CODE_INVALID', 'the login code is invalid, expired or already used; call wx.login again', details);
+  if (err.failure === 'BUSY') return new AppError('WECHAT_BUSY', 'WeChat login is busy; try again in a moment', details);
+  return new AppError('WECHAT_UNREACHABLE', `WeChat login failed${err.providerCode !== null ? ` (errcode ${err.providerCode})` : '; try again'}`, details);
 }

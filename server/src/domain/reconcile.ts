@@ -1,16 +1,16 @@
-// Reconciliation: asks WeChat Pay about orders still pending some time after a payment attempt.
-// A SUCCESS goes through the same code path as a notification; an order past its payment deadline
-// is closed at WeChat Pay first (so it can never be paid afterwards), then locally. Each order is
-// leased in the store first, so several instances never act on one order together.
+// Reconciliation: asks the payment provider about orders still pending some time after a payment
+// attempt. A success goes through the same code path as a notification; an order past its payment
+// deadline is closed at the provider first (so it can never be paid afterwards), then locally. Each
+// order is leased in the store first, so several instances never act on one order together.
 import crypto from 'node:crypto';
-import { WechatPayApiError, type WechatPayClient } from '../wechatpay/client';
-import { applyPaymentSucceeded, paymentSucceededFrom, type PaymentEventDeps } from './payment-events';
+import { PaymentProviderError } from '../payments/port';
+import type { PaymentDeps } from './deps';
+import { applyPaymentSucceeded } from './payment-events';
 
-export interface ReconcileDeps extends PaymentEventDeps {
-  wechatPay: WechatPayClient;
+export interface ReconcileDeps extends PaymentDeps {
   /** Leave orders younger than this to the shopper and the notification. */
   minAgeMs: number;
-  /** How long a claim on one order lasts; longer than one WeChat Pay round trip. */
+  /** How long a claim on one order lasts; longer than one provider round trip. */
   leaseMs?: number;
   batchSize?: number;
   owner?: string;
@@ -25,10 +25,13 @@ export interface ReconcileReport {
   errors: number;
 }
 
+const emptyReport = (): ReconcileReport => ({ examined: 0, paid: 0, closed: 0, paidAfterClose: 0, skipped: 0, errors: 0 });
+const newOwner = () => `reconciler-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+
 export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileReport> {
-  const owner = deps.owner ?? `reconciler-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const owner = deps.owner ?? newOwner();
   const now = deps.now();
-  const report: ReconcileReport = { examined: 0, paid: 0, closed: 0, paidAfterClose: 0, skipped: 0, errors: 0 };
+  const report = emptyReport();
   const candidates = await deps.store.listReconcileCandidates(now - deps.minAgeMs, now, deps.batchSize ?? 100);
   for (const order of candidates) {
     if (!(await deps.store.claimOrder(order.id, owner, deps.now() + (deps.leaseMs ?? 30_000), deps.now()))) {
@@ -38,9 +41,9 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
     report.examined += 1;
     try {
       const settle = async (): Promise<boolean> => {
-        const t = await deps.wechatPay.queryByOutTradeNo(order.outTradeNo);
-        if (t?.trade_state !== 'SUCCESS') return false;
-        const r = await applyPaymentSucceeded(deps, paymentSucceededFrom(t, 'reconcile', deps.now()));
+        const status = await deps.provider.query(order.outTradeNo);
+        if (status?.state !== 'SUCCEEDED') return false;
+        const r = await applyPaymentSucceeded(deps, status.payment, 'reconcile');
         if (r.outcome === 'APPLIED') report.paid += 1;
         if (r.outcome === 'PAID_AFTER_CLOSE') report.paidAfterClose += 1;
         return true;
@@ -48,10 +51,10 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
       if (await settle()) continue;
       if (deps.now() < order.payDeadline) continue;
       try {
-        await deps.wechatPay.close(order.outTradeNo);
+        await deps.provider.close(order.outTradeNo);
       } catch (err) {
-        // Paid at the last moment: WeChat refuses to close. Take the payment instead.
-        if (err instanceof WechatPayApiError && /ORDER_?PAID/.test(err.wechatCode) && (await settle())) continue;
+        // Paid at the last moment: the provider refuses to close. Take the payment instead.
+        if (err instanceof PaymentProviderError && err.failure === 'ALREADY_PAID' && (await settle())) continue;
         throw err;
       }
       if (await deps.store.markClosed(order.id, deps.now())) report.closed += 1;
@@ -66,17 +69,23 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
   return report;
 }
 
-/** Runs reconcileOnce every `intervalMs` until stopped; a round never overlaps the previous one. */
-export function startReconciler(deps: ReconcileDeps, intervalMs: number): { stop(): Promise<void>; runNow(): Promise<ReconcileReport> } {
+export interface Reconciler {
+  /** One round now; waits for a round already running instead of overlapping it. */
+  runNow(): Promise<ReconcileReport>;
+  stop(): Promise<void>;
+}
+
+/** Runs reconcileOnce every `intervalMs` (0: only when asked) until stopped; rounds never overlap. */
+export function startReconciler(deps: ReconcileDeps, intervalMs: number): Reconciler {
   let stopped = false;
   let running: Promise<ReconcileReport> | null = null;
   let timer: NodeJS.Timeout | null = null;
-  const owner = deps.owner ?? `reconciler-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const owner = deps.owner ?? newOwner();
   const round = () => {
     running ??= reconcileOnce({ ...deps, owner })
       .catch((err) => {
         deps.logger.warn({ err: (err as Error).message }, 'reconciliation round failed');
-        return { examined: 0, paid: 0, closed: 0, paidAfterClose: 0, skipped: 0, errors: 1 };
+        return { ...emptyReport(), errors: 1 };
       })
       .finally(() => {
         running = null;
@@ -84,7 +93,7 @@ export function startReconciler(deps: ReconcileDeps, intervalMs: number): { stop
     return running;
   };
   const schedule = () => {
-    if (stopped) return;
+    if (stopped || intervalMs <= 0) return;
     timer = setTimeout(async () => {
       await round();
       schedule();

@@ -2,8 +2,7 @@
 // fitting codes; anything else → 500 without internals.
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AppError } from '../domain/errors';
-import { StoreUnavailableError } from '../storage/port';
+import { AppError, StoreUnavailableError } from '../domain/errors';
 
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
@@ -20,9 +19,9 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const e = toAppError(err);
     // details hold only what is safe to log: field names, WeChat's codes and Request-ID, order ids.
-    if (e.status >= 500) logger.error({ code: e.code, err: err instanceof Error ? err.message : String(err), path: req.path, ...e.details }, 'request failed');
+    if (e.status >= 500) logger.error({ code: e.code, err: err instanceof Error ? err.message : String(err), path: req.originalUrl.split('?')[0], ...e.details }, 'request failed');
     if (res.headersSent) return;
-    if (req.path === '/api/wechatpay/notify') {
+    if (req.originalUrl.split('?')[0] === '/api/wechatpay/notify') {
       res.status(e.status).json({ code: 'FAIL', message: e.message });
       return;
     }

@@ -1,9 +1,12 @@
 // The API contract: request schemas and response types. The client imports the types with
 // `import type` only, so the two cannot drift and no server code reaches the bundle.
 import { z } from 'zod';
-import type { OrderView } from '../domain/order';
-import type { RequestPaymentParams } from '../wechatpay/merchant';
 import type { Product } from '../domain/catalog';
+import type { OrderView } from '../domain/order';
+import type { PaymentSheetParams } from '../payments/port';
+
+/** The five wx.requestPayment fields, signed by the server; the client passes them through untouched. */
+export type RequestPaymentParams = PaymentSheetParams;
 
 export const loginBody = z.strictObject({
   code: z.string().min(1).max(128),
@@ -54,4 +57,4 @@ export interface ErrorResponse {
   /** `orderId` when the order was saved but could not be offered for payment: retry it. */
   error: { code: string; message: string; field?: string; orderId?: string };
 }
-export type { OrderView, RequestPaymentParams, Product };
+export type { OrderView, Product };

@@ -1,55 +1,11 @@
 // The one store interface. Adapters (sqlite/, mongo/) are factories returning this shape;
-// driver errors become DuplicateKeyError or StoreUnavailableError inside the adapter.
-import type { Order, PaymentAttempt } from '../domain/order';
+// driver errors become DuplicateKeyError or StoreUnavailableError inside the adapter. The domain
+// decides every rule (which transition, which outcome replaces which); adapters apply it as a
+// conditional write and decide nothing.
 import type { Product } from '../domain/catalog';
-
-export interface User {
-  id: string;
-  openid: string;
-  unionid: string | null;
-  /** Server-side only: never in a response, never in a log. */
-  sessionKey: string;
-  createdAt: number;
-}
-
-export interface Session {
-  tokenHash: string;
-  userId: string;
-  expiresAt: number;
-}
-
-export type NotificationOutcome =
-  | 'APPLIED'
-  | 'ALREADY_PAID'
-  | 'PAID_AFTER_CLOSE'
-  | 'AMOUNT_MISMATCH'
-  | 'APPID_MISMATCH'
-  | 'MCHID_MISMATCH'
-  | 'UNKNOWN_ORDER'
-  | 'IGNORED_EVENT';
-
-/** A verified, decrypted notification, keyed by WeChat's notification id (unique). */
-export interface NotificationRecord {
-  id: string;
-  eventType: string;
-  outTradeNo: string | null;
-  transactionId: string | null;
-  outcome: NotificationOutcome;
-  detail: string | null;
-  requestId: string | null;
-  firstReceivedAt: number;
-  lastReceivedAt: number;
-  deliveries: number;
-}
-
-/** A delivery refused before it could be trusted (bad signature, stale, probe, …). */
-export interface RejectedNotification {
-  receivedAt: number;
-  reason: string;
-  serial: string | null;
-  requestId: string | null;
-  bodySha256: string;
-}
+import type { NotificationOutcome, NotificationRecord, RejectedNotification } from '../domain/notification';
+import type { Order, PaymentAttempt } from '../domain/order';
+import type { Session, User } from '../domain/user';
 
 export interface PaidUpdate {
   transactionId: string;
@@ -97,19 +53,12 @@ export interface Store {
   claimOrder(orderId: string, owner: string, leaseUntil: number, now: number): Promise<boolean>;
   releaseOrder(orderId: string, owner: string): Promise<void>;
 
-  /** Inserts the record, or, when the id is known, counts one more delivery; an APPLIED outcome, or any outcome
-   *  over an unsettled one (UNKNOWN_ORDER, mismatched appid/mchid), replaces the stored outcome. */
-  recordNotification(record: NotificationRecord): Promise<{ record: NotificationRecord; duplicate: boolean }>;
+  /** Inserts the record, or, when the id is known, counts one more delivery (lastReceivedAt from `record`) and,
+   *  only when the stored outcome is one of `replaces`, sets outcome and detail from `record`. */
+  recordNotification(record: NotificationRecord, replaces: readonly NotificationOutcome[]): Promise<{ record: NotificationRecord; duplicate: boolean }>;
   findNotification(id: string): Promise<NotificationRecord | null>;
   recordRejectedNotification(rejected: RejectedNotification): Promise<void>;
   countRejectedNotifications(): Promise<number>;
 
   close(): Promise<void>;
-}
-
-export class StoreUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super('the store is unavailable', { cause });
-    this.name = 'StoreUnavailableError';
-  }
 }

@@ -1,6 +1,5 @@
 // Mini-program login: exchanges a wx.login code for openid and session_key.
 // The AppSecret travels only in this request's query string: never log the URL.
-import { AppError } from '../domain/errors';
 
 export interface CodeSession {
   openid: string;
@@ -20,6 +19,27 @@ export interface Code2SessionOptions {
   fetch?: typeof fetch;
 }
 
+/** A failed exchange: WeChat's errcode when it answered, with predicates for what it means. */
+export class WechatLoginError extends Error {
+  constructor(
+    /** null when WeChat could not be reached or answered with something that is not JSON. */
+    readonly errcode: number | null,
+    message: string,
+    readonly httpStatus: number | null = null,
+  ) {
+    super(message);
+    this.name = 'WechatLoginError';
+  }
+  /** The code is invalid, expired or already used: the mini program must call wx.login again. */
+  get isCodeInvalid(): boolean {
+    return this.errcode === 40029 || this.errcode === 40163 || this.errcode === 40226;
+  }
+  /** WeChat is busy or rate-limiting: the same call may succeed shortly. */
+  get isBusy(): boolean {
+    return this.errcode === -1 || this.errcode === 45011 || (this.httpStatus !== null && this.httpStatus >= 500);
+  }
+}
+
 /** WeChat answers errors with HTTP 200 and an errcode. */
 export function createCode2SessionClient(opts: Code2SessionOptions): Code2SessionClient {
   const doFetch = opts.fetch ?? fetch;
@@ -32,30 +52,27 @@ export function createCode2SessionClient(opts: Code2SessionOptions): Code2Sessio
         js_code: code,
         grant_type: 'authorization_code',
       }).toString();
+      let res: Response;
+      let text: string;
+      try {
+        res = await doFetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
+        text = await res.text();
+      } catch (err) {
+        throw new WechatLoginError(null, `code2Session could not be reached (${(err as Error).name})`);
+      }
+      if (res.status >= 500) throw new WechatLoginError(null, `code2Session answered HTTP ${res.status}`, res.status);
       let body: { openid?: string; unionid?: string; session_key?: string; errcode?: number; errmsg?: string };
       try {
-        const res = await doFetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
-        if (res.status >= 500) throw new AppError('WECHAT_BUSY', 'WeChat login is busy; try again in a moment');
         // The Content-Type is often text/plain: parse the text regardless.
-        body = JSON.parse(await res.text());
-      } catch (err) {
-        if (err instanceof AppError) throw err;
-        throw new AppError('WECHAT_UNREACHABLE', 'WeChat login could not be reached; try again');
+        body = JSON.parse(text);
+      } catch {
+        throw new WechatLoginError(null, 'code2Session answered with something that is not JSON', res.status);
       }
       const errcode = body.errcode ?? 0;
       if (errcode === 0 && body.openid && body.session_key) {
         return { openid: body.openid, unionid: body.unionid ?? null, sessionKey: body.session_key };
       }
-      if (errcode === 40029 || errcode === 40163 || errcode === 40226) {
-        throw new AppError('WECHAT_CODE_INVALID', 'the login code is invalid, expired or already used; call wx.login again', {
-          errcode,
-        });
-      }
-      if (errcode === -1 || errcode === 45011) {
-        throw new AppError('WECHAT_BUSY', 'WeChat login is busy; try again in a moment', { errcode });
-      }
-      // 40013/40125 and anything else: our configuration is wrong, not the shopper's code.
-      throw new AppError('WECHAT_UNREACHABLE', `WeChat login failed (errcode ${errcode})`, { errcode });
+      throw new WechatLoginError(errcode, `code2Session failed (errcode ${errcode})`, res.status);
     },
   };
 }

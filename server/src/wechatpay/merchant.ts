@@ -1,6 +1,7 @@
-// The merchant's side of WeChat Pay: identity and the private key, parsed once at boot.
+// The merchant's side of WeChat Pay v3: identity and the private key, parsed once at boot.
 import type { KeyObject } from 'node:crypto';
 import { formatAuthorization, paySignMessage, randomNonce, requestMessage, rsaSign } from './crypto';
+import { unixSeconds } from './time';
 
 export interface Merchant {
   appid: string;
@@ -10,14 +11,6 @@ export interface Merchant {
   apiV3Key: string;
   notifyUrl: string;
 }
-
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
-
-export const unixSeconds = (ms: number) => Math.floor(ms / 1000).toString();
 
 /** The Authorization header for one request; `body` is the exact bytes that will be sent. */
 export function authorize(m: Merchant, method: string, pathWithQuery: string, body: string, nowMs: number): string {

@@ -1,23 +1,14 @@
 // A WeChat Pay notification is a fixed pipeline over the raw bytes. Each step has its own
 // reason, so every rejection can be tested and logged on its own:
-//   headers → timestamp → probe → signature type → serial → signature → envelope → algorithm → decrypt → parse
+//   signed message (headers → timestamp → probe → signature type → serial → signature)
+//   → envelope → algorithm → decrypt → parse
 import { z } from 'zod';
-import { aesGcmDecrypt, responseMessage } from './crypto';
-import type { Transaction } from './client';
+import { aesGcmDecrypt } from './crypto';
+import { checkSignedMessage, type SignatureHeaders, type SignatureProblem } from './signed-message';
+import { transactionSchema, type Transaction } from './transaction';
 import type { Verifier } from './verifier';
 
-export type RejectReason =
-  | 'MISSING_HEADERS'
-  | 'BAD_TIMESTAMP'
-  | 'STALE_TIMESTAMP'
-  | 'SIGNTEST_PROBE'
-  | 'UNSUPPORTED_SIGNATURE_TYPE'
-  | 'UNKNOWN_SERIAL'
-  | 'BAD_SIGNATURE'
-  | 'MALFORMED_BODY'
-  | 'UNSUPPORTED_ALGORITHM'
-  | 'DECRYPT_FAILED'
-  | 'MALFORMED_RESOURCE';
+export type RejectReason = SignatureProblem | 'MALFORMED_BODY' | 'UNSUPPORTED_ALGORITHM' | 'DECRYPT_FAILED' | 'MALFORMED_RESOURCE';
 
 export class NotificationRejected extends Error {
   constructor(
@@ -27,20 +18,13 @@ export class NotificationRejected extends Error {
     super(message);
     this.name = 'NotificationRejected';
   }
-  /** Every rejection is a 4xx so WeChat retries later with a good signature. */
-  get status(): number {
-    return this.reason === 'BAD_SIGNATURE' || this.reason === 'SIGNTEST_PROBE' ? 401 : 400;
+  /** A signature that does not hold (or a probe that must not), as opposed to a malformed delivery. */
+  get unauthentic(): boolean {
+    return this.reason === 'BAD_SIGNATURE' || this.reason === 'SIGNTEST_PROBE';
   }
 }
 
-export interface NotificationHeaders {
-  serial?: string;
-  signature?: string;
-  timestamp?: string;
-  nonce?: string;
-  signatureType?: string;
-  requestId?: string;
-}
+export type NotificationHeaders = SignatureHeaders;
 
 export interface VerifiedNotification {
   id: string;
@@ -49,9 +33,6 @@ export interface VerifiedNotification {
   /** Present for payment events (original_type "transaction"). */
   transaction: Transaction | null;
 }
-
-export const MAX_NOTIFICATION_SKEW_S = 300;
-const SIGNTEST_PREFIX = 'WECHATPAY/SIGNTEST/';
 
 const envelopeSchema = z.object({
   id: z.string().min(1).max(64),
@@ -68,26 +49,6 @@ const envelopeSchema = z.object({
   }),
 });
 
-const transactionSchema = z.object({
-  appid: z.string(),
-  mchid: z.string(),
-  out_trade_no: z.string(),
-  transaction_id: z.string().optional(),
-  trade_type: z.string().optional(),
-  trade_state: z.string(),
-  trade_state_desc: z.string().optional(),
-  success_time: z.string().optional(),
-  payer: z.object({ openid: z.string().optional() }).optional(),
-  amount: z
-    .object({
-      total: z.number().int().optional(),
-      payer_total: z.number().int().optional(),
-      currency: z.string().optional(),
-      payer_currency: z.string().optional(),
-    })
-    .optional(),
-});
-
 export interface NotificationParserDeps {
   verifier: Verifier;
   apiV3Key: string;
@@ -98,24 +59,10 @@ export function parseNotification(deps: NotificationParserDeps, headers: Notific
   const reject = (reason: RejectReason, message: string): never => {
     throw new NotificationRejected(reason, message);
   };
-  const { serial, signature, timestamp, nonce } = headers;
-  if (!serial || !signature || !timestamp || !nonce) {
-    reject('MISSING_HEADERS', 'Wechatpay-Serial, Wechatpay-Signature, Wechatpay-Timestamp and Wechatpay-Nonce are required');
-  }
-  if (!/^\d{1,12}$/.test(timestamp!)) reject('BAD_TIMESTAMP', 'Wechatpay-Timestamp is not a Unix time in seconds');
-  if (Math.abs(deps.nowMs() / 1000 - Number(timestamp)) >= MAX_NOTIFICATION_SKEW_S) {
-    reject('STALE_TIMESTAMP', 'Wechatpay-Timestamp is more than 5 minutes from our clock');
-  }
-  if (signature!.startsWith(SIGNTEST_PREFIX)) reject('SIGNTEST_PROBE', 'signature probe refused, as WeChat expects');
-  if (headers.signatureType && headers.signatureType !== 'WECHATPAY2-SHA256-RSA2048') {
-    reject('UNSUPPORTED_SIGNATURE_TYPE', `unsupported Wechatpay-Signature-Type ${headers.signatureType}`);
-  }
-  if (!deps.verifier.knows(serial!)) reject('UNKNOWN_SERIAL', `no WeChat Pay key with serial ${serial}`);
   // The signature covers the bytes exactly as received: never a re-serialized object.
   const body = rawBody.toString('utf8');
-  if (!deps.verifier.verify(serial!, responseMessage(timestamp!, nonce!, body), signature!)) {
-    reject('BAD_SIGNATURE', 'signature does not verify');
-  }
+  const check = checkSignedMessage(deps.verifier, headers, body, deps.nowMs());
+  if (!check.ok) reject(check.problem, check.message);
   let envelope: z.infer<typeof envelopeSchema>;
   try {
     envelope = envelopeSchema.parse(JSON.parse(body));

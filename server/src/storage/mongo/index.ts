@@ -2,18 +2,18 @@
 // Transitions are findOneAndUpdate/updateOne with the expected status in the filter.
 import crypto from 'node:crypto';
 import mongoose, { Schema, type Connection } from 'mongoose';
-import { DuplicateKeyError } from '../../domain/errors';
-import type { Order, PaymentAttempt } from '../../domain/order';
 import type { Product } from '../../domain/catalog';
-import { StoreUnavailableError, type NotificationRecord, type Store, type User } from '../port';
+import { DuplicateKeyError, StoreUnavailableError } from '../../domain/errors';
+import type { NotificationRecord } from '../../domain/notification';
+import type { Order, PaymentAttempt } from '../../domain/order';
+import type { User } from '../../domain/user';
+import type { Store } from '../port';
 
 export interface MongoStoreOptions {
   uri: string;
   /** Fail fast when no server is reachable instead of buffering forever. */
   serverSelectionTimeoutMS?: number;
 }
-
-const SETTLED = ['APPLIED', 'ALREADY_PAID', 'PAID_AFTER_CLOSE', 'AMOUNT_MISMATCH', 'IGNORED_EVENT'];
 
 function mapError(err: unknown): unknown {
   const e = err as { code?: number; name?: string; message?: string; keyPattern?: Record<string, unknown> };
@@ -267,24 +267,24 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       return r.modifiedCount === 1;
     }),
     releaseOrder: (orderId, owner) => guard(async () => void (await m.orders.updateOne({ _id: orderId, leaseOwner: owner }, { $set: { leaseOwner: null, leaseUntil: null } }))),
-    recordNotification: (rec) => guard(async () => {
+    recordNotification: (rec, replaces) => guard(async () => {
       const { id, ...rest } = rec;
-      const upgrade = { $or: [{ $eq: [rec.outcome, 'APPLIED'] }, { $not: [{ $in: ['$outcome', SETTLED] }] }] };
+      const upgrade = { $in: ['$outcome', { $literal: [...replaces] }] };
       const d = (await lean(
         m.notifications.findOneAndUpdate(
           { _id: id },
           [
             {
               $set: {
-                eventType: { $ifNull: ['$eventType', rest.eventType] },
-                outTradeNo: { $ifNull: ['$outTradeNo', rest.outTradeNo] },
-                transactionId: { $ifNull: ['$transactionId', rest.transactionId] },
-                requestId: { $ifNull: ['$requestId', rest.requestId] },
-                firstReceivedAt: { $ifNull: ['$firstReceivedAt', rest.firstReceivedAt] },
-                lastReceivedAt: rest.lastReceivedAt,
+                eventType: { $ifNull: ['$eventType', { $literal: rest.eventType }] },
+                outTradeNo: { $ifNull: ['$outTradeNo', { $literal: rest.outTradeNo }] },
+                transactionId: { $ifNull: ['$transactionId', { $literal: rest.transactionId }] },
+                requestId: { $ifNull: ['$requestId', { $literal: rest.requestId }] },
+                firstReceivedAt: { $ifNull: ['$firstReceivedAt', { $literal: rest.firstReceivedAt }] },
+                lastReceivedAt: { $literal: rest.lastReceivedAt },
                 deliveries: { $add: [{ $ifNull: ['$deliveries', 0] }, 1] },
-                outcome: { $cond: [{ $or: [{ $eq: [{ $type: '$outcome' }, 'missing'] }, upgrade] }, rest.outcome, '$outcome'] },
-                detail: { $cond: [{ $or: [{ $eq: [{ $type: '$outcome' }, 'missing'] }, upgrade] }, rest.detail, '$detail'] },
+                outcome: { $cond: [{ $or: [{ $eq: [{ $type: '$outcome' }, 'missing'] }, upgrade] }, { $literal: rest.outcome }, '$outcome'] },
+                detail: { $cond: [{ $or: [{ $eq: [{ $type: '$outcome' }, 'missing'] }, upgrade] }, { $literal: rest.detail }, '$detail'] },
               },
             },
           ],

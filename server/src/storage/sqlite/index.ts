@@ -4,18 +4,12 @@ import Database from 'better-sqlite3';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DuplicateKeyError } from '../../domain/errors';
-import type { Order, PaymentAttempt } from '../../domain/order';
 import type { Product } from '../../domain/catalog';
-import {
-  StoreUnavailableError,
-  type NotificationRecord,
-  type PaidUpdate,
-  type RejectedNotification,
-  type Session,
-  type Store,
-  type User,
-} from '../port';
+import { DuplicateKeyError, StoreUnavailableError } from '../../domain/errors';
+import type { NotificationRecord, RejectedNotification } from '../../domain/notification';
+import type { Order, PaymentAttempt } from '../../domain/order';
+import type { Session, User } from '../../domain/user';
+import type { PaidUpdate, Store } from '../port';
 import { ADDED_COLUMNS, SCHEMA } from './schema';
 
 export interface SqliteStoreOptions {
@@ -172,9 +166,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
          first_received_at, last_received_at, deliveries)
        VALUES (@id, @eventType, @outTradeNo, @transactionId, @outcome, @detail, @requestId, @firstReceivedAt, @lastReceivedAt, 1)
        ON CONFLICT(id) DO UPDATE SET deliveries = deliveries + 1, last_received_at = excluded.last_received_at,
-         outcome = CASE WHEN excluded.outcome = 'APPLIED' OR outcome NOT IN ('APPLIED', 'ALREADY_PAID', 'PAID_AFTER_CLOSE', 'AMOUNT_MISMATCH', 'IGNORED_EVENT')
-                        THEN excluded.outcome ELSE outcome END,
-         detail = CASE WHEN excluded.outcome = 'APPLIED' THEN excluded.detail ELSE detail END
+         outcome = CASE WHEN outcome IN (SELECT value FROM json_each(@replaces)) THEN excluded.outcome ELSE outcome END,
+         detail = CASE WHEN outcome IN (SELECT value FROM json_each(@replaces)) THEN excluded.detail ELSE detail END
        RETURNING *, (deliveries > 1) AS duplicate`,
     ),
     findNotification: db.prepare('SELECT * FROM notifications WHERE id = ?'),
@@ -264,9 +257,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       guard(() => (q.reconcileCandidates.all(createdBefore, now, limit) as Row[]).map(toOrder)),
     claimOrder: (orderId, owner, leaseUntil, now) => guard(() => q.claimOrder.run({ orderId, owner, leaseUntil, now }).changes === 1),
     releaseOrder: (orderId, owner) => guard(() => void q.releaseOrder.run(orderId, owner)),
-    recordNotification: (rec: NotificationRecord) =>
+    recordNotification: (rec: NotificationRecord, replaces) =>
       guard(() => {
-        const r = q.insertNotification.get(rec) as Row;
+        const r = q.insertNotification.get({ ...rec, replaces: JSON.stringify(replaces) }) as Row;
         return { record: toNotification(r), duplicate: r.duplicate === 1 };
       }),
     findNotification: (id) =>

@@ -43,9 +43,3 @@ export function taroBuild(root: string, type: 'h5' | 'weapp', env: NodeJS.Proces
     });
   });
 }
-
-/** index.html with the runtime settings the browser build needs (the sandbox's address). */
-export function injectClientConfig(html: string, config: { sandboxBase: string | null }): string {
-  const script = `<script>window.__CHECKOUT_CONFIG__=${JSON.stringify(config).replace(/</g, '\\u003c')}</script>`;
-  return html.replace('</head>', `${script}</head>`);
-}

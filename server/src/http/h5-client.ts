@@ -3,14 +3,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Router } from 'express';
-import { injectClientConfig } from '../client-build';
 
 const BUILDING_PAGE =
   '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">' +
   '<meta name="viewport" content="width=device-width,initial-scale=1"><title>正在构建</title></head>' +
   '<body style="font-family:sans-serif;text-align:center;padding-top:30vh;color:#555">正在构建前端页面，完成后自动刷新…</body></html>';
 
-export function serveClient(dir: string, sandboxBase: string | null): Router {
+/** index.html with the runtime settings the browser build needs (the sandbox's address). */
+export function injectClientConfig(html: string, config: { sandboxBase: string | null }): string {
+  const script = `<script>window.__CHECKOUT_CONFIG__=${JSON.stringify(config).replace(/</g, '\\u003c')}</script>`;
+  return html.replace('</head>', `${script}</head>`);
+}
+
+export function serveH5Client(dir: string, sandboxBase: string | null): Router {
   const router = express.Router();
   const index = path.join(dir, 'index.html');
   let cached: { mtimeMs: number; html: string } | null = null;

@@ -1,0 +1,115 @@
+// The payer's side: what the WeChat app does on the shopper's phone (wx.login's code, the payment
+// sheet), and the switches tests use. These endpoints fake payment, so they answer clients on this
+// machine only, and allow cross-origin calls only from pages served on this machine.
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { paySignMessage, rsaVerify } from '../server/src/wechatpay/crypto';
+import type { Deliveries } from './delivery';
+import { current, DEFAULT_CONTROLS, issueCode, markPaid, type SandboxControls, type SandboxState } from './state';
+
+const LOOPBACK_ADDRESS = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+const LOOPBACK_ORIGIN = /^https?:\/\/(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(:\d{1,5})?$/;
+
+const controlsSchema = z.strictObject({
+  dropNotifications: z.union([z.boolean(), z.number().int().min(0)]),
+  duplicateNotifications: z.number().int().min(0).max(100),
+  notificationDelayMs: z.number().int().min(0).max(600_000),
+  signtestProbes: z.boolean(),
+  timeScale: z.number().positive().max(1000),
+  failPrepay: z.strictObject({ status: z.number().int().min(400).max(599), code: z.string().max(64), message: z.string().max(256), times: z.number().int().min(0) }).nullable(),
+  prepayDelayMs: z.number().int().min(0).max(600_000),
+  code2sessionErrcode: z.strictObject({ errcode: z.number().int(), times: z.number().int().min(0) }).nullable(),
+  signWith: z.enum(['publicKey', 'certificate']),
+}).partial();
+
+export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
+  const { keys } = s;
+  const r = express.Router();
+  r.use((req, res, next) => {
+    if (!LOOPBACK_ADDRESS.test(req.socket.remoteAddress ?? '')) {
+      return res.status(403).json({ errMsg: 'the sandbox answers this machine only: its payer and control endpoints fake payment' });
+    }
+    const origin = req.get('Origin');
+    if (origin && LOOPBACK_ORIGIN.test(origin)) {
+      // The H5 demo calls these from the shop's page, on another port of this machine.
+      res.set({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Allow-Methods': 'GET, POST' });
+    }
+    if (req.method === 'OPTIONS') return res.status(204).end();
+    next();
+  });
+  r.use(express.json({ limit: '8kb' }));
+
+  r.post('/login', (req, res) => {
+    const user = (req.body as { user?: unknown } | undefined)?.user;
+    if (user !== undefined && (typeof user !== 'string' || !/^[\w-]{1,64}$/.test(user))) {
+      return res.status(400).json({ errMsg: 'login:fail user must be 1-64 letters, digits, _ or -' });
+    }
+    const { code } = issueCode(s, user as string | undefined);
+    res.json({ errMsg: 'login:ok', code });
+  });
+
+  const prepayOf = (pkg: unknown) => {
+    const m = typeof pkg === 'string' ? /^prepay_id=(\S+)$/.exec(pkg) : null;
+    const p = m ? s.prepays.get(m[1]!) : undefined;
+    const o = p ? s.orders.get(p.outTradeNo) : undefined;
+    return p && o ? { prepay: p, order: current(s, o) } : null;
+  };
+
+  // What the payment sheet shows: amount and description for a prepay_id.
+  r.get('/prepay/:id', (req, res) => {
+    const found = prepayOf(`prepay_id=${req.params.id}`);
+    if (!found) return res.status(404).json({ errMsg: 'prepay_id not found' });
+    res.json({ total: found.order.body.amount.total, description: found.order.body.description, state: found.order.state });
+  });
+
+  r.post('/pay', (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const fail = (status: number, detail: string) => res.status(status).json({ errMsg: `requestPayment:fail ${detail}` });
+    for (const f of ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign']) {
+      if (typeof b[f] !== 'string' || !b[f]) return fail(400, `调用支付JSAPI缺少参数：${f}`);
+    }
+    if (!/^\d{10}$/.test(b.timeStamp as string)) return fail(400, 'timeStamp must be a 10-digit string of seconds');
+    if (b.signType !== 'RSA') return fail(400, `signType must be RSA for API v3 (got ${String(b.signType)})`);
+    const found = prepayOf(b.package);
+    if (!found) return fail(400, 'package must be prepay_id=<a prepay_id issued by WeChat Pay>');
+    if (found.prepay.expiresAt <= s.now()) return fail(400, 'prepay_id 已过期');
+    const message = paySignMessage(keys.appid, b.timeStamp as string, b.nonceStr as string, b.package as string);
+    if (!rsaVerify(s.merchantPublicKey, message, b.paySign as string)) return fail(400, '支付验证签名失败');
+    const o = found.order;
+    if (o.state === 'SUCCESS') return fail(409, '该订单已支付');
+    if (o.state === 'CLOSED') return fail(409, '订单已关闭');
+    const outcome = b.outcome ?? 'success';
+    if (outcome === 'cancel') return res.json({ errMsg: 'requestPayment:fail cancel' });
+    if (outcome === 'fail') return res.json({ errMsg: 'requestPayment:fail 支付失败，请稍后再试' });
+    if (outcome !== 'success') return fail(400, 'outcome must be success, cancel or fail');
+    markPaid(s, o);
+    if (s.controls.dropNotifications > 0) {
+      o.dropNotifications = true;
+      s.controls.dropNotifications -= 1;
+    }
+    deliveries.schedule(o);
+    res.json({ errMsg: 'requestPayment:ok' });
+  });
+
+  const shown = (c: SandboxControls) => ({ ...c, dropNotifications: Number.isFinite(c.dropNotifications) ? c.dropNotifications : true });
+  r.get('/controls', (_req, res) => res.json(shown(s.controls)));
+  r.post('/controls', (req, res) => {
+    const body = req.body as unknown;
+    const unknown = body && typeof body === 'object' ? Object.keys(body).find((k) => !Object.hasOwn(DEFAULT_CONTROLS, k)) : undefined;
+    if (unknown !== undefined) return res.status(400).json({ errMsg: `unknown control ${unknown}` });
+    const parsed = controlsSchema.safeParse(body ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return res.status(400).json({ errMsg: `${issue.path.join('.') || 'controls'}: ${issue.message}` });
+    }
+    const { dropNotifications, ...rest } = parsed.data;
+    // JSON has no Infinity: `true` drops every notification from now on, `false` none.
+    if (dropNotifications !== undefined) {
+      s.controls.dropNotifications = dropNotifications === true ? Number.POSITIVE_INFINITY : dropNotifications === false ? 0 : dropNotifications;
+    }
+    Object.assign(s.controls, rest);
+    res.json(shown(s.controls));
+  });
+  r.get('/deliveries', (_req, res) => res.json({ deliveries: deliveries.records }));
+  return r;
+}

@@ -1,0 +1,185 @@
+// What the sandbox remembers, in memory: users and login codes, JSAPI orders, prepay ids,
+// transactions, the test switches. Every part of the sandbox works on one SandboxState.
+import crypto from 'node:crypto';
+import { randomNonce } from '../server/src/wechatpay/crypto';
+import { beijingCompact, beijingTime } from '../server/src/wechatpay/time';
+import type { SandboxKeys } from './keys';
+
+export interface SandboxControls {
+  /** Orders paid from now on whose notifications are never delivered (a count; Infinity, or `true` over HTTP, for all). */
+  dropNotifications: number;
+  /** Extra copies sent alongside each delivery, concurrently. */
+  duplicateNotifications: number;
+  /** Wait before the first delivery, in ms. */
+  notificationDelayMs: number;
+  /** Precede each order's first delivery with a WECHATPAY/SIGNTEST/ probe. */
+  signtestProbes: boolean;
+  /** Multiplies the retry schedule: 1 is real time, 0.001 turns 15 s into 15 ms. */
+  timeScale: number;
+  /** The next `times` JSAPI orders fail with this status and code. */
+  failPrepay: { status: number; code: string; message: string; times: number } | null;
+  /** Hang JSAPI order creation for this long (ms) before answering, to test timeouts. */
+  prepayDelayMs: number;
+  /** The next code2Session calls answer this errcode (e.g. -1 busy). */
+  code2sessionErrcode: { errcode: number; times: number } | null;
+  /** Sign responses and notifications with this platform key (default: the public key). */
+  signWith: 'publicKey' | 'certificate';
+}
+
+export const DEFAULT_CONTROLS: SandboxControls = {
+  dropNotifications: 0,
+  duplicateNotifications: 0,
+  notificationDelayMs: 0,
+  signtestProbes: false,
+  timeScale: 1,
+  failPrepay: null,
+  prepayDelayMs: 0,
+  code2sessionErrcode: null,
+  signWith: 'publicKey',
+};
+
+export type TradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED';
+
+/** The body of POST /v3/pay/transactions/jsapi as the sandbox received it. */
+export interface JsapiBody {
+  appid: string;
+  mchid: string;
+  description: string;
+  out_trade_no: string;
+  time_expire?: string;
+  attach?: string;
+  notify_url: string;
+  amount: { total: number; currency?: string };
+  payer: { openid: string };
+  scene_info?: { payer_client_ip?: string };
+}
+
+export interface SandboxOrder {
+  /** The parameters in a canonical form (keys sorted): an identical re-post matches it whatever its key order. */
+  canonical: string;
+  body: JsapiBody;
+  state: TradeState;
+  createdAt: number;
+  expiresAt: number;
+  transactionId: string | null;
+  successTime: string | null;
+  dropNotifications: boolean;
+}
+
+/** WeChat's PTR signer for responses and notifications: a serial and its private key. */
+export interface PlatformSigner {
+  serial: string;
+  privateKey: crypto.KeyObject;
+}
+
+export interface SandboxState {
+  keys: SandboxKeys;
+  now: () => number;
+  controls: SandboxControls;
+  merchantPublicKey: crypto.KeyObject;
+  publicKeySigner: PlatformSigner;
+  certSigner: PlatformSigner | null;
+  users: Map<string, { openid: string; sessionKey: string }>;
+  openids: Set<string>;
+  codes: Map<string, { openid: string; expiresAt: number; used: boolean }>;
+  loginRate: Map<string, { start: number; count: number }>;
+  orders: Map<string, SandboxOrder>;
+  prepays: Map<string, { outTradeNo: string; expiresAt: number }>;
+  transactions: Map<string, string>;
+}
+
+export function createState(o: {
+  keys: SandboxKeys;
+  now?: () => number;
+  controls?: Partial<SandboxControls>;
+  certificate?: { pem: string; privateKeyPem: string };
+}): SandboxState {
+  return {
+    keys: o.keys,
+    now: o.now ?? Date.now,
+    controls: { ...DEFAULT_CONTROLS, ...o.controls },
+    merchantPublicKey: crypto.createPublicKey(o.keys.merchantPublicKeyPem),
+    publicKeySigner: { serial: o.keys.publicKeyId, privateKey: crypto.createPrivateKey(o.keys.platformPrivateKeyPem) },
+    certSigner: o.certificate
+      ? {
+          serial: new crypto.X509Certificate(o.certificate.pem).serialNumber.toUpperCase(),
+          privateKey: crypto.createPrivateKey(o.certificate.privateKeyPem),
+        }
+      : null,
+    users: new Map(),
+    openids: new Set(),
+    codes: new Map(),
+    loginRate: new Map(),
+    orders: new Map(),
+    prepays: new Map(),
+    transactions: new Map(),
+  };
+}
+
+/** The signer WeChat would use now, unless a request asked for another by Wechatpay-Serial. */
+export function defaultSigner(s: SandboxState): PlatformSigner {
+  return s.controls.signWith === 'certificate' && s.certSigner ? s.certSigner : s.publicKeySigner;
+}
+
+export function userFor(s: SandboxState, name: string) {
+  let u = s.users.get(name);
+  if (!u) {
+    const digest = crypto.createHash('sha256').update(`${s.keys.appid}:${name}`).digest('base64url');
+    u = { openid: `o${digest.slice(0, 27)}`, sessionKey: crypto.randomBytes(16).toString('base64') };
+    s.users.set(name, u);
+    s.openids.add(u.openid);
+  }
+  return u;
+}
+
+/** A login code for a shopper, as wx.login would give one: valid 5 minutes, single use. */
+export function issueCode(s: SandboxState, user?: string): { code: string; openid: string } {
+  const name = user ?? `shopper-${crypto.randomBytes(4).toString('hex')}`;
+  const u = userFor(s, name);
+  const code = randomNonce(32);
+  s.codes.set(code, { openid: u.openid, expiresAt: s.now() + 5 * 60_000, used: false });
+  return { code, openid: u.openid };
+}
+
+/** Expires NOTPAY orders past their time_expire, as WeChat does. */
+export function current(s: SandboxState, o: SandboxOrder): SandboxOrder {
+  if (o.state === 'NOTPAY' && o.expiresAt <= s.now()) o.state = 'CLOSED';
+  return o;
+}
+
+/** Marks an order paid, with a transaction id and success time in WeChat's formats. */
+export function markPaid(s: SandboxState, o: SandboxOrder): void {
+  o.state = 'SUCCESS';
+  o.transactionId = `42000${beijingCompact(s.now()).slice(0, 8)}${Array.from(crypto.randomBytes(15), (x) => x % 10).join('')}`;
+  o.successTime = beijingTime(s.now());
+  s.transactions.set(o.transactionId, o.body.out_trade_no);
+}
+
+/** The Transaction object of §8.4, as queries answer and notifications carry it. */
+export function transactionOf(o: SandboxOrder): Record<string, unknown> {
+  const paid = o.state === 'SUCCESS';
+  return {
+    appid: o.body.appid,
+    mchid: o.body.mchid,
+    out_trade_no: o.body.out_trade_no,
+    ...(paid ? { transaction_id: o.transactionId, bank_type: 'OTHERS', success_time: o.successTime, attach: o.body.attach ?? '' } : {}),
+    trade_type: 'JSAPI',
+    trade_state: o.state,
+    trade_state_desc: { NOTPAY: '订单未支付', SUCCESS: '支付成功', CLOSED: '订单已关闭' }[o.state],
+    payer: { openid: o.body.payer.openid },
+    amount: paid
+      ? { total: o.body.amount.total, payer_total: o.body.amount.total, currency: 'CNY', payer_currency: 'CNY' }
+      : { total: o.body.amount.total, currency: 'CNY' },
+  };
+}
+
+/** JSON with every object's keys sorted: WeChat compares parameters, not text. */
+export function canonicalJson(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
+        : v;
+  return JSON.stringify(sort(value));
+}

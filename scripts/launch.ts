@@ -1,0 +1,78 @@
+// Starts the sandbox, then the server pointed at it with the credentials the sandbox wrote —
+// exactly as the server would start against WeChat. Used by `npm start` and by the tests, so
+// every test exercises the live wiring.
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { Clock } from '../server/src/clock';
+import { loadConfig, type Config } from '../server/src/config';
+import { startServer, type Server, type ServerOptions } from '../server/src/server';
+import type { SandboxControls } from '../sandbox/app';
+import { loadSandboxConfig } from '../sandbox/config';
+import { startSandbox, type RunningSandbox } from '../sandbox/server';
+
+/** A free TCP port on loopback, for a server whose address must be known before it starts. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface SandboxedOptions {
+  clock?: Clock;
+  controls?: Partial<SandboxControls>;
+  /** An extra platform certificate the sandbox signs with and the server trusts. */
+  certificate?: { pem: string; privateKeyPem: string };
+}
+
+/**
+ * Starts the sandbox and returns the server's environment: `env` with the sandbox's credentials
+ * over it. The API port is fixed first (a free one when PORT is 0), since the notify URL names it.
+ */
+export async function startSandboxFor(env: NodeJS.ProcessEnv, o: SandboxedOptions = {}): Promise<{ sandbox: RunningSandbox; serverEnv: NodeJS.ProcessEnv }> {
+  const sc = loadSandboxConfig(env);
+  for (const w of sc.warnings) console.error(w);
+  const apiPort = sc.apiPort === 0 ? await freePort(sc.host) : sc.apiPort;
+  const sandbox = await startSandbox({
+    dataDir: sc.dataDir,
+    host: sc.host,
+    port: sc.port,
+    apiUrl: `http://${sc.host.includes(':') ? `[${sc.host}]` : sc.host}:${apiPort}`,
+    now: o.clock ? () => o.clock!.now() : undefined,
+    controls: { timeScale: sc.timeScale, ...o.controls },
+    certificate: o.certificate,
+  });
+  return { sandbox, serverEnv: { ...env, ...sandbox.env, PORT: String(apiPort) } };
+}
+
+export interface Launched {
+  config: Config;
+  server: Server;
+  sandbox: RunningSandbox;
+  close(): Promise<void>;
+}
+
+/** The sandbox and the server, in this process. */
+export async function launchSandboxed(env: NodeJS.ProcessEnv, o: SandboxedOptions & Partial<ServerOptions> & { logger: Logger }): Promise<Launched> {
+  const { sandbox, serverEnv } = await startSandboxFor(env, o);
+  try {
+    const config = loadConfig(serverEnv);
+    const server = await startServer(config, { logger: o.logger, clock: o.clock, store: o.store, clientDir: o.clientDir, limits: o.limits });
+    return {
+      config,
+      server,
+      sandbox,
+      async close() {
+        await server.close();
+        await sandbox.close();
+      },
+    };
+  } catch (err) {
+    await sandbox.close();
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+// Reading orders back. While an order is pending after a payment attempt, reading it asks the
+// provider (throttled per order), so the result page confirms promptly even when the
+// notification is late.
+import type { Store } from '../storage/port';
+import type { CheckoutDeps } from './deps';
+import { notFound } from './errors';
+import { toOrderView, type Order, type OrderView } from './order';
+import { applyPaymentSucceeded } from './payment-events';
+import type { User } from './user';
+
+export async function ownOrder(store: Store, user: User, id: string): Promise<Order> {
+  const order = await store.findOrder(id);
+  // Another user's order is indistinguishable from a missing one.
+  if (!order || order.userId !== user.id) throw notFound('order');
+  return order;
+}
+
+export async function getOrder(deps: CheckoutDeps, user: User, id: string): Promise<OrderView> {
+  let order = await ownOrder(deps.store, user, id);
+  if (order.status === 'PENDING' && (await confirmWithProvider(deps, order))) {
+    order = (await deps.store.findOrder(order.id)) ?? order;
+  }
+  return toOrderView(order);
+}
+
+async function confirmWithProvider(deps: CheckoutDeps, order: Order): Promise<boolean> {
+  const now = deps.now();
+  const last = deps.queryThrottle.get(order.id) ?? 0;
+  if (now - last < deps.queryThrottleMs) return false;
+  const attempt = await deps.store.findAttempt(order.outTradeNo);
+  if (!attempt?.prepayId) return false; // never offered for payment: nothing to ask
+  if (deps.queryThrottle.size > 10_000) deps.queryThrottle.clear();
+  deps.queryThrottle.set(order.id, now);
+  try {
+    const status = await deps.provider.query(order.outTradeNo);
+    if (status?.state !== 'SUCCEEDED') return false;
+    const r = await applyPaymentSucceeded(deps, status.payment, 'query');
+    return r.outcome === 'APPLIED' || r.outcome === 'ALREADY_PAID';
+  } catch (err) {
+    deps.logger.warn({ orderId: order.id, err: (err as Error).message }, 'order query at WeChat Pay failed; showing stored state');
+    return false;
+  }
+}
+
+export async function listOrders(deps: Pick<CheckoutDeps, 'store'>, user: User): Promise<OrderView[]> {
+  return (await deps.store.listOrdersByUser(user.id, 50)).map(toOrderView);
+}

@@ -1,0 +1,63 @@
+// A payment notification, from raw delivery to recorded outcome. The provider verifies and reads
+// it; the domain decides what it changes and what is recorded. The route maps the answer to HTTP.
+import crypto from 'node:crypto';
+import type { IncomingNotification, NotificationRefusal } from '../payments/port';
+import type { PaymentDeps } from './deps';
+import { isSettled, outcomesReplacedBy, type NotificationOutcome, type NotificationRecord } from './notification';
+import { applyPaymentSucceeded } from './payment-events';
+
+export type NotificationAnswer =
+  /** Could not be trusted or read: nothing changed. */
+  | { kind: 'REFUSED'; refusal: NotificationRefusal }
+  /** Verified and recorded. A settled outcome is final: WeChat may stop delivering it. */
+  | { kind: 'RECORDED'; id: string; outcome: NotificationOutcome; settled: boolean; duplicate: boolean };
+
+export async function receiveNotification(deps: PaymentDeps, incoming: IncomingNotification): Promise<NotificationAnswer> {
+  const requestId = incoming.headers['request-id'] ?? null;
+  const parsed = deps.provider.parseNotification(incoming);
+  if (!parsed.ok) {
+    const { refusal } = parsed;
+    deps.logger.warn({ reason: refusal.reason, requestId, serial: incoming.headers['wechatpay-serial'] }, 'notification rejected');
+    try {
+      await deps.store.recordRejectedNotification({
+        receivedAt: deps.now(),
+        reason: refusal.reason,
+        serial: incoming.headers['wechatpay-serial'] ?? null,
+        requestId,
+        bodySha256: crypto.createHash('sha256').update(incoming.body).digest('hex'),
+      });
+    } catch (err) {
+      deps.logger.error({ err: (err as Error).message }, 'could not record a rejected notification');
+    }
+    return { kind: 'REFUSED', refusal };
+  }
+  const n = parsed.notification;
+  const known = await deps.store.findNotification(n.id);
+  if (known && isSettled(known.outcome)) {
+    await deps.store.recordNotification({ ...known, lastReceivedAt: deps.now() }, []);
+    return { kind: 'RECORDED', id: n.id, outcome: known.outcome, settled: true, duplicate: true };
+  }
+  let outcome: NotificationOutcome = 'IGNORED_EVENT';
+  let detail: string | null = n.kind === 'OTHER' ? n.detail : null;
+  if (n.kind === 'PAYMENT_SUCCEEDED') {
+    const r = await applyPaymentSucceeded(deps, n.payment, 'notification');
+    outcome = r.outcome;
+    detail = r.detail;
+  }
+  const now = deps.now();
+  const record: NotificationRecord = {
+    id: n.id,
+    eventType: n.eventType,
+    outTradeNo: n.kind === 'PAYMENT_SUCCEEDED' ? n.payment.reference : n.reference,
+    transactionId: n.kind === 'PAYMENT_SUCCEEDED' ? n.payment.transactionId || null : n.transactionId,
+    outcome,
+    detail,
+    requestId,
+    firstReceivedAt: now,
+    lastReceivedAt: now,
+    deliveries: 1,
+  };
+  const { duplicate } = await deps.store.recordNotification(record, outcomesReplacedBy(outcome));
+  deps.logger.info({ notificationId: n.id, outcome, duplicate, requestId }, 'notification processed');
+  return { kind: 'RECORDED', id: n.id, outcome, settled: isSettled(outcome), duplicate };
+}

@@ -1,0 +1,128 @@
+// The payment-provider port, in the shop's words. The domain imports this file only; each
+// protocol (WeChat Pay v3 today; v2 next) is one adapter beside it that maps WeChat's vocabulary
+// (trade_state, error codes, JSON or XML) to these types. Adding a protocol adds a file here,
+// never a branch in the domain.
+import type { Fen } from '../domain/money';
+
+/** What the shop asks a shopper to pay, for one payment attempt. */
+export interface PaymentTerms {
+  /** The attempt's reference at the provider (WeChat's out_trade_no); unique across attempts. */
+  reference: string;
+  description: string;
+  amount: Fen;
+  currency: 'CNY';
+  /** Epoch ms after which the provider must refuse payment. */
+  expiresAt: number;
+  /** Who pays (the shopper's openid). */
+  payer: string;
+}
+
+/** The fields the mini program hands to wx.requestPayment untouched. */
+export interface PaymentSheetParams {
+  timeStamp: string;
+  nonceStr: string;
+  package: string;
+  signType: 'RSA' | 'MD5' | 'HMAC-SHA256';
+  paySign: string;
+}
+
+/** Who was paid: checked against our own account before an order moves. */
+export interface Payee {
+  appId: string;
+  merchantId: string;
+}
+
+/** The one normalized event the domain acts on, however it arrived. */
+export interface PaymentSucceeded {
+  reference: string;
+  transactionId: string;
+  payee: Payee;
+  /** As the provider reported it; undefined when it reported none. */
+  amount: Fen | undefined;
+  currency: string | undefined;
+  paidAt: number;
+}
+
+/** What the provider says about an attempt now. */
+export type PaymentStatus =
+  | { state: 'SUCCEEDED'; payment: PaymentSucceeded }
+  /** Not paid yet and still payable (or being paid). */
+  | { state: 'PENDING' }
+  /** Closed, expired, revoked or failed: it will not be paid. */
+  | { state: 'ENDED'; detail: string };
+
+interface NotificationBase {
+  /** The provider's id for the notification; repeat deliveries carry the same one. */
+  id: string;
+  /** The provider's own name for the event (for records and logs). */
+  eventType: string;
+}
+
+export type ProviderNotification =
+  | (NotificationBase & { kind: 'PAYMENT_SUCCEEDED'; payment: PaymentSucceeded })
+  /** An event the shop does not act on; `detail` says which. */
+  | (NotificationBase & { kind: 'OTHER'; detail: string; reference: string | null; transactionId: string | null });
+
+/** A delivery that could not be trusted or read. Nothing was decided from it. */
+export interface NotificationRefusal {
+  reason: string;
+  message: string;
+  /** The signature did not hold (or was a probe), as opposed to a malformed delivery. */
+  unauthentic: boolean;
+}
+
+export type NotificationParse = { ok: true; notification: ProviderNotification } | { ok: false; refusal: NotificationRefusal };
+
+export interface IncomingNotification {
+  /** Header names in lower case. */
+  headers: Record<string, string | undefined>;
+  /** The raw bytes as received: signatures cover them exactly. */
+  body: Buffer;
+}
+
+export type PaymentFailure =
+  /** The reference was used with other terms, or closed: open a new attempt with a new reference. */
+  | 'REFERENCE_UNUSABLE'
+  /** The provider says the attempt is already paid. */
+  | 'ALREADY_PAID'
+  /** Busy or rate-limited: the same call may succeed shortly. */
+  | 'BUSY'
+  /** No answer, or an answer that could not be trusted. */
+  | 'UNREACHABLE'
+  /** Refused for another reason (our request or our account). */
+  | 'REJECTED';
+
+export class PaymentProviderError extends Error {
+  constructor(
+    readonly failure: PaymentFailure,
+    message: string,
+    /** The provider's own code and request id, for logs and support; safe to log. */
+    readonly providerCode: string | null = null,
+    readonly requestId: string | null = null,
+  ) {
+    super(message);
+    this.name = 'PaymentProviderError';
+  }
+}
+
+export interface PaymentProvider {
+  /** Our own account at the provider: a success for another payee is not ours. */
+  readonly payee: Payee;
+  /** A fresh attempt reference in the provider's format. */
+  newReference(now: number): string;
+  /**
+   * The exact request that prepare() sends for these terms. It is stored with the attempt: the
+   * provider allows an identical re-post of a reference, and refuses a changed one.
+   */
+  requestFor(terms: PaymentTerms): string;
+  /** Sends the stored request; returns the provider's prepay id. */
+  prepare(request: string): Promise<{ prepayId: string }>;
+  /** Signs fresh payment-sheet fields for a prepay id. */
+  sheetParams(prepayId: string, now: number): PaymentSheetParams;
+  /** null when the provider does not know the reference. */
+  query(reference: string): Promise<PaymentStatus | null>;
+  /** Closes the attempt so it can never be paid; closing an unknown or closed one succeeds. */
+  close(reference: string): Promise<void>;
+  /** Verifies and reads a notification. Never throws for a bad delivery: it refuses it. */
+  parseNotification(input: IncomingNotification): NotificationParse;
+}

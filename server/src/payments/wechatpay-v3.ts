@@ -1,0 +1,131 @@
+// The payment-provider port over WeChat Pay API v3: JSON bodies, RSA signatures, AES-GCM
+// notifications. Maps WeChat's vocabulary (trade_state, error codes) to the shop's.
+import type { Clock } from '../clock';
+import { createWechatPayClient, type JsapiOrder, type WechatPayClient } from '../wechatpay/client';
+import { randomNonce } from '../wechatpay/crypto';
+import { WechatPayError } from '../wechatpay/errors';
+import { signRequestPayment, type Merchant } from '../wechatpay/merchant';
+import { NotificationRejected, parseNotification } from '../wechatpay/notification';
+import { beijingTime } from '../wechatpay/time';
+import type { Transaction } from '../wechatpay/transaction';
+import type { Verifier } from '../wechatpay/verifier';
+import { PaymentProviderError, type PaymentProvider, type PaymentStatus, type PaymentSucceeded } from './port';
+
+export interface WechatPayV3Options {
+  baseUrl: string;
+  merchant: Merchant;
+  verifier: Verifier;
+  clock: Clock;
+  timeoutMs?: number;
+  /** A pre-built client (tests); otherwise one is made from the options above. */
+  client?: WechatPayClient;
+}
+
+/** Maps the protocol library's error to the port's failure. */
+export function toProviderError(err: unknown): unknown {
+  if (!(err instanceof WechatPayError)) return err;
+  const failure =
+    err.kind !== 'API'
+      ? 'UNREACHABLE'
+      : err.isOrderPaid
+        ? 'ALREADY_PAID'
+        : err.isOutTradeNoUsed || err.isOrderClosed
+          ? 'REFERENCE_UNUSABLE'
+          : err.isRetryable
+            ? 'BUSY'
+            : 'REJECTED';
+  return new PaymentProviderError(failure, err.message, err.code, err.requestId);
+}
+
+async function mapped<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw toProviderError(err);
+  }
+}
+
+/** SUCCESS (and REFUND: it was paid, then refunded) is a payment; the rest is pending or ended. */
+function statusOf(t: Transaction, now: number): PaymentStatus {
+  if (t.trade_state === 'SUCCESS' || t.trade_state === 'REFUND') return { state: 'SUCCEEDED', payment: succeeded(t, now) };
+  if (t.trade_state === 'NOTPAY' || t.trade_state === 'USERPAYING') return { state: 'PENDING' };
+  return { state: 'ENDED', detail: `${t.trade_state}${t.trade_state_desc ? ` (${t.trade_state_desc})` : ''}` };
+}
+
+function succeeded(t: Transaction, now: number): PaymentSucceeded {
+  const parsed = t.success_time ? Date.parse(t.success_time) : NaN;
+  return {
+    reference: t.out_trade_no,
+    transactionId: t.transaction_id ?? '',
+    payee: { appId: t.appid, merchantId: t.mchid },
+    amount: t.amount?.total,
+    currency: t.amount?.currency,
+    paidAt: Number.isFinite(parsed) ? parsed : now,
+  };
+}
+
+export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvider {
+  const now = () => o.clock.now();
+  const client =
+    o.client ?? createWechatPayClient({ baseUrl: o.baseUrl, merchant: o.merchant, verifier: o.verifier, now, timeoutMs: o.timeoutMs });
+  const { merchant } = o;
+  return {
+    payee: { appId: merchant.appid, merchantId: merchant.mchid },
+
+    // 6–32 of [0-9A-Za-z_-|*]: a Beijing date prefix for humans, a random tail for uniqueness.
+    newReference: (at) => `${beijingTime(at).slice(0, 10).replaceAll('-', '')}${randomNonce(18)}`,
+
+    requestFor(terms) {
+      const body: JsapiOrder = {
+        appid: merchant.appid,
+        mchid: merchant.mchid,
+        description: terms.description,
+        out_trade_no: terms.reference,
+        time_expire: beijingTime(terms.expiresAt),
+        notify_url: merchant.notifyUrl,
+        amount: { total: terms.amount, currency: terms.currency },
+        payer: { openid: terms.payer },
+      };
+      return JSON.stringify(body);
+    },
+
+    prepare: async (request) => ({ prepayId: await mapped(client.jsapiPrepay(request)) }),
+
+    sheetParams: (prepayId, at) => signRequestPayment(merchant, prepayId, at),
+
+    async query(reference) {
+      const t = await mapped(client.queryByOutTradeNo(reference));
+      return t ? statusOf(t, now()) : null;
+    },
+
+    close: (reference) => mapped(client.close(reference)),
+
+    parseNotification({ headers, body }) {
+      try {
+        const n = parseNotification(
+          { verifier: o.verifier, apiV3Key: merchant.apiV3Key, nowMs: now },
+          {
+            serial: headers['wechatpay-serial'],
+            signature: headers['wechatpay-signature'],
+            timestamp: headers['wechatpay-timestamp'],
+            nonce: headers['wechatpay-nonce'],
+            signatureType: headers['wechatpay-signature-type'],
+          },
+          body,
+        );
+        const t = n.transaction;
+        if (n.eventType === 'TRANSACTION.SUCCESS' && t?.trade_state === 'SUCCESS') {
+          return { ok: true, notification: { id: n.id, eventType: n.eventType, kind: 'PAYMENT_SUCCEEDED', payment: succeeded(t, now()) } };
+        }
+        const detail = `${n.eventType}${t ? ` / ${t.trade_state}` : ''}`;
+        return {
+          ok: true,
+          notification: { id: n.id, eventType: n.eventType, kind: 'OTHER', detail, reference: t?.out_trade_no ?? null, transactionId: t?.transaction_id ?? null },
+        };
+      } catch (err) {
+        if (!(err instanceof NotificationRejected)) throw err;
+        return { ok: false, refusal: { reason: err.reason, message: err.message, unauthentic: err.unauthentic } };
+      }
+    },
+  };
+}

@@ -1,0 +1,177 @@
+// Wires a configuration into a running server: the store, WeChat's clients behind the shop's
+// ports, the app and the reconciler. One path, whether WeChat is WeChat or the local sandbox:
+// the difference is only in the configured URLs and credentials.
+import crypto, { type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { buildApp } from './app';
+import { systemClock, type Clock } from './clock';
+import { ConfigError, type Config } from './config';
+import { SEED_PRODUCTS } from './domain/catalog';
+import type { CheckoutDeps } from './domain/deps';
+import { startReconciler, type ReconcileReport } from './domain/reconcile';
+import type { IdentityProvider } from './identity/port';
+import { wechatLogin } from './identity/wechat-login';
+import type { PaymentProvider } from './payments/port';
+import { createWechatPayV3Provider } from './payments/wechatpay-v3';
+import type { Store } from './storage/port';
+import { createSqliteStore } from './storage/sqlite';
+import { createCode2SessionClient } from './wechat/code2session';
+import { loadPrivateKey } from './wechatpay/crypto';
+import type { Merchant } from './wechatpay/merchant';
+import { createVerifier } from './wechatpay/verifier';
+
+export interface Providers {
+  payments: PaymentProvider;
+  identity: IdentityProvider;
+}
+
+/**
+ * Reads and parses one key file, failing with the variable's name and what is wrong: the most
+ * common mistakes are a wrong path, the certificate where the key belongs, or a key that is not
+ * RSA-2048.
+ */
+function keyFromFile(variable: string, file: string, kind: 'private' | 'public' | 'certificate'): { key: KeyObject; pem: string } {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  let key: KeyObject;
+  try {
+    if (kind === 'private') key = loadPrivateKey(pem);
+    else if (kind === 'certificate') key = new crypto.X509Certificate(pem).publicKey;
+    else key = crypto.createPublicKey(pem);
+  } catch {
+    const expected = { private: 'a PEM private key (apiclient_key.pem)', public: 'a PEM public key (pub_key.pem)', certificate: 'a PEM certificate' }[kind];
+    throw new ConfigError([`${variable}: ${file} is not ${expected}`]);
+  }
+  if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+    throw new ConfigError([`${variable}: ${file} must hold an RSA key of at least 2048 bits`]);
+  }
+  return { key, pem };
+}
+
+/** The payment and identity providers for a configuration; key files are read and parsed once, here. */
+export function createProviders(config: Config, clock: Clock = systemClock): Providers {
+  const c = config.wechat;
+  const merchant: Merchant = {
+    appid: c.appid,
+    mchid: c.mchid,
+    certSerial: c.certSerial,
+    privateKey: keyFromFile('WECHATPAY_PRIVATE_KEY_FILE', c.privateKeyFile, 'private').key,
+    apiV3Key: c.apiV3Key,
+    notifyUrl: c.notifyUrl,
+  };
+  const verifier = createVerifier({
+    publicKey: c.publicKey ? { id: c.publicKey.id, pem: keyFromFile('WECHATPAY_PUBLIC_KEY_FILE', c.publicKey.file, 'public').pem } : undefined,
+    platformCerts: c.platformCertFiles.map((f) => keyFromFile('WECHATPAY_PLATFORM_CERT_FILES', f, 'certificate').pem),
+  });
+  return {
+    payments: createWechatPayV3Provider({ baseUrl: c.wechatPayApiBase, merchant, verifier, clock, timeoutMs: config.wechatPayTimeoutMs }),
+    identity: wechatLogin(createCode2SessionClient({ baseUrl: c.wechatApiBase, appid: c.appid, appSecret: c.appSecret })),
+  };
+}
+
+export async function openStore(config: Config, logger: Logger): Promise<Store> {
+  if (config.mongodbUri) {
+    const { createMongoStore } = await import('./storage/mongo');
+    logger.info('storage: MongoDB');
+    return createMongoStore({ uri: config.mongodbUri });
+  }
+  const file = path.join(config.dataDir, 'checkout.sqlite');
+  logger.info({ file }, 'storage: SQLite');
+  return createSqliteStore({ filename: file });
+}
+
+export interface ServerOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** Pre-built store (tests); otherwise chosen from config. */
+  store?: Store;
+  /** The built H5 client to serve at / (a "building" page until it exists). */
+  clientDir?: string;
+  limits?: { loginPerMinute?: number; ordersPerMinute?: number };
+}
+
+export interface Server {
+  apiUrl: string;
+  store: Store;
+  provider: PaymentProvider;
+  /** One reconciliation round now (the background job also runs on its interval). */
+  reconcileNow(): Promise<ReconcileReport>;
+  close(): Promise<void>;
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export const closeHttpServer = (s: http.Server) =>
+  new Promise<void>((resolve) => {
+    s.close(() => resolve());
+    s.closeAllConnections();
+  });
+
+export async function startServer(config: Config, opts: ServerOptions): Promise<Server> {
+  const { logger } = opts;
+  const clock = opts.clock ?? systemClock;
+  for (const w of config.warnings) logger.warn(w);
+  // Key files first: a bad one stops the server before anything is opened.
+  const providers = createProviders(config, clock);
+  const store = opts.store ?? (await openStore(config, logger));
+  try {
+    await store.seedProducts(SEED_PRODUCTS);
+    const now = () => clock.now();
+    const checkout: CheckoutDeps = {
+      store,
+      provider: providers.payments,
+      now,
+      logger,
+      payWindowMs: config.orderPayWindowMs,
+      queryThrottleMs: config.orderQueryThrottleMs,
+      queryThrottle: new Map(),
+    };
+    const reconciler = startReconciler({ ...checkout, minAgeMs: config.reconcileMinAgeMs }, config.reconcileIntervalMs);
+    const app = buildApp({
+      checkout,
+      auth: { store, identity: providers.identity, now, sessionTtlMs: config.sessionTtlMs },
+      logger,
+      clientDir: opts.clientDir,
+      sandboxUrl: config.sandboxUrl,
+      limits: { loginPerMinute: opts.limits?.loginPerMinute ?? 30, ordersPerMinute: opts.limits?.ordersPerMinute ?? 60 },
+    });
+    const httpServer = http.createServer(app);
+    let port: number;
+    try {
+      port = await listen(httpServer, config.port, config.host);
+    } catch (err) {
+      await reconciler.stop();
+      throw err;
+    }
+    return {
+      apiUrl: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+      store,
+      provider: providers.payments,
+      reconcileNow: () => reconciler.runNow(),
+      async close() {
+        await reconciler.stop();
+        await closeHttpServer(httpServer);
+        if (!opts.store) await store.close();
+      },
+    };
+  } catch (err) {
+    if (!opts.store) await store.close().catch(() => undefined);
+    throw err;
+  }
+}
