@@ -10,6 +10,11 @@ import { current, DEFAULT_CONTROLS, issueCode, markPaid, type SandboxControls, t
 const LOOPBACK_ADDRESS = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
 const LOOPBACK_ORIGIN = /^https?:\/\/(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(:\d{1,5})?$/;
 
+/** A peer address on this machine. */
+export const isLoopbackAddress = (address: string | undefined): boolean => LOOPBACK_ADDRESS.test(address ?? '');
+/** A page served from this machine (the H5 shop), which may call the payer endpoints cross-origin. */
+export const isLoopbackOrigin = (origin: string): boolean => LOOPBACK_ORIGIN.test(origin);
+
 const controlsSchema = z.strictObject({
   dropNotifications: z.union([z.boolean(), z.number().int().min(0)]),
   duplicateNotifications: z.number().int().min(0).max(100),
@@ -26,11 +31,11 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
   const { keys } = s;
   const r = express.Router();
   r.use((req, res, next) => {
-    if (!LOOPBACK_ADDRESS.test(req.socket.remoteAddress ?? '')) {
+    if (!isLoopbackAddress(req.socket.remoteAddress)) {
       return res.status(403).json({ errMsg: 'the sandbox answers this machine only: its payer and control endpoints fake payment' });
     }
     const origin = req.get('Origin');
-    if (origin && LOOPBACK_ORIGIN.test(origin)) {
+    if (origin && isLoopbackOrigin(origin)) {
       // The H5 demo calls these from the shop's page, on another port of this machine.
       res.set({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Allow-Methods': 'GET, POST' });
     }

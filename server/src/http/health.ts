@@ -1,9 +1,9 @@
 // /api/health: liveness, and that the store answers.
 import express, { type Router } from 'express';
 import { listProducts } from '../domain/catalog';
-import type { Store } from '../storage/port';
+import type { PaymentDeps } from '../domain/deps';
 
-export function healthRoutes(deps: { store: Store; now: () => number }): Router {
+export function healthRoutes(deps: Pick<PaymentDeps, 'store' | 'now'>): Router {
   const r = express.Router();
   r.get('/', async (_req, res) => {
     await listProducts(deps.store);
