@@ -1,7 +1,10 @@
 // Starts the sandbox, then the server pointed at it with the credentials the sandbox wrote —
 // exactly as the server would start against WeChat. Used by `npm start` and by the tests, so
 // every test exercises the live wiring.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../server/src/clock';
 import { loadConfig, type Config } from '../server/src/config';
@@ -20,6 +23,18 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     });
     s.on('error', reject);
   });
+}
+
+export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin_token');
+
+/** The operator's token for a local run: read from DATA_DIR/admin_token, created there (0600) on first use. */
+export function ensureAdminToken(dataDir: string): string {
+  const file = adminTokenFile(dataDir);
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const token = crypto.randomBytes(32).toString('base64url');
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return token;
 }
 
 export interface SandboxedOptions {
@@ -46,7 +61,8 @@ export async function startSandboxFor(env: NodeJS.ProcessEnv, o: SandboxedOption
     controls: { timeScale: sc.timeScale, ...o.controls },
     certificate: o.certificate,
   });
-  return { sandbox, serverEnv: { ...env, ...sandbox.env, PORT: String(apiPort) } };
+  const adminToken = env.ADMIN_TOKEN || ensureAdminToken(sc.dataDir);
+  return { sandbox, serverEnv: { ...env, ...sandbox.env, PORT: String(apiPort), ADMIN_TOKEN: adminToken } };
 }
 
 export interface Launched {

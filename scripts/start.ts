@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ConfigError, REQUIRED_WECHAT_VARIABLES } from '../server/src/config';
 import { serve } from '../server/src/main';
 import { staleReason, taroBuild } from './h5-build';
-import { startSandboxFor } from './launch';
+import { adminTokenFile, startSandboxFor } from './launch';
 
 async function main() {
   let env: NodeJS.ProcessEnv = process.env;
@@ -23,6 +23,7 @@ async function main() {
     try {
       const { sandbox, serverEnv } = await startSandboxFor(process.env);
       console.log(`Sandbox    ${sandbox.url}  (stands in for WeChat and the payment sheet; credentials in ${path.join(serverEnv.DATA_DIR ?? './data', 'sandbox', 'sandbox.env')})`);
+      if (!process.env.ADMIN_TOKEN) console.log(`Admin      /api/admin with Authorization: Bearer $(cat ${adminTokenFile(serverEnv.DATA_DIR ?? './data')})`);
       env = serverEnv;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

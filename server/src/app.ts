@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AuthDeps } from './domain/auth';
 import type { CheckoutDeps } from './domain/deps';
 import { AppError } from './domain/errors';
+import { adminRoutes } from './http/admin';
 import { authRoutes } from './http/auth';
 import { errorMiddleware } from './http/errors';
 import { serveH5Client } from './http/h5-client';
@@ -23,6 +24,8 @@ export interface AppDeps {
   sandboxUrl?: string | null;
   /** Per-client limits. */
   limits: { loginPerMinute: number; ordersPerMinute: number };
+  /** The operator's bearer token; null turns the admin routes off (404). */
+  adminToken: string | null;
 }
 
 export function buildApp(deps: AppDeps): express.Express {
@@ -42,6 +45,7 @@ export function buildApp(deps: AppDeps): express.Express {
   api.use('/auth', authRoutes(deps.auth, deps.limits));
   api.use('/products', productRoutes(deps.checkout));
   api.use('/orders', orderRoutes(deps.checkout, deps.auth, deps.limits));
+  api.use('/admin', adminRoutes(deps.checkout, deps.adminToken));
   api.use((req) => {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });

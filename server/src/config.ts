@@ -39,6 +39,8 @@ export const ENV_SCHEMA = z.object({
   SERVE_CLIENT: z.enum(['auto', 'off']).default('auto'),
   /** Written by the sandbox into sandbox.env: WeChat is the local sandbox at this address. */
   SANDBOX_URL: optionalString.pipe(z.url().optional()),
+  /** The operator's bearer token for /api/admin; unset turns the admin routes off. */
+  ADMIN_TOKEN: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional()),
   /** The documented opt-in to run against the sandbox in production or on a public interface. */
   UNSAFE_ALLOW_SANDBOX: truthy,
 
@@ -89,6 +91,7 @@ export interface Config {
   wechat: WechatCredentials;
   /** The local sandbox's address when it stands in for WeChat (from its sandbox.env); null for WeChat itself. */
   sandboxUrl: string | null;
+  adminToken: string | null;
   /** Warnings to print at every start (the unsafe-sandbox opt-in). */
   warnings: string[];
 }
@@ -188,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wechatPayTimeoutMs: e.WECHATPAY_TIMEOUT_MS,
     serveClient: e.SERVE_CLIENT === 'auto',
     sandboxUrl: e.SANDBOX_URL ?? null,
+    adminToken: e.ADMIN_TOKEN ?? null,
     warnings,
     wechat: {
       appid: e.WECHAT_APPID!,

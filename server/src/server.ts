@@ -141,6 +141,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       payWindowMs: config.orderPayWindowMs,
       queryThrottleMs: config.orderQueryThrottleMs,
       queryThrottle: new Map(),
+      // Longer than the provider calls made under one lease (at most three in a Retry).
+      leaseMs: Math.max(30_000, 3 * config.wechatPayTimeoutMs + 5_000),
     };
     const reconciler = startReconciler({ ...checkout, minAgeMs: config.reconcileMinAgeMs }, config.reconcileIntervalMs);
     const app = buildApp({
@@ -150,6 +152,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       clientDir: opts.clientDir,
       sandboxUrl: config.sandboxUrl,
       limits: { loginPerMinute: opts.limits?.loginPerMinute ?? 30, ordersPerMinute: opts.limits?.ordersPerMinute ?? 60 },
+      adminToken: config.adminToken,
     });
     const httpServer = http.createServer(app);
     let port: number;

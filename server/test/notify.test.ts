@@ -146,7 +146,7 @@ describe('verified notifications: business checks', () => {
     const res = await send(d);
     expect(res.status).toBe(204);
     expect((await status(token, order.id)).status).toBe('PENDING');
-    expect(await sys.server.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome: 'AMOUNT_MISMATCH' });
+    expect(await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo)).toMatchObject({ outcome: 'AMOUNT_MISMATCH' });
     held.push('a wrong amount → 204, recorded AMOUNT_MISMATCH, not paid');
   });
 
@@ -163,7 +163,7 @@ describe('verified notifications: business checks', () => {
       const res = await send(d);
       expect(res.status).toBe(400);
       expect((await status(token, order.id)).status).toBe('PENDING');
-      expect(await sys.server.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome });
+      expect(await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo)).toMatchObject({ outcome });
       held.push(`a wrong ${field} → 400, recorded ${outcome}`);
     });
   }
@@ -171,7 +171,7 @@ describe('verified notifications: business checks', () => {
   it('records an unknown order and asks WeChat to retry later', async () => {
     const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor({ outTradeNo: 'UNKNOWN000000001', total: 100 }) });
     expect((await send(d)).status).toBe(404);
-    expect(await sys.server.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome: 'UNKNOWN_ORDER' });
+    expect(await sys.server.store.findNotification(JSON.parse(d.body).id, 'UNKNOWN000000001')).toMatchObject({ outcome: 'UNKNOWN_ORDER' });
     held.push('an unknown order → 404, recorded UNKNOWN_ORDER');
   });
 
@@ -187,7 +187,7 @@ describe('verified notifications: business checks', () => {
     const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order) });
     const answers = await Promise.all(Array.from({ length: 50 }, () => send(d)));
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(204));
-    const rec = await sys.server.store.findNotification(JSON.parse(d.body).id);
+    const rec = await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo);
     expect(rec).toMatchObject({ outcome: 'APPLIED', deliveries: 50 });
     const paid = await status(token, order.id);
     expect(paid.status).toBe('PAID');
@@ -202,7 +202,7 @@ describe('verified notifications: business checks', () => {
     const second = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order, { transaction_id: '4200000000000000000000009999' }) });
     expect((await send(second)).status).toBe(204);
     expect((await status(token, order.id)).transactionId).toBe(first.transaction_id);
-    expect(await sys.server.store.findNotification(JSON.parse(second.body).id)).toMatchObject({ outcome: 'ALREADY_PAID', detail: expect.stringMatching(/refund/) });
+    expect(await sys.server.store.findNotification(JSON.parse(second.body).id, order.outTradeNo)).toMatchObject({ outcome: 'ALREADY_PAID', detail: expect.stringMatching(/refund/) });
   });
 
   it('answers 5xx when the store cannot persist, so WeChat retries; the retry succeeds', async () => {

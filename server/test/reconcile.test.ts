@@ -50,7 +50,7 @@ describe('reconciliation', () => {
     });
     const res = await fetch(`${sys.api}/api/wechatpay/notify`, { method: 'POST', body: d.body, headers: d.headers });
     expect(res.status).toBe(204);
-    expect(await sys.server.store.findNotification(JSON.parse(d.body).id)).toMatchObject({ outcome: 'PAID_AFTER_CLOSE' });
+    expect(await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo)).toMatchObject({ outcome: 'PAID_AFTER_CLOSE' });
     expect((await sys.request('GET', `/api/orders/${order.id}`, { token })).body.order).toMatchObject({ status: 'CLOSED', refundDue: true });
     expect(sys.logs.some((l) => l.includes('refund needed') && l.includes(order.id))).toBe(true);
   });

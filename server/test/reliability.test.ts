@@ -41,7 +41,7 @@ describe('notifications under duplication and loss', () => {
     figure('concurrent-notifications', `100 concurrent identical notifications → ${transitions} transition, ${ok} answers of 2xx, in ${ms.toFixed(0)} ms`, { sent: 100, ok, transitions, ms: Math.round(ms) });
     expect(ok).toBe(100);
     expect(transitions).toBe(1);
-    expect((await sys.server.store.findNotification(JSON.parse(d.body).id))?.deliveries).toBe(100);
+    expect((await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo))?.deliveries).toBe(100);
   });
 
   it('every notification dropped for 20 paid orders → reconciliation marks all 20 paid within two intervals', async () => {

@@ -4,6 +4,7 @@ import { SEED_PRODUCTS } from '../src/domain/catalog';
 import { DuplicateKeyError } from '../src/domain/errors';
 import { canTransition, type Order, type OrderStatus, type PaymentAttempt } from '../src/domain/order';
 import { outcomesReplacedBy, type NotificationRecord } from '../src/domain/notification';
+import type { Refund } from '../src/domain/refund';
 import type { Store } from '../src/storage/port';
 
 let seq = 0;
@@ -27,7 +28,7 @@ export function makeOrder(userId: string, over: Partial<Order> = {}): { order: O
     transactionId: null,
     paidAt: null,
     closedAt: null,
-    paidAfterClose: false,
+    reviewReason: null,
     createdAt: 1000,
     updatedAt: 1000,
     ...over,
@@ -134,15 +135,85 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       expect((await store.findOrder(order.id))?.status).toBe('PAID');
     });
 
-    it('moves PENDING → CLOSED once, never reopens, and flags a later payment', async () => {
+    it('moves PENDING → CLOSED once and never reopens', async () => {
       const { order, attempt } = makeOrder(userId);
       await store.insertOrder(order, attempt);
       expect(await store.markClosed(order.id, 7000)).toBe(true);
       expect(await store.markClosed(order.id, 8000)).toBe(false);
       const update = { transactionId: '4200000000000000000000000002', paidAt: 9000, outTradeNo: order.outTradeNo };
       expect(await store.markPaid(order.id, update, 9000)).toBe(false);
-      await store.flagPaidAfterClose(order.id, update, 9000);
-      expect(await store.findOrder(order.id)).toMatchObject({ status: 'CLOSED', closedAt: 7000, paidAfterClose: true, transactionId: update.transactionId });
+      expect(await store.findOrder(order.id)).toMatchObject({ status: 'CLOSED', closedAt: 7000, transactionId: null });
+    });
+
+    it('flags an order for review once, and leaves it out of reconciliation', async () => {
+      const { order, attempt } = makeOrder(userId, { createdAt: 10 });
+      await store.insertOrder(order, attempt);
+      expect(await store.flagForReview(order.id, 'AMOUNT_MISMATCH: expected 9000', 20)).toBe(true);
+      expect(await store.flagForReview(order.id, 'APPID_MISMATCH: again', 30)).toBe(false);
+      expect(await store.findOrder(order.id)).toMatchObject({ reviewReason: 'AMOUNT_MISMATCH: expected 9000', status: 'PENDING' });
+      expect((await store.listReconcileCandidates(100, 100, 1000)).map((o) => o.id)).not.toContain(order.id);
+    });
+
+    it('keeps each payment once, and never reserves refunds beyond a payment', async () => {
+      const { order, attempt } = makeOrder(userId);
+      await store.insertOrder(order, attempt);
+      const pay = { transactionId: `42${uniq()}`, orderId: order.id, outTradeNo: order.outTradeNo, amount: 9000, kind: 'ORDER' as const, paidAt: 5 };
+      expect(await store.recordPayment(pay)).toBe(true);
+      expect(await store.recordPayment({ ...pay, amount: 1 })).toBe(false);
+      expect(await store.listPayments(order.id)).toEqual([{ ...pay, refundReserved: 0 }]);
+      const refund = (n: number, amount: number, over: Partial<Refund> = {}): Refund => ({
+        id: `rf_${uniq()}`,
+        orderId: order.id,
+        transactionId: pay.transactionId,
+        outTradeNo: order.outTradeNo,
+        outRefundNo: `RF${uniq()}${n}`,
+        amount,
+        reason: null,
+        status: 'PROCESSING',
+        providerRefundId: null,
+        idempotencyKey: null,
+        failure: null,
+        createdAt: 100 + n,
+        updatedAt: 100 + n,
+        settledAt: null,
+        ...over,
+      });
+      const a = refund(1, 6000, { idempotencyKey: 'k1', reason: '破损' });
+      expect(await store.insertRefund(a)).toBe(true);
+      expect(await store.findRefund(a.outRefundNo)).toEqual(a);
+      expect(await store.findRefundByIdempotencyKey(order.id, 'k1')).toEqual(a);
+      await expect(store.insertRefund(refund(2, 1, { idempotencyKey: 'k1' }))).rejects.toMatchObject({ index: 'idempotency_key' });
+      await expect(store.insertRefund({ ...refund(3, 1), outRefundNo: a.outRefundNo })).rejects.toMatchObject({ index: 'out_refund_no' });
+      expect(await store.insertRefund(refund(4, 3001))).toBe(false); // 6000 + 3001 > 9000
+      expect((await store.findPayment(pay.transactionId))?.refundReserved).toBe(6000); // the refused ones reserved nothing
+      // Concurrent requests that together exceed the payment: only what fits goes through.
+      const many = await Promise.all(Array.from({ length: 10 }, (_, i) => store.insertRefund(refund(10 + i, 1000))));
+      expect(many.filter(Boolean)).toHaveLength(3);
+      expect((await store.findPayment(pay.transactionId))?.refundReserved).toBe(9000);
+      // Forward only; CLOSED gives the amount back, in the same write.
+      expect(await store.moveRefund(a.outRefundNo, ['PROCESSING'], 'CLOSED', { failure: 'NOT_ENOUGH' }, true, 200)).toBe(true);
+      expect(await store.moveRefund(a.outRefundNo, ['PROCESSING'], 'SUCCESS', { settledAt: 201 }, false, 201)).toBe(false);
+      expect(await store.findRefund(a.outRefundNo)).toEqual({ ...a, status: 'CLOSED', failure: 'NOT_ENOUGH', updatedAt: 200 });
+      expect((await store.findPayment(pay.transactionId))?.refundReserved).toBe(3000);
+      const b = refund(30, 6000);
+      expect(await store.insertRefund(b)).toBe(true);
+      await store.setRefundProviderId(b.outRefundNo, '50300', 210);
+      expect(await store.moveRefund(b.outRefundNo, ['PROCESSING'], 'SUCCESS', { settledAt: 220, providerRefundId: '50300' }, false, 220)).toBe(true);
+      expect(await store.findRefund(b.outRefundNo)).toEqual({ ...b, status: 'SUCCESS', providerRefundId: '50300', settledAt: 220, updatedAt: 220 });
+      expect((await store.listRefunds(order.id)).map((r) => r.outRefundNo)).toContain(b.outRefundNo);
+      expect((await store.listRefundsInStatus('PROCESSING', 1000, 100)).some((r) => r.outRefundNo === b.outRefundNo)).toBe(false);
+      expect((await store.findPayment(pay.transactionId))?.refundReserved).toBe(9000);
+    });
+
+    it('lists orders with a payment that must go back', async () => {
+      const { order, attempt } = makeOrder(userId, { status: 'CLOSED', createdAt: 50_000 });
+      await store.insertOrder(order, attempt);
+      const base = { orderId: order.id, outTradeNo: order.outTradeNo, amount: 9000, paidAt: 5 };
+      await store.recordPayment({ ...base, transactionId: `42${uniq()}`, kind: 'AFTER_CLOSE' });
+      const due = await store.listOrders({ refundDue: true, limit: 100 });
+      expect(due.map((o) => o.id)).toContain(order.id);
+      expect((await store.listOrders({ status: 'PAID', limit: 100 })).map((o) => o.id)).not.toContain(order.id);
+      expect((await store.listOrders({ createdBefore: 50_000, limit: 100 })).map((o) => o.id)).not.toContain(order.id);
     });
 
     it('records a prepay_id and replaces an attempt only from the expected one', async () => {
@@ -202,10 +273,12 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       const later = { ...rec, outcome: 'ALREADY_PAID' as const, detail: 'already paid by 41', lastReceivedAt: 30 };
       const third = await store.recordNotification(later, outcomesReplacedBy('ALREADY_PAID'));
       expect(third.record).toEqual({ ...rec, deliveries: 3, lastReceivedAt: 30, outcome: 'APPLIED', detail: null });
-      expect(await store.findNotification(rec.id)).toEqual(third.record);
+      expect(await store.findNotification(rec.id, rec.outTradeNo)).toEqual(third.record);
+      // The same id for another order is another notification.
+      expect(await store.findNotification(rec.id, 'OTHER-ORDER')).toBeNull();
       const many = await Promise.all(Array.from({ length: 10 }, () => store.recordNotification({ ...rec, id: `${rec.id}-c` }, outcomesReplacedBy(rec.outcome))));
       expect(many.filter((m) => !m.duplicate)).toHaveLength(1);
-      expect((await store.findNotification(`${rec.id}-c`))?.deliveries).toBe(10);
+      expect((await store.findNotification(`${rec.id}-c`, rec.outTradeNo))?.deliveries).toBe(10);
     });
 
     it('replaces an unsettled outcome together with its detail', async () => {

@@ -15,4 +15,6 @@ export interface CheckoutDeps extends PaymentDeps {
   queryThrottleMs: number;
   /** Per-process memory of when each order was last queried at the provider. */
   queryThrottle: Map<string, number>;
+  /** How long a claim on one order lasts: longer than the provider calls made under it. */
+  leaseMs: number;
 }

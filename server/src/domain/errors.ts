@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'ORDER_ALREADY_PAID'
   | 'ORDER_CLOSED'
+  | 'ORDER_NOT_PAID'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
   | 'STORE_UNAVAILABLE'
@@ -32,6 +33,7 @@ const STATUS: Record<ErrorCode, number> = {
   IDEMPOTENCY_KEY_REUSED: 409,
   ORDER_ALREADY_PAID: 409,
   ORDER_CLOSED: 409,
+  ORDER_NOT_PAID: 409,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   INTERNAL: 500,
@@ -62,7 +64,7 @@ export const invalid = (field: string, message: string) =>
 
 /** Raised by storage adapters when a unique index rejects a write; never a driver error above the adapter. */
 export class DuplicateKeyError extends Error {
-  constructor(readonly index: 'out_trade_no' | 'notification_id' | 'idempotency_key' | 'openid' | 'token' | 'other') {
+  constructor(readonly index: 'out_trade_no' | 'notification_id' | 'idempotency_key' | 'out_refund_no' | 'openid' | 'token' | 'other') {
     super(`duplicate key on ${index}`);
     this.name = 'DuplicateKeyError';
   }

@@ -9,7 +9,12 @@ export type NotificationOutcome =
   | 'APPID_MISMATCH'
   | 'MCHID_MISMATCH'
   | 'UNKNOWN_ORDER'
-  | 'IGNORED_EVENT';
+  | 'IGNORED_EVENT'
+  /** A refund moved forward. */
+  | 'REFUND_APPLIED'
+  /** A refund report that changed nothing (still processing, or already final). */
+  | 'REFUND_UNCHANGED'
+  | 'UNKNOWN_REFUND';
 
 export const NOTIFICATION_OUTCOMES: readonly NotificationOutcome[] = [
   'APPLIED',
@@ -20,10 +25,21 @@ export const NOTIFICATION_OUTCOMES: readonly NotificationOutcome[] = [
   'MCHID_MISMATCH',
   'UNKNOWN_ORDER',
   'IGNORED_EVENT',
+  'REFUND_APPLIED',
+  'REFUND_UNCHANGED',
+  'UNKNOWN_REFUND',
 ];
 
 /** Outcomes that a repeat delivery cannot change: it is answered at once, as the first was. */
-export const SETTLED_OUTCOMES: ReadonlySet<NotificationOutcome> = new Set(['APPLIED', 'ALREADY_PAID', 'PAID_AFTER_CLOSE', 'AMOUNT_MISMATCH', 'IGNORED_EVENT']);
+export const SETTLED_OUTCOMES: ReadonlySet<NotificationOutcome> = new Set([
+  'APPLIED',
+  'ALREADY_PAID',
+  'PAID_AFTER_CLOSE',
+  'AMOUNT_MISMATCH',
+  'IGNORED_EVENT',
+  'REFUND_APPLIED',
+  'REFUND_UNCHANGED',
+]);
 
 export const isSettled = (o: NotificationOutcome): boolean => SETTLED_OUTCOMES.has(o);
 
@@ -33,7 +49,7 @@ export const isSettled = (o: NotificationOutcome): boolean => SETTLED_OUTCOMES.h
  * the one outcome that moved an order, replaces anything a concurrent delivery recorded first.
  */
 export function outcomesReplacedBy(outcome: NotificationOutcome): NotificationOutcome[] {
-  if (outcome === 'APPLIED') return NOTIFICATION_OUTCOMES.filter((o) => o !== 'APPLIED');
+  if (outcome === 'APPLIED' || outcome === 'REFUND_APPLIED') return NOTIFICATION_OUTCOMES.filter((o) => o !== outcome);
   return NOTIFICATION_OUTCOMES.filter((o) => !isSettled(o));
 }
 

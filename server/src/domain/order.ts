@@ -1,4 +1,5 @@
 import type { Fen } from './money';
+import { isRefundDue, toRefundView, type PaymentRecord, type Refund, type RefundView } from './refund';
 
 /**
  * The order state machine, written down once. Every transition is done by a conditional
@@ -7,8 +8,8 @@ import type { Fen } from './money';
  *   PENDING ──(payment succeeded, amount matches)──▶ PAID
  *   PENDING ──(closed at WeChat Pay, then locally)──▶ CLOSED
  *
- * PAID and CLOSED are final. A success reported for a CLOSED order is recorded as
- * "paid after close" for a refund; it never reopens the order.
+ * PAID and CLOSED are final. A success reported for a CLOSED order is recorded as a payment that
+ * must go back (refund.ts); it never reopens the order.
  */
 export type OrderStatus = 'PENDING' | 'PAID' | 'CLOSED';
 
@@ -59,8 +60,9 @@ export interface Order {
   transactionId: string | null;
   paidAt: number | null;
   closedAt: number | null;
-  /** A verified success for this order arrived after it was closed: refund it. */
-  paidAfterClose: boolean;
+  /** Set once when the provider reported something the shop cannot apply (wrong amount or payee):
+   *  the operator must look; reconciliation leaves the order alone. */
+  reviewReason: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -78,14 +80,23 @@ export interface OrderView {
   payDeadline: string;
   paidAt: string | null;
   closedAt: string | null;
-  /** WeChat Pay reported a payment after the order closed: the shop owes a refund. */
+  /** A payment that must go back (a second payment, or one after the order closed) is not yet refunded. */
   refundDue: boolean;
+  /** Refunded and confirmed, in fen. */
+  refundedTotal: Fen;
+  refunds: RefundView[];
   createdAt: string;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function toOrderView(o: Order): OrderView {
+/** The order's payments and refunds, which the view summarizes. */
+export interface OrderMoney {
+  payments: PaymentRecord[];
+  refunds: Refund[];
+}
+
+export function toOrderView(o: Order, money: OrderMoney): OrderView {
   return {
     id: o.id,
     status: o.status,
@@ -98,7 +109,9 @@ export function toOrderView(o: Order): OrderView {
     payDeadline: new Date(o.payDeadline).toISOString(),
     paidAt: iso(o.paidAt),
     closedAt: iso(o.closedAt),
-    refundDue: o.paidAfterClose,
+    refundDue: money.payments.some(isRefundDue),
+    refundedTotal: money.refunds.filter((r) => r.status === 'SUCCESS').reduce((sum, r) => sum + r.amount, 0),
+    refunds: money.refunds.map(toRefundView),
     createdAt: new Date(o.createdAt).toISOString(),
   };
 }

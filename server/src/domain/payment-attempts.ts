@@ -1,16 +1,25 @@
 // Payment attempts: each is one reference (out_trade_no) at the provider with the exact request
 // that created it. Offering an order for payment reuses a live prepay id, re-posts the identical
 // request, or — when the provider will not take that reference again — closes it and opens a new one.
+//
+// Every call to the provider happens under the order's lease (the one reconciliation takes), and
+// the order is read again after each call: Retry and reconciliation never act on one order at the
+// same time, and no payment sheet is handed out for an order that is closed or being closed.
+import crypto from 'node:crypto';
 import { PaymentProviderError, type PaymentSheetParams } from '../payments/port';
 import type { CheckoutDeps } from './deps';
 import { AppError, paymentFailure } from './errors';
-import { toOrderView, type Order, type OrderView, type PaymentAttempt } from './order';
-import { ownOrder } from './read-orders';
+import type { Order, OrderView, PaymentAttempt } from './order';
+import { applyPaymentSucceeded } from './payment-events';
+import { ownOrder, viewOrder } from './read-orders';
 import type { User } from './user';
 
 /** prepay_id lives 2 hours; stop handing it out 10 minutes before that. */
 export const PREPAY_TTL_MS = 2 * 3600_000;
 export const PREPAY_MARGIN_MS = 10 * 60_000;
+
+/** How long to wait for another request (or reconciliation) to finish with the order. */
+const LEASE_WAIT_MS = 15_000;
 
 export interface CheckoutResult {
   order: OrderView;
@@ -50,7 +59,7 @@ export async function retryPayment(deps: CheckoutDeps, user: User, orderId: stri
   const payment = await preparePayment(deps, user, order).catch((err: unknown) => {
     throw err instanceof PaymentProviderError ? paymentFailure(err, order.id) : err;
   });
-  return { order: toOrderView((await deps.store.findOrder(order.id)) ?? order), payment, replayed: false };
+  return { order: await viewOrder(deps.store, (await deps.store.findOrder(order.id)) ?? order), payment, replayed: false };
 }
 
 function assertPayable(deps: CheckoutDeps, order: Order): void {
@@ -59,31 +68,83 @@ function assertPayable(deps: CheckoutDeps, order: Order): void {
   if (order.payDeadline <= deps.now()) throw new AppError('ORDER_CLOSED', 'the time to pay this order has passed; place a new order');
 }
 
-export async function preparePayment(deps: CheckoutDeps, user: User, order: Order): Promise<PaymentSheetParams> {
-  assertPayable(deps, order);
-  const attempt = await deps.store.findAttempt(order.outTradeNo);
-  if (!attempt) throw new AppError('INTERNAL', 'payment attempt missing');
-  const now = deps.now();
-  if (attempt.prepayId && attempt.prepayExpiresAt !== null && attempt.prepayExpiresAt > now) {
-    return deps.provider.sheetParams(attempt.prepayId, now);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function preparePayment(deps: CheckoutDeps, user: User, given: Order): Promise<PaymentSheetParams> {
+  const owner = `checkout-${crypto.randomBytes(6).toString('hex')}`;
+  const waitUntil = Date.now() + LEASE_WAIT_MS;
+  for (let order = given; ; ) {
+    assertPayable(deps, order);
+    const attempt = await deps.store.findAttempt(order.outTradeNo);
+    if (!attempt) throw new AppError('INTERNAL', 'payment attempt missing');
+    const now = deps.now();
+    // A live prepay id needs no call to the provider: sign fresh fields for it.
+    if (attempt.prepayId && attempt.prepayExpiresAt !== null && attempt.prepayExpiresAt > now) {
+      return deps.provider.sheetParams(attempt.prepayId, now);
+    }
+    if (await deps.store.claimOrder(order.id, owner, now + deps.leaseMs, now)) {
+      try {
+        const fresh = (await deps.store.findOrder(order.id)) ?? order;
+        if (fresh.outTradeNo !== order.outTradeNo) {
+          order = fresh; // another request moved it on while we waited: start again from what it did
+          continue;
+        }
+        return await prepareUnderLease(deps, user, fresh, attempt);
+      } finally {
+        await deps.store.releaseOrder(order.id, owner).catch(() => undefined);
+      }
+    }
+    // Someone else (a concurrent request, or reconciliation) is working on the order: wait, then look again.
+    if (Date.now() > waitUntil) throw new AppError('WECHATPAY_BUSY', 'the order is being updated; try again in a moment');
+    await sleep(50);
+    order = (await deps.store.findOrder(order.id)) ?? order;
   }
+}
+
+async function prepareUnderLease(deps: CheckoutDeps, user: User, order: Order, attempt: PaymentAttempt): Promise<PaymentSheetParams> {
+  assertPayable(deps, order);
   const current = requestFor(deps, order, attempt.outTradeNo, user.openid);
   let prepayId: string;
   let outTradeNo = attempt.outTradeNo;
-  if (current === attempt.requestBody) {
-    try {
-      // An identical re-post is allowed and returns a usable prepay_id.
-      ({ prepayId } = await deps.provider.prepare(attempt.requestBody));
-    } catch (err) {
-      if (!(err instanceof PaymentProviderError && err.failure === 'REFERENCE_UNUSABLE')) throw err;
+  try {
+    if (current === attempt.requestBody) {
+      try {
+        // An identical re-post is allowed and returns a usable prepay_id.
+        ({ prepayId } = await deps.provider.prepare(attempt.requestBody));
+      } catch (err) {
+        if (!(err instanceof PaymentProviderError && err.failure === 'REFERENCE_UNUSABLE')) throw err;
+        ({ prepayId, outTradeNo } = await newAttempt(deps, user, order, attempt));
+      }
+    } else {
+      // Terms changed (for example the notify URL): the provider requires a new reference.
       ({ prepayId, outTradeNo } = await newAttempt(deps, user, order, attempt));
     }
-  } else {
-    // Terms changed (for example the notify URL): the provider requires a new reference.
-    ({ prepayId, outTradeNo } = await newAttempt(deps, user, order, attempt));
+  } catch (err) {
+    // Paid already, with the notification lost: take the payment, then say so.
+    if (err instanceof PaymentProviderError && err.failure === 'ALREADY_PAID') await takePayment(deps, order);
+    throw err;
+  }
+  // The deadline may have passed while the provider answered: then this sheet must never be shown.
+  const after = await deps.store.findOrder(order.id);
+  if (!after || after.status !== 'PENDING' || after.payDeadline <= deps.now()) {
+    await deps.provider.close(outTradeNo).catch((err: unknown) => {
+      if (err instanceof PaymentProviderError && err.failure === 'ALREADY_PAID') return takePayment(deps, order);
+      throw err;
+    });
+    assertPayable(deps, after ?? { ...order, status: 'CLOSED' });
   }
   await deps.store.setPrepay(outTradeNo, prepayId, deps.now() + PREPAY_TTL_MS - PREPAY_MARGIN_MS);
   return deps.provider.sheetParams(prepayId, deps.now());
+}
+
+/** The provider says the order's current attempt is paid: apply it, and answer ORDER_ALREADY_PAID. */
+async function takePayment(deps: CheckoutDeps, order: Order): Promise<never> {
+  const current = (await deps.store.findOrder(order.id)) ?? order;
+  for (const reference of new Set([current.outTradeNo, order.outTradeNo])) {
+    const status = await deps.provider.query(reference);
+    if (status?.state === 'SUCCEEDED') await applyPaymentSucceeded(deps, status.payment, 'retry');
+  }
+  throw new AppError('ORDER_ALREADY_PAID', 'this order is already paid');
 }
 
 /** Closes the old reference at the provider (so it can never be paid too), then opens a new one. */

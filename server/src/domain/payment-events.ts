@@ -1,12 +1,15 @@
 // The domain acts on one small normalized event, whichever way it arrived: a notification, an
-// active query from the result page, or reconciliation. One code path marks orders paid.
+// active query from the result page, or reconciliation. One code path marks orders paid, and every
+// successful transaction is kept on record, so money that must go back can be refunded.
 import type { PaymentSucceeded } from '../payments/port';
 import type { PaymentDeps } from './deps';
 import type { NotificationOutcome } from './notification';
+import type { Order } from './order';
+import type { PaymentKind } from './refund';
 
-export type PaymentSource = 'notification' | 'query' | 'reconcile';
+export type PaymentSource = 'notification' | 'query' | 'reconcile' | 'retry';
 
-export type ApplyOutcome = Exclude<NotificationOutcome, 'IGNORED_EVENT'>;
+export type ApplyOutcome = Exclude<NotificationOutcome, 'IGNORED_EVENT' | 'REFUND_APPLIED' | 'REFUND_UNCHANGED' | 'UNKNOWN_REFUND'>;
 
 export interface ApplyResult {
   outcome: ApplyOutcome;
@@ -14,35 +17,49 @@ export interface ApplyResult {
   detail: string | null;
 }
 
+/** Keeps a successful transaction on record (once per transaction id). */
+export async function recordPayment(deps: PaymentDeps, order: Pick<Order, 'id'>, e: PaymentSucceeded, kind: PaymentKind): Promise<void> {
+  await deps.store.recordPayment({ transactionId: e.transactionId, orderId: order.id, outTradeNo: e.reference, amount: e.amount!, kind, paidAt: e.paidAt });
+}
+
 export async function applyPaymentSucceeded(deps: PaymentDeps, e: PaymentSucceeded, source: PaymentSource): Promise<ApplyResult> {
   const attempt = await deps.store.findAttempt(e.reference);
   const order = attempt ? await deps.store.findOrder(attempt.orderId) : null;
   if (!attempt || !order) return { outcome: 'UNKNOWN_ORDER', orderId: null, detail: `no order for out_trade_no ${e.reference}` };
   const result = (outcome: ApplyOutcome, detail: string | null = null): ApplyResult => ({ outcome, orderId: order.id, detail });
+  /** Something the shop cannot apply: kept for the operator once, and left out of reconciliation. */
+  const review = async (outcome: ApplyOutcome, detail: string): Promise<ApplyResult> => {
+    if (await deps.store.flagForReview(order.id, `${outcome}: ${detail}`, deps.now())) {
+      deps.logger.error({ orderId: order.id, outcome, detail, source }, 'payment report cannot be applied: order flagged for review');
+    }
+    return result(outcome, detail);
+  };
 
   // The official warning against fake notifications: check who and how much before anything moves.
   const payee = deps.provider.payee;
-  if (e.payee.appId !== payee.appId) return result('APPID_MISMATCH', `appid ${e.payee.appId}`);
-  if (e.payee.merchantId !== payee.merchantId) return result('MCHID_MISMATCH', `mchid ${e.payee.merchantId}`);
+  if (e.payee.appId !== payee.appId) return review('APPID_MISMATCH', `appid ${e.payee.appId}`);
+  if (e.payee.merchantId !== payee.merchantId) return review('MCHID_MISMATCH', `mchid ${e.payee.merchantId}`);
   if (e.amount !== order.total || (e.currency ?? 'CNY') !== order.currency) {
-    deps.logger.error({ orderId: order.id, expected: order.total, reported: e.amount, currency: e.currency }, 'payment amount mismatch: order not marked paid, needs review');
-    return result('AMOUNT_MISMATCH', `expected ${order.total} ${order.currency}, reported ${e.amount} ${e.currency ?? ''}`.trim());
+    return review('AMOUNT_MISMATCH', `expected ${order.total} ${order.currency}, reported ${e.amount} ${e.currency ?? ''}`.trim());
   }
-  if (!e.transactionId) return result('AMOUNT_MISMATCH', 'success without transaction_id');
+  if (!e.transactionId) return review('AMOUNT_MISMATCH', 'success without transaction_id');
 
   const update = { transactionId: e.transactionId, paidAt: e.paidAt, outTradeNo: e.reference };
   if (await deps.store.markPaid(order.id, update, deps.now())) {
+    await recordPayment(deps, order, e, 'ORDER');
     deps.logger.info({ orderId: order.id, source }, 'order paid');
     return result('APPLIED');
   }
   const current = await deps.store.findOrder(order.id);
   if (current?.status === 'PAID') {
     const same = current.transactionId === e.transactionId;
-    if (!same) deps.logger.error({ orderId: order.id }, 'second payment for an already paid order: refund the later transaction');
+    // The same payment again also repairs a record that a crash may have left out.
+    await recordPayment(deps, order, e, same ? 'ORDER' : 'DUPLICATE');
+    if (!same) deps.logger.error({ orderId: order.id, transactionId: e.transactionId }, 'second payment for an already paid order: kept on record, refund due');
     return result('ALREADY_PAID', same ? null : `already paid by ${current.transactionId}; ${e.transactionId} needs a refund`);
   }
-  // CLOSED: never reopen; surface it for a refund.
-  await deps.store.flagPaidAfterClose(order.id, update, deps.now());
-  deps.logger.error({ orderId: order.id, source }, 'payment succeeded for a closed order: refund needed');
+  // CLOSED: never reopen; keep the payment on record for a refund.
+  await recordPayment(deps, order, e, 'AFTER_CLOSE');
+  deps.logger.error({ orderId: order.id, transactionId: e.transactionId, source }, 'payment succeeded for a closed order: refund needed');
   return result('PAID_AFTER_CLOSE', `transaction ${e.transactionId} arrived after the order closed`);
 }

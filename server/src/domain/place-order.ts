@@ -5,8 +5,9 @@ import type { Store } from '../storage/port';
 import type { CheckoutDeps } from './deps';
 import { AppError, DuplicateKeyError, invalid } from './errors';
 import { lineTotal } from './money';
-import { toOrderView, type Order, type OrderLine } from './order';
+import type { Order, OrderLine } from './order';
 import { newPaymentAttempt, preparePayment, withOrderId, type CheckoutResult } from './payment-attempts';
+import { viewOrder } from './read-orders';
 import type { User } from './user';
 
 export interface CartItem {
@@ -66,7 +67,7 @@ export async function createOrder(deps: CheckoutDeps, user: User, items: CartIte
     transactionId: null,
     paidAt: null,
     closedAt: null,
-    paidAfterClose: false,
+    reviewReason: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -82,7 +83,7 @@ export async function createOrder(deps: CheckoutDeps, user: User, items: CartIte
     throw err;
   }
   const payment = await withOrderId(order.id, preparePayment(deps, user, order));
-  return { order: toOrderView((await deps.store.findOrder(order.id)) ?? order), payment, replayed: false };
+  return { order: await viewOrder(deps.store, (await deps.store.findOrder(order.id)) ?? order), payment, replayed: false };
 }
 
 async function replay(deps: CheckoutDeps, user: User, existing: Order, requestHash: string): Promise<CheckoutResult> {
@@ -90,5 +91,5 @@ async function replay(deps: CheckoutDeps, user: User, existing: Order, requestHa
     throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different cart; use a new key for a new order');
   }
   const payment = await withOrderId(existing.id, preparePayment(deps, user, existing));
-  return { order: toOrderView(existing), payment, replayed: true };
+  return { order: await viewOrder(deps.store, (await deps.store.findOrder(existing.id)) ?? existing), payment, replayed: true };
 }

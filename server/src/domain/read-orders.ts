@@ -15,12 +15,18 @@ export async function ownOrder(store: Store, user: User, id: string): Promise<Or
   return order;
 }
 
+/** The order as the API shows it, with its payments and refunds summarized. */
+export async function viewOrder(store: Store, order: Order): Promise<OrderView> {
+  const [payments, refunds] = await Promise.all([store.listPayments(order.id), store.listRefunds(order.id)]);
+  return toOrderView(order, { payments, refunds });
+}
+
 export async function getOrder(deps: CheckoutDeps, user: User, id: string): Promise<OrderView> {
   let order = await ownOrder(deps.store, user, id);
   if (order.status === 'PENDING' && (await confirmWithProvider(deps, order))) {
     order = (await deps.store.findOrder(order.id)) ?? order;
   }
-  return toOrderView(order);
+  return viewOrder(deps.store, order);
 }
 
 async function confirmWithProvider(deps: CheckoutDeps, order: Order): Promise<boolean> {
@@ -43,5 +49,6 @@ async function confirmWithProvider(deps: CheckoutDeps, order: Order): Promise<bo
 }
 
 export async function listOrders(deps: Pick<CheckoutDeps, 'store'>, user: User): Promise<OrderView[]> {
-  return (await deps.store.listOrdersByUser(user.id, 50)).map(toOrderView);
+  const orders = await deps.store.listOrdersByUser(user.id, 50);
+  return Promise.all(orders.map((o) => viewOrder(deps.store, o)));
 }

@@ -5,6 +5,7 @@ import type { IncomingNotification, NotificationRefusal } from '../payments/port
 import type { PaymentDeps } from './deps';
 import { isSettled, outcomesReplacedBy, type NotificationOutcome, type NotificationRecord } from './notification';
 import { applyPaymentSucceeded } from './payment-events';
+import { applyRefundReport } from './refunds';
 
 export type NotificationAnswer =
   /** Could not be trusted or read: nothing changed. */
@@ -32,7 +33,9 @@ export async function receiveNotification(deps: PaymentDeps, incoming: IncomingN
     return { kind: 'REFUSED', refusal };
   }
   const n = parsed.notification;
-  const known = await deps.store.findNotification(n.id);
+  const reference = n.kind === 'PAYMENT_SUCCEEDED' ? n.payment.reference : n.kind === 'REFUND_UPDATED' ? n.refund.reference : n.reference;
+  // An id names one delivery chain for one order: a settled id reused for another order is processed.
+  const known = await deps.store.findNotification(n.id, reference);
   if (known && isSettled(known.outcome)) {
     await deps.store.recordNotification({ ...known, lastReceivedAt: deps.now() }, []);
     return { kind: 'RECORDED', id: n.id, outcome: known.outcome, settled: true, duplicate: true };
@@ -40,16 +43,16 @@ export async function receiveNotification(deps: PaymentDeps, incoming: IncomingN
   let outcome: NotificationOutcome = 'IGNORED_EVENT';
   let detail: string | null = n.kind === 'OTHER' ? n.detail : null;
   if (n.kind === 'PAYMENT_SUCCEEDED') {
-    const r = await applyPaymentSucceeded(deps, n.payment, 'notification');
-    outcome = r.outcome;
-    detail = r.detail;
+    ({ outcome, detail } = await applyPaymentSucceeded(deps, n.payment, 'notification'));
+  } else if (n.kind === 'REFUND_UPDATED') {
+    ({ outcome, detail } = await applyRefundReport(deps, n.refund, 'notification'));
   }
   const now = deps.now();
   const record: NotificationRecord = {
     id: n.id,
     eventType: n.eventType,
-    outTradeNo: n.kind === 'PAYMENT_SUCCEEDED' ? n.payment.reference : n.reference,
-    transactionId: n.kind === 'PAYMENT_SUCCEEDED' ? n.payment.transactionId || null : n.transactionId,
+    outTradeNo: reference,
+    transactionId: n.kind === 'PAYMENT_SUCCEEDED' ? n.payment.transactionId || null : n.kind === 'OTHER' ? n.transactionId : null,
     outcome,
     detail,
     requestId,

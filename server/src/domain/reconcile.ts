@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import { PaymentProviderError } from '../payments/port';
 import type { PaymentDeps } from './deps';
 import { applyPaymentSucceeded } from './payment-events';
+import { reconcileRefunds, type RefundReconcileReport } from './refunds';
 
 export interface ReconcileDeps extends PaymentDeps {
   /** Leave orders younger than this to the shopper and the notification. */
@@ -21,11 +22,23 @@ export interface ReconcileReport {
   paid: number;
   closed: number;
   paidAfterClose: number;
+  /** Reported payments the shop cannot apply (wrong amount or payee): flagged for the operator, then left alone. */
+  flagged: number;
   skipped: number;
   errors: number;
+  refunds: RefundReconcileReport;
 }
 
-const emptyReport = (): ReconcileReport => ({ examined: 0, paid: 0, closed: 0, paidAfterClose: 0, skipped: 0, errors: 0 });
+const emptyReport = (): ReconcileReport => ({
+  examined: 0,
+  paid: 0,
+  closed: 0,
+  paidAfterClose: 0,
+  flagged: 0,
+  skipped: 0,
+  errors: 0,
+  refunds: { examined: 0, settled: 0, resubmitted: 0, errors: 0 },
+});
 const newOwner = () => `reconciler-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
 
 export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileReport> {
@@ -46,6 +59,7 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
         const r = await applyPaymentSucceeded(deps, status.payment, 'reconcile');
         if (r.outcome === 'APPLIED') report.paid += 1;
         if (r.outcome === 'PAID_AFTER_CLOSE') report.paidAfterClose += 1;
+        if (r.outcome === 'AMOUNT_MISMATCH' || r.outcome === 'APPID_MISMATCH' || r.outcome === 'MCHID_MISMATCH') report.flagged += 1;
         return true;
       };
       if (await settle()) continue;
@@ -65,7 +79,8 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
       await deps.store.releaseOrder(order.id, owner).catch(() => undefined);
     }
   }
-  if (report.examined || report.errors) deps.logger.info({ ...report }, 'reconciliation round');
+  report.refunds = await reconcileRefunds(deps);
+  if (report.examined || report.errors || report.refunds.examined) deps.logger.info({ ...report }, 'reconciliation round');
   return report;
 }
 

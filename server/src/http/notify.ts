@@ -10,7 +10,7 @@ import { receiveNotification } from '../domain/receive-notification';
 function statusFor(outcome: NotificationOutcome, settled: boolean): number {
   if (settled) return 204;
   // Unknown order or wrong payee: refused, so WeChat retries (the order may appear, the config be fixed).
-  return outcome === 'UNKNOWN_ORDER' ? 404 : 400;
+  return outcome === 'UNKNOWN_ORDER' || outcome === 'UNKNOWN_REFUND' ? 404 : 400;
 }
 
 export function notifyRoutes(deps: PaymentDeps): Router {

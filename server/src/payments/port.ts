@@ -51,6 +51,35 @@ export type PaymentStatus =
   /** Closed, expired, revoked or failed: it will not be paid. */
   | { state: 'ENDED'; detail: string };
 
+export type ProviderRefundStatus = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+
+/** Send back `amount` of one payment. */
+export interface RefundRequest {
+  /** Our unique reference for this refund; the same reference always means the same refund. */
+  outRefundNo: string;
+  /** The payment's attempt reference and the provider's transaction id. */
+  reference: string;
+  transactionId: string;
+  amount: Fen;
+  /** The payment's whole amount. */
+  total: Fen;
+  currency: 'CNY';
+  reason: string | null;
+}
+
+/** What the provider says about a refund now. */
+export interface RefundReport {
+  outRefundNo: string;
+  providerRefundId: string | null;
+  status: ProviderRefundStatus;
+  amount: Fen;
+  /** The payment's attempt reference, when the provider names it. */
+  reference: string | null;
+  /** The merchant the refund belongs to, when the provider names it. */
+  merchantId: string | null;
+  settledAt: number | null;
+}
+
 interface NotificationBase {
   /** The provider's id for the notification; repeat deliveries carry the same one. */
   id: string;
@@ -60,6 +89,7 @@ interface NotificationBase {
 
 export type ProviderNotification =
   | (NotificationBase & { kind: 'PAYMENT_SUCCEEDED'; payment: PaymentSucceeded })
+  | (NotificationBase & { kind: 'REFUND_UPDATED'; refund: RefundReport })
   /** An event the shop does not act on; `detail` says which. */
   | (NotificationBase & { kind: 'OTHER'; detail: string; reference: string | null; transactionId: string | null });
 
@@ -123,6 +153,12 @@ export interface PaymentProvider {
   query(reference: string): Promise<PaymentStatus | null>;
   /** Closes the attempt so it can never be paid; closing an unknown or closed one succeeds. */
   close(reference: string): Promise<void>;
+  /** A fresh refund reference in the provider's format. */
+  newRefundReference(now: number): string;
+  /** Asks for a refund; the answer is usually PROCESSING, the outcome follows by notification or query. */
+  refund(request: RefundRequest): Promise<RefundReport>;
+  /** null when the provider does not know the refund reference. */
+  queryRefund(outRefundNo: string): Promise<RefundReport | null>;
   /** Verifies and reads a notification. Never throws for a bad delivery: it refuses it. */
   parseNotification(input: IncomingNotification): NotificationParse;
 }

@@ -6,10 +6,37 @@ import { randomNonce } from '../wechatpay/crypto';
 import { WechatPayError } from '../wechatpay/errors';
 import { signRequestPayment, type Merchant } from '../wechatpay/merchant';
 import { NotificationRejected, parseNotification } from '../wechatpay/notification';
+import { refundStatusOf, type RefundOrder, type WechatRefund } from '../wechatpay/refund';
 import { beijingTime } from '../wechatpay/time';
 import type { Transaction } from '../wechatpay/transaction';
 import type { Verifier } from '../wechatpay/verifier';
-import { PaymentProviderError, type PaymentProvider, type PaymentStatus, type PaymentSucceeded } from './port';
+import {
+  PaymentProviderError,
+  type PaymentProvider,
+  type PaymentStatus,
+  type PaymentSucceeded,
+  type ProviderRefundStatus,
+  type RefundReport,
+} from './port';
+
+const REFUND_STATUSES: readonly ProviderRefundStatus[] = ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'];
+
+function refundReport(r: WechatRefund): RefundReport {
+  const status = refundStatusOf(r);
+  if (!(REFUND_STATUSES as readonly string[]).includes(status)) {
+    throw new PaymentProviderError('UNREACHABLE', `WeChat Pay reported an unknown refund status ${status}`, 'MALFORMED_ANSWER');
+  }
+  const settled = r.success_time ? Date.parse(r.success_time) : NaN;
+  return {
+    outRefundNo: r.out_refund_no,
+    providerRefundId: r.refund_id ?? null,
+    status: status as ProviderRefundStatus,
+    amount: r.amount.refund,
+    reference: r.out_trade_no ?? null,
+    merchantId: r.mchid ?? null,
+    settledAt: Number.isFinite(settled) ? settled : null,
+  };
+}
 
 export interface WechatPayV3Options {
   baseUrl: string;
@@ -100,6 +127,25 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
 
     close: (reference) => mapped(client.close(reference)),
 
+    // [0-9A-Za-z_-|*@], up to 64: "RF", a Beijing date for humans, a random tail for uniqueness.
+    newRefundReference: (at) => `RF${beijingTime(at).slice(0, 10).replaceAll('-', '')}${randomNonce(20)}`,
+
+    async refund(req) {
+      const order: RefundOrder = {
+        transaction_id: req.transactionId,
+        out_refund_no: req.outRefundNo,
+        ...(req.reason ? { reason: [...req.reason].slice(0, 80).join('') } : {}),
+        notify_url: merchant.notifyUrl,
+        amount: { refund: req.amount, total: req.total, currency: req.currency },
+      };
+      return refundReport(await mapped(client.refund(order)));
+    },
+
+    async queryRefund(outRefundNo) {
+      const r = await mapped(client.queryRefund(outRefundNo));
+      return r ? refundReport(r) : null;
+    },
+
     parseNotification({ headers, body }) {
       try {
         const n = parseNotification(
@@ -114,6 +160,15 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
           body,
         );
         const t = n.transaction;
+        if (n.refund) {
+          let refund: RefundReport;
+          try {
+            refund = refundReport(n.refund);
+          } catch {
+            return { ok: false, refusal: { reason: 'MALFORMED_RESOURCE', message: 'refund with an unknown status', unauthentic: false } };
+          }
+          return { ok: true, notification: { id: n.id, eventType: n.eventType, kind: 'REFUND_UPDATED', refund } };
+        }
         if (n.eventType === 'TRANSACTION.SUCCESS' && t?.trade_state === 'SUCCESS') {
           return { ok: true, notification: { id: n.id, eventType: n.eventType, kind: 'PAYMENT_SUCCEEDED', payment: succeeded(t, now()) } };
         }

@@ -4,7 +4,8 @@
 // conditional write and decide nothing.
 import type { Product } from '../domain/catalog';
 import type { NotificationOutcome, NotificationRecord, RejectedNotification } from '../domain/notification';
-import type { Order, PaymentAttempt } from '../domain/order';
+import type { Order, OrderStatus, PaymentAttempt } from '../domain/order';
+import type { PaymentRecord, Refund, RefundStatus } from '../domain/refund';
 import type { Session, User } from '../domain/user';
 
 export interface PaidUpdate {
@@ -44,19 +45,53 @@ export interface Store {
   markPaid(orderId: string, update: PaidUpdate, now: number): Promise<boolean>;
   /** PENDING → CLOSED. True only for the call that made the transition. */
   markClosed(orderId: string, now: number): Promise<boolean>;
-  /** Flags a CLOSED order that WeChat reports paid. */
-  flagPaidAfterClose(orderId: string, update: PaidUpdate, now: number): Promise<void>;
+  /** Sets the order's review reason, only if none is set yet. True for the call that set it. */
+  flagForReview(orderId: string, reason: string, now: number): Promise<boolean>;
 
-  /** PENDING orders created at or before `createdBefore` and not leased by anyone now, oldest first. */
+  /** PENDING orders created at or before `createdBefore`, not leased by anyone now and not flagged for review, oldest first. */
   listReconcileCandidates(createdBefore: number, now: number, limit: number): Promise<Order[]>;
   /** Takes a lease on a PENDING order so that only one instance works on it; false if someone holds it. */
   claimOrder(orderId: string, owner: string, leaseUntil: number, now: number): Promise<boolean>;
   releaseOrder(orderId: string, owner: string): Promise<void>;
 
-  /** Inserts the record, or, when the id is known, counts one more delivery (lastReceivedAt from `record`) and,
+  /** Records a successful transaction once (keyed by its transaction id). True when it was new. */
+  recordPayment(payment: Omit<PaymentRecord, 'refundReserved'>): Promise<boolean>;
+  findPayment(transactionId: string): Promise<PaymentRecord | null>;
+  listPayments(orderId: string): Promise<PaymentRecord[]>;
+
+  /** Inserts the refund and adds its amount to its payment's reserved total, together and only if that
+   *  total stays within the payment's amount; false when it would not. DuplicateKeyError('idempotency_key')
+   *  for an (order, idempotency key) pair already used, ('out_refund_no') for a reference already used. */
+  insertRefund(refund: Refund): Promise<boolean>;
+  /** Moves a refund whose status is one of `from` to `to` with the given fields; when `release`, takes its
+   *  amount off its payment's reserved total in the same write. True only for the call that moved it. */
+  moveRefund(
+    outRefundNo: string,
+    from: readonly RefundStatus[],
+    to: RefundStatus,
+    fields: { providerRefundId?: string | null; settledAt?: number | null; failure?: string | null },
+    release: boolean,
+    now: number,
+  ): Promise<boolean>;
+  /** Records the provider's id for a refund (only while it has none). */
+  setRefundProviderId(outRefundNo: string, providerRefundId: string, now: number): Promise<void>;
+  findRefund(outRefundNo: string): Promise<Refund | null>;
+  findRefundByIdempotencyKey(orderId: string, key: string): Promise<Refund | null>;
+  listRefunds(orderId: string): Promise<Refund[]>;
+  /** Refunds in `status` created at or before `createdBefore`, oldest first. */
+  listRefundsInStatus(status: RefundStatus, createdBefore: number, limit: number): Promise<Refund[]>;
+
+  /** For the operator: newest first; `refundDue` keeps orders with a payment of another kind than
+   *  ORDER whose reserved refunds are less than its amount; `createdBefore` pages. */
+  listOrders(filter: { status?: OrderStatus; refundDue?: boolean; createdBefore?: number; limit: number }): Promise<Order[]>;
+  listAttempts(orderId: string): Promise<PaymentAttempt[]>;
+  listNotificationsFor(outTradeNos: readonly string[]): Promise<NotificationRecord[]>;
+
+  /** Inserts the record, or, when the (id, outTradeNo) pair is known, counts one more delivery (lastReceivedAt from `record`) and,
    *  only when the stored outcome is one of `replaces`, sets outcome and detail from `record`. */
   recordNotification(record: NotificationRecord, replaces: readonly NotificationOutcome[]): Promise<{ record: NotificationRecord; duplicate: boolean }>;
-  findNotification(id: string): Promise<NotificationRecord | null>;
+  /** A notification id names one delivery chain for one order: the same id for another order is another notification. */
+  findNotification(id: string, outTradeNo: string | null): Promise<NotificationRecord | null>;
   recordRejectedNotification(rejected: RejectedNotification): Promise<void>;
   countRejectedNotifications(): Promise<number>;
 

@@ -3,6 +3,7 @@
 import { checkSignedMessage } from './signed-message';
 import { WechatPayError } from './errors';
 import { authorize, type Merchant } from './merchant';
+import { refundSchema, type RefundOrder, type WechatRefund } from './refund';
 import { transactionSchema, type Transaction } from './transaction';
 import type { Verifier } from './verifier';
 
@@ -26,6 +27,10 @@ export interface WechatPayClient {
   /** null when WeChat Pay does not know the out_trade_no. */
   queryByOutTradeNo(outTradeNo: string): Promise<Transaction | null>;
   close(outTradeNo: string): Promise<void>;
+  /** POST /v3/refund/domestic/refunds; the answer means accepted, the outcome follows. */
+  refund(order: RefundOrder): Promise<WechatRefund>;
+  /** null when WeChat Pay does not know the out_refund_no. */
+  queryRefund(outRefundNo: string): Promise<WechatRefund | null>;
 }
 
 export interface WechatPayClientOptions {
@@ -97,6 +102,12 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
     }
   };
 
+  const validRefund = (text: string): WechatRefund => {
+    const parsed = refundSchema.safeParse(json(text));
+    if (!parsed.success) throw new WechatPayError('UNTRUSTED', 'MALFORMED_ANSWER', 'WeChat Pay answered a refund call with something that is not a refund');
+    return parsed.data;
+  };
+
   return {
     async jsapiPrepay(body) {
       const { text } = await call('POST', '/v3/pay/transactions/jsapi', body);
@@ -111,6 +122,19 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
         const parsed = transactionSchema.safeParse(json(text));
         if (!parsed.success) throw new WechatPayError('UNTRUSTED', 'MALFORMED_ANSWER', 'WeChat Pay answered a query with something that is not a transaction');
         return parsed.data;
+      } catch (err) {
+        if (err instanceof WechatPayError && err.httpStatus === 404 && err.isNotFound) return null;
+        throw err;
+      }
+    },
+    async refund(order) {
+      const { text } = await call('POST', '/v3/refund/domestic/refunds', JSON.stringify(order));
+      return validRefund(text);
+    },
+    async queryRefund(outRefundNo) {
+      try {
+        const { text } = await call('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(outRefundNo)}`, '');
+        return validRefund(text);
       } catch (err) {
         if (err instanceof WechatPayError && err.httpStatus === 404 && err.isNotFound) return null;
         throw err;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { aesGcmDecrypt } from './crypto';
 import { checkSignedMessage, type SignatureHeaders, type SignatureProblem } from './signed-message';
+import { refundSchema, type WechatRefund } from './refund';
 import { transactionSchema, type Transaction } from './transaction';
 import type { Verifier } from './verifier';
 
@@ -32,6 +33,8 @@ export interface VerifiedNotification {
   createTime: string;
   /** Present for payment events (original_type "transaction"). */
   transaction: Transaction | null;
+  /** Present for refund events (original_type "refund"). */
+  refund: WechatRefund | null;
 }
 
 const envelopeSchema = z.object({
@@ -78,12 +81,20 @@ export function parseNotification(deps: NotificationParserDeps, headers: Notific
     return reject('DECRYPT_FAILED', 'resource does not decrypt with the APIv3 key');
   }
   let transaction: Transaction | null = null;
-  if ((r.original_type ?? 'transaction') === 'transaction' && envelope.event_type.startsWith('TRANSACTION.')) {
+  let refund: WechatRefund | null = null;
+  const originalType = r.original_type ?? (envelope.event_type.startsWith('REFUND.') ? 'refund' : 'transaction');
+  if (originalType === 'transaction' && envelope.event_type.startsWith('TRANSACTION.')) {
     try {
       transaction = transactionSchema.parse(JSON.parse(plaintext));
     } catch {
       return reject('MALFORMED_RESOURCE', 'decrypted resource is not a transaction');
     }
+  } else if (originalType === 'refund' && envelope.event_type.startsWith('REFUND.')) {
+    try {
+      refund = refundSchema.parse(JSON.parse(plaintext));
+    } catch {
+      return reject('MALFORMED_RESOURCE', 'decrypted resource is not a refund');
+    }
   }
-  return { id: envelope.id, eventType: envelope.event_type, createTime: envelope.create_time, transaction };
+  return { id: envelope.id, eventType: envelope.event_type, createTime: envelope.create_time, transaction, refund };
 }

@@ -6,6 +6,7 @@ import type { Product } from '../../domain/catalog';
 import { DuplicateKeyError, StoreUnavailableError } from '../../domain/errors';
 import type { NotificationRecord } from '../../domain/notification';
 import type { Order, PaymentAttempt } from '../../domain/order';
+import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { User } from '../../domain/user';
 import type { Store } from '../port';
 
@@ -20,6 +21,7 @@ function mapError(err: unknown): unknown {
   if (e.code === 11000) {
     const k = Object.keys(e.keyPattern ?? {}).join(',') + (e.message ?? '');
     if (k.includes('idempotencyKey')) return new DuplicateKeyError('idempotency_key');
+    if (k.includes('outRefundNo')) return new DuplicateKeyError('out_refund_no');
     if (k.includes('outTradeNo')) return new DuplicateKeyError('out_trade_no');
     if (k.includes('openid')) return new DuplicateKeyError('openid');
     if (k.includes('notifications')) return new DuplicateKeyError('notification_id');
@@ -70,7 +72,7 @@ function defineModels(conn: Connection) {
       transactionId: { type: String, default: null },
       paidAt: { type: Number, default: null },
       closedAt: { type: Number, default: null },
-      paidAfterClose: { type: Boolean, default: false },
+      reviewReason: { type: String, default: null },
       leaseOwner: { type: String, default: null },
       leaseUntil: { type: Number, default: null },
       createdAt: Number,
@@ -89,18 +91,48 @@ function defineModels(conn: Connection) {
       { versionKey: false },
     ),
   );
-  const notifications = conn.model(
-    'Notification',
+  // _id is `${id} ${outTradeNo ?? ''}`: an id reused for another order is another notification.
+  const notificationSchema = new Schema(
+    { _id: String, notificationId: String, eventType: String, outTradeNo: String, transactionId: String, outcome: String, detail: String, requestId: String, firstReceivedAt: Number, lastReceivedAt: Number, deliveries: Number },
+    { versionKey: false },
+  );
+  notificationSchema.index({ outTradeNo: 1 });
+  const notifications = conn.model('Notification', notificationSchema);
+  const payments = conn.model(
+    'Payment',
     new Schema(
-      { _id: String, eventType: String, outTradeNo: String, transactionId: String, outcome: String, detail: String, requestId: String, firstReceivedAt: Number, lastReceivedAt: Number, deliveries: Number },
+      { _id: String, orderId: { type: String, index: true }, outTradeNo: String, amount: Number, kind: String, paidAt: Number, refundReserved: { type: Number, default: 0 } },
       { versionKey: false },
     ),
   );
+  const refundSchema = new Schema(
+    {
+      _id: String,
+      orderId: String,
+      transactionId: String,
+      outTradeNo: String,
+      outRefundNo: { type: String, required: true, unique: true },
+      amount: Number,
+      reason: { type: String, default: null },
+      status: { type: String, enum: ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'] },
+      providerRefundId: { type: String, default: null },
+      idempotencyKey: { type: String, default: null },
+      failure: { type: String, default: null },
+      createdAt: Number,
+      updatedAt: Number,
+      settledAt: { type: Number, default: null },
+    },
+    { versionKey: false },
+  );
+  refundSchema.index({ orderId: 1, idempotencyKey: 1 }, { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } });
+  refundSchema.index({ orderId: 1, createdAt: 1 });
+  refundSchema.index({ status: 1, createdAt: 1 });
+  const refunds = conn.model('Refund', refundSchema);
   const rejected = conn.model(
     'RejectedNotification',
     new Schema({ receivedAt: Number, reason: String, serial: String, requestId: String, bodySha256: String }, { versionKey: false }),
   );
-  return { users, sessions, products, orders, attempts, notifications, rejected };
+  return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected };
 }
 
 type Doc = Record<string, unknown> & { _id: string };
@@ -120,7 +152,7 @@ const toOrder = (d: Doc): Order => ({
   transactionId: (d.transactionId as string | null) ?? null,
   paidAt: (d.paidAt as number | null) ?? null,
   closedAt: (d.closedAt as number | null) ?? null,
-  paidAfterClose: Boolean(d.paidAfterClose),
+  reviewReason: (d.reviewReason as string | null) ?? null,
   createdAt: d.createdAt as number,
   updatedAt: d.updatedAt as number,
 });
@@ -135,7 +167,7 @@ const toAttempt = (d: Doc): PaymentAttempt => ({
 });
 
 const toNotification = (d: Doc): NotificationRecord => ({
-  id: d._id,
+  id: (d.notificationId as string | undefined) ?? d._id,
   eventType: d.eventType as string,
   outTradeNo: (d.outTradeNo as string | null) ?? null,
   transactionId: (d.transactionId as string | null) ?? null,
@@ -146,6 +178,35 @@ const toNotification = (d: Doc): NotificationRecord => ({
   lastReceivedAt: d.lastReceivedAt as number,
   deliveries: d.deliveries as number,
 });
+
+const toPayment = (d: Doc): PaymentRecord => ({
+  transactionId: d._id,
+  orderId: d.orderId as string,
+  outTradeNo: d.outTradeNo as string,
+  amount: d.amount as number,
+  kind: d.kind as PaymentRecord['kind'],
+  paidAt: d.paidAt as number,
+  refundReserved: (d.refundReserved as number) ?? 0,
+});
+
+const toRefund = (d: Doc): Refund => ({
+  id: d._id,
+  orderId: d.orderId as string,
+  transactionId: d.transactionId as string,
+  outTradeNo: d.outTradeNo as string,
+  outRefundNo: d.outRefundNo as string,
+  amount: d.amount as number,
+  reason: (d.reason as string | null) ?? null,
+  status: d.status as Refund['status'],
+  providerRefundId: (d.providerRefundId as string | null) ?? null,
+  idempotencyKey: (d.idempotencyKey as string | null) ?? null,
+  failure: (d.failure as string | null) ?? null,
+  createdAt: d.createdAt as number,
+  updatedAt: d.updatedAt as number,
+  settledAt: (d.settledAt as number | null) ?? null,
+});
+
+const notificationKey = (id: string, outTradeNo: string | null) => `${id} ${outTradeNo ?? ''}`;
 
 const toUser = (d: Doc): User => ({
   id: d._id,
@@ -245,15 +306,73 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       const r = await m.orders.updateOne({ _id: orderId, status: 'PENDING' }, { $set: { status: 'CLOSED', closedAt: now, updatedAt: now } });
       return r.modifiedCount === 1;
     }),
-    flagPaidAfterClose: (orderId, u, now) => guard(async () => {
-      await m.orders.updateOne({ _id: orderId, status: 'CLOSED' }, [
-        { $set: { paidAfterClose: true, transactionId: { $ifNull: ['$transactionId', u.transactionId] }, updatedAt: now } },
-      ], { updatePipeline: true });
+    flagForReview: (orderId, reason, now) => guard(async () => {
+      const r = await m.orders.updateOne({ _id: orderId, reviewReason: null }, { $set: { reviewReason: reason, updatedAt: now } });
+      return r.modifiedCount === 1;
     }),
+    recordPayment: (p) => guard(async () => {
+      const { transactionId, ...rest } = p;
+      const r = await m.payments.updateOne({ _id: transactionId }, { $setOnInsert: { ...rest, refundReserved: 0 } }, { upsert: true });
+      return r.upsertedCount === 1;
+    }),
+    findPayment: (transactionId) => guard(async () => {
+      const d = (await lean(m.payments.findById(transactionId))) as Doc | null;
+      return d ? toPayment(d) : null;
+    }),
+    listPayments: (orderId) => guard(async () => ((await lean(m.payments.find({ orderId }).sort({ paidAt: 1, _id: 1 }))) as Doc[]).map(toPayment)),
+    insertRefund: (refund) => guard(async () => {
+      // The reservation is the conditional write: one document, so concurrent requests cannot overshoot.
+      const reserved = await m.payments.updateOne(
+        { _id: refund.transactionId, $expr: { $lte: [{ $add: ['$refundReserved', refund.amount] }, '$amount'] } },
+        { $inc: { refundReserved: refund.amount } },
+      );
+      if (reserved.modifiedCount !== 1) return false;
+      try {
+        const { id, ...rest } = refund;
+        await m.refunds.create({ _id: id, ...rest });
+      } catch (err) {
+        await m.payments.updateOne({ _id: refund.transactionId }, { $inc: { refundReserved: -refund.amount } }).catch(() => undefined);
+        throw err;
+      }
+      return true;
+    }),
+    moveRefund: (outRefundNo, from, to, fields, release, now) => guard(async () => {
+      const set: Record<string, unknown> = { status: to, updatedAt: now };
+      for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) set[k] = v;
+      const d = (await lean(m.refunds.findOneAndUpdate({ outRefundNo, status: { $in: [...from] } }, { $set: set }, { returnDocument: 'after' }))) as Doc | null;
+      if (!d) return false;
+      if (release) await m.payments.updateOne({ _id: d.transactionId as string }, { $inc: { refundReserved: -(d.amount as number) } });
+      return true;
+    }),
+    setRefundProviderId: (outRefundNo, providerRefundId, now) => guard(async () => void (await m.refunds.updateOne({ outRefundNo, providerRefundId: null }, { $set: { providerRefundId, updatedAt: now } }))),
+    findRefund: (outRefundNo) => guard(async () => {
+      const d = (await lean(m.refunds.findOne({ outRefundNo }))) as Doc | null;
+      return d ? toRefund(d) : null;
+    }),
+    findRefundByIdempotencyKey: (orderId, key) => guard(async () => {
+      const d = (await lean(m.refunds.findOne({ orderId, idempotencyKey: key }))) as Doc | null;
+      return d ? toRefund(d) : null;
+    }),
+    listRefunds: (orderId) => guard(async () => ((await lean(m.refunds.find({ orderId }).sort({ createdAt: 1, _id: 1 }))) as Doc[]).map(toRefund)),
+    listRefundsInStatus: (status, createdBefore, limit) =>
+      guard(async () => ((await lean(m.refunds.find({ status, createdAt: { $lte: createdBefore } }).sort({ createdAt: 1 }).limit(limit))) as Doc[]).map(toRefund)),
+    listOrders: (f) => guard(async () => {
+      const filter: Record<string, unknown> = {};
+      if (f.status) filter.status = f.status;
+      if (f.createdBefore !== undefined) filter.createdAt = { $lt: f.createdBefore };
+      if (f.refundDue) {
+        const due = (await lean(m.payments.find({ kind: { $ne: 'ORDER' }, $expr: { $lt: ['$refundReserved', '$amount'] } }).select({ orderId: 1 }))) as Doc[];
+        filter._id = { $in: [...new Set(due.map((d) => d.orderId as string))] };
+      }
+      return ((await lean(m.orders.find(filter).sort({ createdAt: -1, _id: -1 }).limit(f.limit))) as Doc[]).map(toOrder);
+    }),
+    listAttempts: (orderId) => guard(async () => ((await lean(m.attempts.find({ orderId }).sort({ createdAt: 1, _id: 1 }))) as Doc[]).map(toAttempt)),
+    listNotificationsFor: (outTradeNos) =>
+      guard(async () => ((await lean(m.notifications.find({ outTradeNo: { $in: [...outTradeNos] } }).sort({ firstReceivedAt: 1 }))) as Doc[]).map(toNotification)),
     listReconcileCandidates: (createdBefore, now, limit) => guard(async () => {
       const docs = (await lean(
         m.orders
-          .find({ status: 'PENDING', createdAt: { $lte: createdBefore }, $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] })
+          .find({ status: 'PENDING', reviewReason: null, createdAt: { $lte: createdBefore }, $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] })
           .sort({ createdAt: 1 })
           .limit(limit),
       )) as Doc[];
@@ -269,13 +388,15 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
     releaseOrder: (orderId, owner) => guard(async () => void (await m.orders.updateOne({ _id: orderId, leaseOwner: owner }, { $set: { leaseOwner: null, leaseUntil: null } }))),
     recordNotification: (rec, replaces) => guard(async () => {
       const { id, ...rest } = rec;
+      const key = notificationKey(id, rec.outTradeNo);
       const upgrade = { $in: ['$outcome', { $literal: [...replaces] }] };
       const d = (await lean(
         m.notifications.findOneAndUpdate(
-          { _id: id },
+          { _id: key },
           [
             {
               $set: {
+                notificationId: { $literal: id },
                 eventType: { $ifNull: ['$eventType', { $literal: rest.eventType }] },
                 outTradeNo: { $ifNull: ['$outTradeNo', { $literal: rest.outTradeNo }] },
                 transactionId: { $ifNull: ['$transactionId', { $literal: rest.transactionId }] },
@@ -294,8 +415,8 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       const record = toNotification(d);
       return { record, duplicate: record.deliveries > 1 };
     }),
-    findNotification: (id) => guard(async () => {
-      const d = (await lean(m.notifications.findById(id))) as Doc | null;
+    findNotification: (id, outTradeNo) => guard(async () => {
+      const d = (await lean(m.notifications.findById(notificationKey(id, outTradeNo)))) as Doc | null;
       return d ? toNotification(d) : null;
     }),
     recordRejectedNotification: (x) => guard(async () => void (await m.rejected.create(x))),

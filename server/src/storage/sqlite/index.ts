@@ -8,9 +8,10 @@ import type { Product } from '../../domain/catalog';
 import { DuplicateKeyError, StoreUnavailableError } from '../../domain/errors';
 import type { NotificationRecord, RejectedNotification } from '../../domain/notification';
 import type { Order, PaymentAttempt } from '../../domain/order';
+import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { Session, User } from '../../domain/user';
 import type { PaidUpdate, Store } from '../port';
-import { ADDED_COLUMNS, SCHEMA } from './schema';
+import { ADDED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for tests. */
@@ -24,6 +25,7 @@ function mapError(err: unknown): unknown {
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
     const msg = String((err as Error).message);
     if (msg.includes('idempotency')) return new DuplicateKeyError('idempotency_key');
+    if (msg.includes('out_refund_no')) return new DuplicateKeyError('out_refund_no');
     if (msg.includes('out_trade_no')) return new DuplicateKeyError('out_trade_no');
     if (msg.includes('notifications.id')) return new DuplicateKeyError('notification_id');
     if (msg.includes('openid')) return new DuplicateKeyError('openid');
@@ -59,7 +61,7 @@ const toOrder = (r: Row): Order => ({
   transactionId: (r.transaction_id as string | null) ?? null,
   paidAt: (r.paid_at as number | null) ?? null,
   closedAt: (r.closed_at as number | null) ?? null,
-  paidAfterClose: r.paid_after_close === 1,
+  reviewReason: (r.review_reason as string | null) ?? null,
   createdAt: r.created_at as number,
   updatedAt: r.updated_at as number,
 });
@@ -86,6 +88,33 @@ const toNotification = (r: Row): NotificationRecord => ({
   deliveries: r.deliveries as number,
 });
 
+const toPayment = (r: Row): PaymentRecord => ({
+  transactionId: r.transaction_id as string,
+  orderId: r.order_id as string,
+  outTradeNo: r.out_trade_no as string,
+  amount: r.amount as number,
+  kind: r.kind as PaymentRecord['kind'],
+  paidAt: r.paid_at as number,
+  refundReserved: r.refund_reserved as number,
+});
+
+const toRefund = (r: Row): Refund => ({
+  id: r.id as string,
+  orderId: r.order_id as string,
+  transactionId: r.transaction_id as string,
+  outTradeNo: r.out_trade_no as string,
+  outRefundNo: r.out_refund_no as string,
+  amount: r.amount as number,
+  reason: (r.reason as string | null) ?? null,
+  status: r.status as Refund['status'],
+  providerRefundId: (r.provider_refund_id as string | null) ?? null,
+  idempotencyKey: (r.idempotency_key as string | null) ?? null,
+  failure: (r.failure as string | null) ?? null,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
+  settledAt: (r.settled_at as number | null) ?? null,
+});
+
 const toUser = (r: Row): User => ({
   id: r.id as string,
   openid: r.openid as string,
@@ -102,10 +131,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
-  for (const [table, column, ddl] of ADDED_COLUMNS) {
-    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
-    if (!columns.some((c) => c.name === column)) db.exec(ddl);
-  }
+  const hasColumn = (table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+  for (const [table, column, ddl] of ADDED_COLUMNS) if (!hasColumn(table, column)) db.exec(ddl);
+  if (!hasColumn('notifications', 'ref')) db.transaction(() => db.exec(NOTIFICATIONS_REKEY))();
+  db.exec(SCHEMA); // indexes of rebuilt tables
 
   const q = {
     userByOpenid: db.prepare('SELECT * FROM users WHERE openid = ?'),
@@ -148,13 +177,50 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     markClosed: db.prepare(
       `UPDATE orders SET status = 'CLOSED', closed_at = @now, updated_at = @now WHERE id = @orderId AND status = 'PENDING'`,
     ),
-    flagPaidAfterClose: db.prepare(
-      `UPDATE orders SET paid_after_close = 1, transaction_id = COALESCE(transaction_id, @transactionId), updated_at = @now
-       WHERE id = @orderId AND status = 'CLOSED'`,
-    ),
+    flagForReview: db.prepare('UPDATE orders SET review_reason = @reason, updated_at = @now WHERE id = @orderId AND review_reason IS NULL'),
     reconcileCandidates: db.prepare(
       `SELECT * FROM orders WHERE status = 'PENDING' AND created_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+         AND review_reason IS NULL
        ORDER BY created_at LIMIT ?`,
+    ),
+    insertPayment: db.prepare(
+      `INSERT INTO payments (transaction_id, order_id, out_trade_no, amount, kind, paid_at, refund_reserved)
+       VALUES (@transactionId, @orderId, @outTradeNo, @amount, @kind, @paidAt, 0) ON CONFLICT(transaction_id) DO NOTHING`,
+    ),
+    findPayment: db.prepare('SELECT * FROM payments WHERE transaction_id = ?'),
+    listPayments: db.prepare('SELECT * FROM payments WHERE order_id = ? ORDER BY paid_at, transaction_id'),
+    reserve: db.prepare(
+      'UPDATE payments SET refund_reserved = refund_reserved + @amount WHERE transaction_id = @transactionId AND refund_reserved + @amount <= amount',
+    ),
+    unreserve: db.prepare('UPDATE payments SET refund_reserved = refund_reserved - @amount WHERE transaction_id = @transactionId'),
+    insertRefund: db.prepare(
+      `INSERT INTO refunds (id, order_id, transaction_id, out_trade_no, out_refund_no, amount, reason, status, provider_refund_id,
+         idempotency_key, failure, created_at, updated_at, settled_at)
+       VALUES (@id, @orderId, @transactionId, @outTradeNo, @outRefundNo, @amount, @reason, @status, @providerRefundId,
+         @idempotencyKey, @failure, @createdAt, @updatedAt, @settledAt)`,
+    ),
+    moveRefund: db.prepare(
+      `UPDATE refunds SET status = @to, provider_refund_id = COALESCE(@providerRefundId, provider_refund_id),
+         settled_at = COALESCE(@settledAt, settled_at), failure = COALESCE(@failure, failure), updated_at = @now
+       WHERE out_refund_no = @outRefundNo AND status IN (SELECT value FROM json_each(@from))
+       RETURNING transaction_id, amount`,
+    ),
+    setRefundProviderId: db.prepare(
+      'UPDATE refunds SET provider_refund_id = @providerRefundId, updated_at = @now WHERE out_refund_no = @outRefundNo AND provider_refund_id IS NULL',
+    ),
+    findRefund: db.prepare('SELECT * FROM refunds WHERE out_refund_no = ?'),
+    findRefundByKey: db.prepare('SELECT * FROM refunds WHERE order_id = ? AND idempotency_key = ?'),
+    listRefunds: db.prepare('SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at, id'),
+    refundsInStatus: db.prepare('SELECT * FROM refunds WHERE status = ? AND created_at <= ? ORDER BY created_at LIMIT ?'),
+    listOrdersAdmin: db.prepare(
+      `SELECT * FROM orders o WHERE (@status IS NULL OR o.status = @status)
+         AND (@createdBefore IS NULL OR o.created_at < @createdBefore)
+         AND (@refundDue = 0 OR EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id AND p.kind != 'ORDER' AND p.refund_reserved < p.amount))
+       ORDER BY o.created_at DESC, o.id DESC LIMIT @limit`,
+    ),
+    listAttempts: db.prepare('SELECT * FROM payment_attempts WHERE order_id = ? ORDER BY created_at, out_trade_no'),
+    notificationsFor: db.prepare(
+      'SELECT * FROM notifications WHERE out_trade_no IN (SELECT value FROM json_each(?)) ORDER BY first_received_at, id',
     ),
     claimOrder: db.prepare(
       `UPDATE orders SET lease_owner = @owner, lease_until = @leaseUntil
@@ -162,15 +228,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ),
     releaseOrder: db.prepare('UPDATE orders SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?'),
     insertNotification: db.prepare(
-      `INSERT INTO notifications (id, event_type, out_trade_no, transaction_id, outcome, detail, request_id,
+      `INSERT INTO notifications (id, ref, event_type, out_trade_no, transaction_id, outcome, detail, request_id,
          first_received_at, last_received_at, deliveries)
-       VALUES (@id, @eventType, @outTradeNo, @transactionId, @outcome, @detail, @requestId, @firstReceivedAt, @lastReceivedAt, 1)
-       ON CONFLICT(id) DO UPDATE SET deliveries = deliveries + 1, last_received_at = excluded.last_received_at,
+       VALUES (@id, @ref, @eventType, @outTradeNo, @transactionId, @outcome, @detail, @requestId, @firstReceivedAt, @lastReceivedAt, 1)
+       ON CONFLICT(id, ref) DO UPDATE SET deliveries = deliveries + 1, last_received_at = excluded.last_received_at,
          outcome = CASE WHEN outcome IN (SELECT value FROM json_each(@replaces)) THEN excluded.outcome ELSE outcome END,
          detail = CASE WHEN outcome IN (SELECT value FROM json_each(@replaces)) THEN excluded.detail ELSE detail END
        RETURNING *, (deliveries > 1) AS duplicate`,
     ),
-    findNotification: db.prepare('SELECT * FROM notifications WHERE id = ?'),
+    findNotification: db.prepare('SELECT * FROM notifications WHERE id = ? AND ref = ?'),
     insertRejected: db.prepare(
       'INSERT INTO rejected_notifications (received_at, reason, serial, request_id, body_sha256) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -188,6 +254,29 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     q.insertAttempt.run(attempt);
     return true;
   });
+
+  const insertRefundTx = db.transaction((refund: Refund): boolean => {
+    if (q.reserve.run({ transactionId: refund.transactionId, amount: refund.amount }).changes !== 1) return false;
+    q.insertRefund.run(refund);
+    return true;
+  });
+
+  const moveRefundTx = db.transaction(
+    (outRefundNo: string, from: readonly string[], to: string, fields: { providerRefundId?: string | null; settledAt?: number | null; failure?: string | null }, release: boolean, now: number): boolean => {
+      const moved = q.moveRefund.get({
+        outRefundNo,
+        from: JSON.stringify(from),
+        to,
+        providerRefundId: fields.providerRefundId ?? null,
+        settledAt: fields.settledAt ?? null,
+        failure: fields.failure ?? null,
+        now,
+      }) as { transaction_id: string; amount: number } | undefined;
+      if (!moved) return false;
+      if (release) q.unreserve.run({ transactionId: moved.transaction_id, amount: moved.amount });
+      return true;
+    },
+  );
 
   const upsertUserTx = db.transaction((openid: string, unionid: string | null, sessionKey: string, now: number) => {
     const existing = q.userByOpenid.get(openid) as Row | undefined;
@@ -251,20 +340,47 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     markPaid: (orderId, u: PaidUpdate, now) =>
       guard(() => q.markPaid.run({ orderId, transactionId: u.transactionId, paidAt: u.paidAt, now }).changes === 1),
     markClosed: (orderId, now) => guard(() => q.markClosed.run({ orderId, now }).changes === 1),
-    flagPaidAfterClose: (orderId, u, now) =>
-      guard(() => void q.flagPaidAfterClose.run({ orderId, transactionId: u.transactionId, now })),
+    flagForReview: (orderId, reason, now) => guard(() => q.flagForReview.run({ orderId, reason, now }).changes === 1),
+    recordPayment: (p) => guard(() => q.insertPayment.run(p).changes === 1),
+    findPayment: (transactionId) =>
+      guard(() => {
+        const r = q.findPayment.get(transactionId) as Row | undefined;
+        return r ? toPayment(r) : null;
+      }),
+    listPayments: (orderId) => guard(() => (q.listPayments.all(orderId) as Row[]).map(toPayment)),
+    insertRefund: (refund) => guard(() => insertRefundTx(refund)),
+    moveRefund: (outRefundNo, from, to, fields, release, now) => guard(() => moveRefundTx(outRefundNo, from, to, fields, release, now)),
+    setRefundProviderId: (outRefundNo, providerRefundId, now) => guard(() => void q.setRefundProviderId.run({ outRefundNo, providerRefundId, now })),
+    findRefund: (outRefundNo) =>
+      guard(() => {
+        const r = q.findRefund.get(outRefundNo) as Row | undefined;
+        return r ? toRefund(r) : null;
+      }),
+    findRefundByIdempotencyKey: (orderId, key) =>
+      guard(() => {
+        const r = q.findRefundByKey.get(orderId, key) as Row | undefined;
+        return r ? toRefund(r) : null;
+      }),
+    listRefunds: (orderId) => guard(() => (q.listRefunds.all(orderId) as Row[]).map(toRefund)),
+    listRefundsInStatus: (status, createdBefore, limit) => guard(() => (q.refundsInStatus.all(status, createdBefore, limit) as Row[]).map(toRefund)),
+    listOrders: (f) =>
+      guard(() =>
+        (q.listOrdersAdmin.all({ status: f.status ?? null, createdBefore: f.createdBefore ?? null, refundDue: f.refundDue ? 1 : 0, limit: f.limit }) as Row[]).map(toOrder),
+      ),
+    listAttempts: (orderId) => guard(() => (q.listAttempts.all(orderId) as Row[]).map(toAttempt)),
+    listNotificationsFor: (outTradeNos) => guard(() => (q.notificationsFor.all(JSON.stringify(outTradeNos)) as Row[]).map(toNotification)),
     listReconcileCandidates: (createdBefore, now, limit) =>
       guard(() => (q.reconcileCandidates.all(createdBefore, now, limit) as Row[]).map(toOrder)),
     claimOrder: (orderId, owner, leaseUntil, now) => guard(() => q.claimOrder.run({ orderId, owner, leaseUntil, now }).changes === 1),
     releaseOrder: (orderId, owner) => guard(() => void q.releaseOrder.run(orderId, owner)),
     recordNotification: (rec: NotificationRecord, replaces) =>
       guard(() => {
-        const r = q.insertNotification.get({ ...rec, replaces: JSON.stringify(replaces) }) as Row;
+        const r = q.insertNotification.get({ ...rec, ref: rec.outTradeNo ?? '', replaces: JSON.stringify(replaces) }) as Row;
         return { record: toNotification(r), duplicate: r.duplicate === 1 };
       }),
-    findNotification: (id) =>
+    findNotification: (id, outTradeNo) =>
       guard(() => {
-        const r = q.findNotification.get(id) as Row | undefined;
+        const r = q.findNotification.get(id, outTradeNo ?? '') as Row | undefined;
         return r ? toNotification(r) : null;
       }),
     recordRejectedNotification: (x: RejectedNotification) =>

@@ -3,7 +3,30 @@
 export const ADDED_COLUMNS: [table: string, column: string, ddl: string][] = [
   ['orders', 'lease_owner', 'ALTER TABLE orders ADD COLUMN lease_owner TEXT'],
   ['orders', 'lease_until', 'ALTER TABLE orders ADD COLUMN lease_until INTEGER'],
+  ['orders', 'review_reason', 'ALTER TABLE orders ADD COLUMN review_reason TEXT'],
 ];
+
+/** Notifications keyed by (id, ref) since refunds: rebuilds a table keyed by id alone, keeping its rows. */
+export const NOTIFICATIONS_REKEY = `
+ALTER TABLE notifications RENAME TO notifications_by_id;
+CREATE TABLE notifications (
+  id TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  out_trade_no TEXT,
+  transaction_id TEXT,
+  outcome TEXT NOT NULL,
+  detail TEXT,
+  request_id TEXT,
+  first_received_at INTEGER NOT NULL,
+  last_received_at INTEGER NOT NULL,
+  deliveries INTEGER NOT NULL,
+  PRIMARY KEY (id, ref)
+);
+INSERT INTO notifications SELECT id, COALESCE(out_trade_no, ''), event_type, out_trade_no, transaction_id, outcome, detail, request_id,
+  first_received_at, last_received_at, deliveries FROM notifications_by_id;
+DROP TABLE notifications_by_id;
+`;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -60,7 +83,9 @@ CREATE TABLE IF NOT EXISTS payment_attempts (
   created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS notifications (
-  id TEXT PRIMARY KEY,
+  id TEXT NOT NULL,
+  -- the out_trade_no the notification names ('' for none): an id reused for another order is another notification
+  ref TEXT NOT NULL,
   event_type TEXT NOT NULL,
   out_trade_no TEXT,
   transaction_id TEXT,
@@ -69,8 +94,40 @@ CREATE TABLE IF NOT EXISTS notifications (
   request_id TEXT,
   first_received_at INTEGER NOT NULL,
   last_received_at INTEGER NOT NULL,
-  deliveries INTEGER NOT NULL
+  deliveries INTEGER NOT NULL,
+  PRIMARY KEY (id, ref)
 );
+CREATE INDEX IF NOT EXISTS notifications_out_trade_no ON notifications(out_trade_no);
+CREATE TABLE IF NOT EXISTS payments (
+  transaction_id TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  out_trade_no TEXT NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  kind TEXT NOT NULL CHECK (kind IN ('ORDER', 'DUPLICATE', 'AFTER_CLOSE')),
+  paid_at INTEGER NOT NULL,
+  -- the sum of this payment's refunds that are not CLOSED; never more than the amount
+  refund_reserved INTEGER NOT NULL DEFAULT 0 CHECK (refund_reserved >= 0 AND refund_reserved <= amount)
+);
+CREATE INDEX IF NOT EXISTS payments_order ON payments(order_id);
+CREATE TABLE IF NOT EXISTS refunds (
+  id TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  transaction_id TEXT NOT NULL REFERENCES payments(transaction_id),
+  out_trade_no TEXT NOT NULL,
+  out_refund_no TEXT NOT NULL UNIQUE,
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  reason TEXT,
+  status TEXT NOT NULL CHECK (status IN ('PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL')),
+  provider_refund_id TEXT,
+  idempotency_key TEXT,
+  failure TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  settled_at INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS refunds_order_idempotency ON refunds(order_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS refunds_order ON refunds(order_id, created_at);
+CREATE INDEX IF NOT EXISTS refunds_status ON refunds(status, created_at);
 CREATE TABLE IF NOT EXISTS rejected_notifications (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at INTEGER NOT NULL,

@@ -1,0 +1,48 @@
+// What an operator sees of orders: everything the shop knows of one order, and pages of orders.
+import type { Store } from '../storage/port';
+import { notFound } from './errors';
+import type { NotificationRecord } from './notification';
+import type { Order, OrderStatus, OrderView, PaymentAttempt } from './order';
+import { viewOrder } from './read-orders';
+import type { PaymentRecord, Refund } from './refund';
+
+export interface AdminOrder {
+  order: OrderView & { userId: string; reviewReason: string | null };
+  attempts: Omit<PaymentAttempt, 'requestBody'>[];
+  payments: PaymentRecord[];
+  notifications: NotificationRecord[];
+  refunds: Refund[];
+}
+
+export async function adminOrder(store: Store, id: string): Promise<AdminOrder> {
+  const order = await store.findOrder(id);
+  if (!order) throw notFound('order');
+  const attempts = await store.listAttempts(order.id);
+  const [view, payments, notifications, refunds] = await Promise.all([
+    viewOrder(store, order),
+    store.listPayments(order.id),
+    store.listNotificationsFor(attempts.map((a) => a.outTradeNo)),
+    store.listRefunds(order.id),
+  ]);
+  return {
+    order: { ...view, userId: order.userId, reviewReason: order.reviewReason },
+    attempts: attempts.map(({ requestBody: _omitted, ...a }) => a),
+    payments,
+    notifications,
+    refunds,
+  };
+}
+
+export interface AdminOrderPage {
+  orders: (OrderView & { reviewReason: string | null })[];
+  /** Pass as `before` for the next page; null on the last page. */
+  next: string | null;
+}
+
+export async function adminListOrders(store: Store, f: { status?: OrderStatus; refundDue?: boolean; before?: string; limit: number }): Promise<AdminOrderPage> {
+  const createdBefore = f.before ? Date.parse(f.before) : undefined;
+  const orders: Order[] = await store.listOrders({ status: f.status, refundDue: f.refundDue, createdBefore, limit: f.limit });
+  const views = await Promise.all(orders.map(async (o) => ({ ...(await viewOrder(store, o)), reviewReason: o.reviewReason })));
+  const last = orders[orders.length - 1];
+  return { orders: views, next: orders.length === f.limit && last ? new Date(last.createdAt).toISOString() : null };
+}

@@ -1,0 +1,63 @@
+// /api/admin: the operator's API, behind `Authorization: Bearer <ADMIN_TOKEN>`. Without a
+// configured token every admin route answers 404, as if it did not exist.
+import crypto from 'node:crypto';
+import express, { type RequestHandler, type Router } from 'express';
+import { z } from 'zod';
+import { adminListOrders, adminOrder } from '../domain/admin';
+import type { PaymentDeps } from '../domain/deps';
+import { AppError } from '../domain/errors';
+import { toRefundView } from '../domain/refund';
+import { requestRefund } from '../domain/refunds';
+import { idempotencyKey, orderIdParam } from './schemas';
+import { parse } from './validate';
+
+const digest = (s: string) => crypto.createHash('sha256').update(s).digest();
+
+export function requireAdmin(token: string | null): RequestHandler {
+  const expected = token ? digest(token) : null;
+  return (req, _res, next) => {
+    if (!expected) throw new AppError('NOT_FOUND', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
+    const given = /^Bearer (\S{1,256})$/.exec(req.get('Authorization') ?? '')?.[1];
+    // Compared as digests, in constant time: the token's length and prefix leak nothing.
+    if (!given || !crypto.timingSafeEqual(digest(given), expected)) throw new AppError('UNAUTHENTICATED', 'the admin token is missing or wrong');
+    next();
+  };
+}
+
+export const refundBody = z.strictObject({
+  amount: z.number().int('must be a whole number of fen').positive('must be more than 0'),
+  reason: z.string().trim().min(1).max(80).optional(),
+  transactionId: z.string().min(1).max(64).optional(),
+});
+
+export const adminOrdersQuery = z.strictObject({
+  status: z.enum(['PENDING', 'PAID', 'CLOSED']).optional(),
+  refundDue: z.enum(['true', 'false']).optional(),
+  before: z.iso.datetime().optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+export function adminRoutes(deps: PaymentDeps, adminToken: string | null): Router {
+  const r = express.Router();
+  r.use(requireAdmin(adminToken));
+
+  r.get('/orders', async (req, res) => {
+    const q = parse(adminOrdersQuery, req.query, 'query');
+    res.json(await adminListOrders(deps.store, { status: q.status, refundDue: q.refundDue === 'true', before: q.before, limit: q.limit }));
+  });
+
+  r.get('/orders/:id', async (req, res) => {
+    res.json(await adminOrder(deps.store, parse(orderIdParam, req.params.id, 'id')));
+  });
+
+  r.post('/orders/:id/refunds', async (req, res) => {
+    const id = parse(orderIdParam, req.params.id, 'id');
+    const body = parse(refundBody, req.body);
+    const keyHeader = req.get('Idempotency-Key');
+    const key = keyHeader === undefined ? null : parse(idempotencyKey, keyHeader, 'Idempotency-Key');
+    const { refund, replayed } = await requestRefund(deps, id, { amount: body.amount, reason: body.reason ?? null, transactionId: body.transactionId }, key);
+    if (replayed) res.set('Idempotent-Replayed', 'true');
+    res.status(replayed ? 200 : 201).json({ refund: { ...toRefundView(refund), outRefundNo: refund.outRefundNo, transactionId: refund.transactionId, reason: refund.reason, failure: refund.failure } });
+  });
+  return r;
+}
