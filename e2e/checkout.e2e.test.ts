@@ -105,4 +105,19 @@ describe.skipIf(!hasChromium)('checkout in a browser', () => {
     await visibleText('支付成功').waitFor({ timeout: 10_000 });
     await shot('c-recovered');
   });
+
+  it('(d) paid, then refunded by the operator → the result page shows 已退款 with the amount', async () => {
+    await openShopAndAdd('陶瓷马克杯', 2);
+    await visibleText('微信支付 ¥90.00').click();
+    await page.locator('.pay-sheet__pay').click();
+    await visibleText('支付成功').waitFor({ timeout: 10_000 });
+    const orderId = /[?&]id=(ord_[0-9a-f]{32})/.exec(decodeURIComponent(page.url()))?.[1];
+    expect(orderId).toBeTruthy();
+    const refund = await sys.admin('POST', `/orders/${orderId}/refunds`, { amount: 9000, reason: '商品缺货' });
+    expect(refund.status).toBe(201);
+    await expect.poll(async () => (await sys.admin('GET', `/orders/${orderId}`)).body.refunds[0].status, { timeout: 5000 }).toBe('SUCCESS');
+    await page.reload();
+    await visibleText('已退款 ¥90.00').waitFor({ timeout: 10_000 });
+    await shot('d-refunded');
+  });
 });

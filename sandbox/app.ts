@@ -6,7 +6,7 @@ import { createDeliveries, type DeliveryRecord } from './delivery';
 import { code2sessionRoutes } from './code2session';
 import type { SandboxKeys } from './keys';
 import { payerRoutes } from './payer';
-import { createState, current, defaultSigner, issueCode, type PlatformSigner, type SandboxControls, type TradeState } from './state';
+import { createState, current, defaultSigner, issueCode, newTransactionId, type PlatformSigner, type RefundState, type SandboxControls, type TradeState } from './state';
 import { v3PayRoutes } from './v3-pay';
 
 export { DEFAULT_CONTROLS, type SandboxControls } from './state';
@@ -29,6 +29,9 @@ export interface Sandbox {
   /** Test helper: the signer WeChat would use for notifications now. */
   signer(): PlatformSigner;
   orderState(outTradeNo: string): TradeState | null;
+  refundState(outRefundNo: string): RefundState | null;
+  /** Test switch: WeChat charges a paid order a second time (another transaction id) and notifies it. */
+  duplicateCharge(outTradeNo: string): string;
   /** Issues a login code for a test user, as wx.login would. */
   issueCode(user?: string): { code: string; openid: string };
   /** Resolves once every scheduled notification has been delivered or given up. */
@@ -44,7 +47,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const app = express();
   app.disable('x-powered-by');
   app.use(code2sessionRoutes(s));
-  app.use(v3PayRoutes(s, { allowHttpNotifyUrl: opts.allowHttpNotifyUrl, later }));
+  app.use(v3PayRoutes(s, { allowHttpNotifyUrl: opts.allowHttpNotifyUrl, later, deliveries }));
   app.use('/sandbox', payerRoutes(s, deliveries));
   app.get('/', (_req, res) =>
     res.type('text/plain').send('WeChat sandbox: /sns/jscode2session, /v3/pay/transactions/*, /sandbox/{login,pay,prepay/:id,controls,deliveries}\n'),
@@ -58,6 +61,15 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     orderState: (no) => {
       const o = s.orders.get(no);
       return o ? current(s, o).state : null;
+    },
+    refundState: (no) => s.refunds.get(no)?.status ?? null,
+    duplicateCharge(no) {
+      const o = s.orders.get(no);
+      if (!o || o.state !== 'SUCCESS') throw new Error(`order ${no} is not paid`);
+      const transactionId = newTransactionId(s);
+      s.transactions.set(transactionId, no);
+      deliveries.schedule(o, transactionId);
+      return transactionId;
     },
     issueCode: (user) => issueCode(s, user),
     idle: () => deliveries.idle(),

@@ -1,13 +1,16 @@
 // Notification delivery on WeChat's schedule: signed, encrypted, retried until answered 2xx,
-// with the test switches for drops, duplicates, delays and SIGNTEST probes.
+// with the test switches for drops, duplicates, delays and SIGNTEST probes. Payments and refunds
+// are delivered alike.
 import { buildNotification } from './notify';
-import { defaultSigner, transactionOf, type SandboxOrder, type SandboxState } from './state';
+import { defaultSigner, refundNotificationOf, transactionOf, type SandboxOrder, type SandboxRefund, type SandboxState } from './state';
 
 /** WeChat's documented notification retry schedule after the first attempt, in seconds. */
 export const RETRY_SCHEDULE_S = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600];
 
 export interface DeliveryRecord {
+  kind: 'payment' | 'refund';
   outTradeNo: string;
+  outRefundNo?: string;
   attempt: number;
   status: number | 'error';
   probe: boolean;
@@ -16,11 +19,26 @@ export interface DeliveryRecord {
 
 export interface Deliveries {
   records: DeliveryRecord[];
-  /** Starts delivering a paid order's notification (unless the order's notifications are dropped). */
-  schedule(o: SandboxOrder): void;
+  /** Starts delivering a paid order's notification (unless the order's notifications are dropped);
+   *  `transactionId` names another transaction of the same order (a duplicate charge). */
+  schedule(o: SandboxOrder, transactionId?: string): void;
+  /** Starts delivering an ended refund's notification (unless dropped). */
+  scheduleRefund(r: SandboxRefund): void;
+  /** Runs `fn` after `ms`, unless the sandbox stops first. */
+  after(ms: number, fn: () => void): void;
   /** Resolves once every scheduled notification has been delivered or given up. */
   idle(): Promise<void>;
   stop(): void;
+}
+
+interface Job {
+  url: string;
+  record: Pick<DeliveryRecord, 'kind' | 'outTradeNo' | 'outRefundNo'>;
+  eventType: string;
+  originalType: 'transaction' | 'refund';
+  resource: () => Record<string, unknown>;
+  /** Whether this kind of delivery takes SIGNTEST probes first. */
+  probes: boolean;
 }
 
 export function createDeliveries(s: SandboxState): Deliveries {
@@ -49,25 +67,25 @@ export function createDeliveries(s: SandboxState): Deliveries {
     }
   }
 
-  async function deliver(o: SandboxOrder): Promise<void> {
-    const outTradeNo = o.body.out_trade_no;
+  async function deliver(job: Job): Promise<void> {
     const id = crypto.randomUUID(); // retries reuse the same notification id
     if (s.controls.notificationDelayMs) await later(s.controls.notificationDelayMs);
+    const build = (signtest = false) =>
+      buildNotification({ apiV3Key: s.keys.apiV3Key, signer: defaultSigner(s), transaction: job.resource(), originalType: job.originalType, eventType: job.eventType, id, nowMs: s.now(), signtest });
     for (let attempt = 0; attempt <= RETRY_SCHEDULE_S.length && !stopped; attempt++) {
       if (attempt > 0) await later(RETRY_SCHEDULE_S[attempt - 1]! * 1000 * s.controls.timeScale);
       if (stopped) return;
-      const signer = defaultSigner(s);
-      if (attempt === 0 && s.controls.signtestProbes) {
-        const probe = buildNotification({ apiV3Key: s.keys.apiV3Key, signer, transaction: transactionOf(o), id, nowMs: s.now(), signtest: true });
-        records.push({ outTradeNo, attempt, status: await post(o.body.notify_url, probe.body, probe.headers), probe: true, at: s.now() });
+      if (attempt === 0 && job.probes && s.controls.signtestProbes) {
+        const probe = build(true);
+        records.push({ ...job.record, attempt, status: await post(job.url, probe.body, probe.headers), probe: true, at: s.now() });
         continue; // a probe must be refused; the real delivery follows on the retry schedule
       }
       const copies = 1 + s.controls.duplicateNotifications;
       const results = await Promise.all(
         Array.from({ length: copies }, async () => {
-          const d = buildNotification({ apiV3Key: s.keys.apiV3Key, signer, transaction: transactionOf(o), id, nowMs: s.now() });
-          const status = await post(o.body.notify_url, d.body, d.headers);
-          records.push({ outTradeNo, attempt, status, probe: false, at: s.now() });
+          const d = build();
+          const status = await post(job.url, d.body, d.headers);
+          records.push({ ...job.record, attempt, status, probe: false, at: s.now() });
           return status;
         }),
       );
@@ -75,12 +93,41 @@ export function createDeliveries(s: SandboxState): Deliveries {
     }
   }
 
+  const start = (job: Job) => {
+    const p = deliver(job).finally(() => pending.delete(p));
+    pending.add(p);
+  };
+
   return {
     records,
-    schedule(o) {
-      if (o.dropNotifications) return;
-      const p = deliver(o).finally(() => pending.delete(p));
-      pending.add(p);
+    schedule(o, transactionId) {
+      if (o.dropNotifications && !transactionId) return;
+      start({
+        url: o.body.notify_url,
+        record: { kind: 'payment', outTradeNo: o.body.out_trade_no },
+        eventType: 'TRANSACTION.SUCCESS',
+        originalType: 'transaction',
+        resource: () => ({ ...transactionOf(o), ...(transactionId ? { transaction_id: transactionId } : {}) }),
+        probes: true,
+      });
+    },
+    scheduleRefund(r) {
+      if (r.dropNotifications || !r.notifyUrl) return;
+      start({
+        url: r.notifyUrl,
+        record: { kind: 'refund', outTradeNo: r.outTradeNo, outRefundNo: r.outRefundNo },
+        eventType: `REFUND.${r.status}`,
+        originalType: 'refund',
+        resource: () => refundNotificationOf(s, r),
+        probes: false,
+      });
+    },
+    after(ms, fn) {
+      const p = later(ms).then(() => {
+        if (!stopped) fn();
+      });
+      const tracked = p.finally(() => pending.delete(tracked));
+      pending.add(tracked);
     },
     async idle() {
       while (pending.size) await Promise.all([...pending]);

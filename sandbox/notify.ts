@@ -17,7 +17,9 @@ export interface NotificationSigner {
 export interface BuildOptions {
   apiV3Key: string;
   signer: NotificationSigner;
+  /** The decrypted resource: a transaction (AAD "transaction"), or a refund with `originalType: 'refund'`. */
   transaction: Record<string, unknown>;
+  originalType?: 'transaction' | 'refund';
   id?: string;
   eventType?: string;
   nowMs?: number;
@@ -28,17 +30,18 @@ export interface BuildOptions {
 export function buildNotification(o: BuildOptions): SignedDelivery {
   const now = o.nowMs ?? Date.now();
   const nonce = randomNonce(12);
+  const kind = o.originalType ?? 'transaction';
   const envelope = {
     id: o.id ?? crypto.randomUUID(),
     create_time: beijingTime(now),
     resource_type: 'encrypt-resource',
-    event_type: o.eventType ?? 'TRANSACTION.SUCCESS',
-    summary: '支付成功',
+    event_type: o.eventType ?? (kind === 'refund' ? 'REFUND.SUCCESS' : 'TRANSACTION.SUCCESS'),
+    summary: kind === 'refund' ? '退款状态变更' : '支付成功',
     resource: {
-      original_type: 'transaction',
+      original_type: kind,
       algorithm: 'AEAD_AES_256_GCM',
-      ciphertext: aesGcmEncrypt(o.apiV3Key, nonce, 'transaction', JSON.stringify(o.transaction)),
-      associated_data: 'transaction',
+      ciphertext: aesGcmEncrypt(o.apiV3Key, nonce, kind, JSON.stringify(o.transaction)),
+      associated_data: kind,
       nonce,
     },
   };

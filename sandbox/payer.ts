@@ -25,6 +25,9 @@ const controlsSchema = z.strictObject({
   prepayDelayMs: z.number().int().min(0).max(600_000),
   code2sessionErrcode: z.strictObject({ errcode: z.number().int(), times: z.number().int().min(0) }).nullable(),
   signWith: z.enum(['publicKey', 'certificate']),
+  refundOutcome: z.enum(['success', 'abnormal', 'closed']),
+  refundDelayMs: z.number().int().min(0).max(600_000),
+  dropRefundNotifications: z.union([z.boolean(), z.number().int().min(0)]),
 }).partial();
 
 export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
@@ -96,7 +99,8 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
     res.json({ errMsg: 'requestPayment:ok' });
   });
 
-  const shown = (c: SandboxControls) => ({ ...c, dropNotifications: Number.isFinite(c.dropNotifications) ? c.dropNotifications : true });
+  const finite = (n: number) => (Number.isFinite(n) ? n : true);
+  const shown = (c: SandboxControls) => ({ ...c, dropNotifications: finite(c.dropNotifications), dropRefundNotifications: finite(c.dropRefundNotifications) });
   r.get('/controls', (_req, res) => res.json(shown(s.controls)));
   r.post('/controls', (req, res) => {
     const body = req.body as unknown;
@@ -107,11 +111,11 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
       const issue = parsed.error.issues[0]!;
       return res.status(400).json({ errMsg: `${issue.path.join('.') || 'controls'}: ${issue.message}` });
     }
-    const { dropNotifications, ...rest } = parsed.data;
+    const { dropNotifications, dropRefundNotifications, ...rest } = parsed.data;
     // JSON has no Infinity: `true` drops every notification from now on, `false` none.
-    if (dropNotifications !== undefined) {
-      s.controls.dropNotifications = dropNotifications === true ? Number.POSITIVE_INFINITY : dropNotifications === false ? 0 : dropNotifications;
-    }
+    const count = (v: boolean | number) => (v === true ? Number.POSITIVE_INFINITY : v === false ? 0 : v);
+    if (dropNotifications !== undefined) s.controls.dropNotifications = count(dropNotifications);
+    if (dropRefundNotifications !== undefined) s.controls.dropRefundNotifications = count(dropRefundNotifications);
     Object.assign(s.controls, rest);
     res.json(shown(s.controls));
   });

@@ -24,6 +24,12 @@ export interface SandboxControls {
   code2sessionErrcode: { errcode: number; times: number } | null;
   /** Sign responses and notifications with this platform key (default: the public key). */
   signWith: 'publicKey' | 'certificate';
+  /** How refunds end: SUCCESS by default; ABNORMAL (the card is gone) or CLOSED. */
+  refundOutcome: 'success' | 'abnormal' | 'closed';
+  /** How long a refund stays PROCESSING before it ends (ms). */
+  refundDelayMs: number;
+  /** Refunds from now on whose notifications are never delivered (a count; Infinity, or `true` over HTTP, for all). */
+  dropRefundNotifications: number;
 }
 
 export const DEFAULT_CONTROLS: SandboxControls = {
@@ -36,7 +42,28 @@ export const DEFAULT_CONTROLS: SandboxControls = {
   prepayDelayMs: 0,
   code2sessionErrcode: null,
   signWith: 'publicKey',
+  refundOutcome: 'success',
+  refundDelayMs: 50,
+  dropRefundNotifications: 0,
 };
+
+export type RefundState = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+
+export interface SandboxRefund {
+  /** The request's parameters in a canonical form: a repeat with the same out_refund_no must match. */
+  canonical: string;
+  outRefundNo: string;
+  refundId: string;
+  outTradeNo: string;
+  transactionId: string;
+  amount: number;
+  total: number;
+  status: RefundState;
+  createTime: string;
+  successTime: string | null;
+  notifyUrl: string | null;
+  dropNotifications: boolean;
+}
 
 export type TradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED';
 
@@ -86,6 +113,7 @@ export interface SandboxState {
   orders: Map<string, SandboxOrder>;
   prepays: Map<string, { outTradeNo: string; expiresAt: number }>;
   transactions: Map<string, string>;
+  refunds: Map<string, SandboxRefund>;
 }
 
 export function createState(o: {
@@ -113,6 +141,7 @@ export function createState(o: {
     orders: new Map(),
     prepays: new Map(),
     transactions: new Map(),
+    refunds: new Map(),
   };
 }
 
@@ -150,7 +179,7 @@ export function current(s: SandboxState, o: SandboxOrder): SandboxOrder {
 /** Marks an order paid, with a transaction id and success time in WeChat's formats. */
 export function markPaid(s: SandboxState, o: SandboxOrder): void {
   o.state = 'SUCCESS';
-  o.transactionId = `42000${beijingCompact(s.now()).slice(0, 8)}${Array.from(crypto.randomBytes(15), (x) => x % 10).join('')}`;
+  o.transactionId = newTransactionId(s);
   o.successTime = beijingTime(s.now());
   s.transactions.set(o.transactionId, o.body.out_trade_no);
 }
@@ -182,4 +211,51 @@ export function canonicalJson(value: unknown): string {
         ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
         : v;
   return JSON.stringify(sort(value));
+}
+
+/** What is left to refund of one transaction: its amount less every refund of it that is not CLOSED. */
+export function refundable(s: SandboxState, transactionId: string): number {
+  const no = s.transactions.get(transactionId);
+  const o = no ? s.orders.get(no) : undefined;
+  if (!o || o.state !== 'SUCCESS') return 0;
+  let reserved = 0;
+  for (const r of s.refunds.values()) if (r.transactionId === transactionId && r.status !== 'CLOSED') reserved += r.amount;
+  return o.body.amount.total - reserved;
+}
+
+/** A new transaction id in WeChat's format (42000 + Beijing date + digits). */
+export function newTransactionId(s: SandboxState): string {
+  return `42000${beijingCompact(s.now()).slice(0, 8)}${Array.from(crypto.randomBytes(15), (x) => x % 10).join('')}`;
+}
+
+/** The refund object of §10, as the API answers it (notifications call the status refund_status). */
+export function refundOf(s: SandboxState, r: SandboxRefund): Record<string, unknown> {
+  return {
+    refund_id: r.refundId,
+    out_refund_no: r.outRefundNo,
+    transaction_id: r.transactionId,
+    out_trade_no: r.outTradeNo,
+    channel: 'ORIGINAL',
+    user_received_account: '支付用户零钱',
+    ...(r.successTime ? { success_time: r.successTime } : {}),
+    create_time: r.createTime,
+    status: r.status,
+    funds_account: 'AVAILABLE',
+    amount: { total: r.total, refund: r.amount, payer_total: r.total, payer_refund: r.amount, settlement_refund: r.amount, settlement_total: r.total, discount_refund: 0, currency: 'CNY' },
+  };
+}
+
+/** The decrypted resource of a REFUND.* notification. */
+export function refundNotificationOf(s: SandboxState, r: SandboxRefund): Record<string, unknown> {
+  return {
+    mchid: s.keys.mchid,
+    out_trade_no: r.outTradeNo,
+    transaction_id: r.transactionId,
+    out_refund_no: r.outRefundNo,
+    refund_id: r.refundId,
+    refund_status: r.status,
+    ...(r.successTime ? { success_time: r.successTime } : {}),
+    user_received_account: '支付用户零钱',
+    amount: { total: r.total, refund: r.amount, payer_total: r.total, payer_refund: r.amount },
+  };
 }

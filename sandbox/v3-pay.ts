@@ -5,7 +5,9 @@ import crypto from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { parseAuthorization, randomNonce, requestMessage, responseMessage, rsaSign, rsaVerify } from '../server/src/wechatpay/crypto';
 import { beijingCompact } from '../server/src/wechatpay/time';
+import type { Deliveries } from './delivery';
 import { canonicalJson, current, defaultSigner, transactionOf, type JsapiBody, type SandboxState } from './state';
+import { refundRoutes } from './v3-refunds';
 
 const ALLOWED_OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 const PREPAY_TTL_MS = 2 * 3600_000;
@@ -17,11 +19,17 @@ export interface V3Options {
   allowHttpNotifyUrl?: boolean;
   /** Hangs for this long (ms) before answering, honouring stop(). */
   later(ms: number): Promise<void>;
+  deliveries: Deliveries;
 }
 
-export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
-  const { keys } = s;
+export interface V3Answers {
+  sendSigned(req: Request, res: Response, status: number, payload: unknown): void;
+  v3Error(req: Request, res: Response, status: number, code: string, message: string, detail?: Record<string, unknown>): void;
+}
 
+/** Signed answers, as WeChat Pay gives them: with the key the merchant asked for by Wechatpay-Serial. */
+export function v3Answers(s: SandboxState): V3Answers {
+  const { keys } = s;
   function sendSigned(req: Request, res: Response, status: number, payload: unknown) {
     const body = payload === null ? '' : JSON.stringify(payload);
     const asked = req.get('Wechatpay-Serial');
@@ -43,7 +51,12 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
 
   const v3Error = (req: Request, res: Response, status: number, code: string, message: string, detail?: Record<string, unknown>) =>
     sendSigned(req, res, status, { code, message, ...(detail ? { detail } : {}) });
+  return { sendSigned, v3Error };
+}
 
+export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
+  const { keys } = s;
+  const { sendSigned, v3Error } = v3Answers(s);
   const r = express.Router();
 
   // A known resource asked for with the wrong method: 405, before anything else is looked at.
@@ -51,6 +64,8 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
     [/^\/v3\/pay\/transactions\/jsapi$/, 'POST'],
     [/^\/v3\/pay\/transactions\/out-trade-no\/[^/]+\/close$/, 'POST'],
     [/^\/v3\/pay\/transactions\/(out-trade-no|id)\/[^/]+$/, 'GET'],
+    [/^\/v3\/refund\/domestic\/refunds$/, 'POST'],
+    [/^\/v3\/refund\/domestic\/refunds\/[^/]+$/, 'GET'],
   ];
   r.use('/v3', (req, res, next) => {
     const path = req.originalUrl.split('?')[0]!;
@@ -170,6 +185,8 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
     if (order) order.state = 'CLOSED';
     return sendSigned(req, res, 204, null); // closing an unknown or closed order also answers 204
   });
+
+  r.use(refundRoutes(s, { answers: { sendSigned, v3Error }, deliveries: o.deliveries }));
 
   r.all(/^\/v3\//, (req, res) => v3Error(req, res, 404, 'RESOURCE_NOT_EXISTS', '请求的资源不存在'));
   return r;

@@ -22,3 +22,15 @@ describe('result page state', () => {
     expect(parseOutcome(undefined, undefined)).toEqual({ outcome: 'fail', message: '' });
   });
 });
+
+describe('refund summary', () => {
+  const r = (amount: number, status: string) => ({ id: 'rf', amount, status, createdAt: '', settledAt: null }) as never;
+  it('says 部分退款, 已退款, 退款中 or 退款异常 with the amounts', async () => {
+    const { refundSummary } = await import('../services/refunds');
+    expect(refundSummary({ total: 9000, refundedTotal: 0, refunds: [] })).toBeNull();
+    expect(refundSummary({ total: 9000, refundedTotal: 3000, refunds: [r(3000, 'SUCCESS')] })).toBe('部分退款 ¥30.00');
+    expect(refundSummary({ total: 9000, refundedTotal: 9000, refunds: [r(3000, 'SUCCESS'), r(6000, 'SUCCESS')] })).toBe('已退款 ¥90.00');
+    expect(refundSummary({ total: 9000, refundedTotal: 0, refunds: [r(1000, 'PROCESSING'), r(500, 'CLOSED')] })).toBe('退款中 ¥10.00');
+    expect(refundSummary({ total: 9000, refundedTotal: 3000, refunds: [r(3000, 'SUCCESS'), r(2000, 'ABNORMAL')] })).toBe('部分退款 ¥30.00，退款异常 ¥20.00，请联系商家');
+  });
+});

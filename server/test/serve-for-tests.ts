@@ -12,16 +12,16 @@ async function main() {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: process.env.PORT ?? '0', SANDBOX_PORT: process.env.SANDBOX_PORT ?? '0' };
   const logger = createLogger(env.LOG_LEVEL ?? 'info');
   const clientDir = process.env.CLIENT_DIR ? path.resolve(process.env.CLIENT_DIR) : undefined;
-  let ready: { api: string; sandbox: string | null };
+  let ready: { api: string; sandbox: string | null; adminToken: string | null };
   let close: () => Promise<void>;
   if (env.WECHAT_APPID) {
     const config = loadConfig(env);
     const server = await startServer(config, { logger, clientDir });
-    ready = { api: server.apiUrl, sandbox: config.sandboxUrl };
+    ready = { api: server.apiUrl, sandbox: config.sandboxUrl, adminToken: config.adminToken };
     close = () => server.close();
   } else {
     const launched = await launchSandboxed(env, { logger, clientDir });
-    ready = { api: launched.server.apiUrl, sandbox: launched.sandbox.url };
+    ready = { api: launched.server.apiUrl, sandbox: launched.sandbox.url, adminToken: launched.config.adminToken };
     close = () => launched.close();
   }
   console.log(`READY ${JSON.stringify(ready)}`);

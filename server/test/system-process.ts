@@ -10,6 +10,8 @@ export interface SystemProcess {
   sandbox: string;
   http(method: string, url: string, opts?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   controls(patch: Record<string, unknown>): Promise<void>;
+  /** A call to /api/admin with the operator's token. */
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   login(user?: string): Promise<string>;
   checkout(token: string, items?: { sku: string; quantity: number }[]): Promise<{ order: any; payment: any }>;
   pay(payment: object, outcome?: 'success' | 'cancel' | 'fail'): Promise<{ errMsg: string }>;
@@ -50,7 +52,7 @@ export async function startSystemProcess(env: Record<string, string> = {}): Prom
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const ready = await new Promise<{ api: string; sandbox: string }>((resolve, reject) => {
+  const ready = await new Promise<{ api: string; sandbox: string; adminToken: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`system did not start:\n${output}`)), 30_000);
     child.stdout.on('data', (d) => {
       output += d;
@@ -70,6 +72,7 @@ export async function startSystemProcess(env: Record<string, string> = {}): Prom
     api: ready.api,
     sandbox: ready.sandbox,
     http: (method, url, opts) => httpJson(method, url.startsWith('http') ? url : `${ready.api}${url}`, opts),
+    admin: (method, p, body) => httpJson(method, `${ready.api}/api/admin${p}`, { body, headers: { Authorization: `Bearer ${ready.adminToken}` } }),
     async controls(patch) {
       const r = await httpJson('POST', `${ready.sandbox}/sandbox/controls`, { body: patch });
       if (r.status !== 200) throw new Error(`controls: ${JSON.stringify(r.body)}`);

@@ -7,6 +7,7 @@ import ErrorNote from '../../components/ErrorNote';
 import { describeError } from '../../services/errors';
 import { formatYuan } from '../../services/money';
 import { getOrder, retryPayment, type OrderView } from '../../services/orders';
+import { refundSummary } from '../../services/refunds';
 import { wxRequestPayment, type PaymentOutcome } from '../../services/wx';
 import { parseOutcome, resultView } from './state';
 import './index.css';
@@ -81,6 +82,7 @@ export default function ResultPage() {
 
   const view = resultView(order, sheet, polling, loadError);
   const amount = order ? formatYuan(order.total) : '';
+  const refund = order ? refundSummary(order) : null;
 
   const layout = (icon: string, tone: 'ok' | 'wait' | 'warn', title: string, text: string, primary: JSX.Element | null, secondary: JSX.Element | null) => (
     <View className={`page result result--${view.kind}`}>
@@ -88,6 +90,7 @@ export default function ResultPage() {
         <Text className={`result__icon result__icon--${tone}`}>{icon}</Text>
         <Text className='result__title'>{title}</Text>
         {amount ? <Text className='result__amount'>{amount}</Text> : null}
+        {refund ? <Text className='result__refund'>{refund}</Text> : null}
         {text ? <Text className='muted result__text'>{text}</Text> : null}
       </View>
       <View className='result__actions'>
