@@ -288,3 +288,65 @@ describe('the payment sheet and notifications', () => {
     expect(received.at(-1)!.headers['wechatpay-signature']).not.toMatch(/SIGNTEST/);
   });
 });
+
+describe('v3 refunds', () => {
+  async function paidOrder(user: string) {
+    const { openid } = sandbox.issueCode(user);
+    const no = newNo();
+    const prepayId = await client().jsapiPrepay(body(no, openid));
+    const params = signRequestPayment(merchant, prepayId, Date.now());
+    const paid = await (await fetch(`${base}/sandbox/pay`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...params, outcome: 'success' }) })).json();
+    expect(paid.errMsg).toBe('requestPayment:ok');
+    const t = await client().queryByOutTradeNo(no);
+    return { no, transactionId: t!.transaction_id! };
+  }
+  const order = (tx: string, outRefundNo: string, refund: number, over: Record<string, unknown> = {}) => ({
+    transaction_id: tx,
+    out_refund_no: outRefundNo,
+    notify_url: notifyUrl,
+    amount: { refund, total: 101, currency: 'CNY' as const },
+    ...over,
+  });
+
+  it('answers PROCESSING, is idempotent on out_refund_no, refuses changed parameters and more than remains', async () => {
+    const { no, transactionId } = await paidOrder('refund1');
+    const c = client();
+    const first = await c.refund(order(transactionId, `${no}R1`, 60));
+    expect(first).toMatchObject({ out_refund_no: `${no}R1`, out_trade_no: no, transaction_id: transactionId, status: 'PROCESSING', amount: { refund: 60, total: 101 } });
+    expect((await c.refund(order(transactionId, `${no}R1`, 60))).refund_id).toBe(first.refund_id);
+    await expect(c.refund(order(transactionId, `${no}R1`, 61))).rejects.toMatchObject({ code: 'INVALID_REQUEST', httpStatus: 400 });
+    await expect(c.refund(order(transactionId, `${no}R2`, 42))).rejects.toMatchObject({ code: 'NOT_ENOUGH', httpStatus: 403 });
+    await expect(c.refund(order(transactionId, `${no}R3`, 1, { amount: { refund: 1, total: 100, currency: 'CNY' } }))).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(c.refund(order(transactionId, 'bad refund no', 1))).rejects.toMatchObject({ code: 'PARAM_ERROR' });
+    expect((await c.refund(order(transactionId, `${no}R4`, 41))).status).toBe('PROCESSING');
+  });
+
+  it('refuses a refund of an unknown or unpaid order, and answers unknown refunds with 404', async () => {
+    const c = client();
+    await expect(c.refund(order('4200000000000000000000000000', 'RFUNKNOWN1', 1))).rejects.toMatchObject({ code: 'RESOURCE_NOT_EXISTS', httpStatus: 404 });
+    expect(await c.queryRefund('RFNOSUCH')).toBeNull();
+  });
+
+  it('ends the refund as switched and delivers a signed REFUND.* notification the server pipeline reads', async () => {
+    const { transactionId } = await paidOrder('refund2');
+    received.length = 0;
+    Object.assign(sandbox.controls, { refundOutcome: 'abnormal', refundDelayMs: 5 });
+    const r = await client().refund(order(transactionId, 'RFABNORMAL01', 101));
+    await sandbox.idle();
+    Object.assign(sandbox.controls, { refundOutcome: 'success' });
+    expect((await client().queryRefund('RFABNORMAL01'))?.status).toBe('ABNORMAL');
+    const delivered = received.find((d) => JSON.parse(d.body).event_type === 'REFUND.ABNORMAL')!;
+    const n = parseNotification(
+      { verifier: verifier(), apiV3Key: keys.apiV3Key, nowMs: Date.now },
+      {
+        serial: delivered.headers['wechatpay-serial'] as string,
+        signature: delivered.headers['wechatpay-signature'] as string,
+        timestamp: delivered.headers['wechatpay-timestamp'] as string,
+        nonce: delivered.headers['wechatpay-nonce'] as string,
+      },
+      Buffer.from(delivered.body),
+    );
+    expect(n.refund).toMatchObject({ out_refund_no: 'RFABNORMAL01', refund_id: r.refund_id, refund_status: 'ABNORMAL', mchid: keys.mchid, amount: { refund: 101 } });
+    expect(n.transaction).toBeNull();
+  });
+});
