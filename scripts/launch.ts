@@ -26,16 +26,21 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin_token');
+export const dataKeyFile = (dataDir: string) => path.join(dataDir, 'data_key');
 
-/** The operator's token for a local run: read from DATA_DIR/admin_token, created there (0600) on first use. */
-export function ensureAdminToken(dataDir: string): string {
-  const file = adminTokenFile(dataDir);
+/** A secret for a local run: read from its file in DATA_DIR, created there (0600) on first use. */
+function ensureLocalSecret(file: string, make: () => string): string {
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const token = crypto.randomBytes(32).toString('base64url');
-  fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  return token;
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const secret = make();
+  fs.writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
 }
+
+/** The operator's token for a local run (DATA_DIR/admin_token). */
+export const ensureAdminToken = (dataDir: string) => ensureLocalSecret(adminTokenFile(dataDir), () => crypto.randomBytes(32).toString('base64url'));
+/** The key that encrypts secrets at rest for a local run (DATA_DIR/data_key). */
+export const ensureDataKey = (dataDir: string) => ensureLocalSecret(dataKeyFile(dataDir), () => crypto.randomBytes(32).toString('base64'));
 
 export interface SandboxedOptions {
   clock?: Clock;
@@ -62,7 +67,8 @@ export async function startSandboxFor(env: NodeJS.ProcessEnv, o: SandboxedOption
     certificate: o.certificate,
   });
   const adminToken = env.ADMIN_TOKEN || ensureAdminToken(sc.dataDir);
-  return { sandbox, serverEnv: { ...env, ...sandbox.env, PORT: String(apiPort), ADMIN_TOKEN: adminToken } };
+  const dataKey = env.DATA_ENCRYPTION_KEY || ensureDataKey(sc.dataDir);
+  return { sandbox, serverEnv: { ...env, ...sandbox.env, PORT: String(apiPort), ADMIN_TOKEN: adminToken, DATA_ENCRYPTION_KEY: dataKey } };
 }
 
 export interface Launched {

@@ -9,21 +9,27 @@ import { authRoutes } from './http/auth';
 import { errorMiddleware } from './http/errors';
 import { serveH5Client } from './http/h5-client';
 import { healthRoutes } from './http/health';
-import { requestLog, securityHeaders } from './http/middleware';
+import { requestLog, requireJson, securityHeaders } from './http/middleware';
+import type { LimiterFactory } from './http/rate-limit';
+import type { NotifyDeps } from './domain/receive-notification';
 import { notifyRoutes } from './http/notify';
 import { orderRoutes } from './http/orders';
 import { productRoutes } from './http/products';
 
 export interface AppDeps {
   checkout: CheckoutDeps;
+  notify: NotifyDeps;
   auth: AuthDeps;
   logger: Logger;
   /** Built H5 client to serve at / (a "building" page until it exists). */
   clientDir?: string;
   /** Where the browser build finds the sandbox's payer endpoints (sandbox-backed configurations only). */
   sandboxUrl?: string | null;
-  /** Per-client limits. */
-  limits: { loginPerMinute: number; ordersPerMinute: number };
+  /** Per-client limits, per minute. */
+  limits: { loginPerMinute: number; ordersPerMinute: number; retriesPerMinute: number; readsPerMinute: number };
+  limiter: LimiterFactory;
+  /** Express's `trust proxy`: which hops to believe for the client's address. */
+  trustProxy: false | number | string[];
   /** The operator's bearer token; null turns the admin routes off (404). */
   adminToken: string | null;
 }
@@ -31,20 +37,21 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.trustProxy);
 
-  app.use(securityHeaders);
+  app.use(securityHeaders());
   app.use(requestLog(deps.logger));
 
   // Before the JSON parser: the notification is read as raw bytes.
-  app.use('/api/wechatpay/notify', notifyRoutes(deps.checkout));
+  app.use('/api/wechatpay/notify', notifyRoutes(deps.notify));
 
   const api = express.Router();
-  api.use(express.json({ limit: '16kb', type: () => true }));
+  api.use(requireJson);
+  api.use(express.json({ limit: '16kb', type: 'application/json' }));
   api.use('/health', healthRoutes(deps.checkout));
-  api.use('/auth', authRoutes(deps.auth, deps.limits));
+  api.use('/auth', authRoutes(deps.auth, deps.limits, deps.limiter));
   api.use('/products', productRoutes(deps.checkout));
-  api.use('/orders', orderRoutes(deps.checkout, deps.auth, deps.limits));
+  api.use('/orders', orderRoutes(deps.checkout, deps.auth, deps.limits, deps.limiter));
   api.use('/admin', adminRoutes(deps.checkout, deps.adminToken));
   api.use((req) => {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`);

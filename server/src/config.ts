@@ -1,5 +1,6 @@
 // One schema for every environment variable, validated once at boot. A bad or missing value
 // stops the server with a message naming the variable. README's configuration table mirrors this.
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -39,6 +40,10 @@ export const ENV_SCHEMA = z.object({
   SERVE_CLIENT: z.enum(['auto', 'off']).default('auto'),
   /** Written by the sandbox into sandbox.env: WeChat is the local sandbox at this address. */
   SANDBOX_URL: optionalString.pipe(z.url().optional()),
+  /** Which proxies to believe for the client's address (X-Forwarded-For): unset believes none. */
+  TRUST_PROXY: optionalString,
+  /** 32 bytes (base64 or hex) that encrypt secrets at rest (session_key). */
+  DATA_ENCRYPTION_KEY: optionalString,
   /** The operator's bearer token for /api/admin; unset turns the admin routes off. */
   ADMIN_TOKEN: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional()),
   /** The documented opt-in to run against the sandbox in production or on a public interface. */
@@ -92,6 +97,10 @@ export interface Config {
   /** The local sandbox's address when it stands in for WeChat (from its sandbox.env); null for WeChat itself. */
   sandboxUrl: string | null;
   adminToken: string | null;
+  /** Express's `trust proxy` setting: false (the default), a hop count, or addresses and subnets. */
+  trustProxy: false | number | string[];
+  /** The key that encrypts secrets at rest. */
+  dataKey: Buffer;
   /** Warnings to print at every start (the unsafe-sandbox opt-in). */
   warnings: string[];
 }
@@ -104,6 +113,26 @@ export class ConfigError extends Error {
 }
 
 /** The variables the server cannot start without (besides a WeChat Pay public key or platform certificates). */
+/** DATA_ENCRYPTION_KEY: 32 bytes as base64 (44 characters) or hex (64). */
+export function parseDataKey(value: string): Buffer | null {
+  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : null;
+  return key && key.length === 32 ? key : null;
+}
+
+/** TRUST_PROXY: a hop count, or a comma-separated list of addresses and subnets (or loopback, linklocal, uniquelocal). */
+export function parseTrustProxy(value: string | undefined): false | number | string[] | string {
+  if (!value || value === 'false' || value === '0') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true') return 'true: trusting every hop lets any client choose its address; give the number of proxies or their addresses';
+  const list = value.split(',').map((v) => v.trim()).filter(Boolean);
+  for (const item of list) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) continue;
+    const [addr, bits] = item.split('/');
+    if (!ipaddr.isValid(addr ?? '') || (bits !== undefined && !/^\d{1,3}$/.test(bits))) return `${item} is not an address, a subnet, loopback, linklocal or uniquelocal`;
+  }
+  return list;
+}
+
 export const REQUIRED_WECHAT_VARIABLES = [
   'WECHAT_APPID',
   'WECHAT_APP_SECRET',
@@ -112,9 +141,26 @@ export const REQUIRED_WECHAT_VARIABLES = [
   'WECHATPAY_CERT_SERIAL',
   'WECHATPAY_APIV3_KEY',
   'WECHATPAY_NOTIFY_URL',
+  'DATA_ENCRYPTION_KEY',
 ] as const;
 
-/** WeChat only delivers to public https URLs without a query string or explicit port. */
+export const NOTIFY_PATH = '/api/wechatpay/notify';
+
+/** Why a host is not one WeChat's servers can reach on the public internet, or null. */
+function privateHostProblem(host: string): string | null {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (/^localhost$|\.localhost$|\.local$|\.internal$/i.test(bare)) return 'must be publicly reachable, not a local name';
+  if (!ipaddr.isValid(bare)) return null; // a public DNS name
+  let addr = ipaddr.parse(bare);
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+  const range = addr.range();
+  return range === 'unicast' ? null : `must be publicly reachable, not a ${range} address`;
+}
+
+/**
+ * WeChat only delivers to public https URLs without a query string or explicit port; ours must also
+ * name this server's notify route, without credentials or a fragment.
+ */
 export function notifyUrlProblem(url: string, o: { sandbox?: boolean } = {}): string | null {
   let u: URL;
   try {
@@ -122,13 +168,23 @@ export function notifyUrlProblem(url: string, o: { sandbox?: boolean } = {}): st
   } catch {
     return 'is not a URL';
   }
+  if (u.username || u.password) return 'must not carry credentials';
+  if (u.hash || url.includes('#')) return 'must not carry a fragment';
+  if (u.search || url.includes('?')) return 'must not contain a query string';
+  if (!u.pathname.endsWith(NOTIFY_PATH)) return `must end with ${NOTIFY_PATH}, this server's notify route`;
   // The local sandbox delivers over plain http to this machine; WeChat never does.
-  if (o.sandbox && u.protocol === 'http:' && isLoopbackHost(u.hostname)) return u.search ? 'must not contain a query string' : null;
+  if (o.sandbox && u.protocol === 'http:' && isLoopbackHost(u.hostname.replace(/^\[|\]$/g, ''))) return null;
   if (u.protocol !== 'https:') return 'must use https:// (WeChat does not deliver to http)';
-  if (u.search) return 'must not contain a query string';
   if (u.port) return 'must not name a port (WeChat drops it)';
-  if (/^(localhost|127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(u.hostname)) return 'must be publicly reachable, not a local address';
-  return null;
+  return privateHostProblem(u.hostname);
+}
+
+/** WeChat's own API bases are https; only a sandbox on this machine may be plain http. */
+export function apiBaseProblem(url: string, o: { sandbox?: boolean } = {}): string | null {
+  const u = new URL(url);
+  if (u.protocol === 'https:') return null;
+  if (o.sandbox && u.protocol === 'http:' && isLoopbackHost(u.hostname.replace(/^\[|\]$/g, ''))) return null;
+  return 'must use https:// (over http the AppSecret and WeChat\'s answers could be read and changed on the way)';
 }
 
 /**
@@ -170,6 +226,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const p = notifyUrlProblem(e.WECHATPAY_NOTIFY_URL, { sandbox });
     if (p) problems.push(`WECHATPAY_NOTIFY_URL: ${p}`);
   }
+  for (const k of ['WECHAT_API_BASE', 'WECHATPAY_API_BASE'] as const) {
+    const p = apiBaseProblem(e[k], { sandbox });
+    if (p) problems.push(`${k}: ${p}`);
+  }
+  const dataKey = e.DATA_ENCRYPTION_KEY ? parseDataKey(e.DATA_ENCRYPTION_KEY) : null;
+  if (e.DATA_ENCRYPTION_KEY && !dataKey) problems.push('DATA_ENCRYPTION_KEY: must be 32 bytes, as base64 (44 characters) or hex (64); `openssl rand -base64 32` makes one');
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY: ${trustProxy}`);
   const warnings: string[] = [];
   if (sandbox) {
     const unsafe = sandboxSafetyProblem(e);
@@ -192,6 +256,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     serveClient: e.SERVE_CLIENT === 'auto',
     sandboxUrl: e.SANDBOX_URL ?? null,
     adminToken: e.ADMIN_TOKEN ?? null,
+    trustProxy: trustProxy as false | number | string[],
+    dataKey: dataKey!,
     warnings,
     wechat: {
       appid: e.WECHAT_APPID!,

@@ -1,16 +1,21 @@
 // Wires a configuration into a running server: the store, WeChat's clients behind the shop's
 // ports, the app and the reconciler. One path, whether WeChat is WeChat or the local sandbox:
 // the difference is only in the configured URLs and credentials.
+import cluster from 'node:cluster';
 import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { RateLimiterCluster, RateLimiterMemory, RateLimiterMongo } from 'rate-limiter-flexible';
 import { buildApp } from './app';
 import { systemClock, type Clock } from './clock';
 import { ConfigError, type Config } from './config';
+import { purgeExpiredSessions } from './domain/auth';
 import { SEED_PRODUCTS } from './domain/catalog';
+import { createRefusalLog } from './domain/refusals';
+import type { LimiterFactory } from './http/rate-limit';
 import type { CheckoutDeps } from './domain/deps';
 import { startReconciler, type ReconcileReport } from './domain/reconcile';
 import type { IdentityProvider } from './identity/port';
@@ -21,6 +26,8 @@ import type { Store } from './storage/port';
 import { createSqliteStore } from './storage/sqlite';
 import { createCode2SessionClient } from './wechat/code2session';
 import { loadPrivateKey } from './wechatpay/crypto';
+import { createSecretBox } from './secret-box';
+import { mongoConnectionOf } from './storage/mongo/connection';
 import type { Merchant } from './wechatpay/merchant';
 import { createVerifier } from './wechatpay/verifier';
 
@@ -95,7 +102,19 @@ export interface ServerOptions {
   store?: Store;
   /** The built H5 client to serve at / (a "building" page until it exists). */
   clientDir?: string;
-  limits?: { loginPerMinute?: number; ordersPerMinute?: number };
+  limits?: { loginPerMinute?: number; ordersPerMinute?: number; retriesPerMinute?: number; readsPerMinute?: number };
+}
+
+/**
+ * Limits that hold wherever the server runs several processes: node:cluster workers share the
+ * primary's (it must run RateLimiterClusterMaster), MongoDB deployments share a collection; one
+ * process keeps them in memory.
+ */
+export function limiterFactory(store: Store): LimiterFactory {
+  const connection = mongoConnectionOf(store);
+  if (connection) return (name, points, duration) => new RateLimiterMongo({ storeClient: connection, keyPrefix: `limit:${name}`, points, duration });
+  if (cluster.isWorker) return (name, points, duration) => new RateLimiterCluster({ keyPrefix: `limit:${name}`, points, duration, timeoutMs: 1000 });
+  return (name, points, duration) => new RateLimiterMemory({ keyPrefix: `limit:${name}`, points, duration });
 }
 
 export interface Server {
@@ -133,6 +152,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   try {
     await store.seedProducts(SEED_PRODUCTS);
     const now = () => clock.now();
+    // Order reads may ask WeChat Pay about pending orders: at most 20 a second for the whole process.
+    const queryBudget = new RateLimiterMemory({ keyPrefix: 'wechatpay-queries', points: 20, duration: 1 });
     const checkout: CheckoutDeps = {
       store,
       provider: providers.payments,
@@ -143,15 +164,29 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       queryThrottle: new Map(),
       // Longer than the provider calls made under one lease (at most three in a Retry).
       leaseMs: Math.max(30_000, 3 * config.wechatPayTimeoutMs + 5_000),
+      mayQueryProvider: () => queryBudget.consume('all').then(() => true, () => false),
     };
     const reconciler = startReconciler({ ...checkout, minAgeMs: config.reconcileMinAgeMs }, config.reconcileIntervalMs);
+    const auth = { store, identity: providers.identity, now, sessionTtlMs: config.sessionTtlMs, sealer: createSecretBox(config.dataKey, 'session_key') };
+    // Expired sessions authenticate nobody; they are deleted at boot and every hour.
+    const purge = () => purgeExpiredSessions(auth).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'purging expired sessions failed'));
+    await purge();
+    const purgeTimer = setInterval(purge, 3600_000).unref();
     const app = buildApp({
       checkout,
-      auth: { store, identity: providers.identity, now, sessionTtlMs: config.sessionTtlMs },
+      notify: { ...checkout, refusals: createRefusalLog({ store, logger, now }) },
+      auth,
       logger,
       clientDir: opts.clientDir,
       sandboxUrl: config.sandboxUrl,
-      limits: { loginPerMinute: opts.limits?.loginPerMinute ?? 30, ordersPerMinute: opts.limits?.ordersPerMinute ?? 60 },
+      limits: {
+        loginPerMinute: opts.limits?.loginPerMinute ?? 30,
+        ordersPerMinute: opts.limits?.ordersPerMinute ?? 60,
+        retriesPerMinute: opts.limits?.retriesPerMinute ?? 30,
+        readsPerMinute: opts.limits?.readsPerMinute ?? 300,
+      },
+      limiter: limiterFactory(store),
+      trustProxy: config.trustProxy,
       adminToken: config.adminToken,
     });
     const httpServer = http.createServer(app);
@@ -168,6 +203,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       provider: providers.payments,
       reconcileNow: () => reconciler.runNow(),
       async close() {
+        clearInterval(purgeTimer);
         await reconciler.stop();
         await closeHttpServer(httpServer);
         if (!opts.store) await store.close();

@@ -21,6 +21,7 @@ const live = {
   WECHATPAY_PUBLIC_KEY_FILE: '/keys/pub_key.pem',
   WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0000000000000024101100397200000006',
   WECHATPAY_NOTIFY_URL: 'https://shop.example.com/api/wechatpay/notify',
+  DATA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
 };
 
 describe('configuration', () => {
@@ -66,20 +67,58 @@ describe('configuration', () => {
     expect(problems({ ...live, WECHATPAY_PUBLIC_KEY_ID: '0000024101100397200000006' })).toMatch(/PUB_KEY_ID_/);
   });
 
-  it('refuses notify URLs WeChat would never call', () => {
-    expect(notifyUrlProblem('http://shop.example.com/n')).toMatch(/https/);
-    expect(notifyUrlProblem('https://shop.example.com/n?order=1')).toMatch(/query/);
-    expect(notifyUrlProblem('https://shop.example.com:8443/n')).toMatch(/port/);
-    expect(notifyUrlProblem('https://localhost/n')).toMatch(/public/);
-    expect(notifyUrlProblem('https://shop.example.com/api/wechatpay/notify')).toBeNull();
-    expect(problems({ ...live, WECHATPAY_NOTIFY_URL: 'http://x.example.com/n' })).toMatch(/^WECHATPAY_NOTIFY_URL: must use https/);
+  it('refuses notify URLs WeChat would never call, or that are not our notify route', () => {
+    const route = '/api/wechatpay/notify';
+    expect(notifyUrlProblem(`http://shop.example.com${route}`)).toMatch(/https/);
+    expect(notifyUrlProblem(`https://shop.example.com${route}?order=1`)).toMatch(/query/);
+    expect(notifyUrlProblem(`https://shop.example.com:8443${route}`)).toMatch(/port/);
+    expect(notifyUrlProblem(`https://shop.example.com${route}`)).toBeNull();
+    expect(notifyUrlProblem(`https://shop.example.com/shop${route}`)).toBeNull(); // behind a path prefix
+    expect(problems({ ...live, WECHATPAY_NOTIFY_URL: `http://x.example.com${route}` })).toMatch(/^WECHATPAY_NOTIFY_URL: must use https/);
+    // Each of these was accepted before: none is a public address, or none is our route.
+    const refused: [string, RegExp][] = [
+      [`https://localhost${route}`, /local name/],
+      [`https://0.0.0.0${route}`, /unspecified/],
+      [`https://[::1]${route}`, /loopback/],
+      [`https://127.0.0.1${route}`, /loopback/],
+      [`https://169.254.169.254${route}`, /linkLocal/],
+      [`https://100.64.1.2${route}`, /carrierGradeNat/],
+      [`https://10.1.2.3${route}`, /private/],
+      [`https://[fd00::1]${route}`, /uniqueLocal/],
+      [`https://[::ffff:192.168.1.1]${route}`, /private/],
+      [`https://user:pass@shop.example.com${route}`, /credentials/],
+      [`https://shop.example.com${route}#frag`, /fragment/],
+      ['https://shop.example.com/api/other', /must end with \/api\/wechatpay\/notify/],
+    ];
+    for (const [url, why] of refused) expect(notifyUrlProblem(url), url).toMatch(why);
+  });
+
+  it('refuses WeChat API bases that are not https', () => {
+    for (const base of ['http://api.mch.weixin.qq.com', 'file:///etc/passwd']) {
+      expect(problems({ ...live, WECHATPAY_API_BASE: base })).toMatch(/^WECHATPAY_API_BASE: must use https/);
+      expect(problems({ ...live, WECHAT_API_BASE: base })).toMatch(/^WECHAT_API_BASE: must use https/);
+    }
+    // Only a sandbox on this machine may be plain http.
+    const sandboxed = { ...live, SANDBOX_URL: 'http://127.0.0.1:3100', WECHATPAY_NOTIFY_URL: 'http://127.0.0.1:3000/api/wechatpay/notify' };
+    expect(problems({ ...sandboxed, WECHATPAY_API_BASE: 'http://127.0.0.1:3100', WECHAT_API_BASE: 'http://127.0.0.1:3100' })).toBe('ok');
+    expect(problems({ ...sandboxed, WECHATPAY_API_BASE: 'http://203.0.113.5' })).toMatch(/WECHATPAY_API_BASE: must use https/);
+  });
+
+  it('needs a 32-byte data key, and reads TRUST_PROXY strictly', () => {
+    expect(problems({ ...live, DATA_ENCRYPTION_KEY: 'short' })).toMatch(/^DATA_ENCRYPTION_KEY: must be 32 bytes/);
+    expect(loadConfig({ ...live, DATA_ENCRYPTION_KEY: 'ab'.repeat(32) }).dataKey).toHaveLength(32);
+    expect(loadConfig(live).trustProxy).toBe(false);
+    expect(loadConfig({ ...live, TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ ...live, TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toEqual(['10.0.0.0/8', 'loopback']);
+    expect(problems({ ...live, TRUST_PROXY: 'true' })).toMatch(/^TRUST_PROXY: true: trusting every hop/);
+    expect(problems({ ...live, TRUST_PROXY: 'my-proxy' })).toMatch(/^TRUST_PROXY: my-proxy is not an address/);
   });
 
   it('accepts plain http to this machine only when WeChat is the local sandbox', () => {
     const local = { ...live, WECHATPAY_NOTIFY_URL: 'http://127.0.0.1:3000/api/wechatpay/notify' };
     expect(problems(local)).toMatch(/^WECHATPAY_NOTIFY_URL: must use https/);
     expect(loadConfig({ ...local, SANDBOX_URL: 'http://127.0.0.1:3100' }).sandboxUrl).toBe('http://127.0.0.1:3100');
-    expect(problems({ ...local, WECHATPAY_NOTIFY_URL: 'http://shop.example.com/n', SANDBOX_URL: 'http://127.0.0.1:3100' })).toMatch(/must use https/);
+    expect(problems({ ...local, WECHATPAY_NOTIFY_URL: 'http://shop.example.com/api/wechatpay/notify', SANDBOX_URL: 'http://127.0.0.1:3100' })).toMatch(/must use https/);
   });
 });
 

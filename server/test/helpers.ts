@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import util from 'node:util';
 import { Writable } from 'node:stream';
 import { freePort, launchSandboxed, type SandboxedOptions } from '../../scripts/launch';
 import type { Sandbox } from '../../sandbox/app';
@@ -26,6 +27,12 @@ export interface TestSystem {
   checkout(token: string, items?: { sku: string; quantity: number }[], key?: string): Promise<CheckoutResponse>;
   pay(payment: CheckoutResponse['payment'], outcome?: 'success' | 'cancel' | 'fail'): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
+}
+
+/** The server's environment as the launcher hands it over: the sandbox's sandbox.env and the local data key. */
+export function credentialsOf(dataDir: string): Record<string, string> {
+  const env = util.parseEnv(fs.readFileSync(path.join(dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
+  return { ...env, DATA_ENCRYPTION_KEY: fs.readFileSync(path.join(dataDir, 'data_key'), 'utf8').trim() };
 }
 
 export function tempDir(prefix = 'checkout-test-'): string {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from './helpers';
+import { credentialsOf, tempDir } from './helpers';
 import { httpJson } from './system-process';
 
 const root = path.resolve(__dirname, '../..');
@@ -94,7 +94,7 @@ describe('npm run serve (the production entry)', () => {
     // Credentials from a sandbox that has since stopped.
     const first = await run('scripts/start.ts', { DATA_DIR: dataDir }, /^API /m);
     expect(first.output).toMatch(/^Sandbox /m);
-    const env = util.parseEnv(fs.readFileSync(path.join(dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
+    const env = credentialsOf(dataDir);
     let api = '';
     let status = 0;
     await run('server/src/main.ts', { ...env, DATA_DIR: dataDir }, /^API +http:\/\/\S+\/api/m).then((r) => {

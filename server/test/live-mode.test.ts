@@ -38,6 +38,7 @@ describe('live mode key files', () => {
       WECHATPAY_PUBLIC_KEY_FILE: write('pub.pem', keys.platformPublicKeyPem),
       WECHATPAY_PUBLIC_KEY_ID: keys.publicKeyId,
       WECHATPAY_NOTIFY_URL: 'https://shop.example.com/api/wechatpay/notify',
+      DATA_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
       RECONCILE_INTERVAL_SECONDS: '0',
     };
     const problem = async (over: Record<string, string>) => {
@@ -93,10 +94,13 @@ for (const signWith of ['publicKey', 'certificate'] as const) {
           ? { WECHATPAY_PUBLIC_KEY_FILE: file('pub_key.pem', keys.platformPublicKeyPem), WECHATPAY_PUBLIC_KEY_ID: keys.publicKeyId }
           : { WECHATPAY_PLATFORM_CERT_FILES: file('wechatpay_cert.pem', certPem) }),
         WECHATPAY_NOTIFY_URL: 'https://shop.example.com/api/wechatpay/notify',
+        DATA_ENCRYPTION_KEY: Buffer.alloc(32, 2).toString('base64'),
+        // WeChat's hosts are the sandbox here, on plain http: only a configuration that says so may use http.
+        SANDBOX_URL: base,
         WECHAT_API_BASE: base,
         WECHATPAY_API_BASE: base,
       });
-      expect(config.sandboxUrl).toBeNull();
+      expect(config.wechat.wechatPayApiBase).toBe(base);
       runtime = await startServer(config, { logger: createLogger('silent') });
     });
     afterAll(async () => {

@@ -1,7 +1,4 @@
 // Reconciliation: closing at WeChat Pay before closing locally, late payments, several instances.
-import fs from 'node:fs';
-import path from 'node:path';
-import util from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureSandboxKeys } from '../../sandbox/keys';
 import { buildNotification } from '../../sandbox/notify';
@@ -9,7 +6,7 @@ import { reconcileOnce } from '../src/domain/reconcile';
 import { loadConfig } from '../src/config';
 import { createProviders } from '../src/server';
 import { createLogger } from '../src/logger';
-import { startTestSystem, type TestSystem } from './helpers';
+import { credentialsOf, startTestSystem, type TestSystem } from './helpers';
 
 let offset = 0;
 const clock = { now: () => Date.now() + offset };
@@ -76,8 +73,7 @@ describe('reconciliation', () => {
       orders.push(o.order);
     }
     // Each instance wired from the same credentials the sandbox handed over, as separate processes would be.
-    const credentials = util.parseEnv(fs.readFileSync(path.join(sys.dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
-    const config = loadConfig({ ...credentials, DATA_DIR: sys.dataDir });
+    const config = loadConfig({ ...credentialsOf(sys.dataDir), DATA_DIR: sys.dataDir });
     const logger = createLogger('silent');
     const instances = ['instance-a', 'instance-b', 'instance-c'].map((owner) => {
       const { payments } = createProviders(config, clock);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureSandboxKeys, type SandboxKeys } from '../../sandbox/keys';
 import { buildNotification, signEnvelope } from '../../sandbox/notify';
 import { figure } from './figures';
-import { startTestSystem, waitFor, type TestSystem } from './helpers';
+import { credentialsOf, startTestSystem, waitFor, type TestSystem } from './helpers';
 
 let offset = 0;
 const clock = { now: () => Date.now() + offset };
@@ -386,11 +386,8 @@ describe('the admin API', () => {
       const { startServer } = await import('../src/server');
       const { loadConfig } = await import('../src/config');
       const { createLogger } = await import('../src/logger');
-      const fs = await import('node:fs');
-      const util = await import('node:util');
-      const path = await import('node:path');
       // … but a server configured without one (npm run serve) has no admin routes at all.
-      const env = util.parseEnv(fs.readFileSync(path.join(s.dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
+      const env = credentialsOf(s.dataDir);
       const bare = await startServer(loadConfig({ ...env, PORT: '0', DATA_DIR: s.dataDir, RECONCILE_INTERVAL_SECONDS: '0' }), { logger: createLogger('silent') });
       try {
         const res = await fetch(`${bare.apiUrl}/api/admin/orders`, { headers: { Authorization: `Bearer ${s.adminToken}` } });

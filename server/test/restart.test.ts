@@ -44,7 +44,7 @@ describe('a server killed between payment and notification', () => {
     // WeChat's schedule at 1/100 speed: 150 ms, 150 ms, 300 ms, 1.8 s, 6 s …
     await start('sandbox/main.ts', { DATA_DIR: dataDir, SANDBOX_PORT: String(sandboxPort), PORT: String(apiPort), SANDBOX_TIME_SCALE: '0.01' });
     // The server gets the sandbox's credentials as it would get live ones: from the env file.
-    const credentials = util.parseEnv(fs.readFileSync(path.join(dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
+    const credentials: Record<string, string> = { ...(util.parseEnv(fs.readFileSync(path.join(dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>), DATA_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64') };
     expect(credentials.SANDBOX_URL).toBe(sandboxUrl);
     const serverEnv = { ...credentials, DATA_DIR: dataDir, PORT: String(apiPort), RECONCILE_INTERVAL_SECONDS: '2', RECONCILE_MIN_AGE_SECONDS: '1' };
     let server = await start('server/test/serve-for-tests.ts', serverEnv);

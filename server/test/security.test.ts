@@ -1,7 +1,11 @@
 // Abuse refused: limits, sizes, headers, sessions, and no secret in any response or log line.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureSandboxKeys } from '../../sandbox/keys';
-import { startTestSystem, type TestSystem } from './helpers';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseDataKey } from '../src/config';
+import { createSecretBox } from '../src/secret-box';
+import { credentialsOf, startTestSystem, type TestSystem } from './helpers';
 
 let offset = 0;
 const clock = { now: () => Date.now() + offset };
@@ -15,16 +19,24 @@ beforeAll(async () => {
 afterAll(() => sys.close());
 
 describe('abuse resistance', () => {
-  it('rate-limits login attempts per client with 429 and Retry-After', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) statuses.push((await sys.request('POST', '/api/auth/login', { body: { code: `bad-${i}` } })).status);
-    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
-    const limited = await sys.request('POST', '/api/auth/login', { body: { code: 'x' } });
-    expect(limited.status).toBe(429);
-    expect(limited.body.error.code).toBe('RATE_LIMITED');
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    offset += 61_000; // a minute later the window resets
-    expect((await sys.request('POST', '/api/auth/login', { body: { code: 'x' } })).status).toBe(401);
+  it('rate-limits login attempts per client with 429, Retry-After and RateLimit headers', async () => {
+    // Its own system: this exhausts the loopback client's login budget for a minute.
+    const own = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0' }, system: { limits: { loginPerMinute: 10 } } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) statuses.push((await own.request('POST', '/api/auth/login', { body: { code: `bad-${i}` } })).status);
+      expect(statuses.every((s) => s === 401)).toBe(true);
+      const limited = await own.request('POST', '/api/auth/login', { body: { code: 'x' } });
+      expect(limited.status).toBe(429);
+      expect(limited.body.error.code).toBe('RATE_LIMITED');
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(limited.headers.get('ratelimit-limit')).toBe('10');
+      expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    } finally {
+      await own.close();
+    }
   });
 
   it('rate-limits order creation', async () => {
@@ -33,6 +45,9 @@ describe('abuse resistance', () => {
     const statuses = [];
     for (let i = 0; i < 6; i++) statuses.push((await sys.request('POST', '/api/orders', { token, body: { items: [] } })).status);
     expect(statuses).toEqual([400, 400, 400, 400, 400, 429]);
+    // The limit is the shopper's, not the address's: another shopper on the same address is not locked out.
+    const other = await sys.login();
+    expect((await sys.request('POST', '/api/orders', { token: other, body: { items: [] } })).status).toBe(400);
   });
 
   it('refuses bodies over the limit with 413', async () => {
@@ -84,9 +99,17 @@ describe('abuse resistance', () => {
     await sys.sandbox.idle();
 
     const user = (await sys.server.store.findUserById(login.body.user.id))!;
-    expect(user.sessionKey).toMatch(/^[A-Za-z0-9+/]{22}==$/); // the real one WeChat issued, kept server-side
+    // Stored sealed: the real session_key WeChat issued opens only with the data key.
+    expect(user.sessionKey).toMatch(/^v1:/);
+    const sessionKey = createSecretBox(parseDataKey(credentialsOf(sys.dataDir).DATA_ENCRYPTION_KEY!)!, 'session_key').open(user.sessionKey);
+    expect(sessionKey).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+    // A copied database file reveals nothing: the session_key is nowhere in it, in the clear.
+    const files = fs.readdirSync(sys.dataDir).filter((f) => f.startsWith('checkout.sqlite'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(fs.readFileSync(path.join(sys.dataDir, f)).includes(Buffer.from(sessionKey)), f).toBe(false);
     const secrets = {
-      session_key: user.sessionKey,
+      session_key: sessionKey,
+      sealed_session_key: user.sessionKey,
       appSecret: keys.appSecret,
       apiV3Key: keys.apiV3Key,
       merchantPrivateKey: keys.merchantPrivateKeyPem.split('\n')[5]!,

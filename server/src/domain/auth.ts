@@ -3,13 +3,14 @@ import crypto from 'node:crypto';
 import { IdentityProviderError, type IdentityProvider } from '../identity/port';
 import type { Store } from '../storage/port';
 import { AppError, identityFailure } from './errors';
-import type { User } from './user';
+import type { SecretSealer, User } from './user';
 
 export interface AuthDeps {
   store: Store;
   identity: IdentityProvider;
   now: () => number;
   sessionTtlMs: number;
+  sealer: SecretSealer;
 }
 
 export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
@@ -25,7 +26,7 @@ export async function login(deps: AuthDeps, code: string): Promise<LoginResult> 
     throw err instanceof IdentityProviderError ? identityFailure(err) : err;
   });
   const now = deps.now();
-  const user = await deps.store.upsertUser({ openid: session.openid, unionid: session.unionid, sessionKey: session.sessionKey, now });
+  const user = await deps.store.upsertUser({ openid: session.openid, unionid: session.unionid, sessionKey: deps.sealer.seal(session.sessionKey), now });
   const token = crypto.randomBytes(32).toString('base64url');
   const expiresAt = now + deps.sessionTtlMs;
   await deps.store.createSession({ tokenHash: hashToken(token), userId: user.id, expiresAt });
@@ -44,4 +45,14 @@ export async function authenticate(deps: Pick<AuthDeps, 'store' | 'now'>, token:
 
 export async function logout(deps: Pick<AuthDeps, 'store'>, token: string): Promise<void> {
   await deps.store.deleteSession(hashToken(token));
+}
+
+/** Ends every session of the user: a lost phone, a shared device. Returns how many ended. */
+export async function logoutEverywhere(deps: Pick<AuthDeps, 'store'>, user: User): Promise<number> {
+  return deps.store.deleteSessionsOfUser(user.id);
+}
+
+/** Removes sessions past their expiry (they already authenticate nobody). */
+export async function purgeExpiredSessions(deps: Pick<AuthDeps, 'store' | 'now'>): Promise<number> {
+  return deps.store.purgeExpiredSessions(deps.now());
 }

@@ -17,4 +17,6 @@ export interface CheckoutDeps extends PaymentDeps {
   queryThrottle: Map<string, number>;
   /** How long a claim on one order lasts: longer than the provider calls made under it. */
   leaseMs: number;
+  /** Whether the process may ask the provider about an order now (a process-wide budget for order reads). */
+  mayQueryProvider(): Promise<boolean>;
 }

@@ -35,7 +35,9 @@ async function confirmWithProvider(deps: CheckoutDeps, order: Order): Promise<bo
   if (now - last < deps.queryThrottleMs) return false;
   const attempt = await deps.store.findAttempt(order.outTradeNo);
   if (!attempt?.prepayId) return false; // never offered for payment: nothing to ask
-  if (deps.queryThrottle.size > 10_000) deps.queryThrottle.clear();
+  // Throttled per order, and for the whole process: reads must not turn into a flood of WeChat calls.
+  if (!(await deps.mayQueryProvider())) return false;
+  if (deps.queryThrottle.size > 10_000) deps.queryThrottle.delete(deps.queryThrottle.keys().next().value!);
   deps.queryThrottle.set(order.id, now);
   try {
     const status = await deps.provider.query(order.outTradeNo);

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import type { IncomingNotification, NotificationRefusal } from '../payments/port';
 import type { PaymentDeps } from './deps';
+import type { RefusalLog } from './refusals';
 import { isSettled, outcomesReplacedBy, type NotificationOutcome, type NotificationRecord } from './notification';
 import { applyPaymentSucceeded } from './payment-events';
 import { applyRefundReport } from './refunds';
@@ -13,23 +14,22 @@ export type NotificationAnswer =
   /** Verified and recorded. A settled outcome is final: WeChat may stop delivering it. */
   | { kind: 'RECORDED'; id: string; outcome: NotificationOutcome; settled: boolean; duplicate: boolean };
 
-export async function receiveNotification(deps: PaymentDeps, incoming: IncomingNotification): Promise<NotificationAnswer> {
+export interface NotifyDeps extends PaymentDeps {
+  refusals: RefusalLog;
+}
+
+export async function receiveNotification(deps: NotifyDeps, incoming: IncomingNotification): Promise<NotificationAnswer> {
   const requestId = incoming.headers['request-id'] ?? null;
   const parsed = deps.provider.parseNotification(incoming);
   if (!parsed.ok) {
     const { refusal } = parsed;
-    deps.logger.warn({ reason: refusal.reason, requestId, serial: incoming.headers['wechatpay-serial'] }, 'notification rejected');
-    try {
-      await deps.store.recordRejectedNotification({
-        receivedAt: deps.now(),
-        reason: refusal.reason,
-        serial: incoming.headers['wechatpay-serial'] ?? null,
-        requestId,
-        bodySha256: crypto.createHash('sha256').update(incoming.body).digest('hex'),
-      });
-    } catch (err) {
-      deps.logger.error({ err: (err as Error).message }, 'could not record a rejected notification');
-    }
+    await deps.refusals.note({
+      receivedAt: deps.now(),
+      reason: refusal.reason,
+      serial: incoming.headers['wechatpay-serial'] ?? null,
+      requestId,
+      bodySha256: crypto.createHash('sha256').update(incoming.body).digest('hex'),
+    });
     return { kind: 'REFUSED', refusal };
   }
   const n = parsed.notification;

@@ -1,8 +1,8 @@
 // /api/auth: login through the identity provider, logout; and the middleware that authenticates.
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import { authenticate, login, logout, type AuthDeps } from '../domain/auth';
+import { authenticate, login, logout, logoutEverywhere, type AuthDeps } from '../domain/auth';
 import type { User } from '../domain/user';
-import { rateLimit } from './middleware';
+import { byAddress, rateLimit, type LimiterFactory } from './rate-limit';
 import { loginBody } from './schemas';
 import { parse } from './validate';
 
@@ -21,14 +21,18 @@ export function requireUser(deps: Pick<AuthDeps, 'store' | 'now'>): RequestHandl
   };
 }
 
-export function authRoutes(deps: AuthDeps, limits: { loginPerMinute: number }): Router {
+export function authRoutes(deps: AuthDeps, limits: { loginPerMinute: number }, limiter: LimiterFactory): Router {
   const r = express.Router();
-  r.post('/login', rateLimit('login', limits.loginPerMinute, deps.now), async (req, res) => {
+  r.post('/login', rateLimit(limiter('login', limits.loginPerMinute, 60), byAddress), async (req, res) => {
     const { code } = parse(loginBody, req.body);
     res.json(await login(deps, code));
   });
   r.post('/logout', requireUser(deps), async (req, res) => {
     await logout(deps, (req as Authed).token);
+    res.status(204).end();
+  });
+  r.post('/logout-all', requireUser(deps), async (req, res) => {
+    await logoutEverywhere(deps, userOf(req));
     res.status(204).end();
   });
   return r;

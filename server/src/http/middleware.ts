@@ -1,55 +1,50 @@
-import crypto from 'node:crypto';
+// Cross-cutting HTTP: security headers (helmet), JSON only on JSON routes, and request logs.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import helmet from 'helmet';
+import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors';
 
-export const securityHeaders: RequestHandler = (req, res, next) => {
-  res.set({
-    'X-Content-Type-Options': 'nosniff',
-    'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'no-referrer',
-    'Cross-Origin-Opener-Policy': 'same-origin',
-  });
-  if (req.path.startsWith('/api/')) {
-    res.set({ 'Cache-Control': 'no-store', 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'" });
+/** helmet's defaults everywhere; the API's answers are data: no content of theirs may run or be framed. */
+export function securityHeaders(): RequestHandler {
+  const base = helmet({ contentSecurityPolicy: false, frameguard: { action: 'deny' }, crossOriginResourcePolicy: { policy: 'same-origin' }, referrerPolicy: { policy: 'no-referrer' } });
+  const api = helmet.contentSecurityPolicy({ useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
+  return (req, res, next) => {
+    base(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      if (!req.path.startsWith('/api/')) return next();
+      res.set('Cache-Control', 'no-store');
+      api(req, res, next);
+    });
+  };
+}
+
+/**
+ * JSON routes take `application/json` only. A body of another type — text/plain, a form: what a
+ * cross-site page can send without asking — is refused with 415 before it is read.
+ */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.get('Content-Length') ?? 0) > 0 || req.get('Transfer-Encoding') !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json', { field: 'Content-Type' });
   }
   next();
 };
 
-/** One line per request: method, path (never the query or headers), status, duration. */
+const STATIC = /\.(js|css|png|jpe?g|gif|svg|ico|woff2?|ttf|map|txt)$/;
+
+/** One line per request: method, full path (never the query or headers), status, duration. Static files are not logged. */
 export function requestLog(logger: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     const requestId = crypto.randomUUID();
     res.set('X-Request-Id', requestId);
+    const path = req.originalUrl.split('?')[0]!;
+    if (req.method === 'GET' && STATIC.test(path)) return next();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
-    next();
-  };
-}
-
-/**
- * A fixed-window limit per client address, per process. Behind several instances each
- * enforces its own share; a shared limiter (Redis, the gateway) is the place for a global one.
- */
-export function rateLimit(bucket: string, perMinute: number, now: () => number): RequestHandler {
-  const windows = new Map<string, { start: number; count: number }>();
-  return (req, res, next) => {
-    const t = now();
-    const key = `${bucket}:${req.ip ?? 'unknown'}`;
-    let w = windows.get(key);
-    if (!w || t - w.start >= 60_000) {
-      if (windows.size > 50_000) windows.clear();
-      w = { start: t, count: 0 };
-      windows.set(key, w);
-    }
-    w.count += 1;
-    if (w.count > perMinute) {
-      res.set('Retry-After', String(Math.ceil((w.start + 60_000 - t) / 1000)));
-      throw new AppError('RATE_LIMITED', 'too many requests; wait a minute and try again');
-    }
     next();
   };
 }

@@ -2,9 +2,8 @@
 // 2xx only for what was verified and persisted with a settled outcome; 4xx and 5xx make WeChat
 // deliver again on its schedule.
 import express, { type Router } from 'express';
-import type { PaymentDeps } from '../domain/deps';
 import type { NotificationOutcome } from '../domain/notification';
-import { receiveNotification } from '../domain/receive-notification';
+import { receiveNotification, type NotifyDeps } from '../domain/receive-notification';
 
 /** The status WeChat gets for each recorded outcome. */
 function statusFor(outcome: NotificationOutcome, settled: boolean): number {
@@ -13,7 +12,7 @@ function statusFor(outcome: NotificationOutcome, settled: boolean): number {
   return outcome === 'UNKNOWN_ORDER' || outcome === 'UNKNOWN_REFUND' ? 404 : 400;
 }
 
-export function notifyRoutes(deps: PaymentDeps): Router {
+export function notifyRoutes(deps: NotifyDeps): Router {
   const r = express.Router();
   // The signature covers the bytes exactly as sent: this is the one route that reads them raw.
   r.post('/', express.raw({ type: () => true, limit: '64kb' }), async (req, res) => {

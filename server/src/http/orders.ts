@@ -6,15 +6,26 @@ import { retryPayment } from '../domain/payment-attempts';
 import { createOrder } from '../domain/place-order';
 import { getOrder, listOrders } from '../domain/read-orders';
 import { requireUser, userOf } from './auth';
-import { rateLimit } from './middleware';
+import { rateLimit, type LimiterFactory } from './rate-limit';
 import { createOrderBody, idempotencyKey, orderIdParam, type CheckoutResponse, type OrderResponse, type OrdersResponse } from './schemas';
 import { parse } from './validate';
 
-export function orderRoutes(deps: CheckoutDeps, auth: Pick<AuthDeps, 'store' | 'now'>, limits: { ordersPerMinute: number }): Router {
+export interface OrderLimits {
+  ordersPerMinute: number;
+  retriesPerMinute: number;
+  readsPerMinute: number;
+}
+
+export function orderRoutes(deps: CheckoutDeps, auth: Pick<AuthDeps, 'store' | 'now'>, limits: OrderLimits, limiter: LimiterFactory): Router {
   const r = express.Router();
   r.use(requireUser(auth));
+  // Per shopper, not per address: a rotating X-Forwarded-For changes nothing, and nobody can lock out another.
+  const byUser = (req: Parameters<typeof userOf>[0]) => userOf(req).id;
+  const creating = rateLimit(limiter('orders', limits.ordersPerMinute, 60), byUser);
+  const retrying = rateLimit(limiter('retries', limits.retriesPerMinute, 60), byUser);
+  const reading = rateLimit(limiter('reads', limits.readsPerMinute, 60), byUser);
 
-  r.post('/', rateLimit('orders', limits.ordersPerMinute, deps.now), async (req, res) => {
+  r.post('/', creating, async (req, res) => {
     const body = parse(createOrderBody, req.body);
     const keyHeader = req.get('Idempotency-Key');
     const key = keyHeader === undefined ? null : parse(idempotencyKey, keyHeader, 'Idempotency-Key');
@@ -24,18 +35,18 @@ export function orderRoutes(deps: CheckoutDeps, auth: Pick<AuthDeps, 'store' | '
     res.status(result.replayed ? 200 : 201).json(response);
   });
 
-  r.get('/', async (req, res) => {
+  r.get('/', reading, async (req, res) => {
     const response: OrdersResponse = { orders: await listOrders(deps, userOf(req)) };
     res.json(response);
   });
 
-  r.get('/:id', async (req, res) => {
+  r.get('/:id', reading, async (req, res) => {
     const id = parse(orderIdParam, req.params.id, 'id');
     const response: OrderResponse = { order: await getOrder(deps, userOf(req), id) };
     res.json(response);
   });
 
-  r.post('/:id/payment', async (req, res) => {
+  r.post('/:id/payment', retrying, async (req, res) => {
     const id = parse(orderIdParam, req.params.id, 'id');
     const result = await retryPayment(deps, userOf(req), id);
     const response: CheckoutResponse = { order: result.order, payment: result.payment };

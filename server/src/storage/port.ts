@@ -23,6 +23,10 @@ export interface Store {
   createSession(session: Session): Promise<void>;
   findSession(tokenHash: string): Promise<Session | null>;
   deleteSession(tokenHash: string): Promise<void>;
+  /** Deletes every session of the user; returns how many. */
+  deleteSessionsOfUser(userId: string): Promise<number>;
+  /** Deletes sessions whose expiry is at or before `now`; returns how many. */
+  purgeExpiredSessions(now: number): Promise<number>;
 
   listProducts(): Promise<Product[]>;
   /** Inserts the seed catalog where missing; existing products keep their stored values. */
@@ -94,6 +98,8 @@ export interface Store {
   findNotification(id: string, outTradeNo: string | null): Promise<NotificationRecord | null>;
   recordRejectedNotification(rejected: RejectedNotification): Promise<void>;
   countRejectedNotifications(): Promise<number>;
+  /** Keeps the newest `keep` rejected deliveries, deleting older ones. */
+  trimRejectedNotifications(keep: number): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -1,5 +1,17 @@
 // Mini-program login: exchanges a wx.login code for openid and session_key.
 // The AppSecret travels only in this request's query string: never log the URL.
+import { z } from 'zod';
+
+/** WeChat's answer: an errcode, or the documented shapes of openid, unionid and session_key. */
+const answerSchema = z.union([
+  z.object({
+    errcode: z.literal(0).optional(),
+    openid: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/),
+    unionid: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/).optional(),
+    session_key: z.string().regex(/^[A-Za-z0-9+/]{16,64}={0,2}$/),
+  }),
+  z.object({ errcode: z.number().int().refine((c) => c !== 0), errmsg: z.string().optional() }),
+]);
 
 export interface CodeSession {
   openid: string;
@@ -61,18 +73,19 @@ export function createCode2SessionClient(opts: Code2SessionOptions): Code2Sessio
         throw new WechatLoginError(null, `code2Session could not be reached (${(err as Error).name})`);
       }
       if (res.status >= 500) throw new WechatLoginError(null, `code2Session answered HTTP ${res.status}`, res.status);
-      let body: { openid?: string; unionid?: string; session_key?: string; errcode?: number; errmsg?: string };
+      let json: unknown;
       try {
         // The Content-Type is often text/plain: parse the text regardless.
-        body = JSON.parse(text);
+        json = JSON.parse(text);
       } catch {
         throw new WechatLoginError(null, 'code2Session answered with something that is not JSON', res.status);
       }
-      const errcode = body.errcode ?? 0;
-      if (errcode === 0 && body.openid && body.session_key) {
-        return { openid: body.openid, unionid: body.unionid ?? null, sessionKey: body.session_key };
-      }
-      throw new WechatLoginError(errcode, `code2Session failed (errcode ${errcode})`, res.status);
+      const parsed = answerSchema.safeParse(json);
+      // Anything else (an object for an openid, a missing session_key) is never let through to the store.
+      if (!parsed.success) throw new WechatLoginError(null, 'code2Session answered with something that is not a session', res.status);
+      const body = parsed.data;
+      if ('openid' in body) return { openid: body.openid, unionid: body.unionid ?? null, sessionKey: body.session_key };
+      throw new WechatLoginError(body.errcode, `code2Session failed (errcode ${body.errcode})`, res.status);
     },
   };
 }

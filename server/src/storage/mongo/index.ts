@@ -9,6 +9,7 @@ import type { Order, PaymentAttempt } from '../../domain/order';
 import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { User } from '../../domain/user';
 import type { Store } from '../port';
+import { rememberConnection } from './connection';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -16,8 +17,31 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMS?: number;
 }
 
-function mapError(err: unknown): unknown {
-  const e = err as { code?: number; name?: string; message?: string; keyPattern?: Record<string, unknown> };
+/**
+ * How the adapter connects: filters are sanitized (a value that is an object cannot act as an
+ * operator; the adapter's own operators are marked trusted), and every write is acknowledged by a
+ * majority of the replica set and journaled, so a PAID answered 204 cannot roll back on failover.
+ */
+export const CONNECTION_OPTIONS = (o: { serverSelectionTimeoutMS?: number }) => ({
+  serverSelectionTimeoutMS: o.serverSelectionTimeoutMS ?? 1500,
+  bufferCommands: false,
+  autoIndex: false,
+  sanitizeFilter: true,
+  retryWrites: true,
+  writeConcern: { w: 'majority' as const, journal: true },
+});
+
+/** Our own operators in a filter, exempt from sanitizeFilter. */
+const t = <T extends object>(operator: T): T => mongoose.trusted(operator) as T;
+
+/** Server error codes that mean "not now": failover, shutdown, unreachable hosts, write concern not met. */
+const UNAVAILABLE_CODES = new Set([6, 7, 64, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+const UNAVAILABLE_NAMES =
+  /^(MongoServerSelectionError|MongooseServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoNotConnectedError|MongoTopologyClosedError|MongoPoolClosedError|MongoServerClosedError|MongoWriteConcernError|MongoTimeoutError|MongoWaitQueueTimeoutError)$/;
+
+/** Driver errors become the domain's: DuplicateKeyError, StoreUnavailableError (a retry may succeed), or themselves. */
+export function mapError(err: unknown): unknown {
+  const e = err as { code?: number; name?: string; message?: string; keyPattern?: Record<string, unknown>; errorLabels?: string[]; writeConcernError?: unknown; errorLabelSet?: Set<string> };
   if (e.code === 11000) {
     const k = Object.keys(e.keyPattern ?? {}).join(',') + (e.message ?? '');
     if (k.includes('idempotencyKey')) return new DuplicateKeyError('idempotency_key');
@@ -27,7 +51,13 @@ function mapError(err: unknown): unknown {
     if (k.includes('notifications')) return new DuplicateKeyError('notification_id');
     return new DuplicateKeyError('other');
   }
-  if (e.name && /MongoServerSelectionError|MongoNetworkError|MongoNotConnectedError|MongooseServerSelectionError|MongoTimeoutError/.test(e.name)) {
+  const labels = [...(e.errorLabels ?? []), ...(e.errorLabelSet ?? [])];
+  if (
+    (e.name && UNAVAILABLE_NAMES.test(e.name)) ||
+    (typeof e.code === 'number' && UNAVAILABLE_CODES.has(e.code)) ||
+    labels.some((l) => l === 'RetryableWriteError' || l === 'TransientTransactionError' || l === 'ResetPool') ||
+    e.writeConcernError
+  ) {
     return new StoreUnavailableError(err);
   }
   return err;
@@ -216,12 +246,12 @@ const toUser = (d: Doc): User => ({
   createdAt: d.createdAt as number,
 });
 
+/** A standalone server refuses transactions with IllegalOperation (20). */
+const isNoTransactionSupport = (err: unknown) =>
+  (err as { code?: number }).code === 20 || /Transaction numbers are only allowed|replica set/i.test((err as Error).message ?? '');
+
 export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> {
-  const conn = mongoose.createConnection(opts.uri, {
-    serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 1500,
-    bufferCommands: false,
-    autoIndex: true,
-  });
+  const conn = mongoose.createConnection(opts.uri, CONNECTION_OPTIONS(opts));
   try {
     await conn.asPromise();
   } catch (err) {
@@ -229,10 +259,14 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
     throw new StoreUnavailableError(err);
   }
   const m = defineModels(conn);
-  await Promise.all(Object.values(m).map((model) => model.syncIndexes()));
+  // createIndexes only adds what is missing: unlike syncIndexes it never drops an index, and
+  // instances starting together do not race to rebuild them.
+  await guard(() => Promise.all(Object.values(m).map((model) => model.createIndexes())));
   const lean = <T>(q: { lean(): { exec(): Promise<T> } }) => q.lean().exec();
+  /** Whether the deployment runs transactions (a replica set or sharded cluster); learned on first use. */
+  let transactions: boolean | undefined;
 
-  return {
+  const store: Store = {
     kind: 'mongodb',
     upsertUser: ({ openid, unionid, sessionKey, now }) =>
       guard(async () => {
@@ -255,6 +289,8 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       return d ? { tokenHash: d._id, userId: d.userId as string, expiresAt: d.expiresAt as number } : null;
     }),
     deleteSession: (tokenHash) => guard(async () => void (await m.sessions.deleteOne({ _id: tokenHash }))),
+    deleteSessionsOfUser: (userId) => guard(async () => (await m.sessions.deleteMany({ userId })).deletedCount),
+    purgeExpiredSessions: (now) => guard(async () => (await m.sessions.deleteMany({ expiresAt: t({ $lte: now }) })).deletedCount),
     listProducts: () => guard(async () => {
       const docs = (await lean(m.products.find().sort({ position: 1 }))) as Doc[];
       return docs.map((d): Product => ({ sku: d._id, name: d.name as string, description: d.description as string, price: d.price as number, currency: 'CNY', maxQuantity: d.maxQuantity as number }));
@@ -267,13 +303,30 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       );
     }),
     insertOrder: (order, attempt) => guard(async () => {
-      // Attempt first: an orphan attempt is harmless, an order without its attempt is not.
-      await m.attempts.create({ _id: attempt.outTradeNo, orderId: attempt.orderId, requestBody: attempt.requestBody, prepayId: null, prepayExpiresAt: null, createdAt: attempt.createdAt });
+      const { id, ...rest } = order;
+      const attemptDoc = { _id: attempt.outTradeNo, orderId: attempt.orderId, requestBody: attempt.requestBody, prepayId: null, prepayExpiresAt: null, createdAt: attempt.createdAt };
+      if (transactions !== false) {
+        try {
+          await conn.transaction(async (session) => {
+            await m.attempts.create([attemptDoc], { session });
+            await m.orders.create([{ _id: id, ...rest }], { session });
+          });
+          transactions = true;
+          return;
+        } catch (err) {
+          if (!isNoTransactionSupport(err)) throw err;
+          transactions = false; // a standalone server: fall back to the ordered writes below
+        }
+      }
+      // Attempt first: an orphan attempt is harmless, an order without its attempt is not. It is removed
+      // only when the order definitely was not written (a duplicate key or invalid document), never after
+      // an ambiguous failure (a timeout, a failover) that may have written it.
+      await m.attempts.create(attemptDoc);
       try {
-        const { id, ...rest } = order;
         await m.orders.create({ _id: id, ...rest });
       } catch (err) {
-        await m.attempts.deleteOne({ _id: attempt.outTradeNo }).catch(() => undefined);
+        const definite = (err as { code?: number }).code === 11000 || (err as { name?: string }).name === 'ValidationError';
+        if (definite) await m.attempts.deleteOne({ _id: attempt.outTradeNo }).catch(() => undefined);
         throw err;
       }
     }),
@@ -323,7 +376,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
     insertRefund: (refund) => guard(async () => {
       // The reservation is the conditional write: one document, so concurrent requests cannot overshoot.
       const reserved = await m.payments.updateOne(
-        { _id: refund.transactionId, $expr: { $lte: [{ $add: ['$refundReserved', refund.amount] }, '$amount'] } },
+        { _id: refund.transactionId, $expr: t({ $lte: [{ $add: ['$refundReserved', { $literal: refund.amount }] }, '$amount'] }) },
         { $inc: { refundReserved: refund.amount } },
       );
       if (reserved.modifiedCount !== 1) return false;
@@ -339,7 +392,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
     moveRefund: (outRefundNo, from, to, fields, release, now) => guard(async () => {
       const set: Record<string, unknown> = { status: to, updatedAt: now };
       for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) set[k] = v;
-      const d = (await lean(m.refunds.findOneAndUpdate({ outRefundNo, status: { $in: [...from] } }, { $set: set }, { returnDocument: 'after' }))) as Doc | null;
+      const d = (await lean(m.refunds.findOneAndUpdate({ outRefundNo, status: t({ $in: [...from] }) }, { $set: set }, { returnDocument: 'after' }))) as Doc | null;
       if (!d) return false;
       if (release) await m.payments.updateOne({ _id: d.transactionId as string }, { $inc: { refundReserved: -(d.amount as number) } });
       return true;
@@ -355,24 +408,24 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
     }),
     listRefunds: (orderId) => guard(async () => ((await lean(m.refunds.find({ orderId }).sort({ createdAt: 1, _id: 1 }))) as Doc[]).map(toRefund)),
     listRefundsInStatus: (status, createdBefore, limit) =>
-      guard(async () => ((await lean(m.refunds.find({ status, createdAt: { $lte: createdBefore } }).sort({ createdAt: 1 }).limit(limit))) as Doc[]).map(toRefund)),
+      guard(async () => ((await lean(m.refunds.find({ status, createdAt: t({ $lte: createdBefore }) }).sort({ createdAt: 1 }).limit(limit))) as Doc[]).map(toRefund)),
     listOrders: (f) => guard(async () => {
       const filter: Record<string, unknown> = {};
       if (f.status) filter.status = f.status;
-      if (f.createdBefore !== undefined) filter.createdAt = { $lt: f.createdBefore };
+      if (f.createdBefore !== undefined) filter.createdAt = t({ $lt: f.createdBefore });
       if (f.refundDue) {
-        const due = (await lean(m.payments.find({ kind: { $ne: 'ORDER' }, $expr: { $lt: ['$refundReserved', '$amount'] } }).select({ orderId: 1 }))) as Doc[];
-        filter._id = { $in: [...new Set(due.map((d) => d.orderId as string))] };
+        const due = (await lean(m.payments.find({ kind: t({ $ne: 'ORDER' }), $expr: t({ $lt: ['$refundReserved', '$amount'] }) }).select({ orderId: 1 }))) as Doc[];
+        filter._id = t({ $in: [...new Set(due.map((d) => d.orderId as string))] });
       }
       return ((await lean(m.orders.find(filter).sort({ createdAt: -1, _id: -1 }).limit(f.limit))) as Doc[]).map(toOrder);
     }),
     listAttempts: (orderId) => guard(async () => ((await lean(m.attempts.find({ orderId }).sort({ createdAt: 1, _id: 1 }))) as Doc[]).map(toAttempt)),
     listNotificationsFor: (outTradeNos) =>
-      guard(async () => ((await lean(m.notifications.find({ outTradeNo: { $in: [...outTradeNos] } }).sort({ firstReceivedAt: 1 }))) as Doc[]).map(toNotification)),
+      guard(async () => ((await lean(m.notifications.find({ outTradeNo: t({ $in: [...outTradeNos] }) }).sort({ firstReceivedAt: 1 }))) as Doc[]).map(toNotification)),
     listReconcileCandidates: (createdBefore, now, limit) => guard(async () => {
       const docs = (await lean(
         m.orders
-          .find({ status: 'PENDING', reviewReason: null, createdAt: { $lte: createdBefore }, $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] })
+          .find({ status: 'PENDING', reviewReason: null, createdAt: t({ $lte: createdBefore }), $or: [{ leaseUntil: null }, { leaseUntil: t({ $lt: now }) }] })
           .sort({ createdAt: 1 })
           .limit(limit),
       )) as Doc[];
@@ -380,7 +433,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
     }),
     claimOrder: (orderId, owner, leaseUntil, now) => guard(async () => {
       const r = await m.orders.updateOne(
-        { _id: orderId, status: 'PENDING', $or: [{ leaseUntil: null }, { leaseUntil: { $lt: now } }] },
+        { _id: orderId, status: 'PENDING', $or: [{ leaseUntil: null }, { leaseUntil: t({ $lt: now }) }] },
         { $set: { leaseOwner: owner, leaseUntil } },
       );
       return r.modifiedCount === 1;
@@ -421,6 +474,12 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
     }),
     recordRejectedNotification: (x) => guard(async () => void (await m.rejected.create(x))),
     countRejectedNotifications: () => guard(() => m.rejected.countDocuments().exec()),
+    trimRejectedNotifications: (keep) => guard(async () => {
+      const cutoff = (await lean(m.rejected.find().sort({ _id: -1 }).skip(keep).limit(1).select({ _id: 1 }))) as { _id: unknown }[];
+      if (cutoff[0]) await m.rejected.deleteMany({ _id: t({ $lte: cutoff[0]._id }) });
+    }),
     close: () => guard(() => conn.close()),
   };
+  rememberConnection(store, conn);
+  return store;
 }

@@ -124,7 +124,15 @@ const toUser = (r: Row): User => ({
 });
 
 export function createSqliteStore(opts: SqliteStoreOptions): Store {
-  if (opts.filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(opts.filename)), { recursive: true });
+  if (opts.filename !== ':memory:') {
+    // The folder and the files hold payment records: readable by this user only. SQLite creates the
+    // -wal and -shm files with the main file's mode.
+    const dir = path.dirname(path.resolve(opts.filename));
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    fs.closeSync(fs.openSync(opts.filename, 'a', 0o600));
+    for (const f of [opts.filename, `${opts.filename}-wal`, `${opts.filename}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+  }
   const db = new Database(opts.filename);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -146,6 +154,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)'),
     findSession: db.prepare('SELECT * FROM sessions WHERE token_hash = ?'),
     deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+    deleteUserSessions: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
+    purgeSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     listProducts: db.prepare('SELECT * FROM products ORDER BY position'),
     seedProduct: db.prepare(
       `INSERT INTO products (sku, name, description, price, currency, max_quantity, position)
@@ -241,6 +251,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       'INSERT INTO rejected_notifications (received_at, reason, serial, request_id, body_sha256) VALUES (?, ?, ?, ?, ?)',
     ),
     countRejected: db.prepare('SELECT COUNT(*) AS n FROM rejected_notifications'),
+    trimRejected: db.prepare('DELETE FROM rejected_notifications WHERE seq <= (SELECT MAX(seq) FROM rejected_notifications) - ?'),
   };
 
   const insertOrderTx = db.transaction((order: Order, attempt: PaymentAttempt) => {
@@ -303,6 +314,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         return r ? { tokenHash: r.token_hash as string, userId: r.user_id as string, expiresAt: r.expires_at as number } : null;
       }),
     deleteSession: (tokenHash) => guard(() => void q.deleteSession.run(tokenHash)),
+    deleteSessionsOfUser: (userId) => guard(() => q.deleteUserSessions.run(userId).changes),
+    purgeExpiredSessions: (now) => guard(() => q.purgeSessions.run(now).changes),
     listProducts: () =>
       guard(() =>
         (q.listProducts.all() as Row[]).map(
@@ -386,6 +399,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     recordRejectedNotification: (x: RejectedNotification) =>
       guard(() => void q.insertRejected.run(x.receivedAt, x.reason, x.serial, x.requestId, x.bodySha256)),
     countRejectedNotifications: () => guard(() => (q.countRejected.get() as { n: number }).n),
+    trimRejectedNotifications: (keep) => guard(() => void q.trimRejected.run(keep)),
     close: () => guard(() => void db.close()),
   };
 }

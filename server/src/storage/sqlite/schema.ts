@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   user_id TEXT NOT NULL REFERENCES users(id),
   expires_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions(expires_at);
 CREATE TABLE IF NOT EXISTS products (
   sku TEXT PRIMARY KEY,
   name TEXT NOT NULL,
