@@ -123,6 +123,8 @@ export interface Server {
   provider: PaymentProvider;
   /** One reconciliation round now (the background job also runs on its interval). */
   reconcileNow(): Promise<ReconcileReport>;
+  /** Refused notification deliveries since start, by reason. */
+  refusedNotifications(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -172,9 +174,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     const purge = () => purgeExpiredSessions(auth).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'purging expired sessions failed'));
     await purge();
     const purgeTimer = setInterval(purge, 3600_000).unref();
+    const refusals = createRefusalLog({ store, logger, now });
     const app = buildApp({
       checkout,
-      notify: { ...checkout, refusals: createRefusalLog({ store, logger, now }) },
+      notify: { ...checkout, refusals },
       auth,
       logger,
       clientDir: opts.clientDir,
@@ -202,6 +205,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       store,
       provider: providers.payments,
       reconcileNow: () => reconciler.runNow(),
+      refusedNotifications: () => refusals.counts(),
       async close() {
         clearInterval(purgeTimer);
         await reconciler.stop();

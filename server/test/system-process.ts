@@ -15,6 +15,8 @@ export interface SystemProcess {
   login(user?: string): Promise<string>;
   checkout(token: string, items?: { sku: string; quantity: number }[]): Promise<{ order: any; payment: any }>;
   pay(payment: object, outcome?: 'success' | 'cancel' | 'fail'): Promise<{ errMsg: string }>;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export async function startSystemProcess(env: Record<string, string> = {}): Prom
     async pay(payment, outcome = 'success') {
       return (await httpJson('POST', `${ready.sandbox}/sandbox/pay`, { body: { ...payment, outcome } })).body;
     },
+    output: () => output,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

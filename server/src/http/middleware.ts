@@ -31,16 +31,21 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
+const NOTIFY_PATH = '/api/wechatpay/notify';
 const STATIC = /\.(js|css|png|jpe?g|gif|svg|ico|woff2?|ttf|map|txt)$/;
 
-/** One line per request: method, full path (never the query or headers), status, duration. Static files are not logged. */
+/**
+ * One line per request: method, full path (never the query or headers), status, duration. Static
+ * files are not logged, nor the notify route: its pipeline logs what it decided, sampling refusals,
+ * so a flood of junk costs no log line per request.
+ */
 export function requestLog(logger: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     const requestId = crypto.randomUUID();
     res.set('X-Request-Id', requestId);
     const path = req.originalUrl.split('?')[0]!;
-    if (req.method === 'GET' && STATIC.test(path)) return next();
+    if ((req.method === 'GET' && STATIC.test(path)) || path === NOTIFY_PATH) return next();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
