@@ -7,6 +7,7 @@ import { code2sessionRoutes } from './code2session';
 import type { SandboxKeys } from './keys';
 import { payerRoutes } from './payer';
 import { createState, current, defaultSigner, issueCode, newTransactionId, type PlatformSigner, type RefundState, type SandboxControls, type TradeState } from './state';
+import { v2Routes } from './v2-pay';
 import { v3PayRoutes } from './v3-pay';
 
 export { DEFAULT_CONTROLS, type SandboxControls } from './state';
@@ -24,6 +25,8 @@ export interface SandboxOptions {
 
 export interface Sandbox {
   app: express.Express;
+  /** API v2's mutual-TLS endpoint (/secapi/pay/refund); served by an https server that demands a client certificate. */
+  tlsApp: express.Express;
   controls: SandboxControls;
   deliveries: DeliveryRecord[];
   /** Test helper: the signer WeChat would use for notifications now. */
@@ -48,13 +51,20 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   app.disable('x-powered-by');
   app.use(code2sessionRoutes(s));
   app.use(v3PayRoutes(s, { allowHttpNotifyUrl: opts.allowHttpNotifyUrl, later, deliveries }));
+  if (opts.keys.apiV2Key) app.use(v2Routes(s, { deliveries, tls: false }));
+  const tlsApp = express();
+  tlsApp.disable('x-powered-by');
+  if (opts.keys.apiV2Key) tlsApp.use(v2Routes(s, { deliveries, tls: true }));
   app.use('/sandbox', payerRoutes(s, deliveries));
   app.get('/', (_req, res) =>
-    res.type('text/plain').send('WeChat sandbox: /sns/jscode2session, /v3/pay/transactions/*, /sandbox/{login,pay,prepay/:id,controls,deliveries}\n'),
+    res
+      .type('text/plain')
+      .send('WeChat sandbox: /sns/jscode2session, /v3/pay/transactions/*, /v3/refund/domestic/refunds, /pay/{unifiedorder,orderquery,closeorder,refundquery}, /sandbox/{login,pay,prepay/:id,controls,deliveries}\n'),
   );
 
   return {
     app,
+    tlsApp,
     controls: s.controls,
     deliveries: deliveries.records,
     signer: () => defaultSigner(s),

@@ -8,6 +8,8 @@ const SCHEMA = z.object({
   NODE_ENV: z.string().optional(),
   HOST: z.string().default('127.0.0.1'),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+  /** API v2's mutual-TLS refund endpoint; by default the port after SANDBOX_PORT (a free one when that is 0). */
+  SANDBOX_TLS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** The API server's port, for the notify URL written into sandbox.env. */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DATA_DIR: z.string().default('./data'),
@@ -24,6 +26,7 @@ const SCHEMA = z.object({
 export interface SandboxConfig {
   host: string;
   port: number;
+  tlsPort: number;
   apiPort: number;
   dataDir: string;
   timeScale: number;
@@ -39,6 +42,7 @@ export function loadSandboxConfig(env: NodeJS.ProcessEnv = process.env): Sandbox
   return {
     host: e.HOST,
     port: e.SANDBOX_PORT,
+    tlsPort: e.SANDBOX_TLS_PORT ?? (e.SANDBOX_PORT === 0 ? 0 : e.SANDBOX_PORT + 1),
     apiPort: e.PORT,
     dataDir: e.DATA_DIR,
     timeScale: e.SANDBOX_TIME_SCALE,

@@ -1,7 +1,8 @@
 // Notification delivery on WeChat's schedule: signed, encrypted, retried until answered 2xx,
 // with the test switches for drops, duplicates, delays and SIGNTEST probes. Payments and refunds
 // are delivered alike.
-import { buildNotification } from './notify';
+import { buildNotification, type SignedDelivery } from './notify';
+import { v2PaymentNotification, v2RefundNotification } from './v2-pay';
 import { defaultSigner, refundNotificationOf, transactionOf, type SandboxOrder, type SandboxRefund, type SandboxState } from './state';
 
 /** WeChat's documented notification retry schedule after the first attempt, in seconds. */
@@ -34,10 +35,9 @@ export interface Deliveries {
 interface Job {
   url: string;
   record: Pick<DeliveryRecord, 'kind' | 'outTradeNo' | 'outRefundNo'>;
-  eventType: string;
-  originalType: 'transaction' | 'refund';
-  resource: () => Record<string, unknown>;
-  /** Whether this kind of delivery takes SIGNTEST probes first. */
+  /** One delivery (a fresh timestamp and nonce each time); `id` stays the same across retries. */
+  build(id: string, signtest: boolean): SignedDelivery;
+  /** Whether this kind of delivery takes SIGNTEST probes first (v3 payments). */
   probes: boolean;
 }
 
@@ -70,8 +70,7 @@ export function createDeliveries(s: SandboxState): Deliveries {
   async function deliver(job: Job): Promise<void> {
     const id = crypto.randomUUID(); // retries reuse the same notification id
     if (s.controls.notificationDelayMs) await later(s.controls.notificationDelayMs);
-    const build = (signtest = false) =>
-      buildNotification({ apiV3Key: s.keys.apiV3Key, signer: defaultSigner(s), transaction: job.resource(), originalType: job.originalType, eventType: job.eventType, id, nowMs: s.now(), signtest });
+    const build = (signtest = false) => job.build(id, signtest);
     for (let attempt = 0; attempt <= RETRY_SCHEDULE_S.length && !stopped; attempt++) {
       if (attempt > 0) await later(RETRY_SCHEDULE_S[attempt - 1]! * 1000 * s.controls.timeScale);
       if (stopped) return;
@@ -93,6 +92,10 @@ export function createDeliveries(s: SandboxState): Deliveries {
     }
   }
 
+  const v3 = (resource: () => Record<string, unknown>, originalType: 'transaction' | 'refund', eventType: string) => (id: string, signtest: boolean) =>
+    buildNotification({ apiV3Key: s.keys.apiV3Key, signer: defaultSigner(s), transaction: resource(), originalType, eventType, id, nowMs: s.now(), signtest });
+  const v2 = (xml: () => string) => (): SignedDelivery => ({ body: xml(), headers: { 'Content-Type': 'text/xml' } });
+
   const start = (job: Job) => {
     const p = deliver(job).finally(() => pending.delete(p));
     pending.add(p);
@@ -105,10 +108,11 @@ export function createDeliveries(s: SandboxState): Deliveries {
       start({
         url: o.body.notify_url,
         record: { kind: 'payment', outTradeNo: o.body.out_trade_no },
-        eventType: 'TRANSACTION.SUCCESS',
-        originalType: 'transaction',
-        resource: () => ({ ...transactionOf(o), ...(transactionId ? { transaction_id: transactionId } : {}) }),
-        probes: true,
+        build:
+          o.api === 'v2'
+            ? v2(() => v2PaymentNotification(s, o, transactionId))
+            : v3(() => ({ ...transactionOf(o), ...(transactionId ? { transaction_id: transactionId } : {}) }), 'transaction', 'TRANSACTION.SUCCESS'),
+        probes: o.api === 'v3',
       });
     },
     scheduleRefund(r) {
@@ -116,9 +120,7 @@ export function createDeliveries(s: SandboxState): Deliveries {
       start({
         url: r.notifyUrl,
         record: { kind: 'refund', outTradeNo: r.outTradeNo, outRefundNo: r.outRefundNo },
-        eventType: `REFUND.${r.status}`,
-        originalType: 'refund',
-        resource: () => refundNotificationOf(s, r),
+        build: r.api === 'v2' ? v2(() => v2RefundNotification(s, r)) : v3(() => refundNotificationOf(s, r), 'refund', `REFUND.${r.status}`),
         probes: false,
       });
     },

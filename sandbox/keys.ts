@@ -18,6 +18,18 @@ export interface SandboxKeys {
   platformPrivateKeyPem: string;
   platformPublicKeyPem: string;
   publicKeyId: string;
+  /** API v2: the APIv2 key (32 letters and digits). */
+  apiV2Key?: string;
+  /** API v2 refunds go over mutual TLS: the sandbox's CA, its server certificate, and the merchant API certificate. */
+  tls?: SandboxTls;
+}
+
+export interface SandboxTls {
+  caCertPem: string;
+  serverCertPem: string;
+  serverKeyPem: string;
+  /** apiclient_cert.pem: the merchant's key pair (merchantPrivateKeyPem), certified by the sandbox's CA. */
+  merchantCertPem: string;
 }
 
 function rsaPair(): { privateKeyPem: string; publicKeyPem: string } {
@@ -43,7 +55,55 @@ export function generateSandboxKeys(): SandboxKeys {
     platformPrivateKeyPem: platform.privateKeyPem,
     platformPublicKeyPem: platform.publicKeyPem,
     publicKeyId: `PUB_KEY_ID_01${digits(30)}`,
+    apiV2Key: randomNonce(32),
   };
+}
+
+/** Certificates for the v2 refund endpoint's mutual TLS: a CA, the sandbox's server certificate and the merchant's. */
+async function generateTls(keys: SandboxKeys): Promise<SandboxTls> {
+  const { generate } = await import('selfsigned');
+  const years = (n: number) => new Date(Date.now() + n * 365 * 24 * 3600_000);
+  const ca = await generate([{ name: 'commonName', value: 'WeChat Pay sandbox CA (local only)' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate: years(10),
+    extensions: [{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true }],
+  });
+  const server = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate: years(10),
+    ca: { key: ca.private, cert: ca.cert },
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }, { type: 2, value: 'localhost' }] },
+    ],
+  });
+  const merchant = await generate([{ name: 'commonName', value: keys.mchid }, { name: 'organizationName', value: 'WeChat Pay sandbox merchant' }], {
+    algorithm: 'sha256',
+    notAfterDate: years(10),
+    keyPair: { privateKey: keys.merchantPrivateKeyPem, publicKey: keys.merchantPublicKeyPem },
+    ca: { key: ca.private, cert: ca.cert },
+    extensions: [{ name: 'basicConstraints', cA: false }, { name: 'extKeyUsage', clientAuth: true }],
+  });
+  return { caCertPem: ca.cert, serverCertPem: server.cert, serverKeyPem: server.private, merchantCertPem: merchant.cert };
+}
+
+function writeKeys(file: string, keys: SandboxKeys): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+/** The keys, with what API v2 needs added on first use (keys.json written before v2 existed gains them). */
+export async function ensureSandboxKeysWithV2(dataDir: string): Promise<SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls'>>> {
+  const keys = ensureSandboxKeys(dataDir);
+  if (!keys.apiV2Key || !keys.tls) {
+    keys.apiV2Key ??= randomNonce(32);
+    keys.tls ??= await generateTls(keys);
+    writeKeys(path.join(dataDir, 'sandbox', 'keys.json'), keys);
+  }
+  return keys as SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls'>>;
 }
 
 /** Reads <dataDir>/sandbox/keys.json, creating it (mode 0600) on first use. */
@@ -52,9 +112,7 @@ export function ensureSandboxKeys(dataDir: string): SandboxKeys {
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as SandboxKeys;
   const keys = generateSandboxKeys();
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(keys, null, 2), { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeKeys(file, keys);
   return keys;
 }
 
@@ -65,6 +123,8 @@ export interface CredentialsOptions {
   apiUrl: string;
   /** An extra platform certificate the server should also trust (certificate-mode tests). */
   certificatePem?: string;
+  /** The v2 refund endpoint (mutual TLS). */
+  tlsUrl?: string;
 }
 
 export const sandboxEnvFile = (dataDir: string) => path.join(dataDir, 'sandbox', 'sandbox.env');
@@ -95,6 +155,14 @@ export function writeCredentials(dataDir: string, keys: SandboxKeys, o: Credenti
     WECHATPAY_PUBLIC_KEY_FILE: write('pub_key.pem', keys.platformPublicKeyPem),
     WECHATPAY_PUBLIC_KEY_ID: keys.publicKeyId,
     ...(o.certificatePem ? { WECHATPAY_PLATFORM_CERT_FILES: write('wechatpay_cert.pem', o.certificatePem) } : {}),
+    ...(keys.apiV2Key ? { WECHATPAY_APIV2_KEY: keys.apiV2Key } : {}),
+    ...(keys.tls && o.tlsUrl
+      ? {
+          WECHATPAY_CERT_FILE: write('apiclient_cert.pem', keys.tls.merchantCertPem),
+          WECHATPAY_V2_REFUND_BASE: o.tlsUrl,
+          WECHATPAY_V2_CA_FILE: write('sandbox_ca.pem', keys.tls.caCertPem),
+        }
+      : {}),
     WECHATPAY_NOTIFY_URL: `${o.apiUrl.replace(/\/$/, '')}/api/wechatpay/notify`,
     WECHAT_API_BASE: o.sandboxUrl,
     WECHATPAY_API_BASE: o.sandboxUrl,

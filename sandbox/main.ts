@@ -19,6 +19,7 @@ async function main() {
     dataDir: config.dataDir,
     host: config.host,
     port: config.port,
+    tlsPort: config.tlsPort,
     apiUrl: `http://${config.host}:${config.apiPort}`,
     controls: { timeScale: config.timeScale },
   });

@@ -4,6 +4,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { paySignMessage, rsaVerify } from '../server/src/wechatpay/crypto';
+import { v2Verify } from '../server/src/wechatpay/v2/sign';
 import type { Deliveries } from './delivery';
 import { current, DEFAULT_CONTROLS, issueCode, markPaid, type SandboxControls, type SandboxState } from './state';
 
@@ -77,13 +78,22 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
       if (typeof b[f] !== 'string' || !b[f]) return fail(400, `调用支付JSAPI缺少参数：${f}`);
     }
     if (!/^\d{10}$/.test(b.timeStamp as string)) return fail(400, 'timeStamp must be a 10-digit string of seconds');
-    if (b.signType !== 'RSA') return fail(400, `signType must be RSA for API v3 (got ${String(b.signType)})`);
+    if (!['RSA', 'MD5', 'HMAC-SHA256'].includes(b.signType as string)) return fail(400, `signType must be RSA (API v3), MD5 or HMAC-SHA256 (API v2); got ${String(b.signType)}`);
     const found = prepayOf(b.package);
     if (!found) return fail(400, 'package must be prepay_id=<a prepay_id issued by WeChat Pay>');
     if (found.prepay.expiresAt <= s.now()) return fail(400, 'prepay_id 已过期');
-    const message = paySignMessage(keys.appid, b.timeStamp as string, b.nonceStr as string, b.package as string);
-    if (!rsaVerify(s.merchantPublicKey, message, b.paySign as string)) return fail(400, '支付验证签名失败');
     const o = found.order;
+    // As WeChat verifies it: RSA over four lines for v3; for v2, the APIv2 key over exactly appId,
+    // nonceStr, package, signType and timeStamp, with the sign_type the order was placed with.
+    if (o.api === 'v3') {
+      if (b.signType !== 'RSA') return fail(400, `signType must be RSA for API v3 (got ${String(b.signType)})`);
+      const message = paySignMessage(keys.appid, b.timeStamp as string, b.nonceStr as string, b.package as string);
+      if (!rsaVerify(s.merchantPublicKey, message, b.paySign as string)) return fail(400, '支付验证签名失败');
+    } else {
+      if (b.signType !== o.signType) return fail(400, `signType must be ${o.signType}, the sign_type of unifiedorder (got ${String(b.signType)})`);
+      const fields = { appId: keys.appid, nonceStr: b.nonceStr as string, package: b.package as string, signType: o.signType, timeStamp: b.timeStamp as string, sign: b.paySign as string };
+      if (!v2Verify(fields, keys.apiV2Key!, o.signType!)) return fail(400, '支付验证签名失败');
+    }
     if (o.state === 'SUCCESS') return fail(409, '该订单已支付');
     if (o.state === 'CLOSED') return fail(409, '订单已关闭');
     const outcome = b.outcome ?? 'success';

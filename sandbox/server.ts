@@ -1,12 +1,15 @@
 // Starts the sandbox on a port and hands its credentials over (sandbox.env + PEM files), for
 // `npm run sandbox`, the `npm start` launcher and the tests.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSandbox, type Sandbox, type SandboxOptions } from './app';
-import { ensureSandboxKeys, writeCredentials } from './keys';
+import { ensureSandboxKeysWithV2, writeCredentials } from './keys';
 
 export interface RunningSandbox {
   url: string;
+  /** The v2 refund endpoint (https, mutual TLS). */
+  tlsUrl: string;
   sandbox: Sandbox;
   /** The variables written to DATA_DIR/sandbox/sandbox.env. */
   env: Record<string, string>;
@@ -19,32 +22,42 @@ export interface StartSandboxOptions extends Omit<SandboxOptions, 'keys' | 'allo
   port: number;
   /** Where the API server listens (or will): the notify URL points there. */
   apiUrl: string;
+  /** The v2 refund endpoint's port (0: a free one). */
+  tlsPort?: number;
 }
 
 const urlOf = (host: string, port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 export async function startSandbox(o: StartSandboxOptions): Promise<RunningSandbox> {
-  const keys = ensureSandboxKeys(o.dataDir);
+  const keys = await ensureSandboxKeysWithV2(o.dataDir);
   const sandbox = createSandbox({ ...o, keys, allowHttpNotifyUrl: true });
   const server = http.createServer(sandbox.app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
+  // API v2 refunds: mutual TLS, a client certificate from the sandbox's CA demanded at the handshake.
+  const tlsServer = https.createServer({ key: keys.tls.serverKeyPem, cert: keys.tls.serverCertPem, ca: keys.tls.caCertPem, requestCert: true, rejectUnauthorized: true }, sandbox.tlsApp);
+  const listen = (s: http.Server, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, o.host, () => {
+        s.off('error', reject);
+        resolve((s.address() as AddressInfo).port);
+      });
     });
-  });
-  const url = urlOf(o.host, (server.address() as AddressInfo).port);
-  const env = writeCredentials(o.dataDir, keys, { sandboxUrl: url, apiUrl: o.apiUrl, certificatePem: o.certificate?.pem });
+  const url = urlOf(o.host, await listen(server, o.port));
+  const tlsUrl = urlOf(o.host, await listen(tlsServer, o.tlsPort ?? 0)).replace(/^http:/, 'https:');
+  const env = writeCredentials(o.dataDir, keys, { sandboxUrl: url, apiUrl: o.apiUrl, certificatePem: o.certificate?.pem, tlsUrl });
+  const closeOne = (s: http.Server) =>
+    new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
   return {
     url,
+    tlsUrl,
     sandbox,
     env,
-    close: () =>
-      new Promise<void>((resolve) => {
-        sandbox.stop();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    async close() {
+      sandbox.stop();
+      await Promise.all([closeOne(server), closeOne(tlsServer)]);
+    },
   };
 }

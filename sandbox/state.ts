@@ -50,6 +50,7 @@ export const DEFAULT_CONTROLS: SandboxControls = {
 export type RefundState = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
 
 export interface SandboxRefund {
+  api: 'v3' | 'v2';
   /** The request's parameters in a canonical form: a repeat with the same out_refund_no must match. */
   canonical: string;
   outRefundNo: string;
@@ -82,6 +83,10 @@ export interface JsapiBody {
 }
 
 export interface SandboxOrder {
+  /** Which API created it: the notification, the paySign and the refund notification follow it. */
+  api: 'v3' | 'v2';
+  /** v2: the sign_type of unifiedorder, which the paySign and the notification use. */
+  signType?: 'MD5' | 'HMAC-SHA256';
   /** The parameters in a canonical form (keys sorted): an identical re-post matches it whatever its key order. */
   canonical: string;
   body: JsapiBody;

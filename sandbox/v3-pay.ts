@@ -150,7 +150,7 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
       if (existing.state === 'CLOSED') return v3Error(req, res, 400, 'ORDER_CLOSED', '订单已关闭');
       if (existing.canonical !== canonical) return v3Error(req, res, 403, 'OUT_TRADE_NO_USED', '商户订单号重复');
     } else {
-      s.orders.set(b.out_trade_no, { canonical, body: b, state: 'NOTPAY', createdAt: s.now(), expiresAt, transactionId: null, successTime: null, dropNotifications: false });
+      s.orders.set(b.out_trade_no, { api: 'v3', canonical, body: b, state: 'NOTPAY', createdAt: s.now(), expiresAt, transactionId: null, successTime: null, dropNotifications: false });
     }
     const prepayId = `wx${beijingCompact(s.now())}${crypto.randomBytes(10).toString('hex')}`;
     s.prepays.set(prepayId, { outTradeNo: b.out_trade_no, expiresAt: s.now() + PREPAY_TTL_MS });

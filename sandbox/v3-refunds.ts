@@ -6,8 +6,9 @@ import crypto from 'node:crypto';
 import express, { type Router } from 'express';
 import { beijingTime } from '../server/src/wechatpay/time';
 import type { Deliveries } from './delivery';
-import { canonicalJson, refundable, refundOf, type RefundState, type SandboxRefund, type SandboxState } from './state';
+import { canonicalJson, refundable, refundOf, type SandboxRefund, type SandboxState } from './state';
 import type { V3Answers } from './v3-pay';
+import { settleRefund } from './v2-pay';
 
 const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
 
@@ -25,16 +26,6 @@ const textOf = (req: unknown): string => (req as { text?: string }).text ?? '';
 export function refundRoutes(s: SandboxState, o: { answers: V3Answers; deliveries: Deliveries }): Router {
   const { sendSigned, v3Error } = o.answers;
   const r = express.Router();
-
-  function settle(refund: SandboxRefund) {
-    const outcome: RefundState = { success: 'SUCCESS', abnormal: 'ABNORMAL', closed: 'CLOSED' }[s.controls.refundOutcome] as RefundState;
-    o.deliveries.after(s.controls.refundDelayMs, () => {
-      if (refund.status !== 'PROCESSING') return;
-      refund.status = outcome;
-      if (outcome === 'SUCCESS') refund.successTime = beijingTime(s.now());
-      o.deliveries.scheduleRefund(refund);
-    });
-  }
 
   r.post('/v3/refund/domestic/refunds', (req, res) => {
     let b: RefundBody;
@@ -81,6 +72,7 @@ export function refundRoutes(s: SandboxState, o: { answers: V3Answers; deliverie
     if ((a.refund as number) > refundable(s, transactionId)) return v3Error(req, res, 403, 'NOT_ENOUGH', '订单可退金额不足');
 
     const refund: SandboxRefund = {
+      api: 'v3',
       canonical,
       outRefundNo: b.out_refund_no,
       refundId: `50${Array.from(crypto.randomBytes(27), (x) => x % 10).join('')}`,
@@ -99,7 +91,7 @@ export function refundRoutes(s: SandboxState, o: { answers: V3Answers; deliverie
       s.controls.dropRefundNotifications -= 1;
     }
     s.refunds.set(refund.outRefundNo, refund);
-    settle(refund);
+    settleRefund(s, o.deliveries, refund);
     return sendSigned(req, res, 200, refundOf(s, refund));
   });
 

@@ -61,6 +61,7 @@ export async function startSandboxFor(env: NodeJS.ProcessEnv, o: SandboxedOption
     dataDir: sc.dataDir,
     host: sc.host,
     port: sc.port,
+    tlsPort: sc.tlsPort,
     apiUrl: `http://${sc.host.includes(':') ? `[${sc.host}]` : sc.host}:${apiPort}`,
     now: o.clock ? () => o.clock!.now() : undefined,
     controls: { timeScale: sc.timeScale, ...o.controls },

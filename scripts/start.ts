@@ -3,7 +3,7 @@
 // it starts the server alone, as `npm run serve` does. Then it serves the H5 build of the client,
 // building it first when it is missing or stale.
 import path from 'node:path';
-import { ConfigError, REQUIRED_WECHAT_VARIABLES } from '../server/src/config';
+import { ConfigError, REQUIRED_V2_VARIABLES, REQUIRED_V3_VARIABLES, REQUIRED_WECHAT_VARIABLES } from '../server/src/config';
 import { serve } from '../server/src/main';
 import { staleReason, taroBuild } from './h5-build';
 import { adminTokenFile, startSandboxFor } from './launch';
@@ -12,10 +12,11 @@ async function main() {
   let env: NodeJS.ProcessEnv = process.env;
   if (!process.env.WECHAT_APPID) {
     if (process.env.NODE_ENV === 'production' && !/^(1|true|yes)$/i.test(process.env.UNSAFE_ALLOW_SANDBOX ?? '')) {
-      const missing = REQUIRED_WECHAT_VARIABLES.filter((k) => !process.env[k]);
+      const v2 = process.env.WECHATPAY_API_VERSION === 'v2';
+      const missing = [...REQUIRED_WECHAT_VARIABLES, ...(v2 ? REQUIRED_V2_VARIABLES : REQUIRED_V3_VARIABLES)].filter((k) => !process.env[k]);
       console.error(
         `Cannot start: NODE_ENV=production, and these WeChat variables are not set: ${missing.join(', ')}` +
-          ' (and WECHATPAY_PUBLIC_KEY_FILE + WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT_FILES).\n' +
+          (v2 ? '.\n' : ' (and WECHATPAY_PUBLIC_KEY_FILE + WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT_FILES).\n') +
           'npm start will not fall back to the local sandbox in production: it lets anyone pay any order. Set the variables (README, Configuration), or run `npm run serve`.',
       );
       process.exit(2);

@@ -60,6 +60,18 @@ export const ENV_SCHEMA = z.object({
   /** Comma-separated PEM files of platform certificates; several during a rotation. */
   WECHATPAY_PLATFORM_CERT_FILES: optionalString,
   WECHATPAY_NOTIFY_URL: optionalString,
+  /** Which WeChat Pay API: v3 (JSON, RSA) or v2 (XML, MD5 / HMAC-SHA256 with the APIv2 key). */
+  WECHATPAY_API_VERSION: z.enum(['v3', 'v2']).default('v3'),
+  WECHATPAY_APIV2_KEY: optionalString.pipe(z.string().regex(/^[0-9A-Za-z]{32}$/, 'must be the 32-character APIv2 key (letters and digits)').optional()),
+  WECHATPAY_V2_SIGN_TYPE: z.enum(['MD5', 'HMAC-SHA256']).default('MD5'),
+  /** apiclient_cert.pem, the merchant API certificate: v2 refunds present it (mutual TLS). */
+  WECHATPAY_CERT_FILE: optionalString,
+  /** Where v2 refunds are sent (WeChat: the API host itself). */
+  WECHATPAY_V2_REFUND_BASE: optionalString.pipe(z.url().optional()),
+  /** A CA to trust for the v2 refund host: only for a sandbox, whose certificate is its own. */
+  WECHATPAY_V2_CA_FILE: optionalString,
+  /** spbill_create_ip for v2 orders. */
+  WECHATPAY_V2_CLIENT_IP: z.string().default('127.0.0.1'),
   WECHAT_API_BASE: z.url().default('https://api.weixin.qq.com'),
   WECHATPAY_API_BASE: z.url().default('https://api.mch.weixin.qq.com'),
 });
@@ -70,14 +82,28 @@ export interface WechatCredentials {
   appid: string;
   appSecret: string;
   mchid: string;
+  notifyUrl: string;
+  wechatApiBase: string;
+  wechatPayApiBase: string;
+}
+
+export interface WechatPayV3Settings {
+  version: 'v3';
   privateKeyFile: string;
   certSerial: string;
   apiV3Key: string;
   publicKey?: { file: string; id: string };
   platformCertFiles: string[];
-  notifyUrl: string;
-  wechatApiBase: string;
-  wechatPayApiBase: string;
+}
+
+export interface WechatPayV2Settings {
+  version: 'v2';
+  apiKey: string;
+  signType: 'MD5' | 'HMAC-SHA256';
+  /** The merchant API certificate and key for refunds; without them refunds are refused with the reason. */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
+  refundBase: string;
+  clientIp: string;
 }
 
 export interface Config {
@@ -94,6 +120,7 @@ export interface Config {
   wechatPayTimeoutMs: number;
   serveClient: boolean;
   wechat: WechatCredentials;
+  wechatPay: WechatPayV3Settings | WechatPayV2Settings;
   /** The local sandbox's address when it stands in for WeChat (from its sandbox.env); null for WeChat itself. */
   sandboxUrl: string | null;
   adminToken: string | null;
@@ -112,7 +139,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** The variables the server cannot start without (besides a WeChat Pay public key or platform certificates). */
 /** DATA_ENCRYPTION_KEY: 32 bytes as base64 (44 characters) or hex (64). */
 export function parseDataKey(value: string): Buffer | null {
   const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : null;
@@ -133,16 +159,12 @@ export function parseTrustProxy(value: string | undefined): false | number | str
   return list;
 }
 
-export const REQUIRED_WECHAT_VARIABLES = [
-  'WECHAT_APPID',
-  'WECHAT_APP_SECRET',
-  'WECHATPAY_MCHID',
-  'WECHATPAY_PRIVATE_KEY_FILE',
-  'WECHATPAY_CERT_SERIAL',
-  'WECHATPAY_APIV3_KEY',
-  'WECHATPAY_NOTIFY_URL',
-  'DATA_ENCRYPTION_KEY',
-] as const;
+/** The variables the server cannot start without, whatever the API version. */
+export const REQUIRED_WECHAT_VARIABLES = ['WECHAT_APPID', 'WECHAT_APP_SECRET', 'WECHATPAY_MCHID', 'WECHATPAY_NOTIFY_URL', 'DATA_ENCRYPTION_KEY'] as const;
+/** And for API v3 (besides a WeChat Pay public key or platform certificates). */
+export const REQUIRED_V3_VARIABLES = ['WECHATPAY_PRIVATE_KEY_FILE', 'WECHATPAY_CERT_SERIAL', 'WECHATPAY_APIV3_KEY'] as const;
+/** And for API v2. */
+export const REQUIRED_V2_VARIABLES = ['WECHATPAY_APIV2_KEY'] as const;
 
 export const NOTIFY_PATH = '/api/wechatpay/notify';
 
@@ -213,14 +235,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const sandbox = Boolean(e.SANDBOX_URL);
   const problems: string[] = [];
+  const v2 = e.WECHATPAY_API_VERSION === 'v2';
   for (const k of REQUIRED_WECHAT_VARIABLES) if (!e[k]) problems.push(`${k}: required`);
+  for (const k of v2 ? REQUIRED_V2_VARIABLES : REQUIRED_V3_VARIABLES) if (!e[k]) problems.push(`${k}: required for API ${e.WECHATPAY_API_VERSION}`);
   const hasPublicKey = Boolean(e.WECHATPAY_PUBLIC_KEY_FILE || e.WECHATPAY_PUBLIC_KEY_ID);
-  if (hasPublicKey && !(e.WECHATPAY_PUBLIC_KEY_FILE && e.WECHATPAY_PUBLIC_KEY_ID)) {
-    problems.push('WECHATPAY_PUBLIC_KEY_FILE and WECHATPAY_PUBLIC_KEY_ID: set both or neither');
-  }
   const certFiles = (e.WECHATPAY_PLATFORM_CERT_FILES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (!hasPublicKey && certFiles.length === 0) {
-    problems.push('WECHATPAY_PUBLIC_KEY_FILE + WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT_FILES: required to verify WeChat Pay');
+  if (!v2) {
+    if (hasPublicKey && !(e.WECHATPAY_PUBLIC_KEY_FILE && e.WECHATPAY_PUBLIC_KEY_ID)) {
+      problems.push('WECHATPAY_PUBLIC_KEY_FILE and WECHATPAY_PUBLIC_KEY_ID: set both or neither');
+    }
+    if (!hasPublicKey && certFiles.length === 0) {
+      problems.push('WECHATPAY_PUBLIC_KEY_FILE + WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT_FILES: required to verify WeChat Pay');
+    }
+  } else {
+    if (Boolean(e.WECHATPAY_CERT_FILE) !== Boolean(e.WECHATPAY_PRIVATE_KEY_FILE)) {
+      problems.push('WECHATPAY_CERT_FILE and WECHATPAY_PRIVATE_KEY_FILE: set both (v2 refunds present the merchant API certificate) or neither (no refunds)');
+    }
+    if (e.WECHATPAY_V2_CA_FILE && !sandbox) problems.push('WECHATPAY_V2_CA_FILE: only a sandbox configuration may trust its own CA; WeChat Pay is trusted through the system CAs');
+    if (e.WECHATPAY_V2_REFUND_BASE) {
+      const p = apiBaseProblem(e.WECHATPAY_V2_REFUND_BASE, { sandbox });
+      if (p) problems.push(`WECHATPAY_V2_REFUND_BASE: ${p}`);
+    }
   }
   if (e.WECHATPAY_NOTIFY_URL) {
     const p = notifyUrlProblem(e.WECHATPAY_NOTIFY_URL, { sandbox });
@@ -263,14 +298,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       appid: e.WECHAT_APPID!,
       appSecret: e.WECHAT_APP_SECRET!,
       mchid: e.WECHATPAY_MCHID!,
-      privateKeyFile: e.WECHATPAY_PRIVATE_KEY_FILE!,
-      certSerial: e.WECHATPAY_CERT_SERIAL!.toUpperCase(),
-      apiV3Key: e.WECHATPAY_APIV3_KEY!,
-      publicKey: hasPublicKey ? { file: e.WECHATPAY_PUBLIC_KEY_FILE!, id: e.WECHATPAY_PUBLIC_KEY_ID! } : undefined,
-      platformCertFiles: certFiles,
       notifyUrl: e.WECHATPAY_NOTIFY_URL!,
       wechatApiBase: e.WECHAT_API_BASE,
       wechatPayApiBase: e.WECHATPAY_API_BASE,
     },
+    wechatPay: v2
+      ? {
+          version: 'v2',
+          apiKey: e.WECHATPAY_APIV2_KEY!,
+          signType: e.WECHATPAY_V2_SIGN_TYPE,
+          tls: e.WECHATPAY_CERT_FILE ? { certFile: e.WECHATPAY_CERT_FILE, keyFile: e.WECHATPAY_PRIVATE_KEY_FILE!, caFile: e.WECHATPAY_V2_CA_FILE } : undefined,
+          refundBase: e.WECHATPAY_V2_REFUND_BASE ?? e.WECHATPAY_API_BASE,
+          clientIp: e.WECHATPAY_V2_CLIENT_IP,
+        }
+      : {
+          version: 'v3',
+          privateKeyFile: e.WECHATPAY_PRIVATE_KEY_FILE!,
+          certSerial: e.WECHATPAY_CERT_SERIAL!.toUpperCase(),
+          apiV3Key: e.WECHATPAY_APIV3_KEY!,
+          publicKey: hasPublicKey ? { file: e.WECHATPAY_PUBLIC_KEY_FILE!, id: e.WECHATPAY_PUBLIC_KEY_ID! } : undefined,
+          platformCertFiles: certFiles,
+        },
   };
 }

@@ -21,6 +21,7 @@ import { startReconciler, type ReconcileReport } from './domain/reconcile';
 import type { IdentityProvider } from './identity/port';
 import { wechatLogin } from './identity/wechat-login';
 import type { PaymentProvider } from './payments/port';
+import { createWechatPayV2Provider } from './payments/wechatpay-v2';
 import { createWechatPayV3Provider } from './payments/wechatpay-v3';
 import type { Store } from './storage/port';
 import { createSqliteStore } from './storage/sqlite';
@@ -63,24 +64,58 @@ function keyFromFile(variable: string, file: string, kind: 'private' | 'public' 
   return { key, pem };
 }
 
+/** Reads a file named by a variable, failing with the variable's name. */
+function readNamed(variable: string, file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${variable}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+}
+
 /** The payment and identity providers for a configuration; key files are read and parsed once, here. */
 export function createProviders(config: Config, clock: Clock = systemClock): Providers {
   const c = config.wechat;
+  const identity = wechatLogin(createCode2SessionClient({ baseUrl: c.wechatApiBase, appid: c.appid, appSecret: c.appSecret }));
+  const p = config.wechatPay;
+  if (p.version === 'v2') {
+    if (p.tls) {
+      readNamed('WECHATPAY_CERT_FILE', p.tls.certFile);
+      keyFromFile('WECHATPAY_PRIVATE_KEY_FILE', p.tls.keyFile, 'private');
+      keyFromFile('WECHATPAY_CERT_FILE', p.tls.certFile, 'certificate');
+    }
+    const payments = createWechatPayV2Provider({
+      baseUrl: c.wechatPayApiBase,
+      refundBaseUrl: p.refundBase,
+      appid: c.appid,
+      mchid: c.mchid,
+      apiKey: p.apiKey,
+      signType: p.signType,
+      notifyUrl: c.notifyUrl,
+      clientIp: p.clientIp,
+      tls: p.tls
+        ? { cert: readNamed('WECHATPAY_CERT_FILE', p.tls.certFile), key: readNamed('WECHATPAY_PRIVATE_KEY_FILE', p.tls.keyFile), ca: p.tls.caFile ? readNamed('WECHATPAY_V2_CA_FILE', p.tls.caFile) : undefined }
+        : undefined,
+      clock,
+      timeoutMs: config.wechatPayTimeoutMs,
+    });
+    return { payments, identity };
+  }
   const merchant: Merchant = {
     appid: c.appid,
     mchid: c.mchid,
-    certSerial: c.certSerial,
-    privateKey: keyFromFile('WECHATPAY_PRIVATE_KEY_FILE', c.privateKeyFile, 'private').key,
-    apiV3Key: c.apiV3Key,
+    certSerial: p.certSerial,
+    privateKey: keyFromFile('WECHATPAY_PRIVATE_KEY_FILE', p.privateKeyFile, 'private').key,
+    apiV3Key: p.apiV3Key,
     notifyUrl: c.notifyUrl,
   };
   const verifier = createVerifier({
-    publicKey: c.publicKey ? { id: c.publicKey.id, pem: keyFromFile('WECHATPAY_PUBLIC_KEY_FILE', c.publicKey.file, 'public').pem } : undefined,
-    platformCerts: c.platformCertFiles.map((f) => keyFromFile('WECHATPAY_PLATFORM_CERT_FILES', f, 'certificate').pem),
+    publicKey: p.publicKey ? { id: p.publicKey.id, pem: keyFromFile('WECHATPAY_PUBLIC_KEY_FILE', p.publicKey.file, 'public').pem } : undefined,
+    platformCerts: p.platformCertFiles.map((f) => keyFromFile('WECHATPAY_PLATFORM_CERT_FILES', f, 'certificate').pem),
   });
   return {
     payments: createWechatPayV3Provider({ baseUrl: c.wechatPayApiBase, merchant, verifier, clock, timeoutMs: config.wechatPayTimeoutMs }),
-    identity: wechatLogin(createCode2SessionClient({ baseUrl: c.wechatApiBase, appid: c.appid, appSecret: c.appSecret })),
+    identity,
   };
 }
 

@@ -51,10 +51,33 @@ describe('configuration', () => {
   });
 
   it('takes live mode with a public key, with platform certificates, or both', () => {
-    expect(loadConfig(live).wechat).toMatchObject({ appid: live.WECHAT_APPID, publicKey: { id: live.WECHATPAY_PUBLIC_KEY_ID } });
+    expect(loadConfig(live).wechat).toMatchObject({ appid: live.WECHAT_APPID });
+    expect(loadConfig(live).wechatPay).toMatchObject({ version: 'v3', publicKey: { id: live.WECHATPAY_PUBLIC_KEY_ID } });
     const certsOnly = { ...live, WECHATPAY_PUBLIC_KEY_FILE: '', WECHATPAY_PUBLIC_KEY_ID: '', WECHATPAY_PLATFORM_CERT_FILES: '/a.pem, /b.pem' };
-    expect(loadConfig(certsOnly).wechat).toMatchObject({ platformCertFiles: ['/a.pem', '/b.pem'], publicKey: undefined });
-    expect(loadConfig({ ...live, WECHATPAY_PLATFORM_CERT_FILES: '/a.pem' }).wechat).toMatchObject({ platformCertFiles: ['/a.pem'], publicKey: { id: live.WECHATPAY_PUBLIC_KEY_ID } });
+    expect(loadConfig(certsOnly).wechatPay).toMatchObject({ platformCertFiles: ['/a.pem', '/b.pem'], publicKey: undefined });
+    expect(loadConfig({ ...live, WECHATPAY_PLATFORM_CERT_FILES: '/a.pem' }).wechatPay).toMatchObject({ platformCertFiles: ['/a.pem'], publicKey: { id: live.WECHATPAY_PUBLIC_KEY_ID } });
+  });
+
+  it('takes API v2 with its own variables, and says which are missing', () => {
+    const v2 = {
+      WECHATPAY_API_VERSION: 'v2',
+      WECHAT_APPID: live.WECHAT_APPID,
+      WECHAT_APP_SECRET: live.WECHAT_APP_SECRET,
+      WECHATPAY_MCHID: live.WECHATPAY_MCHID,
+      WECHATPAY_NOTIFY_URL: live.WECHATPAY_NOTIFY_URL,
+      DATA_ENCRYPTION_KEY: live.DATA_ENCRYPTION_KEY,
+      WECHATPAY_APIV2_KEY: 'k'.repeat(32),
+    };
+    expect(loadConfig(v2).wechatPay).toEqual({ version: 'v2', apiKey: 'k'.repeat(32), signType: 'MD5', tls: undefined, refundBase: 'https://api.mch.weixin.qq.com', clientIp: '127.0.0.1' });
+    expect(loadConfig({ ...v2, WECHATPAY_V2_SIGN_TYPE: 'HMAC-SHA256' }).wechatPay).toMatchObject({ signType: 'HMAC-SHA256' });
+    expect(problems({ ...v2, WECHATPAY_APIV2_KEY: '' })).toMatch(/^WECHATPAY_APIV2_KEY: required for API v2$/m);
+    expect(problems({ ...v2, WECHATPAY_APIV2_KEY: 'short' })).toMatch(/^WECHATPAY_APIV2_KEY: must be the 32-character APIv2 key/);
+    expect(problems({ ...v2, WECHATPAY_V2_SIGN_TYPE: 'SHA1' })).toMatch(/^WECHATPAY_V2_SIGN_TYPE:/);
+    expect(problems({ ...v2, WECHATPAY_CERT_FILE: '/keys/apiclient_cert.pem' })).toMatch(/WECHATPAY_CERT_FILE and WECHATPAY_PRIVATE_KEY_FILE: set both/);
+    expect(problems({ ...v2, WECHATPAY_V2_CA_FILE: '/ca.pem', WECHATPAY_CERT_FILE: '/c.pem', WECHATPAY_PRIVATE_KEY_FILE: '/k.pem' })).toMatch(/WECHATPAY_V2_CA_FILE: only a sandbox/);
+    // v3's variables are not asked for in v2, nor v2's in v3.
+    expect(problems(v2)).toBe('ok');
+    expect(problems({ ...v2, WECHATPAY_API_VERSION: 'v3' })).toMatch(/WECHATPAY_APIV3_KEY: required for API v3/);
   });
 
   it('wants the public key file and its id together', () => {

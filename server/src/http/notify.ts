@@ -1,7 +1,8 @@
 // POST /api/wechatpay/notify: raw bytes in, the domain decides, the route answers WeChat.
 // 2xx only for what was verified and persisted with a settled outcome; 4xx and 5xx make WeChat
 // deliver again on its schedule.
-import express, { type Router } from 'express';
+import express, { type ErrorRequestHandler, type Response, type Router } from 'express';
+import { toAppError } from './errors';
 import type { NotificationOutcome } from '../domain/notification';
 import { receiveNotification, type NotifyDeps } from '../domain/receive-notification';
 
@@ -15,8 +16,15 @@ function statusFor(outcome: NotificationOutcome, settled: boolean): number {
 export function notifyRoutes(deps: NotifyDeps): Router {
   const r = express.Router();
   // The signature covers the bytes exactly as sent: this is the one route that reads them raw.
+  // Answered in the provider's own format: v3 reads the status, v2 an exact XML body as well.
+  const reply = (res: Response, accepted: boolean, status: number, message: string) => {
+    const a = deps.provider.answerNotification({ accepted, status, message });
+    res.status(a.status);
+    if (a.contentType) res.type(a.contentType);
+    return a.body ? res.send(a.body) : res.end();
+  };
   r.post('/', express.raw({ type: () => true, limit: '64kb' }), async (req, res) => {
-    const fail = (status: number, message: string) => res.status(status).json({ code: 'FAIL', message });
+    const fail = (status: number, message: string) => reply(res, false, status, message);
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v[0] : v;
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -30,8 +38,15 @@ export function notifyRoutes(deps: NotifyDeps): Router {
     }
     if (answer.kind === 'REFUSED') return fail(answer.refusal.unauthentic ? 401 : 400, answer.refusal.message);
     const status = statusFor(answer.outcome, answer.settled);
-    if (status === 204) return res.status(204).end();
+    if (status === 204) return reply(res, true, 204, 'OK');
     return fail(status, answer.outcome);
   });
+  // A body too large, or unreadable: still WeChat's answer shape, so it knows to retry.
+  const errors: ErrorRequestHandler = (err, _req, res, _next) => {
+    const e = toAppError(err);
+    if (e.status >= 500) deps.logger.error({ code: e.code, err: (err as Error).message }, 'notification route failed');
+    reply(res, false, e.status, e.message);
+  };
+  r.use(errors);
   return r;
 }

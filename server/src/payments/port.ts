@@ -161,4 +161,12 @@ export interface PaymentProvider {
   queryRefund(outRefundNo: string): Promise<RefundReport | null>;
   /** Verifies and reads a notification. Never throws for a bad delivery: it refuses it. */
   parseNotification(input: IncomingNotification): NotificationParse;
+  /** How this protocol answers a notification: v3 reads the HTTP status, v2 also an exact XML body. */
+  answerNotification(answer: { accepted: boolean; status: number; message: string }): NotificationReply;
+}
+
+export interface NotificationReply {
+  status: number;
+  contentType: string | null;
+  body: string;
 }

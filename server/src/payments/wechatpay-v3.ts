@@ -48,6 +48,12 @@ export interface WechatPayV3Options {
   client?: WechatPayClient;
 }
 
+/** 6–32 of [0-9A-Za-z_-|*]: a Beijing date prefix for humans, a random tail for uniqueness (v3 and v2 alike). */
+export const newReference = (at: number) => `${beijingTime(at).slice(0, 10).replaceAll('-', '')}${randomNonce(18)}`;
+
+/** [0-9A-Za-z_-|*@], up to 64: "RF", a Beijing date for humans, a random tail for uniqueness. */
+export const newRefundReference = (at: number) => `RF${beijingTime(at).slice(0, 10).replaceAll('-', '')}${randomNonce(20)}`;
+
 /** Maps the protocol library's error to the port's failure. */
 export function toProviderError(err: unknown): unknown {
   if (!(err instanceof WechatPayError)) return err;
@@ -99,8 +105,7 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
   return {
     payee: { appId: merchant.appid, merchantId: merchant.mchid },
 
-    // 6–32 of [0-9A-Za-z_-|*]: a Beijing date prefix for humans, a random tail for uniqueness.
-    newReference: (at) => `${beijingTime(at).slice(0, 10).replaceAll('-', '')}${randomNonce(18)}`,
+    newReference,
 
     requestFor(terms) {
       const body: JsapiOrder = {
@@ -127,8 +132,7 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
 
     close: (reference) => mapped(client.close(reference)),
 
-    // [0-9A-Za-z_-|*@], up to 64: "RF", a Beijing date for humans, a random tail for uniqueness.
-    newRefundReference: (at) => `RF${beijingTime(at).slice(0, 10).replaceAll('-', '')}${randomNonce(20)}`,
+    newRefundReference,
 
     async refund(req) {
       const order: RefundOrder = {
@@ -145,6 +149,9 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
       const r = await mapped(client.queryRefund(outRefundNo));
       return r ? refundReport(r) : null;
     },
+
+    answerNotification: ({ accepted, status, message }) =>
+      accepted ? { status: 204, contentType: null, body: '' } : { status, contentType: 'application/json', body: JSON.stringify({ code: 'FAIL', message }) },
 
     parseNotification({ headers, body }) {
       try {

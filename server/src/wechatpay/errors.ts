@@ -38,7 +38,7 @@ export class WechatPayError extends Error {
     return this.code === 'ORDER_CLOSED' || this.code === 'ORDERCLOSED';
   }
   get isNotFound(): boolean {
-    return this.code === 'ORDER_NOT_EXIST' || this.code === 'ORDERNOTEXIST' || this.code === 'RESOURCE_NOT_EXISTS';
+    return this.code === 'ORDER_NOT_EXIST' || this.code === 'ORDERNOTEXIST' || this.code === 'RESOURCE_NOT_EXISTS' || this.code === 'REFUNDNOTEXIST';
   }
   get isFrequencyLimited(): boolean {
     return this.httpStatus === 429 || this.code === 'FREQUENCY_LIMITED' || this.code === 'RATELIMIT_EXCEEDED';
@@ -47,6 +47,7 @@ export class WechatPayError extends Error {
   get isRetryable(): boolean {
     if (this.kind === 'NETWORK' || this.isFrequencyLimited) return true;
     if (this.httpStatus === 502 || this.httpStatus === 503) return true;
-    return this.kind === 'API' && (this.httpStatus ?? 500) >= 500 && RETRYABLE_CODES.has(this.code);
+    // v3 answers these with 5xx; v2 always with HTTP 200 and the code in the XML.
+    return this.kind === 'API' && RETRYABLE_CODES.has(this.code) && !(this.httpStatus !== null && this.httpStatus >= 400 && this.httpStatus < 500);
   }
 }

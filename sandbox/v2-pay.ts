@@ -1,0 +1,282 @@
+// WeChat Pay API v2 as api.mch.weixin.qq.com answers it: XML in and out, HTTP 200 always, two result
+// levels, every SUCCESS answer signed. /pay/unifiedorder, /pay/orderquery, /pay/closeorder,
+// /pay/refundquery here; /secapi/pay/refund only on the mutual-TLS listener (v2Routes({ tls: true })).
+import crypto from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import express, { type Request, type Response, type Router } from 'express';
+import { randomNonce } from '../server/src/wechatpay/crypto';
+import { beijingCompact, beijingTime } from '../server/src/wechatpay/time';
+import { declaredSignType, encryptReqInfo, v2Sign, v2Verify, type V2SignType } from '../server/src/wechatpay/v2/sign';
+import { buildV2Xml, parseV2Xml } from '../server/src/wechatpay/v2/xml';
+import type { Deliveries } from './delivery';
+import { canonicalJson, current, refundable, type SandboxOrder, type SandboxRefund, type SandboxState } from './state';
+
+const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
+const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+const PREPAY_TTL_MS = 2 * 3600_000;
+const REFUND_STATUS_V2 = { SUCCESS: 'SUCCESS', CLOSED: 'REFUNDCLOSE', ABNORMAL: 'CHANGE', PROCESSING: 'PROCESSING' } as const;
+
+/** yyyy-MM-dd HH:mm:ss in Beijing time (v2 refund times). */
+const beijingSpaced = (ms: number) => beijingTime(ms).slice(0, 19).replace('T', ' ');
+
+export function v2Routes(s: SandboxState, o: { deliveries: Deliveries; tls: boolean }): Router {
+  const { keys } = s;
+  const apiKey = keys.apiV2Key!;
+  const r = express.Router();
+
+  const xml = (res: Response, fields: Record<string, string | number | undefined>) => res.type('text/xml').send(buildV2Xml(fields));
+  const returnFail = (res: Response, msg: string) => xml(res, { return_code: 'FAIL', return_msg: msg });
+  /** A signed answer, as WeChat gives one when return_code is SUCCESS. */
+  const answer = (res: Response, signType: V2SignType, fields: Record<string, string | number | undefined>) => {
+    const body: Record<string, string | number | undefined> = { return_code: 'SUCCESS', return_msg: 'OK', appid: keys.appid, mch_id: keys.mchid, nonce_str: randomNonce(32), ...fields };
+    body.sign = v2Sign(body, apiKey, signType);
+    return xml(res, body);
+  };
+  const businessFail = (res: Response, signType: V2SignType, code: string, des: string) => answer(res, signType, { result_code: 'FAIL', err_code: code, err_code_des: des });
+
+  /** Every v2 call: POST, well-formed XML, our appid and mch_id, a valid sign. Returns the fields, or answers itself. */
+  function authenticated(req: Request, res: Response): { p: Record<string, string>; signType: V2SignType } | null {
+    if (req.method !== 'POST') return void returnFail(res, 'REQUIRE_POST_METHOD 请使用post方法'), null;
+    const text = typeof req.body === 'string' ? req.body : '';
+    if (!text) return void returnFail(res, 'POST_DATA_EMPTY post数据为空'), null;
+    let p: Record<string, string>;
+    try {
+      p = parseV2Xml(text);
+    } catch {
+      return void returnFail(res, 'XML_FORMAT_ERROR XML格式错误'), null;
+    }
+    const signType = declaredSignType(p);
+    if (!signType) return void returnFail(res, 'sign_type 不支持'), null;
+    if (!p.sign || !v2Verify(p, apiKey, signType)) return void returnFail(res, '签名错误'), null;
+    if (p.appid !== keys.appid || p.mch_id !== keys.mchid) return void businessFail(res, signType, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配'), null;
+    return { p, signType };
+  }
+
+  const text = express.text({ type: () => true, limit: '64kb' });
+
+  function orderFields(order: SandboxOrder): Record<string, string | number | undefined> {
+    const paid = order.state === 'SUCCESS';
+    return {
+      result_code: 'SUCCESS',
+      out_trade_no: order.body.out_trade_no,
+      openid: order.body.payer.openid,
+      trade_type: 'JSAPI',
+      trade_state: order.state,
+      trade_state_desc: { NOTPAY: '订单未支付', SUCCESS: '支付成功', CLOSED: '订单已关闭' }[order.state],
+      total_fee: order.body.amount.total,
+      fee_type: 'CNY',
+      ...(paid ? { transaction_id: order.transactionId!, time_end: beijingCompact(Date.parse(order.successTime!)), bank_type: 'OTHERS', cash_fee: order.body.amount.total, is_subscribe: 'N' } : {}),
+    };
+  }
+
+  if (!o.tls) {
+    r.all('/pay/unifiedorder', text, async (req, res) => {
+      if (s.controls.prepayDelayMs) await new Promise((done) => setTimeout(done, s.controls.prepayDelayMs).unref());
+      const auth = authenticated(req, res);
+      if (!auth) return;
+      const { p, signType } = auth;
+      const forced = s.controls.failPrepay;
+      if (forced && forced.times > 0) {
+        forced.times -= 1; // v2 answers HTTP 200 with the code in the XML, whatever the status asked for
+        return businessFail(res, signType, forced.code.replaceAll('_', '') === 'SYSTEMERROR' ? 'SYSTEMERROR' : forced.code, forced.message);
+      }
+      const lack = ['body', 'out_trade_no', 'total_fee', 'spbill_create_ip', 'notify_url', 'trade_type', 'nonce_str'].find((k) => !p[k]);
+      if (lack) return businessFail(res, signType, 'LACK_PARAMS', `缺少参数${lack}`);
+      if (p.trade_type !== 'JSAPI') return businessFail(res, signType, 'INVALID_REQUEST', 'trade_type 只支持 JSAPI');
+      if (!p.openid) return businessFail(res, signType, 'LACK_PARAMS', 'trade_type=JSAPI时，openid为必填参数');
+      if (!OUT_TRADE_NO.test(p.out_trade_no!)) return businessFail(res, signType, 'INVALID_REQUEST', 'out_trade_no 格式错误');
+      if (!/^[1-9]\d*$/.test(p.total_fee!)) return businessFail(res, signType, 'INVALID_REQUEST', 'total_fee 必须为正整数（分）');
+      if ([...p.body!].length > 128) return businessFail(res, signType, 'INVALID_REQUEST', 'body 长度超过128');
+      let notify: URL;
+      try {
+        notify = new URL(p.notify_url!);
+      } catch {
+        return businessFail(res, signType, 'INVALID_REQUEST', 'notify_url 格式错误');
+      }
+      if (notify.search) return businessFail(res, signType, 'INVALID_REQUEST', 'notify_url 不能携带参数');
+      let expiresAt = s.now() + 7 * 24 * 3600_000;
+      if (p.time_expire) {
+        const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(p.time_expire);
+        if (!m) return businessFail(res, signType, 'INVALID_REQUEST', 'time_expire 格式错误');
+        expiresAt = Math.max(Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`), s.now() + 60_000);
+      }
+      if (!s.openids.has(p.openid)) return businessFail(res, signType, 'INVALID_REQUEST', 'openid和appid不匹配');
+      const { nonce_str: _n, sign: _s, sign_type: _t, ...stable } = p;
+      const canonical = canonicalJson(stable);
+      const existing = s.orders.get(p.out_trade_no!);
+      if (existing) {
+        current(s, existing);
+        if (existing.state === 'SUCCESS') return businessFail(res, signType, 'ORDERPAID', '该订单已支付');
+        if (existing.state === 'CLOSED') return businessFail(res, signType, 'ORDERCLOSED', '订单已关闭');
+        if (existing.canonical !== canonical) return businessFail(res, signType, 'OUT_TRADE_NO_USED', '商户订单号重复');
+      } else {
+        s.orders.set(p.out_trade_no!, {
+          api: 'v2',
+          signType,
+          canonical,
+          body: { appid: p.appid!, mchid: p.mch_id!, description: p.body!, out_trade_no: p.out_trade_no!, notify_url: p.notify_url!, amount: { total: Number(p.total_fee) }, payer: { openid: p.openid } },
+          state: 'NOTPAY',
+          createdAt: s.now(),
+          expiresAt,
+          transactionId: null,
+          successTime: null,
+          dropNotifications: false,
+        });
+      }
+      const prepayId = `wx${beijingCompact(s.now())}${crypto.randomBytes(10).toString('hex')}`;
+      s.prepays.set(prepayId, { outTradeNo: p.out_trade_no!, expiresAt: s.now() + PREPAY_TTL_MS });
+      return answer(res, signType, { result_code: 'SUCCESS', trade_type: 'JSAPI', prepay_id: prepayId });
+    });
+
+    r.all('/pay/orderquery', text, (req, res) => {
+      const auth = authenticated(req, res);
+      if (!auth) return;
+      const no = auth.p.transaction_id ? s.transactions.get(auth.p.transaction_id) : auth.p.out_trade_no;
+      const order = no ? s.orders.get(no) : undefined;
+      if (!order) return businessFail(res, auth.signType, 'ORDERNOTEXIST', '订单不存在');
+      return answer(res, auth.signType, orderFields(current(s, order)));
+    });
+
+    r.all('/pay/closeorder', text, (req, res) => {
+      const auth = authenticated(req, res);
+      if (!auth) return;
+      const order = s.orders.get(auth.p.out_trade_no ?? '');
+      if (!order) return businessFail(res, auth.signType, 'ORDERNOTEXIST', '订单不存在');
+      if (current(s, order).state === 'SUCCESS') return businessFail(res, auth.signType, 'ORDERPAID', '订单已支付');
+      order.state = 'CLOSED';
+      return answer(res, auth.signType, { result_code: 'SUCCESS' });
+    });
+
+    r.all('/pay/refundquery', text, (req, res) => {
+      const auth = authenticated(req, res);
+      if (!auth) return;
+      const refund = s.refunds.get(auth.p.out_refund_no ?? '');
+      if (!refund) return businessFail(res, auth.signType, 'REFUNDNOTEXIST', '退款订单查询失败');
+      return answer(res, auth.signType, {
+        result_code: 'SUCCESS',
+        transaction_id: refund.transactionId,
+        out_trade_no: refund.outTradeNo,
+        total_fee: refund.total,
+        refund_count: 1,
+        out_refund_no_0: refund.outRefundNo,
+        refund_id_0: refund.refundId,
+        refund_fee_0: refund.amount,
+        refund_status_0: REFUND_STATUS_V2[refund.status],
+        ...(refund.successTime ? { refund_success_time_0: beijingSpaced(Date.parse(refund.successTime)) } : {}),
+      });
+    });
+    return r;
+  }
+
+  // The mutual-TLS listener: the handshake already demanded a certificate from the sandbox's CA; the
+  // certificate must also be this merchant's.
+  r.all('/secapi/pay/refund', text, (req, res) => {
+    const peer = (req.socket as TLSSocket).getPeerCertificate?.();
+    if (!peer || peer.subject?.CN !== keys.mchid) return returnFail(res, '证书已过期或不匹配：请使用商户API证书');
+    const auth = authenticated(req, res);
+    if (!auth) return;
+    const { p, signType } = auth;
+    const lack = ['out_refund_no', 'total_fee', 'refund_fee'].find((k) => !p[k]);
+    if (lack) return businessFail(res, signType, 'LACK_PARAMS', `缺少参数${lack}`);
+    if (!OUT_REFUND_NO.test(p.out_refund_no!)) return businessFail(res, signType, 'INVALID_REQUEST', 'out_refund_no 格式错误');
+    const no = p.transaction_id ? s.transactions.get(p.transaction_id) : p.out_trade_no;
+    const order = no ? s.orders.get(no) : undefined;
+    if (!order || order.state !== 'SUCCESS') return businessFail(res, signType, 'ORDERNOTEXIST', '订单不存在或未支付');
+    if (Number(p.total_fee) !== order.body.amount.total) return businessFail(res, signType, 'INVALID_REQUEST', '订单金额或退款金额与之前请求不一致');
+    const transactionId = p.transaction_id ?? order.transactionId!;
+    const { nonce_str: _n, sign: _s, sign_type: _t, ...stable } = p;
+    const canonical = canonicalJson({ ...stable, transaction_id: transactionId });
+    const existing = s.refunds.get(p.out_refund_no!);
+    const refundAnswer = (refund: SandboxRefund) =>
+      answer(res, signType, { result_code: 'SUCCESS', transaction_id: refund.transactionId, out_trade_no: refund.outTradeNo, out_refund_no: refund.outRefundNo, refund_id: refund.refundId, refund_fee: refund.amount, total_fee: refund.total, cash_fee: refund.total });
+    if (existing) {
+      if (existing.canonical !== canonical) return businessFail(res, signType, 'INVALID_REQUEST', '订单金额或退款金额与之前请求不一致，请核实后再试');
+      return refundAnswer(existing);
+    }
+    const amount = Number(p.refund_fee);
+    if (!Number.isSafeInteger(amount) || amount <= 0) return businessFail(res, signType, 'INVALID_REQUEST', 'refund_fee 必须为正整数（分）');
+    if (amount > refundable(s, transactionId)) return businessFail(res, signType, 'NOTENOUGH', '订单可退金额不足');
+    const refund: SandboxRefund = {
+      api: 'v2',
+      canonical,
+      outRefundNo: p.out_refund_no!,
+      refundId: `50${Array.from(crypto.randomBytes(27), (x) => x % 10).join('')}`,
+      outTradeNo: order.body.out_trade_no,
+      transactionId,
+      amount,
+      total: order.body.amount.total,
+      status: 'PROCESSING',
+      createTime: beijingTime(s.now()),
+      successTime: null,
+      notifyUrl: p.notify_url || order.body.notify_url,
+      dropNotifications: false,
+    };
+    if (s.controls.dropRefundNotifications > 0) {
+      refund.dropNotifications = true;
+      s.controls.dropRefundNotifications -= 1;
+    }
+    s.refunds.set(refund.outRefundNo, refund);
+    settleRefund(s, o.deliveries, refund);
+    return refundAnswer(refund);
+  });
+  return r;
+}
+
+/** Ends a PROCESSING refund as the refundOutcome switch says, after refundDelayMs, and notifies it. */
+export function settleRefund(s: SandboxState, deliveries: Deliveries, refund: SandboxRefund): void {
+  const outcome = ({ success: 'SUCCESS', abnormal: 'ABNORMAL', closed: 'CLOSED' } as const)[s.controls.refundOutcome];
+  deliveries.after(s.controls.refundDelayMs, () => {
+    if (refund.status !== 'PROCESSING') return;
+    refund.status = outcome;
+    if (outcome === 'SUCCESS') refund.successTime = beijingTime(s.now());
+    deliveries.scheduleRefund(refund);
+  });
+}
+
+/** The XML of a v2 payment notification, signed with the order's sign_type. */
+export function v2PaymentNotification(s: SandboxState, order: SandboxOrder, transactionId?: string): string {
+  const signType = order.signType ?? 'MD5';
+  const fields: Record<string, string | number> = {
+    return_code: 'SUCCESS',
+    return_msg: 'OK',
+    appid: order.body.appid,
+    mch_id: order.body.mchid,
+    nonce_str: randomNonce(32),
+    sign_type: signType,
+    result_code: 'SUCCESS',
+    openid: order.body.payer.openid,
+    is_subscribe: 'N',
+    trade_type: 'JSAPI',
+    bank_type: 'OTHERS',
+    total_fee: order.body.amount.total,
+    fee_type: 'CNY',
+    cash_fee: order.body.amount.total,
+    transaction_id: transactionId ?? order.transactionId!,
+    out_trade_no: order.body.out_trade_no,
+    time_end: beijingCompact(Date.parse(order.successTime!)),
+  };
+  fields.sign = v2Sign(fields, s.keys.apiV2Key!, signType);
+  return buildV2Xml(fields);
+}
+
+/** The XML of a v2 refund notification: no sign; the refund's fields encrypted in req_info. */
+export function v2RefundNotification(s: SandboxState, r: SandboxRefund): string {
+  const inner = buildV2Xml(
+    {
+      transaction_id: r.transactionId,
+      out_trade_no: r.outTradeNo,
+      refund_id: r.refundId,
+      out_refund_no: r.outRefundNo,
+      total_fee: r.total,
+      refund_fee: r.amount,
+      settlement_refund_fee: r.amount,
+      refund_status: REFUND_STATUS_V2[r.status],
+      ...(r.successTime ? { success_time: beijingSpaced(Date.parse(r.successTime)) } : {}),
+      refund_recv_accout: '支付用户零钱',
+      refund_account: 'REFUND_SOURCE_UNSETTLED_FUNDS',
+      refund_request_source: 'API',
+    },
+    'root',
+  );
+  return buildV2Xml({ return_code: 'SUCCESS', appid: s.keys.appid, mch_id: s.keys.mchid, nonce_str: randomNonce(32), req_info: encryptReqInfo(inner, s.keys.apiV2Key!) });
+}
