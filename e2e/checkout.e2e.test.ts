@@ -15,7 +15,8 @@ const hasChromium = fs.existsSync(CHROMIUM);
 if (!hasChromium && process.env.CI) throw new Error(`CI needs chromium at ${CHROMIUM} (.ci/run installs it with apt)`);
 if (!hasChromium) console.log(`[skip] browser end-to-end tests: no chromium at ${CHROMIUM}; apt-get install chromium chromium-driver to run them`);
 
-describe.skipIf(!hasChromium)('checkout in a browser', () => {
+for (const version of ['v3', 'v2'] as const)
+describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`, () => {
   let sys: SystemProcess;
   let browser: Browser;
   let page: Page;
@@ -24,7 +25,7 @@ describe.skipIf(!hasChromium)('checkout in a browser', () => {
     const reason = staleReason(root, path.join(root, 'dist/h5'));
     if (reason) await taroBuild(root, 'h5');
     fs.mkdirSync(shots, { recursive: true });
-    sys = await startSystemProcess({ CLIENT_DIR: 'dist/h5' });
+    sys = await startSystemProcess({ CLIENT_DIR: 'dist/h5', WECHATPAY_API_VERSION: version });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -58,7 +59,7 @@ describe.skipIf(!hasChromium)('checkout in a browser', () => {
 
   // Taro's H5 router keeps earlier pages in the DOM, hidden: always look for visible elements.
   const visibleText = (text: string | RegExp) => page.getByText(text, { exact: typeof text === 'string' }).filter({ visible: true });
-  const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`) });
+  const shot = (name: string) => page.screenshot({ path: path.join(shots, `${version}-${name}.png`) });
 
   async function openShopAndAdd(label: string, times = 1) {
     await page.goto(sys.api);
@@ -70,7 +71,10 @@ describe.skipIf(!hasChromium)('checkout in a browser', () => {
     await openShopAndAdd('陶瓷马克杯', 2);
     await page.getByLabel('增加贴纸一套').filter({ visible: true }).click();
     await expect.poll(() => page.getByLabel('合计金额').filter({ visible: true }).textContent()).toBe('¥90.01');
+    const created = page.waitForResponse((r) => r.url().endsWith('/api/orders') && r.request().method() === 'POST');
     await visibleText('微信支付 ¥90.01').click();
+    // The sheet's fields as the server signed them: RSA for v3, the seed's MD5 for v2.
+    expect((await (await created).json()).payment.signType).toBe(version === 'v3' ? 'RSA' : 'MD5');
     const sheet = page.locator('.pay-sheet');
     await sheet.waitFor();
     expect(await sheet.locator('.pay-sheet__amount').textContent()).toBe('¥90.01');

@@ -165,3 +165,44 @@ describe('notification pipeline against the published notifications', () => {
     expect(reason(() => parseNotification({ verifier: certVerifier, apiV3Key: n.apiv3_key, nowMs: at(1624523846) }, headers, Buffer.from(`${n.body} `)))).toBe('BAD_SIGNATURE');
   });
 });
+
+describe('WeChat Pay API v2', () => {
+  it('reproduces the published MD5 and HMAC-SHA256 signatures and the string they sign', async () => {
+    const { v2Sign, v2StringToSign, v2Verify } = await import('../src/wechatpay/v2/sign');
+    const md5 = sdk.v2_sign_md5;
+    expect(v2StringToSign(md5.params, md5.key)).toBe(md5.string_to_hash);
+    expect(v2Sign(md5.params, md5.key, 'MD5')).toBe(md5.sign);
+    expect(v2Sign(md5.params, sdk.v2_sign_hmac_sha256.key, 'HMAC-SHA256')).toBe(sdk.v2_sign_hmac_sha256.sign);
+    expect(v2Verify({ ...md5.params, sign: md5.sign }, md5.key, 'MD5')).toBe(true);
+    expect(v2Verify({ ...md5.params, body: 'tampered', sign: md5.sign }, md5.key, 'MD5')).toBe(false);
+    // Empty values and `sign` itself are left out; `sign_type` is signed when present.
+    expect(v2StringToSign({ ...md5.params, empty: '', sign: 'X' }, md5.key)).toBe(md5.string_to_hash);
+  });
+
+  it('reproduces the published mini-program paySign (appId, nonceStr, package, signType, timeStamp)', async () => {
+    const { v2Sign } = await import('../src/wechatpay/v2/sign');
+    const v = sdk.v2_paysign_md5_miniprogram;
+    expect(v2Sign(v.params, v.key, 'MD5')).toBe(v.paySign);
+  });
+
+  it('decrypts the refund notification req_info vector (AES-256-ECB, key = hex MD5 of the APIv2 key)', async () => {
+    const { decryptReqInfo, encryptReqInfo } = await import('../src/wechatpay/v2/sign');
+    const r = S.v2_refund_req_info_aes256ecb;
+    expect(crypto.createHash('md5').update(r.apiKey).digest('hex')).toBe(r.aesKey);
+    expect(decryptReqInfo(r.req_info, r.apiKey)).toBe(r.plaintext);
+    expect(encryptReqInfo(r.plaintext, r.apiKey)).toBe(r.req_info);
+    expect(() => decryptReqInfo(r.req_info, 'x'.repeat(32))).toThrow();
+  });
+
+  it('reads and writes the XML safely: CDATA, no DOCTYPE, no nested elements', async () => {
+    const { buildV2Xml, parseV2Xml, XmlFormatError } = await import('../src/wechatpay/v2/xml');
+    const xml = buildV2Xml({ body: '马克杯 <b>&"x"', total_fee: 9000 });
+    expect(xml).toBe('<xml><body><![CDATA[马克杯 <b>&"x"]]></body><total_fee><![CDATA[9000]]></total_fee></xml>');
+    expect(parseV2Xml(xml)).toEqual({ body: '马克杯 <b>&"x"', total_fee: '9000' });
+    expect(parseV2Xml('<xml><total_fee>0100</total_fee></xml>')).toEqual({ total_fee: '0100' }); // strings stay strings
+    expect(() => parseV2Xml('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><a>&e;</a></xml>')).toThrow(XmlFormatError);
+    expect(() => parseV2Xml('<xml><a><b>1</b></a></xml>')).toThrow(/not text/);
+    expect(() => parseV2Xml('<notxml/>')).toThrow(/no <xml>/);
+    expect(() => buildV2Xml({ a: 'x]]>y' })).toThrow(/\]\]>/);
+  });
+});

@@ -27,7 +27,7 @@ export async function wxRequestPayment(params: RequestPaymentParams, info: Sheet
     return sandboxPay(params, confirm ? 'success' : 'cancel');
   }
   try {
-    // The five fields pass through untouched; signType RSA is required for API v3 (the default is MD5).
+    // The five fields pass through untouched, signType included: RSA for API v3, MD5 or HMAC-SHA256 for v2.
     await Taro.requestPayment({
       timeStamp: params.timeStamp,
       nonceStr: params.nonceStr,

@@ -1,6 +1,7 @@
 // The payment-provider port over WeChat Pay API v2 (the seed's `signType: 'MD5'`): XML, signatures
 // with the APIv2 key (MD5 or HMAC-SHA256), refunds over mutual TLS, refund notifications decrypted
 // from req_info. Maps v2's vocabulary (trade_state, err_code, refund_status) to the shop's.
+import crypto from 'node:crypto';
 import type { Clock } from '../clock';
 import { randomNonce } from '../wechatpay/crypto';
 import { WechatPayError } from '../wechatpay/errors';
@@ -92,7 +93,10 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
     const declared = declaredSignType(fields);
     if (!declared) return { ok: false, refusal: { reason: 'UNSUPPORTED_SIGNATURE_TYPE', message: `unsupported sign_type ${fields.sign_type}`, unauthentic: false } };
     if (!fields.sign || !v2Verify(fields, o.apiKey, declared)) return { ok: false, refusal: { reason: 'BAD_SIGNATURE', message: 'sign does not verify', unauthentic: true } };
-    const id = `v2:${fields.transaction_id || fields.out_trade_no || fields.nonce_str}`;
+    // v2 notifications have no id: a repeat carries the same fields (its nonce and sign may differ).
+    const { nonce_str: _n, sign: _s, ...content } = fields;
+    const digest = crypto.createHash('sha256').update(JSON.stringify(Object.entries(content).sort())).digest('hex').slice(0, 16);
+    const id = `v2:${fields.transaction_id || fields.out_trade_no}:${digest}`;
     if (fields.return_code !== 'SUCCESS' || fields.result_code !== 'SUCCESS') {
       const detail = `payment ${fields.return_code}/${fields.result_code}${fields.err_code ? ` ${fields.err_code}` : ''}`;
       return { ok: true, notification: { id, eventType: 'V2.PAY', kind: 'OTHER', detail, reference: fields.out_trade_no ?? null, transactionId: fields.transaction_id ?? null } };
