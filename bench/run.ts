@@ -26,7 +26,7 @@ async function pool(concurrency: number, seconds: number, task: (i: number) => P
 }
 
 async function main() {
-  const sys = await startTestSystem({ env: { LOG_LEVEL: 'silent', RECONCILE_INTERVAL_SECONDS: '0' }, system: { limits: { loginPerMinute: 1e9, ordersPerMinute: 1e9 } } });
+  const sys = await startTestSystem({ env: { LOG_LEVEL: 'silent', RECONCILE_INTERVAL_SECONDS: '0' }, system: { limits: { loginPerMinute: 1e9, ordersPerMinute: 1e9, retriesPerMinute: 1e9, readsPerMinute: 1e9 } } });
   const keys = ensureSandboxKeys(sys.dataDir);
   const signer = sys.sandbox.signer();
   const rows: [string, string][] = [];

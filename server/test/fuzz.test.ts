@@ -14,7 +14,7 @@ const tally: Record<string, { runs: number; s2xx: number; s4xx: number; s5xx: nu
 beforeAll(async () => {
   sys = await startTestSystem({
     env: { LOG_LEVEL: 'warn', RECONCILE_INTERVAL_SECONDS: '0' },
-    system: { limits: { loginPerMinute: 1_000_000, ordersPerMinute: 1_000_000 } },
+    system: { limits: { loginPerMinute: 1_000_000, ordersPerMinute: 1_000_000, retriesPerMinute: 1_000_000, readsPerMinute: 1_000_000 } },
   });
   token = await sys.login('fuzzer');
 });

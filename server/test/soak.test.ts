@@ -24,7 +24,7 @@ let sys: TestSystem;
 beforeAll(async () => {
   sys = await startTestSystem({
     env: { LOG_LEVEL: 'warn', RECONCILE_INTERVAL_SECONDS: '5', RECONCILE_MIN_AGE_SECONDS: '30', ORDER_QUERY_THROTTLE_MS: '1000' },
-    system: { limits: { loginPerMinute: 1_000_000, ordersPerMinute: 1_000_000 } },
+    system: { limits: { loginPerMinute: 1_000_000, ordersPerMinute: 1_000_000, retriesPerMinute: 1_000_000, readsPerMinute: 1_000_000 } },
   });
 });
 afterAll(() => sys.close());
