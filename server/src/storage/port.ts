@@ -16,6 +16,8 @@ export interface PaidUpdate {
 
 export interface Store {
   readonly kind: 'sqlite' | 'mongodb';
+  /** How many transactions were committed and how many writes they held (group commit at work); where the adapter counts. */
+  commitStats?(): { commits: number; writes: number };
 
   upsertUser(input: { openid: string; unionid: string | null; sessionKey: string; now: number }): Promise<User>;
   findUserById(id: string): Promise<User | null>;

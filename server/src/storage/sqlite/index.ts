@@ -11,6 +11,7 @@ import type { Order, PaymentAttempt } from '../../domain/order';
 import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { Session, User } from '../../domain/user';
 import type { PaidUpdate, Store } from '../port';
+import { createGroupCommit } from './group-commit';
 import { ADDED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
 
 export interface SqliteStoreOptions {
@@ -299,23 +300,28 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     return toUser(q.userByOpenid.get(openid) as Row);
   });
 
+  const commits = createGroupCommit(db, mapError);
+  /** A write: queued for the next group commit; resolves once that commit is on disk. */
+  const write = <T>(fn: () => T): Promise<T> => commits.write(fn);
+
   return {
     kind: 'sqlite',
-    upsertUser: ({ openid, unionid, sessionKey, now }) => guard(() => upsertUserTx(openid, unionid, sessionKey, now)),
+    commitStats: () => commits.stats(),
+    upsertUser: ({ openid, unionid, sessionKey, now }) => write(() => upsertUserTx(openid, unionid, sessionKey, now)),
     findUserById: (id) =>
       guard(() => {
         const r = q.userById.get(id) as Row | undefined;
         return r ? toUser(r) : null;
       }),
-    createSession: (s: Session) => guard(() => void q.insertSession.run(s.tokenHash, s.userId, s.expiresAt)),
+    createSession: (s: Session) => write(() => void q.insertSession.run(s.tokenHash, s.userId, s.expiresAt)),
     findSession: (tokenHash) =>
       guard(() => {
         const r = q.findSession.get(tokenHash) as Row | undefined;
         return r ? { tokenHash: r.token_hash as string, userId: r.user_id as string, expiresAt: r.expires_at as number } : null;
       }),
-    deleteSession: (tokenHash) => guard(() => void q.deleteSession.run(tokenHash)),
-    deleteSessionsOfUser: (userId) => guard(() => q.deleteUserSessions.run(userId).changes),
-    purgeExpiredSessions: (now) => guard(() => q.purgeSessions.run(now).changes),
+    deleteSession: (tokenHash) => write(() => void q.deleteSession.run(tokenHash)),
+    deleteSessionsOfUser: (userId) => write(() => q.deleteUserSessions.run(userId).changes),
+    purgeExpiredSessions: (now) => write(() => q.purgeSessions.run(now).changes),
     listProducts: () =>
       guard(() =>
         (q.listProducts.all() as Row[]).map(
@@ -330,8 +336,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         ),
       ),
     seedProducts: (products: readonly Product[]) =>
-      guard(() => db.transaction(() => products.forEach((p, position) => q.seedProduct.run({ ...p, position })))()),
-    insertOrder: (order, attempt) => guard(() => insertOrderTx(order, attempt)),
+      write(() => db.transaction(() => products.forEach((p, position) => q.seedProduct.run({ ...p, position })))()),
+    insertOrder: (order, attempt) => write(() => insertOrderTx(order, attempt)),
     findOrder: (id) =>
       guard(() => {
         const r = q.findOrder.get(id) as Row | undefined;
@@ -348,22 +354,22 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         const r = q.findAttempt.get(outTradeNo) as Row | undefined;
         return r ? toAttempt(r) : null;
       }),
-    setPrepay: (outTradeNo, prepayId, expiresAt) => guard(() => void q.setPrepay.run(prepayId, expiresAt, outTradeNo)),
-    replaceAttempt: (orderId, previous, attempt, now) => guard(() => replaceAttemptTx(orderId, previous, attempt, now)),
+    setPrepay: (outTradeNo, prepayId, expiresAt) => write(() => void q.setPrepay.run(prepayId, expiresAt, outTradeNo)),
+    replaceAttempt: (orderId, previous, attempt, now) => write(() => replaceAttemptTx(orderId, previous, attempt, now)),
     markPaid: (orderId, u: PaidUpdate, now) =>
-      guard(() => q.markPaid.run({ orderId, transactionId: u.transactionId, paidAt: u.paidAt, now }).changes === 1),
-    markClosed: (orderId, now) => guard(() => q.markClosed.run({ orderId, now }).changes === 1),
-    flagForReview: (orderId, reason, now) => guard(() => q.flagForReview.run({ orderId, reason, now }).changes === 1),
-    recordPayment: (p) => guard(() => q.insertPayment.run(p).changes === 1),
+      write(() => q.markPaid.run({ orderId, transactionId: u.transactionId, paidAt: u.paidAt, now }).changes === 1),
+    markClosed: (orderId, now) => write(() => q.markClosed.run({ orderId, now }).changes === 1),
+    flagForReview: (orderId, reason, now) => write(() => q.flagForReview.run({ orderId, reason, now }).changes === 1),
+    recordPayment: (p) => write(() => q.insertPayment.run(p).changes === 1),
     findPayment: (transactionId) =>
       guard(() => {
         const r = q.findPayment.get(transactionId) as Row | undefined;
         return r ? toPayment(r) : null;
       }),
     listPayments: (orderId) => guard(() => (q.listPayments.all(orderId) as Row[]).map(toPayment)),
-    insertRefund: (refund) => guard(() => insertRefundTx(refund)),
-    moveRefund: (outRefundNo, from, to, fields, release, now) => guard(() => moveRefundTx(outRefundNo, from, to, fields, release, now)),
-    setRefundProviderId: (outRefundNo, providerRefundId, now) => guard(() => void q.setRefundProviderId.run({ outRefundNo, providerRefundId, now })),
+    insertRefund: (refund) => write(() => insertRefundTx(refund)),
+    moveRefund: (outRefundNo, from, to, fields, release, now) => write(() => moveRefundTx(outRefundNo, from, to, fields, release, now)),
+    setRefundProviderId: (outRefundNo, providerRefundId, now) => write(() => void q.setRefundProviderId.run({ outRefundNo, providerRefundId, now })),
     findRefund: (outRefundNo) =>
       guard(() => {
         const r = q.findRefund.get(outRefundNo) as Row | undefined;
@@ -384,10 +390,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     listNotificationsFor: (outTradeNos) => guard(() => (q.notificationsFor.all(JSON.stringify(outTradeNos)) as Row[]).map(toNotification)),
     listReconcileCandidates: (createdBefore, now, limit) =>
       guard(() => (q.reconcileCandidates.all(createdBefore, now, limit) as Row[]).map(toOrder)),
-    claimOrder: (orderId, owner, leaseUntil, now) => guard(() => q.claimOrder.run({ orderId, owner, leaseUntil, now }).changes === 1),
-    releaseOrder: (orderId, owner) => guard(() => void q.releaseOrder.run(orderId, owner)),
+    claimOrder: (orderId, owner, leaseUntil, now) => write(() => q.claimOrder.run({ orderId, owner, leaseUntil, now }).changes === 1),
+    releaseOrder: (orderId, owner) => write(() => void q.releaseOrder.run(orderId, owner)),
     recordNotification: (rec: NotificationRecord, replaces) =>
-      guard(() => {
+      write(() => {
         const r = q.insertNotification.get({ ...rec, ref: rec.outTradeNo ?? '', replaces: JSON.stringify(replaces) }) as Row;
         return { record: toNotification(r), duplicate: r.duplicate === 1 };
       }),
@@ -397,9 +403,13 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         return r ? toNotification(r) : null;
       }),
     recordRejectedNotification: (x: RejectedNotification) =>
-      guard(() => void q.insertRejected.run(x.receivedAt, x.reason, x.serial, x.requestId, x.bodySha256)),
+      write(() => void q.insertRejected.run(x.receivedAt, x.reason, x.serial, x.requestId, x.bodySha256)),
     countRejectedNotifications: () => guard(() => (q.countRejected.get() as { n: number }).n),
-    trimRejectedNotifications: (keep) => guard(() => void q.trimRejected.run(keep)),
-    close: () => guard(() => void db.close()),
+    trimRejectedNotifications: (keep) => write(() => void q.trimRejected.run(keep)),
+    close: () =>
+      guard(() => {
+        commits.flush();
+        db.close();
+      }),
   };
 }
