@@ -209,7 +209,7 @@ describe('v3 API: fidelity to WeChat Pay', () => {
 async function rawV3(method: string, pathWithQuery: string, payload: string) {
   const res = await fetch(`${base}${pathWithQuery}`, {
     method,
-    headers: { Authorization: authorize(merchant, method, pathWithQuery, payload, Date.now()), Accept: 'application/json', 'User-Agent': 'test', 'Content-Type': 'application/json' },
+    headers: { Authorization: await authorize(merchant, method, pathWithQuery, payload, Date.now()), Accept: 'application/json', 'User-Agent': 'test', 'Content-Type': 'application/json' },
     body: method === 'GET' ? undefined : payload,
   });
   const text = await res.text();
@@ -221,7 +221,7 @@ describe('the payment sheet and notifications', () => {
     const { openid } = sandbox.issueCode(user);
     const no = newNo();
     const prepayId = await client().jsapiPrepay(body(no, openid));
-    return { no, params: signRequestPayment(merchant, prepayId, Date.now()) };
+    return { no, params: await signRequestPayment(merchant, prepayId, Date.now()) };
   }
   const pay = async (p: object, outcome = 'success') =>
     (await fetch(`${base}/sandbox/pay`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...p, outcome }) })).json();
@@ -294,7 +294,7 @@ describe('v3 refunds', () => {
     const { openid } = sandbox.issueCode(user);
     const no = newNo();
     const prepayId = await client().jsapiPrepay(body(no, openid));
-    const params = signRequestPayment(merchant, prepayId, Date.now());
+    const params = await signRequestPayment(merchant, prepayId, Date.now());
     const paid = await (await fetch(`${base}/sandbox/pay`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...params, outcome: 'success' }) })).json();
     expect(paid.errMsg).toBe('requestPayment:ok');
     const t = await client().queryByOutTradeNo(no);

@@ -59,9 +59,9 @@ describe('RSA-SHA256 signatures', () => {
     expect(rsaSign(key, p.message)).toBe(p.paySign);
   });
 
-  it('signs the five wx.requestPayment fields the way WeChat verifies them', () => {
+  it('signs the five wx.requestPayment fields the way WeChat verifies them', async () => {
     const m = { appid: 'wx8888888888888888', mchid: '1230000109', certSerial: 'F5765756002FDD77', privateKey: key, apiV3Key: 'x'.repeat(32), notifyUrl: 'https://example.com/n' };
-    const params = signRequestPayment(m, 'wx201410272009395522657a690389285100', 1414561699_000);
+    const params = await signRequestPayment(m, 'wx201410272009395522657a690389285100', 1414561699_000);
     expect(params.timeStamp).toBe('1414561699');
     expect(params.package).toBe('prepay_id=wx201410272009395522657a690389285100');
     expect(params.signType).toBe('RSA');

@@ -147,8 +147,8 @@ export interface PaymentProvider {
   requestFor(terms: PaymentTerms): string;
   /** Sends the stored request; returns the provider's prepay id. */
   prepare(request: string): Promise<{ prepayId: string }>;
-  /** Signs fresh payment-sheet fields for a prepay id. */
-  sheetParams(prepayId: string, now: number): PaymentSheetParams;
+  /** Signs fresh payment-sheet fields for a prepay id (off the event loop where the signature is costly). */
+  sheetParams(prepayId: string, now: number): Promise<PaymentSheetParams>;
   /** null when the provider does not know the reference. */
   query(reference: string): Promise<PaymentStatus | null>;
   /** Closes the attempt so it can never be paid; closing an unknown or closed one succeeds. */

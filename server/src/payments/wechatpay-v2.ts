@@ -153,7 +153,7 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
       }
     },
 
-    sheetParams(prepayId, at) {
+    async sheetParams(prepayId, at) {
       const fields = { appId: o.appid, nonceStr: randomNonce(32), package: `prepay_id=${prepayId}`, signType, timeStamp: unixSeconds(at) };
       // The paySign covers exactly these five fields; signType equals the sign_type of unifiedorder.
       return { timeStamp: fields.timeStamp, nonceStr: fields.nonceStr, package: fields.package, signType, paySign: v2Sign(fields, o.apiKey, signType) };

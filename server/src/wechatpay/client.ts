@@ -53,7 +53,7 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
       res = await doFetch(new URL(pathWithQuery, opts.baseUrl), {
         method,
         headers: {
-          Authorization: authorize(merchant, method, pathWithQuery, body, opts.now()),
+          Authorization: await authorize(merchant, method, pathWithQuery, body, opts.now()),
           Accept: 'application/json',
           'Content-Type': 'application/json',
           'User-Agent': 'wechat-pay-checkout/0.1 (node)',

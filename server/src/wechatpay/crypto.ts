@@ -22,6 +22,13 @@ export function rsaSign(privateKey: KeyObject, message: string): string {
   return crypto.sign('sha256', Buffer.from(message, 'utf8'), privateKey).toString('base64');
 }
 
+/** The same signature, computed on libuv's thread pool: a busy server signs on every core, not only the event loop's. */
+export function rsaSignAsync(privateKey: KeyObject, message: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    crypto.sign('sha256', Buffer.from(message, 'utf8'), privateKey, (err, sig) => (err ? reject(err) : resolve(sig.toString('base64')))),
+  );
+}
+
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** False for anything that is not a valid signature, including non-base64 input such as SIGNTEST probes. */

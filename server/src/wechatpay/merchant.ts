@@ -1,6 +1,6 @@
 // The merchant's side of WeChat Pay v3: identity and the private key, parsed once at boot.
 import type { KeyObject } from 'node:crypto';
-import { formatAuthorization, paySignMessage, randomNonce, requestMessage, rsaSign } from './crypto';
+import { formatAuthorization, paySignMessage, randomNonce, requestMessage, rsaSignAsync } from './crypto';
 import { unixSeconds } from './time';
 
 export interface Merchant {
@@ -13,10 +13,10 @@ export interface Merchant {
 }
 
 /** The Authorization header for one request; `body` is the exact bytes that will be sent. */
-export function authorize(m: Merchant, method: string, pathWithQuery: string, body: string, nowMs: number): string {
+export async function authorize(m: Merchant, method: string, pathWithQuery: string, body: string, nowMs: number): Promise<string> {
   const timestamp = unixSeconds(nowMs);
   const nonce = randomNonce(32);
-  const signature = rsaSign(m.privateKey, requestMessage(method, pathWithQuery, timestamp, nonce, body));
+  const signature = await rsaSignAsync(m.privateKey, requestMessage(method, pathWithQuery, timestamp, nonce, body));
   return formatAuthorization({ mchid: m.mchid, nonce_str: nonce, timestamp, serial_no: m.certSerial, signature });
 }
 
@@ -29,7 +29,7 @@ export interface RequestPaymentParams {
   paySign: string;
 }
 
-export function signRequestPayment(m: Merchant, prepayId: string, nowMs: number): RequestPaymentParams {
+export async function signRequestPayment(m: Merchant, prepayId: string, nowMs: number): Promise<RequestPaymentParams> {
   const timeStamp = unixSeconds(nowMs);
   const nonceStr = randomNonce(32);
   const pkg = `prepay_id=${prepayId}`;
@@ -38,6 +38,6 @@ export function signRequestPayment(m: Merchant, prepayId: string, nowMs: number)
     nonceStr,
     package: pkg,
     signType: 'RSA',
-    paySign: rsaSign(m.privateKey, paySignMessage(m.appid, timeStamp, nonceStr, pkg)),
+    paySign: await rsaSignAsync(m.privateKey, paySignMessage(m.appid, timeStamp, nonceStr, pkg)),
   };
 }
