@@ -34,7 +34,7 @@ export default defineConfig<'webpack5'>(async (merge) => {
     deviceRatio: { 640: 2.34 / 2, 750: 1, 375: 2, 828: 1.81 / 2 },
     sourceRoot: 'client',
     outputRoot: `dist/${process.env.TARO_ENV}`,
-    plugins: [path.join(__dirname, 'plugins/project-config.js')],
+    plugins: [path.join(__dirname, 'plugins/project-config.js'), path.join(__dirname, 'plugins/precompress.js')],
     defineConstants: {
       __API_BASE__: JSON.stringify(settings.API_BASE),
       __PAYMENT_MODE__: JSON.stringify(settings.PAYMENT_MODE),
@@ -52,6 +52,12 @@ export default defineConfig<'webpack5'>(async (merge) => {
       },
     },
     h5: {
+      // Code that two or more pages use (the shared components) ships once, in one chunk.
+      webpackChain(chain) {
+        chain.optimization.merge({
+          splitChunks: { cacheGroups: { common: { name: 'common', chunks: 'async', minChunks: 2, priority: 5, reuseExistingChunk: true, enforce: true } } },
+        });
+      },
       publicPath: '/',
       staticDirectory: 'static',
       router: { mode: 'hash' },

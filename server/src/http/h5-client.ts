@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Response, type Router } from 'express';
+import expressStaticGzip from 'express-static-gzip';
 import helmet from 'helmet';
 
 const BUILDING_PAGE =
@@ -45,7 +46,20 @@ export function serveH5Client(dir: string, sandboxBase: string | null): Router {
   router.get('/favicon.ico', (_req, res) => {
     res.type('image/x-icon').set('Cache-Control', 'public, max-age=86400').send(FAVICON);
   });
-  router.use(express.static(dir, { index: false, maxAge: 0 }));
+  // Pre-compressed at build time (config/plugins/precompress.js): brotli or gzip as the browser
+  // accepts, sent as they are. Hashed assets never change under their name: cached for a year.
+  router.use(
+    expressStaticGzip(dir, {
+      enableBrotli: true,
+      orderPreference: ['br', 'gz'],
+      index: false,
+      serveStatic: {
+        setHeaders(res, file) {
+          res.setHeader('Cache-Control', /[.-][0-9a-f]{8,}\.(js|css)$/.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache');
+        },
+      },
+    }),
+  );
   router.get(/^(?!\/api\/).*/, (req, res, next) => {
     res.locals.cspNonce = crypto.randomBytes(16).toString('base64');
     csp(req, res, (err?: unknown) => {
