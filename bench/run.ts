@@ -1,79 +1,241 @@
-// `npm run bench`: throughput of the hot paths on this machine, server and load in one process
-// (so the figures are a floor: the load generator shares the CPU). Not part of `npm test`.
+// `npm run bench`: the hot paths under load, each beside this machine's own ceiling measured in the
+// same run, so a figure can be compared across machines and days. The sandbox and the server run in
+// processes of their own; the load comes from this process (autocannon). Prints a table and writes
+// bench/results.json. Not part of `npm test`: performance targets live here, never in timed tests.
+import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import util from 'node:util';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
 import { ensureSandboxKeys } from '../sandbox/keys';
 import { buildNotification } from '../sandbox/notify';
-import { parseNotification } from '../server/src/wechatpay/notification';
-import { createVerifier } from '../server/src/wechatpay/verifier';
-import { startTestSystem } from '../server/test/helpers';
+import { SEED_PRODUCTS } from '../server/src/domain/catalog';
+import type { Order } from '../server/src/domain/order';
+import { createSqliteStore } from '../server/src/storage/sqlite';
 
+const root = path.resolve(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const children: ChildProcess[] = [];
 
-async function pool(concurrency: number, seconds: number, task: (i: number) => Promise<boolean>) {
+function start(script: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const on = (d: Buffer) => {
+      out += d;
+      const m = ready.exec(out);
+      if (m) resolve(m[1] ?? out);
+    };
+    child.stdout!.on('data', on);
+    child.stderr!.on('data', on);
+    child.on('exit', (code) => reject(new Error(`${script} exited ${code}:\n${out}`)));
+  });
+}
+
+const perSecond = (seconds: number, fn: () => void): number => {
   const end = performance.now() + seconds * 1000;
-  let done = 0;
-  let failed = 0;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        if (await task(next++)) done += 1;
-        else failed += 1;
-      }
-    }),
-  );
-  return { perSecond: done / seconds, failed };
+  let n = 0;
+  while (performance.now() < end) {
+    fn();
+    n += 1;
+  }
+  return n / seconds;
+};
+
+interface Load {
+  rate: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(o: autocannon.Options): Promise<Load> {
+  const r = await autocannon({ ...o });
+  return { rate: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+async function json(url: string, init: RequestInit = {}) {
+  const res = await fetch(url, init);
+  return (await res.json()) as any;
 }
 
 async function main() {
-  const sys = await startTestSystem({ env: { LOG_LEVEL: 'silent', RECONCILE_INTERVAL_SECONDS: '0' }, system: { limits: { loginPerMinute: 1e9, ordersPerMinute: 1e9, retriesPerMinute: 1e9, readsPerMinute: 1e9 } } });
-  const keys = ensureSandboxKeys(sys.dataDir);
-  const signer = sys.sandbox.signer();
-  const rows: [string, string][] = [];
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  const results: Record<string, unknown> = { date: new Date().toISOString(), cpus: os.cpus().length, node: process.version };
 
-  // 1. The notification pipeline alone: headers, timestamp, RSA verify, AES-GCM decrypt, parse.
-  const verifier = createVerifier({ publicKey: { id: keys.publicKeyId, pem: keys.platformPublicKeyPem } });
-  const sample = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: { appid: keys.appid, mchid: keys.mchid, out_trade_no: 'BENCH0001', trade_state: 'SUCCESS', amount: { total: 1 } } });
-  const h = sample.headers;
-  const raw = Buffer.from(sample.body);
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < SECONDS * 1000) {
-    parseNotification({ verifier, apiV3Key: keys.apiV3Key, nowMs: Date.now }, { serial: h['Wechatpay-Serial'], signature: h['Wechatpay-Signature'], timestamp: h['Wechatpay-Timestamp'], nonce: h['Wechatpay-Nonce'] }, raw);
-    n += 1;
+  // ---- this machine's ceilings, measured now -------------------------------------------------
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const msg = Buffer.from('x'.repeat(300));
+  const sig = crypto.sign('sha256', msg, privateKey);
+  const signRate = perSecond(1, () => crypto.sign('sha256', msg, privateKey));
+  const verifyRate = perSecond(1, () => crypto.verify('sha256', msg, publicKey, sig));
+  const db = new Database(path.join(dataDir, 'commit-ceiling.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+  const ins = db.prepare('INSERT INTO t (v) VALUES (?)');
+  const commitRate = perSecond(1, () => ins.run('x'.repeat(200)));
+  db.close();
+  const barePort = await start('bench/bare-express.ts', {}, /READY (\d+)/);
+  const bareGet = await load({ url: `http://127.0.0.1:${barePort}/json`, connections: 32, duration: SECONDS });
+  const barePost = await load({ url: `http://127.0.0.1:${barePort}/json`, method: 'POST', body: 'x'.repeat(1500), connections: 64, duration: SECONDS });
+  results.ceilings = { rsaSignPerSecond: signRate, rsaVerifyPerSecond: verifyRate, sqliteCommitsPerSecond: commitRate, bareExpressGet32: bareGet.rate, bareExpressPost64: barePost.rate };
+
+  // ---- the system: sandbox and server in their own processes ---------------------------------
+  const apiPort = 3600 + Math.floor(Math.random() * 300);
+  await start('sandbox/main.ts', { DATA_DIR: dataDir, SANDBOX_PORT: '0', SANDBOX_TLS_PORT: '0', PORT: String(apiPort) }, /READY sandbox (\S+)/);
+  const credentials = util.parseEnv(fs.readFileSync(path.join(dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
+  const adminToken = crypto.randomBytes(32).toString('base64url');
+  const serverEnv = {
+    ...credentials,
+    DATA_DIR: dataDir,
+    PORT: String(apiPort),
+    DATA_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+    ADMIN_TOKEN: adminToken,
+    SERVE_CLIENT: 'off',
+    RECONCILE_INTERVAL_SECONDS: '0',
+    ORDER_QUERY_THROTTLE_MS: '600000',
+    LIMIT_LOGIN_PER_MINUTE: '1000000',
+    LIMIT_ORDERS_PER_MINUTE: '1000000',
+    LIMIT_RETRIES_PER_MINUTE: '1000000',
+    LIMIT_READS_PER_MINUTE: '1000000',
+  };
+  // Pending orders to be paid by the notification scenarios, written before the server starts.
+  const keys = ensureSandboxKeys(dataDir);
+  const seed = createSqliteStore({ filename: path.join(dataDir, 'checkout.sqlite') });
+  await seed.seedProducts(SEED_PRODUCTS);
+  const user = await seed.upsertUser({ openid: 'oBENCH000000', unionid: null, sessionKey: 'v1:x', now: Date.now() });
+  const ORDERS = Number(process.env.BENCH_NOTIFICATIONS ?? 12_000);
+  const pending: { outTradeNo: string; total: number }[] = [];
+  const now = Date.now();
+  const batch: Promise<void>[] = [];
+  for (let i = 0; i < ORDERS; i++) {
+    const outTradeNo = `BENCH${String(i).padStart(10, '0')}`;
+    const order: Order = {
+      id: `ord_${crypto.randomUUID().replaceAll('-', '')}`,
+      userId: user.id,
+      lines: [{ sku: 'STICKER-PACK', name: '贴纸一套', unitPrice: 1, quantity: 1, lineTotal: 1 }],
+      total: 1,
+      currency: 'CNY',
+      description: '贴纸一套',
+      status: 'PENDING',
+      outTradeNo,
+      payDeadline: now + 3600_000,
+      idempotencyKey: null,
+      requestHash: null,
+      transactionId: null,
+      paidAt: null,
+      closedAt: null,
+      reviewReason: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    batch.push(seed.insertOrder(order, { outTradeNo, orderId: order.id, requestBody: '{}', prepayId: null, prepayExpiresAt: null, createdAt: now }));
+    pending.push({ outTradeNo, total: 1 });
   }
-  rows.push(['notification pipeline, in process (verify + decrypt + parse)', `${Math.round(n / SECONDS)}/s`]);
+  await Promise.all(batch);
+  await seed.close();
+  const api = await start('server/test/serve-for-tests.ts', serverEnv, /READY \{"api":"([^"]+)"/);
+  const signer = { serial: keys.publicKeyId, privateKey: crypto.createPrivateKey(keys.platformPrivateKeyPem) };
+  const notification = (o: { outTradeNo: string; total: number }, i: number) =>
+    buildNotification({
+      apiV3Key: keys.apiV3Key,
+      signer,
+      transaction: { appid: keys.appid, mchid: keys.mchid, out_trade_no: o.outTradeNo, transaction_id: `4200000000${String(i).padStart(18, '0')}`, trade_state: 'SUCCESS', amount: { total: o.total, currency: 'CNY' } },
+    });
+  const stats = async () => (await json(`${api}/api/admin/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).store as { commits: number; writes: number };
 
-  // 2. Checkout over HTTP: price, save, signed JSAPI call to the sandbox, verified answer, paySign.
-  const tokens = await Promise.all(Array.from({ length: 8 }, (_, i) => sys.login(`bench-${i}`)));
-  const orders: { outTradeNo: string; total: number }[] = [];
-  const checkout = await pool(8, SECONDS, async (i) => {
-    const r = await sys.request('POST', '/api/orders', { token: tokens[i % 8]!, body: { items: [{ sku: 'STICKER-PACK', quantity: 1 + (i % 9) }] } });
-    if (r.status === 201) orders.push({ outTradeNo: r.body.order.outTradeNo, total: r.body.order.total });
-    return r.status === 201;
+  // Notifications, 64 at a time, each paying a distinct pending order.
+  const half = Math.floor(ORDERS / 2);
+  let next = 0;
+  const notifyRequest = (limit: number) => ({
+    method: 'POST' as const,
+    path: '/api/wechatpay/notify',
+    setupRequest: (req: any) => {
+      const i = next++;
+      if (i >= limit) return req; // past the prepared set: a repeat (still verified, answered from the record)
+      const d = notification(pending[i]!, i);
+      return { ...req, body: d.body, headers: d.headers };
+    },
   });
-  rows.push(['POST /api/orders, 8 concurrent (incl. the sandbox\'s side)', `${checkout.perSecond.toFixed(0)}/s, ${checkout.failed} failed`]);
+  const before = await stats();
+  const notify = await load({ url: api, connections: 64, amount: half, requests: [notifyRequest(half)] });
+  const after = await stats();
+  const perCommit = (half - 0) / Math.max(1, after.commits - before.commits);
+  // p99 at half that rate, on the other half of the orders.
+  const relaxed = await load({ url: api, connections: 64, amount: ORDERS - half, overallRate: Math.max(1, Math.floor(notify.rate / 2)), requests: [notifyRequest(ORDERS)] });
 
-  // 3. Notifications over HTTP, each for a distinct pending order (the PENDING → PAID path).
-  const deliveries = orders.map((o) => buildNotification({ apiV3Key: keys.apiV3Key, signer, id: crypto.randomUUID(), transaction: { appid: keys.appid, mchid: keys.mchid, out_trade_no: o.outTradeNo, transaction_id: `42${crypto.randomInt(1e9)}`.padEnd(28, '0'), trade_state: 'SUCCESS', amount: { total: o.total, currency: 'CNY' } } }));
-  const started = performance.now();
-  let k = 0;
-  let ok = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (k < deliveries.length) {
-        const d = deliveries[k++]!;
-        const r = await fetch(`${sys.api}/api/wechatpay/notify`, { method: 'POST', body: d.body, headers: d.headers });
-        if (r.status === 204) ok += 1;
-      }
-    }),
-  );
-  const secs = (performance.now() - started) / 1000;
-  rows.push([`POST /api/wechatpay/notify, 16 concurrent, ${deliveries.length} distinct orders paid`, `${(ok / secs).toFixed(0)}/s, ${deliveries.length - ok} not 204`]);
+  // Checkout: price, save, signed JSAPI call and verified answer, paySign.
+  const codes = await Promise.all(Array.from({ length: 32 }, async (_, i) => (await json(`${credentials.SANDBOX_URL}/sandbox/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: `bench-${i}` }) })).code));
+  const tokens = await Promise.all(codes.map(async (code) => (await json(`${api}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code }) })).token as string));
+  let t = 0;
+  const checkoutRequest = {
+    method: 'POST' as const,
+    path: '/api/orders',
+    setupRequest: (req: any) => ({ ...req, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[t++ % tokens.length]}` }, body: JSON.stringify({ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }) }),
+  };
+  const checkout8 = await load({ url: api, connections: 8, duration: SECONDS, requests: [checkoutRequest] });
+  const checkout32 = await load({ url: api, connections: 32, duration: SECONDS, requests: [checkoutRequest] });
 
-  await sys.close();
-  console.log(`\nbench (${SECONDS} s each, Node ${process.version}, ${(await import('node:os')).cpus().length} cores, SQLite)`);
-  for (const [name, value] of rows) console.log(`  ${name.padEnd(66)} ${value}`);
+  // Order reads of a paid order (no WeChat call): the API's bread and butter.
+  const created = await json(`${api}/api/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[0]}` }, body: JSON.stringify({ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }) });
+  const reads = await load({ url: `${api}/api/orders/${created.order.id}`, connections: 32, duration: SECONDS, headers: { Authorization: `Bearer ${tokens[0]}` } });
+
+  // The H5 client as served: what crosses the wire before the shop is usable (brotli).
+  const h5 = path.join(root, 'dist/h5');
+  let h5Bytes: number | null = null;
+  if (fs.existsSync(path.join(h5, 'index.html'))) {
+    const html = fs.readFileSync(path.join(h5, 'index.html'));
+    const refs = [...html.toString().matchAll(/(?:src|href)="\/?((?:js|css)\/[^"]+)"/g)].map((m) => m[1]!);
+    const pages = fs.readdirSync(path.join(h5, 'js')).filter((f) => f.endsWith('.js') && !refs.includes(`js/${f}`));
+    const size = (rel: string) => {
+      const f = path.join(h5, rel);
+      return fs.existsSync(`${f}.br`) ? fs.statSync(`${f}.br`).size : fs.statSync(f).size;
+    };
+    // Upper bound: the entry, everything it references, and every lazily loaded chunk.
+    h5Bytes = html.length + refs.reduce((n, r) => n + size(r), 0) + pages.reduce((n, f) => n + size(`js/${f}`), 0);
+  }
+  const weapp = path.join(root, 'dist/weapp');
+  const dirBytes = (d: string): number => fs.readdirSync(d, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirBytes(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).size), 0);
+  const weappBytes = fs.existsSync(weapp) ? dirBytes(weapp) : null;
+
+  const checkoutCeiling = 1 / (2 / signRate + 1 / verifyRate);
+  const rows: [string, string, string, string][] = [];
+  const row = (name: string, l: Load, ceiling: number, ceilingName: string) =>
+    rows.push([name, `${l.rate.toFixed(0)}/s (p50 ${l.p50} ms, p99 ${l.p99} ms${l.non2xx || l.errors ? `, ${l.non2xx} non-2xx, ${l.errors} errors` : ''})`, `${ceilingName} ${ceiling.toFixed(0)}/s`, (l.rate / ceiling).toFixed(2)]);
+  row('POST /api/wechatpay/notify, 64 concurrent', notify, barePost.rate, 'bare Express (POST, 64)');
+  row('POST /api/orders, 8 concurrent', checkout8, checkoutCeiling, 'RSA, one core (2 signs + 1 verify)');
+  row('POST /api/orders, 32 concurrent', checkout32, checkoutCeiling, 'RSA, one core (2 signs + 1 verify)');
+  row('GET /api/orders/:id, 32 concurrent', reads, bareGet.rate, 'bare Express (GET, 32)');
+  results.scenarios = {
+    notify64: { ...notify, ratioToBareExpress: notify.rate / barePost.rate, notificationsPerCommit: perCommit, ratioToSingleCommitRate: notify.rate / commitRate, p99AtHalfRate: relaxed.p99, halfRate: relaxed.rate },
+    checkout8: { ...checkout8, ratioToRsaCeiling: checkout8.rate / checkoutCeiling },
+    checkout32: { ...checkout32, ratioToRsaCeiling: checkout32.rate / checkoutCeiling },
+    reads32: { ...reads, ratioToBareExpress: reads.rate / bareGet.rate },
+    h5InitialBytesBrotli: h5Bytes,
+    weappBytes,
+  };
+
+  console.log(`\nCeilings on this machine, now: RSA-2048 sign ${signRate.toFixed(0)}/s, verify ${verifyRate.toFixed(0)}/s (one core); SQLite single-row commits at synchronous=FULL ${commitRate.toFixed(0)}/s; bare Express GET ${bareGet.rate.toFixed(0)}/s (32), POST ${barePost.rate.toFixed(0)}/s (64)\n`);
+  console.log('| Scenario | Measured | Ceiling | Ratio |\n|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  console.log(`\nNotifications: ${perCommit.toFixed(1)} per fsync'd commit; ${(notify.rate / commitRate).toFixed(1)}× the single-commit rate; p99 ${relaxed.p99} ms at half the rate (${relaxed.rate.toFixed(0)}/s).`);
+  if (h5Bytes !== null) console.log(`H5: ${(h5Bytes / 1024).toFixed(0)} KB (brotli) at most before the shop is usable (entry, its references and every lazy chunk).`);
+  if (weappBytes !== null) console.log(`weapp: ${(weappBytes / 1024).toFixed(0)} KB in dist/weapp.`);
+  fs.writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log('\nWritten to bench/results.json');
 }
 
-void main();
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) c.kill('SIGTERM');
+  });

@@ -84,6 +84,24 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     await shot('a-paid');
   });
 
+  it('loads the shop compressed: at most 150 KB over the wire before it is usable, hashed assets cached for good', async () => {
+    await page.goto(sys.api);
+    await visibleText('合计').waitFor();
+    const bytes = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation') as PerformanceResourceTiming[];
+      const res = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+      return [...nav, ...res].filter((e) => new URL(e.name).origin === location.origin).reduce((n, e) => n + e.transferSize, 0);
+    });
+    console.log(`[figure] h5-transfer: the shop usable after ${(bytes / 1024).toFixed(0)} KB over the wire (budget 150 KB)`);
+    expect(bytes).toBeGreaterThan(10_000);
+    expect(bytes).toBeLessThanOrEqual(150 * 1024);
+    const script = await page.evaluate(() => (document.querySelector('script[src*="/js/app."]') as HTMLScriptElement).src);
+    const res = await fetch(script, { headers: { 'Accept-Encoding': 'br, gzip' } });
+    expect(res.headers.get('content-encoding')).toBe('br');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(script, { headers: { 'Accept-Encoding': 'gzip' } })).headers.get('content-encoding')).toBe('gzip');
+  });
+
   it('(b) cancel in the sheet → not paid with Retry → Retry → paid', async () => {
     await openShopAndAdd('挂耳咖啡 10 包');
     await visibleText('微信支付 ¥39.90').click();

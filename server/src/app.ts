@@ -32,6 +32,8 @@ export interface AppDeps {
   trustProxy: false | number | string[];
   /** The operator's bearer token; null turns the admin routes off (404). */
   adminToken: string | null;
+  /** What the process counts: commits of the store, refused notifications by reason. */
+  stats: () => Record<string, unknown>;
 }
 
 export function buildApp(deps: AppDeps): express.Express {
@@ -52,7 +54,7 @@ export function buildApp(deps: AppDeps): express.Express {
   api.use('/auth', authRoutes(deps.auth, deps.limits, deps.limiter));
   api.use('/products', productRoutes(deps.checkout));
   api.use('/orders', orderRoutes(deps.checkout, deps.auth, deps.limits, deps.limiter));
-  api.use('/admin', adminRoutes(deps.checkout, deps.adminToken));
+  api.use('/admin', adminRoutes(deps.checkout, deps.adminToken, deps.stats));
   api.use((req) => {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });

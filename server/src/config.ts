@@ -38,6 +38,11 @@ export const ENV_SCHEMA = z.object({
   RECONCILE_MIN_AGE_SECONDS: z.coerce.number().min(0).default(60),
   WECHATPAY_TIMEOUT_MS: positiveInt.default(10_000),
   SERVE_CLIENT: z.enum(['auto', 'off']).default('auto'),
+  /** Per-minute limits: login per client address; placing orders, Retry and order reads per shopper. */
+  LIMIT_LOGIN_PER_MINUTE: positiveInt.default(30),
+  LIMIT_ORDERS_PER_MINUTE: positiveInt.default(60),
+  LIMIT_RETRIES_PER_MINUTE: positiveInt.default(30),
+  LIMIT_READS_PER_MINUTE: positiveInt.default(300),
   /** Written by the sandbox into sandbox.env: WeChat is the local sandbox at this address. */
   SANDBOX_URL: optionalString.pipe(z.url().optional()),
   /** Which proxies to believe for the client's address (X-Forwarded-For): unset believes none. */
@@ -119,6 +124,7 @@ export interface Config {
   reconcileMinAgeMs: number;
   wechatPayTimeoutMs: number;
   serveClient: boolean;
+  limits: { loginPerMinute: number; ordersPerMinute: number; retriesPerMinute: number; readsPerMinute: number };
   wechat: WechatCredentials;
   wechatPay: WechatPayV3Settings | WechatPayV2Settings;
   /** The local sandbox's address when it stands in for WeChat (from its sandbox.env); null for WeChat itself. */
@@ -289,6 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileMinAgeMs: Math.round(e.RECONCILE_MIN_AGE_SECONDS * 1000),
     wechatPayTimeoutMs: e.WECHATPAY_TIMEOUT_MS,
     serveClient: e.SERVE_CLIENT === 'auto',
+    limits: { loginPerMinute: e.LIMIT_LOGIN_PER_MINUTE, ordersPerMinute: e.LIMIT_ORDERS_PER_MINUTE, retriesPerMinute: e.LIMIT_RETRIES_PER_MINUTE, readsPerMinute: e.LIMIT_READS_PER_MINUTE },
     sandboxUrl: e.SANDBOX_URL ?? null,
     adminToken: e.ADMIN_TOKEN ?? null,
     trustProxy: trustProxy as false | number | string[],

@@ -217,15 +217,11 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       logger,
       clientDir: opts.clientDir,
       sandboxUrl: config.sandboxUrl,
-      limits: {
-        loginPerMinute: opts.limits?.loginPerMinute ?? 30,
-        ordersPerMinute: opts.limits?.ordersPerMinute ?? 60,
-        retriesPerMinute: opts.limits?.retriesPerMinute ?? 30,
-        readsPerMinute: opts.limits?.readsPerMinute ?? 300,
-      },
+      limits: { ...config.limits, ...opts.limits },
       limiter: limiterFactory(store),
       trustProxy: config.trustProxy,
       adminToken: config.adminToken,
+      stats: () => ({ store: store.commitStats?.() ?? null, refusedNotifications: refusals.counts() }),
     });
     const httpServer = http.createServer(app);
     let port: number;

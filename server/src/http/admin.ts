@@ -37,9 +37,14 @@ export const adminOrdersQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
-export function adminRoutes(deps: PaymentDeps, adminToken: string | null): Router {
+export function adminRoutes(deps: PaymentDeps, adminToken: string | null, stats: () => Record<string, unknown>): Router {
   const r = express.Router();
   r.use(requireAdmin(adminToken));
+
+  /** This process's counters: the store's commits and the writes they held, refused notifications by reason. */
+  r.get('/stats', (_req, res) => {
+    res.json({ pid: process.pid, ...stats() });
+  });
 
   r.get('/orders', async (req, res) => {
     const q = parse(adminOrdersQuery, req.query, 'query');

@@ -55,7 +55,7 @@ export function serveH5Client(dir: string, sandboxBase: string | null): Router {
       index: false,
       serveStatic: {
         setHeaders(res, file) {
-          res.setHeader('Cache-Control', /[.-][0-9a-f]{8,}\.(js|css)$/.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache');
+          res.setHeader('Cache-Control', /[.-][0-9a-f]{8,}\.(js|css)(\.br|\.gz)?$/.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache');
         },
       },
     }),
