@@ -59,6 +59,12 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
 
   // Taro's H5 router keeps earlier pages in the DOM, hidden: always look for visible elements.
   const visibleText = (text: string | RegExp) => page.getByText(text, { exact: typeof text === 'string' }).filter({ visible: true });
+  /** Taps in the sheet as a person does: after seeing it (the sheet ignores taps in its first 500 ms). */
+  const tapSheet = async (which: 'pay' | 'cancel') => {
+    await page.locator('.pay-sheet').waitFor();
+    await page.waitForTimeout(600);
+    await page.locator(`.pay-sheet__${which}`).click();
+  };
   const shot = (name: string) => page.screenshot({ path: path.join(shots, `${version}-${name}.png`) });
 
   async function openShopAndAdd(label: string, times = 1) {
@@ -78,7 +84,7 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     const sheet = page.locator('.pay-sheet');
     await sheet.waitFor();
     expect(await sheet.locator('.pay-sheet__amount').textContent()).toBe('¥90.01');
-    await sheet.locator('.pay-sheet__pay').click();
+    await tapSheet('pay');
     await visibleText('支付成功').waitFor({ timeout: 10_000 });
     expect(await visibleText('¥90.01').count()).toBeGreaterThan(0);
     await shot('a-paid');
@@ -102,14 +108,45 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     expect((await fetch(script, { headers: { 'Accept-Encoding': 'gzip' } })).headers.get('content-encoding')).toBe('gzip');
   });
 
+  it('keeps the stepper within 0…max and says so at the limit', async () => {
+    await openShopAndAdd('陶瓷马克杯', 13); // the mug's limit is 10
+    await expect.poll(() => page.getByLabel('陶瓷马克杯数量').filter({ visible: true }).textContent()).toBe('10');
+    await visibleText('最多 10 件').waitFor();
+    const minus = page.getByLabel('减少贴纸一套').filter({ visible: true });
+    for (let i = 0; i < 3; i++) await minus.click({ force: true });
+    expect(await page.getByLabel('贴纸一套数量').filter({ visible: true }).textContent()).toBe('0');
+    expect(await page.getByLabel('合计金额').filter({ visible: true }).textContent()).toBe('¥450.00');
+    await shot('stepper-at-limit');
+  });
+
+  it('a double tap never pays or cancels without the sheet having been seen', async () => {
+    await openShopAndAdd('挂耳咖啡 10 包');
+    await visibleText('微信支付 ¥39.90').dblclick();
+    const sheet = page.locator('.pay-sheet');
+    await sheet.waitFor();
+    // A tap that lands on the sheet the moment it opens is the second tap of the double tap: ignored.
+    await sheet.locator('.pay-sheet__cancel').click({ force: true, delay: 0 }).catch(() => undefined);
+    await sheet.waitFor({ state: 'visible' });
+    await page.waitForTimeout(700);
+    await sheet.locator('.pay-sheet__cancel').click();
+    await visibleText('支付已取消').waitFor();
+    await visibleText('重新支付').dblclick();
+    await page.locator('.pay-sheet').waitFor();
+    await page.locator('.pay-sheet__pay').click({ force: true, delay: 0 }).catch(() => undefined);
+    expect(await page.locator('.pay-sheet').isVisible()).toBe(true); // still shown: not paid unseen
+    await page.waitForTimeout(700);
+    await tapSheet('pay');
+    await visibleText('支付成功').waitFor({ timeout: 10_000 });
+  });
+
   it('(b) cancel in the sheet → not paid with Retry → Retry → paid', async () => {
     await openShopAndAdd('挂耳咖啡 10 包');
     await visibleText('微信支付 ¥39.90').click();
-    await page.locator('.pay-sheet__cancel').click();
+    await tapSheet('cancel');
     await visibleText('支付已取消').waitFor();
     await shot('b-cancelled');
     await visibleText('重新支付').click();
-    await page.locator('.pay-sheet__pay').click();
+    await tapSheet('pay');
     await visibleText('支付成功').waitFor({ timeout: 10_000 });
     await shot('b-paid-after-retry');
   });
@@ -123,7 +160,7 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     expect(await alert.textContent()).toBe('下单失败：微信支付暂时无法受理该订单，请稍后重试');
     await shot('c-refused');
     await visibleText('微信支付 ¥68.00').click();
-    await page.locator('.pay-sheet__pay').click();
+    await tapSheet('pay');
     await visibleText('支付成功').waitFor({ timeout: 10_000 });
     await shot('c-recovered');
   });
@@ -131,7 +168,7 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
   it('(d) paid, then refunded by the operator → the result page shows 已退款 with the amount', async () => {
     await openShopAndAdd('陶瓷马克杯', 2);
     await visibleText('微信支付 ¥90.00').click();
-    await page.locator('.pay-sheet__pay').click();
+    await tapSheet('pay');
     await visibleText('支付成功').waitFor({ timeout: 10_000 });
     const orderId = /[?&]id=(ord_[0-9a-f]{32})/.exec(decodeURIComponent(page.url()))?.[1];
     expect(orderId).toBeTruthy();

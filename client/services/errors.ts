@@ -4,6 +4,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The request field the server named, when it named one. */
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -28,7 +30,18 @@ const COPY: Record<string, string> = {
   STORE_UNAVAILABLE: '服务暂时不可用，请稍后重试',
 };
 
+/** A refused field, in the shopper's words: the server's real reason, never its English. */
+const FIELD_COPY: [RegExp, string][] = [
+  [/^items\[\d+\]\.quantity$/, '商品数量超出可购买的范围，请调整数量后重试'],
+  [/^items\[\d+\]\.sku$/, '商品信息有变化，请返回刷新后重新下单'],
+  [/^items$/, '购物车是空的，请先选择商品'],
+];
+
 export function describeError(err: unknown): string {
+  if (err instanceof ApiError && err.code === 'VALIDATION_FAILED' && err.field) {
+    const copy = FIELD_COPY.find(([re]) => re.test(err.field!));
+    if (copy) return copy[1];
+  }
   if (err instanceof ApiError) return COPY[err.code] ?? (err.status >= 500 ? '服务暂时不可用，请稍后重试' : '出了点问题，请稍后重试');
   return '出了点问题，请稍后重试';
 }

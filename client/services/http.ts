@@ -56,7 +56,7 @@ export async function request<T>(method: 'GET' | 'POST', url: string, opts: Requ
     return request<T>(method, url, opts, true);
   }
   const e = (data as ErrorResponse | null)?.error;
-  throw new ApiError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.message ?? `HTTP ${res.statusCode}`);
+  throw new ApiError(res.statusCode, e?.code ?? `HTTP_${res.statusCode}`, e?.message ?? `HTTP ${res.statusCode}`, e?.field);
 }
 
 function safeJson(s: string): unknown {

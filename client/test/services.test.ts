@@ -116,11 +116,17 @@ describe('the mini-program payment seam', () => {
     const pending = h5.wxRequestPayment(payment, order);
     const sheet = await waitForElement('.pay-sheet');
     expect(sheet.querySelector('.pay-sheet__amount')?.textContent).toBe('¥79.80');
+    // A tap the moment the sheet opens is the second tap of a double tap: ignored.
+    (sheet.querySelector('.pay-sheet__cancel') as HTMLButtonElement).click();
+    expect(document.querySelector('.pay-sheet')).not.toBeNull();
+    await new Promise((r) => setTimeout(r, h5.SHEET_GUARD_MS));
     (sheet.querySelector('.pay-sheet__cancel') as HTMLButtonElement).click();
     expect(await pending).toEqual({ outcome: 'cancel' });
     expect(document.querySelector('.pay-sheet')).toBeNull();
     const again = h5.wxRequestPayment(payment, order);
-    ((await waitForElement('.pay-sheet__pay')) as HTMLButtonElement).click();
+    const pay = (await waitForElement('.pay-sheet__pay')) as HTMLButtonElement;
+    await new Promise((r) => setTimeout(r, h5.SHEET_GUARD_MS));
+    pay.click();
     expect(await again).toEqual({ outcome: 'ok' });
   });
 });

@@ -34,3 +34,21 @@ describe('refund summary', () => {
     expect(refundSummary({ total: 9000, refundedTotal: 3000, refunds: [r(3000, 'SUCCESS'), r(2000, 'ABNORMAL')] })).toBe('部分退款 ¥30.00，退款异常 ¥20.00，请联系商家');
   });
 });
+
+describe('what the shopper is told', () => {
+  it('never shows a developer string from the payment sheet', async () => {
+    const { toOutcome } = await import('../services/wx/sandbox');
+    expect(toOutcome('requestPayment:fail network request failed')).toEqual({ outcome: 'fail', message: '支付未能完成' });
+    expect(toOutcome('requestPayment:fail 支付失败，请稍后再试')).toEqual({ outcome: 'fail', message: '支付失败，请稍后再试' });
+    expect(toOutcome('requestPayment:fail cancel')).toEqual({ outcome: 'cancel' });
+    expect(toOutcome('requestPayment:ok')).toEqual({ outcome: 'ok' });
+  });
+
+  it("gives the server's real reason for a refused field, in Chinese", async () => {
+    const { ApiError, describeError } = await import('../services/errors');
+    expect(describeError(new ApiError(400, 'VALIDATION_FAILED', 'items[0].quantity: at most 10 of MUG-CERAMIC', 'items[0].quantity'))).toBe('商品数量超出可购买的范围，请调整数量后重试');
+    expect(describeError(new ApiError(400, 'VALIDATION_FAILED', 'items: the cart is empty', 'items'))).toBe('购物车是空的，请先选择商品');
+    expect(describeError(new ApiError(400, 'VALIDATION_FAILED', 'x', 'Idempotency-Key'))).toBe('订单信息有误，请返回刷新后重新下单');
+    expect(describeError(new ApiError(0, 'NETWORK', 'network request failed'))).toBe('网络连接失败，请检查网络后重试');
+  });
+});

@@ -15,8 +15,13 @@ export async function wxRequestPayment(params: RequestPaymentParams, info: Sheet
   return sandboxPay(params, choice === 'pay' ? 'success' : 'cancel');
 }
 
+/** The second tap of a double tap lands within this of the sheet opening: it was never meant for the sheet. */
+export const SHEET_GUARD_MS = 500;
+
 function showSheet(info: SheetInfo): Promise<'pay' | 'cancel'> {
   return new Promise((resolve) => {
+    const openedAt = performance.now();
+    const seen = () => performance.now() - openedAt >= SHEET_GUARD_MS;
     const overlay = document.createElement('div');
     overlay.className = 'pay-sheet-mask';
     overlay.setAttribute('role', 'dialog');
@@ -39,11 +44,21 @@ function showSheet(info: SheetInfo): Promise<'pay' | 'cancel'> {
     cancel.className = 'pay-sheet__cancel';
     cancel.textContent = '取消';
     const done = (choice: 'pay' | 'cancel') => {
+      if (!seen()) return; // ignored: the shopper has not seen the sheet yet
       overlay.remove();
+      document.removeEventListener('keydown', onKey);
       resolve(choice);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') done('cancel');
     };
     pay.addEventListener('click', () => done('pay'));
     cancel.addEventListener('click', () => done('cancel'));
+    // A tap outside the sheet, or Esc, cancels, as closing WeChat's sheet does.
+    overlay.addEventListener('click', (e) => {
+      if (e.target === overlay) done('cancel');
+    });
+    document.addEventListener('keydown', onKey);
     sheet.append(title, desc, amount, pay, cancel);
     overlay.append(sheet);
     document.body.append(overlay);

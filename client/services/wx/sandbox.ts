@@ -28,7 +28,8 @@ export async function sandboxPay(params: RequestPaymentParams, outcome: 'success
   try {
     errMsg = (await request<{ errMsg: string }>('POST', `${SANDBOX_BASE}/sandbox/pay`, { body: { ...params, outcome }, auth: false })).errMsg;
   } catch (err) {
-    return { outcome: 'fail', message: err instanceof ApiError ? err.message : '支付失败' };
+    // The sandbox refused the sheet (for example a prepay_id it no longer knows): say it in the shopper's words.
+    return { outcome: 'fail', message: err instanceof ApiError && err.status === 409 ? '订单状态已变化，请刷新后查看' : '支付未能完成，请重新支付' };
   }
   return toOutcome(errMsg);
 }
@@ -42,9 +43,13 @@ export async function sandboxSheetInfo(params: RequestPaymentParams): Promise<{ 
   }
 }
 
-/** requestPayment:ok / requestPayment:fail cancel / requestPayment:fail <detail> */
+/**
+ * requestPayment:ok / requestPayment:fail cancel / requestPayment:fail <detail>. A detail is shown
+ * only when it is written for people (WeChat's are Chinese); a developer's string never reaches the shopper.
+ */
 export function toOutcome(errMsg: string): PaymentOutcome {
   if (/:ok$/.test(errMsg)) return { outcome: 'ok' };
   if (/cancel/.test(errMsg)) return { outcome: 'cancel' };
-  return { outcome: 'fail', message: errMsg.replace(/^requestPayment:fail\s*/, '') || '支付失败' };
+  const detail = errMsg.replace(/^requestPayment:fail\s*/, '');
+  return { outcome: 'fail', message: /[\u4e00-\u9fff]/.test(detail) ? detail : '支付未能完成' };
 }
