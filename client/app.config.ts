@@ -1,5 +1,8 @@
 export default defineAppConfig({
   pages: ['pages/login/index', 'pages/checkout/index', 'pages/result/index'],
+  // WeUI 2's look for the native components, and which pages WeChat search may index.
+  style: 'v2',
+  sitemapLocation: 'sitemap.json',
   window: {
     backgroundTextStyle: 'light',
     backgroundColor: '#f7f7f7',

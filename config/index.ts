@@ -16,12 +16,23 @@ import prodConfig from './prod';
  */
 export function buildSettings(env: NodeJS.ProcessEnv = process.env) {
   const h5 = env.TARO_ENV === 'h5';
-  const mode = h5 ? 'sandbox' : env.TARO_APP_PAYMENT_MODE ?? 'wechat';
+  const release = !h5 && env.NODE_ENV === 'production';
+  // A development build (npm run dev:weapp) defaults to this machine and the sandbox; a release never does.
+  const mode = h5 ? 'sandbox' : (env.TARO_APP_PAYMENT_MODE ?? (release ? 'wechat' : 'sandbox'));
   if (mode !== 'wechat' && mode !== 'sandbox') throw new Error(`TARO_APP_PAYMENT_MODE must be wechat or sandbox, not ${mode}`);
+  const apiBase = env.TARO_APP_API_BASE ?? (h5 ? '' : release ? '' : 'http://127.0.0.1:3000');
+  if (release && mode === 'wechat' && !/^https:\/\/[^/]+/.test(apiBase)) {
+    throw new Error(
+      `A release build of the mini program needs TARO_APP_API_BASE set to your server's https:// address (got ${apiBase ? JSON.stringify(apiBase) : 'nothing'}): ` +
+        'WeChat only lets a released mini program call https domains listed in its admin console (开发管理 → 服务器域名). ' +
+        'Example: TARO_APP_API_BASE=https://shop.example.com npm run build:weapp. For DevTools against this machine, use npm run dev:weapp.',
+    );
+  }
   return {
-    API_BASE: env.TARO_APP_API_BASE ?? (h5 ? '' : 'http://127.0.0.1:3000'),
+    API_BASE: apiBase,
     PAYMENT_MODE: mode,
-    SANDBOX_BASE: env.TARO_APP_SANDBOX_BASE ?? 'http://127.0.0.1:3100',
+    // Only a build that talks to the sandbox carries its address.
+    SANDBOX_BASE: env.TARO_APP_SANDBOX_BASE ?? (mode === 'sandbox' ? 'http://127.0.0.1:3100' : ''),
   };
 }
 
@@ -40,7 +51,7 @@ export default defineConfig<'webpack5'>(async (merge) => {
       __PAYMENT_MODE__: JSON.stringify(settings.PAYMENT_MODE),
       __SANDBOX_BASE__: JSON.stringify(settings.SANDBOX_BASE),
     },
-    copy: { patterns: [], options: {} },
+    copy: { patterns: [{ from: 'client/sitemap.json', to: `dist/${process.env.TARO_ENV}/sitemap.json` }], options: {} },
     framework: 'react',
     compiler: 'webpack5',
     cache: { enable: false },

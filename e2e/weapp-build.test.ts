@@ -15,10 +15,36 @@ function files(dir: string): string[] {
 
 beforeAll(async () => {
   fs.rmSync(out, { recursive: true, force: true });
-  await taroBuild(root, 'weapp');
+  await taroBuild(root, 'weapp', { TARO_APP_API_BASE: 'https://shop.example.com' });
 }, 180_000);
 
 describe('weapp build', () => {
+  it('refuses a release build that would call plain http, saying how to set the address', async () => {
+    const err = await taroBuild(root, 'weapp', { TARO_APP_API_BASE: '', TARO_APP_PAYMENT_MODE: 'wechat' }).then(
+      () => null,
+      (e: Error) => e.message,
+    );
+    expect(err).toMatch(/A release build of the mini program needs TARO_APP_API_BASE set to your server's https:\/\/ address/);
+    expect(err).toMatch(/npm run dev:weapp/);
+    const { buildSettings } = await import('../config/index');
+    expect(() => buildSettings({ TARO_ENV: 'weapp', NODE_ENV: 'production', TARO_APP_API_BASE: 'http://127.0.0.1:3000' })).toThrow(/https/);
+    expect(buildSettings({ TARO_ENV: 'weapp', NODE_ENV: 'production', TARO_APP_API_BASE: 'https://shop.example.com' })).toMatchObject({ PAYMENT_MODE: 'wechat' });
+    // A development build (npm run dev:weapp) talks to this machine's server and sandbox.
+    expect(buildSettings({ TARO_ENV: 'weapp', NODE_ENV: 'development' })).toEqual({ API_BASE: 'http://127.0.0.1:3000', PAYMENT_MODE: 'sandbox', SANDBOX_BASE: 'http://127.0.0.1:3100' });
+  });
+
+  it('ships no loopback address in a release build', () => {
+    const js = files(out).filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    expect(js).toContain('https://shop.example.com');
+    expect(js).not.toMatch(/127\.0\.0\.1|localhost:3[01]00/);
+  });
+
+  it('uses WeUI 2 styles and a sitemap that keeps checkout pages out of search', () => {
+    const app = JSON.parse(fs.readFileSync(path.join(out, 'app.json'), 'utf8'));
+    expect(app).toMatchObject({ style: 'v2', sitemapLocation: 'sitemap.json' });
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'sitemap.json'), 'utf8')).rules).toEqual([{ action: 'disallow', page: '*' }]);
+  });
+
   it('lists the three pages in app.json, each with its four files', () => {
     const app = JSON.parse(fs.readFileSync(path.join(out, 'app.json'), 'utf8'));
     expect(app.pages).toEqual(['pages/login/index', 'pages/checkout/index', 'pages/result/index']);
