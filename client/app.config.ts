@@ -1,5 +1,5 @@
 export default defineAppConfig({
-  pages: ['pages/login/index', 'pages/checkout/index', 'pages/result/index'],
+  pages: ['pages/login/index', 'pages/checkout/index', 'pages/result/index', 'pages/orders/index'],
   // WeUI 2's look for the native components, and which pages WeChat search may index.
   style: 'v2',
   sitemapLocation: 'sitemap.json',

@@ -65,7 +65,11 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     await page.waitForTimeout(600);
     await page.locator(`.pay-sheet__${which}`).click();
   };
-  const shot = (name: string) => page.screenshot({ path: path.join(shots, `${version}-${name}.png`) });
+  // Taro's H5 router fades pages in: let the transition end before the picture.
+  const shot = async (name: string) => {
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: path.join(shots, `${version}-${name}.png`) });
+  };
 
   async function openShopAndAdd(label: string, times = 1) {
     await page.goto(sys.api);
@@ -178,5 +182,24 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     await page.reload();
     await visibleText('已退款 ¥90.00').waitFor({ timeout: 10_000 });
     await shot('d-refunded');
+  });
+
+  it('(e) cancel → back: the cart is kept → 我的订单 shows it 待支付 with its countdown → 去支付 → paid', async () => {
+    await openShopAndAdd('陶瓷马克杯');
+    await visibleText('微信支付 ¥45.00').click();
+    await tapSheet('cancel');
+    await visibleText('支付已取消').waitFor();
+    await visibleText(/^订单号 /).waitFor();
+    await page.goBack();
+    await visibleText('微信支付 ¥45.00').waitFor(); // the cart survived
+    await page.getByLabel('我的订单').filter({ visible: true }).click();
+    await visibleText('待支付').waitFor();
+    await visibleText(/^剩余 \d\d:\d\d 支付$/).waitFor();
+    await shot('e-orders-pending');
+    await page.getByLabel(/^去支付 /).filter({ visible: true }).click();
+    await visibleText('重新支付').click();
+    await tapSheet('pay');
+    await visibleText('支付成功').waitFor({ timeout: 10_000 });
+    await shot('e-paid-from-orders');
   });
 });

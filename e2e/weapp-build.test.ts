@@ -1,4 +1,4 @@
-// `taro build --type weapp` must succeed, list the three pages, and keep the main package small.
+// `taro build --type weapp` must succeed, list the four pages, and keep the main package small.
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -45,9 +45,9 @@ describe('weapp build', () => {
     expect(JSON.parse(fs.readFileSync(path.join(out, 'sitemap.json'), 'utf8')).rules).toEqual([{ action: 'disallow', page: '*' }]);
   });
 
-  it('lists the three pages in app.json, each with its four files', () => {
+  it('lists the four pages in app.json, each with its files', () => {
     const app = JSON.parse(fs.readFileSync(path.join(out, 'app.json'), 'utf8'));
-    expect(app.pages).toEqual(['pages/login/index', 'pages/checkout/index', 'pages/result/index']);
+    expect(app.pages).toEqual(['pages/login/index', 'pages/checkout/index', 'pages/result/index', 'pages/orders/index']);
     for (const page of app.pages) for (const ext of ['js', 'json', 'wxml']) expect(fs.existsSync(path.join(out, `${page}.${ext}`)), `${page}.${ext}`).toBe(true);
   });
 

@@ -1,4 +1,4 @@
-import type { CheckoutResponse, OrderResponse, OrderView, Product, ProductsResponse } from '../../server/src/http/schemas';
+import type { CheckoutResponse, OrderResponse, OrdersResponse, OrderView, Product, ProductsResponse } from '../../server/src/http/schemas';
 import { request } from './http';
 
 export type { CheckoutResponse, OrderView, Product };
@@ -14,6 +14,11 @@ export function createOrder(items: { sku: string; quantity: number }[], idempote
 
 export async function getOrder(id: string): Promise<OrderView> {
   return (await request<OrderResponse>('GET', `/api/orders/${encodeURIComponent(id)}`)).order;
+}
+
+/** The shopper's orders, newest first. */
+export async function listOrders(): Promise<OrderView[]> {
+  return (await request<OrdersResponse>('GET', '/api/orders')).orders;
 }
 
 /** Fresh payment fields for the same order (the Retry button). */

@@ -12,6 +12,7 @@ let sys: SystemProcess;
 let LoginPage: ComponentType;
 let CheckoutPage: ComponentType;
 let ResultPage: ComponentType;
+let OrdersPage: ComponentType;
 
 beforeAll(async () => {
   sys = await startSystemProcess();
@@ -19,6 +20,7 @@ beforeAll(async () => {
   LoginPage = (await import('../pages/login')).default;
   CheckoutPage = (await import('../pages/checkout')).default;
   ResultPage = (await import('../pages/result')).default;
+  OrdersPage = (await import('../pages/orders')).default;
 });
 afterAll(() => sys?.stop());
 beforeEach(() => taroTest.reset());
@@ -169,5 +171,48 @@ describe('result page', () => {
     expect(await screen.findByText('暂时无法确认支付结果')).toBeTruthy();
     expect(screen.getByText('无法获取订单状态：没有找到这笔订单')).toBeTruthy();
     expect(screen.getAllByRole('button').map((b) => b.textContent)).toEqual(['重试', '返回商店']);
+  });
+});
+
+describe('orders page and the cart', () => {
+  it('lists the orders with state, amount and time; a pending one shows its countdown and 去支付', async () => {
+    const token = await sys.login();
+    taroTest.storage.set('checkout.token', token);
+    const pending = await sys.checkout(token, [{ sku: 'DRIP-BAGS-10', quantity: 1 }]);
+    const paid = await sys.checkout(token, [{ sku: 'MUG-CERAMIC', quantity: 1 }]);
+    await sys.pay(paid.payment);
+    await waitFor(async () => expect((await sys.http('GET', `/api/orders/${paid.order.id}`, { token })).body.order.status).toBe('PAID'));
+    render(<OrdersPage />);
+    await screen.findByText('挂耳咖啡 10 包');
+    expect(screen.getByText('待支付')).toBeTruthy();
+    expect(screen.getByText('已支付')).toBeTruthy();
+    expect(screen.getByText('¥39.90')).toBeTruthy();
+    expect(screen.getByText(/^剩余 (29:5\d|30:00) 支付$/)).toBeTruthy();
+    fireEvent.click(button('去支付 挂耳咖啡 10 包'));
+    expect(lastNavigation()).toEqual({ kind: 'navigateTo', url: `/pages/result/index?id=${pending.order.id}&outcome=cancel` });
+  });
+
+  it('keeps the cart after a cancelled payment, resumes the same order from it, and clears it once paid', async () => {
+    taroTest.storage.set('checkout.token', await sys.login());
+    const pay = await checkoutWithMug();
+    taroTest.modalAnswers.push(false); // cancel in the sheet
+    fireEvent.click(pay);
+    await waitFor(() => expect(lastNavigation()?.url).toMatch(/outcome=cancel/));
+    const firstOrder = paramsOf(lastNavigation().url).id;
+    cleanup();
+    render(<CheckoutPage />); // back to the shop: the cart is still there
+    await screen.findByText('微信支付 ¥45.00');
+    taroTest.modalAnswers.push(true);
+    fireEvent.click(button('微信支付 ¥45.00'));
+    await waitFor(() => expect(lastNavigation()?.url).toMatch(/outcome=ok/));
+    expect(paramsOf(lastNavigation().url).id).toBe(firstOrder); // the same order, not a second one
+    expect(await ordersOfCurrentUser()).toHaveLength(1);
+    cleanup();
+    Object.assign(taroTest.routerParams, paramsOf(lastNavigation().url));
+    render(<ResultPage />);
+    await screen.findByText('支付成功');
+    expect(screen.getByText(/^订单号 \w+/)).toBeTruthy();
+    expect(screen.getByText(/^下单时间 \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/)).toBeTruthy();
+    expect(taroTest.storage.get('checkout.cart')).toBeUndefined(); // paid: the cart is done
   });
 });

@@ -5,7 +5,8 @@ import Taro from '@tarojs/taro';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import ErrorNote from '../../components/ErrorNote';
 import Stepper from '../../components/Stepper';
-import { describeError } from '../../services/errors';
+import { loadCart, saveCart } from '../../services/cart';
+import { ApiError, describeError } from '../../services/errors';
 import { cartTotal, formatYuan } from '../../services/money';
 import { createOrder, listProducts, newIdempotencyKey, type Product } from '../../services/orders';
 import { wxRequestPayment } from '../../services/wx';
@@ -14,12 +15,16 @@ import './index.css';
 export default function CheckoutPage() {
   const [products, setProducts] = useState<Product[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [quantities, setQuantities] = useState<Record<string, number>>({});
+  const [quantities, setQuantities] = useState<Record<string, number>>(() => loadCart().quantities);
   const [paying, setPaying] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const payingRef = useRef(false);
-  // One key per cart: a repeated tap after a failure resumes the same order instead of a second one.
-  const keyRef = useRef<{ cart: string; key: string } | null>(null);
+  // One key per cart, kept with the cart: a tap after a failure or a cancelled payment resumes the same order.
+  const keyRef = useRef<{ cart: string; key: string; id?: string } | null>(loadCart().order ?? null);
+
+  useEffect(() => {
+    saveCart({ quantities, order: keyRef.current ?? undefined });
+  }, [quantities]);
 
   const load = useCallback(async () => {
     setLoadError(null);
@@ -51,9 +56,19 @@ export default function CheckoutPage() {
     const cart = JSON.stringify(items);
     if (keyRef.current?.cart !== cart) keyRef.current = { cart, key: newIdempotencyKey() };
     try {
-      const { order, payment } = await createOrder(items, keyRef.current.key);
-      keyRef.current = null;
-      setQuantities({});
+      let created;
+      try {
+        created = await createOrder(items, keyRef.current.key);
+      } catch (err) {
+        // The order made from this cart closed (its time to pay passed): this cart makes a new one.
+        if (!(err instanceof ApiError && err.code === 'ORDER_CLOSED')) throw err;
+        keyRef.current = { cart, key: newIdempotencyKey() };
+        created = await createOrder(items, keyRef.current.key);
+      }
+      const { order, payment } = created;
+      // The cart stays until this order is paid (the result page clears it then).
+      keyRef.current = { ...keyRef.current, id: order.id };
+      saveCart({ quantities, order: keyRef.current });
       const result = await wxRequestPayment(payment, { total: order.total, description: order.description });
       const message = result.outcome === 'fail' ? result.message : '';
       await Taro.navigateTo({ url: `/pages/result/index?id=${order.id}&outcome=${result.outcome}&message=${encodeURIComponent(message)}` });
@@ -84,6 +99,11 @@ export default function CheckoutPage() {
 
   return (
     <View className='page checkout'>
+      <View className='checkout__head'>
+        <Text className='checkout__orders' aria-label='我的订单' onClick={() => void Taro.navigateTo({ url: '/pages/orders/index' })}>
+          我的订单 ›
+        </Text>
+      </View>
       <View className='checkout__list'>
         {products.map((p) => (
           <View className='product' key={p.sku} data-sku={p.sku}>

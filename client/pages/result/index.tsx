@@ -7,7 +7,9 @@ import ErrorNote from '../../components/ErrorNote';
 import { describeError } from '../../services/errors';
 import { formatYuan } from '../../services/money';
 import { getOrder, retryPayment, type OrderView } from '../../services/orders';
+import { clearCartIfPaid } from '../../services/cart';
 import { refundSummary } from '../../services/refunds';
+import { formatTime } from '../../services/time';
 import { wxRequestPayment, type PaymentOutcome } from '../../services/wx';
 import { parseOutcome, resultView } from './state';
 import './index.css';
@@ -41,6 +43,7 @@ export default function ResultPage() {
           const o = await getOrder(orderId);
           if (gen !== generation.current) return;
           setOrder(o);
+          if (o.status === 'PAID') clearCartIfPaid(o.id); // the cart it was made from is done
           if (o.status !== 'PENDING' || Date.now() >= deadline) break;
           await new Promise((r) => setTimeout(r, POLL_EVERY_MS));
         }
@@ -92,6 +95,15 @@ export default function ResultPage() {
         {amount ? <Text className='result__amount'>{amount}</Text> : null}
         {refund ? <Text className='result__refund'>{refund}</Text> : null}
         {text ? <Text className='muted result__text'>{text}</Text> : null}
+        {order ? (
+          <View className='result__meta'>
+            <Text className='muted'>订单号 {order.outTradeNo}</Text>
+            <Text className='muted'>下单时间 {formatTime(order.createdAt)}</Text>
+            <Text className='result__link' onClick={() => void Taro.navigateTo({ url: '/pages/orders/index' })}>
+              查看订单 ›
+            </Text>
+          </View>
+        ) : null}
       </View>
       <View className='result__actions'>
         <ErrorNote message={retryError} />
