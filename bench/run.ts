@@ -13,8 +13,8 @@ import Database from 'better-sqlite3';
 import { ensureSandboxKeys } from '../sandbox/keys';
 import { buildNotification } from '../sandbox/notify';
 import { SEED_PRODUCTS } from '../server/src/domain/catalog';
-import type { Order } from '../server/src/domain/order';
 import { createSqliteStore } from '../server/src/storage/sqlite';
+import { makeOrder } from '../server/test/orders-fixture';
 
 const root = path.resolve(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -116,26 +116,16 @@ async function main() {
   const batch: Promise<void>[] = [];
   for (let i = 0; i < ORDERS; i++) {
     const outTradeNo = `BENCH${String(i).padStart(10, '0')}`;
-    const order: Order = {
-      id: `ord_${crypto.randomUUID().replaceAll('-', '')}`,
-      userId: user.id,
+    const { order, attempt } = makeOrder(user.id, {
       lines: [{ sku: 'STICKER-PACK', name: '贴纸一套', unitPrice: 1, quantity: 1, lineTotal: 1 }],
       total: 1,
-      currency: 'CNY',
       description: '贴纸一套',
-      status: 'PENDING',
       outTradeNo,
       payDeadline: now + 3600_000,
-      idempotencyKey: null,
-      requestHash: null,
-      transactionId: null,
-      paidAt: null,
-      closedAt: null,
-      reviewReason: null,
       createdAt: now,
       updatedAt: now,
-    };
-    batch.push(seed.insertOrder(order, { outTradeNo, orderId: order.id, requestBody: '{}', prepayId: null, prepayExpiresAt: null, createdAt: now }));
+    });
+    batch.push(seed.insertOrder(order, attempt));
     pending.push({ outTradeNo, total: 1 });
   }
   await Promise.all(batch);

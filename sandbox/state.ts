@@ -234,7 +234,7 @@ export function newTransactionId(s: SandboxState): string {
 }
 
 /** The refund object of §10, as the API answers it (notifications call the status refund_status). */
-export function refundOf(s: SandboxState, r: SandboxRefund): Record<string, unknown> {
+export function refundOf(r: SandboxRefund): Record<string, unknown> {
   return {
     refund_id: r.refundId,
     out_refund_no: r.outRefundNo,

@@ -9,6 +9,7 @@ import { beijingCompact, beijingTime } from '../server/src/wechatpay/time';
 import { declaredSignType, encryptReqInfo, v2Sign, v2Verify, type V2SignType } from '../server/src/wechatpay/v2/sign';
 import { buildV2Xml, parseV2Xml } from '../server/src/wechatpay/v2/xml';
 import type { Deliveries } from './delivery';
+import { startRefund } from './refunds';
 import { canonicalJson, current, refundable, type SandboxOrder, type SandboxRefund, type SandboxState } from './state';
 
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
@@ -196,41 +197,19 @@ export function v2Routes(s: SandboxState, o: { deliveries: Deliveries; tls: bool
     const amount = Number(p.refund_fee);
     if (!Number.isSafeInteger(amount) || amount <= 0) return businessFail(res, signType, 'INVALID_REQUEST', 'refund_fee 必须为正整数（分）');
     if (amount > refundable(s, transactionId)) return businessFail(res, signType, 'NOTENOUGH', '订单可退金额不足');
-    const refund: SandboxRefund = {
+    const refund = startRefund(s, o.deliveries, {
       api: 'v2',
       canonical,
       outRefundNo: p.out_refund_no!,
-      refundId: `50${Array.from(crypto.randomBytes(27), (x) => x % 10).join('')}`,
       outTradeNo: order.body.out_trade_no,
       transactionId,
       amount,
       total: order.body.amount.total,
-      status: 'PROCESSING',
-      createTime: beijingTime(s.now()),
-      successTime: null,
       notifyUrl: p.notify_url || order.body.notify_url,
-      dropNotifications: false,
-    };
-    if (s.controls.dropRefundNotifications > 0) {
-      refund.dropNotifications = true;
-      s.controls.dropRefundNotifications -= 1;
-    }
-    s.refunds.set(refund.outRefundNo, refund);
-    settleRefund(s, o.deliveries, refund);
+    });
     return refundAnswer(refund);
   });
   return r;
-}
-
-/** Ends a PROCESSING refund as the refundOutcome switch says, after refundDelayMs, and notifies it. */
-export function settleRefund(s: SandboxState, deliveries: Deliveries, refund: SandboxRefund): void {
-  const outcome = ({ success: 'SUCCESS', abnormal: 'ABNORMAL', closed: 'CLOSED' } as const)[s.controls.refundOutcome];
-  deliveries.after(s.controls.refundDelayMs, () => {
-    if (refund.status !== 'PROCESSING') return;
-    refund.status = outcome;
-    if (outcome === 'SUCCESS') refund.successTime = beijingTime(s.now());
-    deliveries.scheduleRefund(refund);
-  });
 }
 
 /** The XML of a v2 payment notification, signed with the order's sign_type. */

@@ -2,13 +2,11 @@
 // (idempotent on out_refund_no), GET …/refunds/{out_refund_no}, and REFUND.* notifications on
 // WeChat's schedule. A refund answers PROCESSING, then ends as the refundOutcome switch says.
 // Requests reach here authenticated by v3-pay.ts.
-import crypto from 'node:crypto';
 import express, { type Router } from 'express';
-import { beijingTime } from '../server/src/wechatpay/time';
 import type { Deliveries } from './delivery';
-import { canonicalJson, refundable, refundOf, type SandboxRefund, type SandboxState } from './state';
+import { canonicalJson, refundable, refundOf, type SandboxState } from './state';
 import type { V3Answers } from './v3-pay';
-import { settleRefund } from './v2-pay';
+import { startRefund } from './refunds';
 
 const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
 
@@ -67,38 +65,27 @@ export function refundRoutes(s: SandboxState, o: { answers: V3Answers; deliverie
     if (existing) {
       // The same out_refund_no is the same refund: answered again as it stands; other parameters are refused.
       if (existing.canonical !== canonical) return v3Error(req, res, 400, 'INVALID_REQUEST', '退款单号已存在，且请求参数与之前不一致');
-      return sendSigned(req, res, 200, refundOf(s, existing));
+      return sendSigned(req, res, 200, refundOf(existing));
     }
     if ((a.refund as number) > refundable(s, transactionId)) return v3Error(req, res, 403, 'NOT_ENOUGH', '订单可退金额不足');
 
-    const refund: SandboxRefund = {
+    const refund = startRefund(s, o.deliveries, {
       api: 'v3',
       canonical,
       outRefundNo: b.out_refund_no,
-      refundId: `50${Array.from(crypto.randomBytes(27), (x) => x % 10).join('')}`,
       outTradeNo: order.body.out_trade_no,
       transactionId,
       amount: a.refund as number,
       total: a.total as number,
-      status: 'PROCESSING',
-      createTime: beijingTime(s.now()),
-      successTime: null,
       notifyUrl,
-      dropNotifications: false,
-    };
-    if (s.controls.dropRefundNotifications > 0) {
-      refund.dropNotifications = true;
-      s.controls.dropRefundNotifications -= 1;
-    }
-    s.refunds.set(refund.outRefundNo, refund);
-    settleRefund(s, o.deliveries, refund);
-    return sendSigned(req, res, 200, refundOf(s, refund));
+    });
+    return sendSigned(req, res, 200, refundOf(refund));
   });
 
   r.get('/v3/refund/domestic/refunds/:no', (req, res) => {
     const refund = s.refunds.get(String(req.params.no));
     if (!refund) return v3Error(req, res, 404, 'RESOURCE_NOT_EXISTS', '退款单不存在');
-    return sendSigned(req, res, 200, refundOf(s, refund));
+    return sendSigned(req, res, 200, refundOf(refund));
   });
   return r;
 }

@@ -2,39 +2,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SEED_PRODUCTS } from '../src/domain/catalog';
 import { DuplicateKeyError } from '../src/domain/errors';
-import { canTransition, type Order, type OrderStatus, type PaymentAttempt } from '../src/domain/order';
+import { canTransition, type Order, type OrderStatus } from '../src/domain/order';
 import { outcomesReplacedBy, type NotificationRecord } from '../src/domain/notification';
 import type { Refund } from '../src/domain/refund';
 import type { Store } from '../src/storage/port';
 
-let seq = 0;
-const uniq = () => `${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+import { makeOrder, uniq } from './orders-fixture';
 
-export function makeOrder(userId: string, over: Partial<Order> = {}): { order: Order; attempt: PaymentAttempt } {
-  const id = `ord_${uniq().padEnd(32, '0').slice(0, 32)}`;
-  const outTradeNo = over.outTradeNo ?? `T${uniq()}`.slice(0, 32);
-  const order: Order = {
-    id,
-    userId,
-    lines: [{ sku: 'MUG-CERAMIC', name: '陶瓷马克杯', unitPrice: 4500, quantity: 2, lineTotal: 9000 }],
-    total: 9000,
-    currency: 'CNY',
-    description: '陶瓷马克杯 ×2',
-    status: 'PENDING',
-    outTradeNo,
-    payDeadline: 2_000_000,
-    idempotencyKey: null,
-    requestHash: null,
-    transactionId: null,
-    paidAt: null,
-    closedAt: null,
-    reviewReason: null,
-    createdAt: 1000,
-    updatedAt: 1000,
-    ...over,
-  };
-  return { order, attempt: { outTradeNo, orderId: id, requestBody: '{"x":1}', prepayId: null, prepayExpiresAt: null, createdAt: 1000 } };
-}
+export { makeOrder };
 
 export function runStoreContract(name: string, open: () => Promise<Store>) {
   describe(`store contract: ${name}`, () => {

@@ -10,7 +10,7 @@ import { createWechatPayV2Client, type V2Answer, type V2ClientOptions, type Wech
 import { declaredSignType, decryptReqInfo, v2Sign, v2Verify, type V2SignType } from '../wechatpay/v2/sign';
 import { beijingCompact } from '../wechatpay/time';
 import { parseV2Xml, v2NotificationAnswer, XmlFormatError } from '../wechatpay/v2/xml';
-import { newReference, newRefundReference, toProviderError } from './wechatpay-v3';
+import { mapped, newReference, newRefundReference, toProviderError } from './wechatpay-v3';
 import {
   PaymentProviderError,
   type NotificationParse,
@@ -33,14 +33,6 @@ export interface WechatPayV2Options extends Omit<V2ClientOptions, 'timeoutMs'> {
 export function parseBeijing(s: string | undefined): number {
   const m = /^(\d{4})-?(\d{2})-?(\d{2})[ T]?(\d{2}):?(\d{2}):?(\d{2})$/.exec(s ?? '');
   return m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`) : NaN;
-}
-
-async function mapped<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw toProviderError(err);
-  }
 }
 
 const REFUND_STATUS: Record<string, ProviderRefundStatus> = { SUCCESS: 'SUCCESS', REFUNDCLOSE: 'CLOSED', PROCESSING: 'PROCESSING', CHANGE: 'ABNORMAL' };

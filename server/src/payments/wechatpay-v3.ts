@@ -70,7 +70,8 @@ export function toProviderError(err: unknown): unknown {
   return new PaymentProviderError(failure, err.message, err.code, err.requestId);
 }
 
-async function mapped<T>(p: Promise<T>): Promise<T> {
+/** Awaits a protocol call, turning its failure into the port's. */
+export async function mapped<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (err) {

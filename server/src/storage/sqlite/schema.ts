@@ -6,11 +6,11 @@ export const ADDED_COLUMNS: [table: string, column: string, ddl: string][] = [
   ['orders', 'review_reason', 'ALTER TABLE orders ADD COLUMN review_reason TEXT'],
 ];
 
-/** Notifications keyed by (id, ref) since refunds: rebuilds a table keyed by id alone, keeping its rows. */
-export const NOTIFICATIONS_REKEY = `
-ALTER TABLE notifications RENAME TO notifications_by_id;
-CREATE TABLE notifications (
+/** Notifications, keyed by (id, ref): an id reused for another order is another notification. */
+const NOTIFICATIONS_TABLE = `
+CREATE TABLE IF NOT EXISTS notifications (
   id TEXT NOT NULL,
+  -- the out_trade_no the notification names ('' for none): an id reused for another order is another notification
   ref TEXT NOT NULL,
   event_type TEXT NOT NULL,
   out_trade_no TEXT,
@@ -23,6 +23,12 @@ CREATE TABLE notifications (
   deliveries INTEGER NOT NULL,
   PRIMARY KEY (id, ref)
 );
+`;
+
+/** Notifications keyed by (id, ref) since refunds: rebuilds a table keyed by id alone, keeping its rows. */
+export const NOTIFICATIONS_REKEY = `
+ALTER TABLE notifications RENAME TO notifications_by_id;
+${NOTIFICATIONS_TABLE}
 INSERT INTO notifications SELECT id, COALESCE(out_trade_no, ''), event_type, out_trade_no, transaction_id, outcome, detail, request_id,
   first_received_at, last_received_at, deliveries FROM notifications_by_id;
 DROP TABLE notifications_by_id;
@@ -84,21 +90,7 @@ CREATE TABLE IF NOT EXISTS payment_attempts (
   prepay_expires_at INTEGER,
   created_at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS notifications (
-  id TEXT NOT NULL,
-  -- the out_trade_no the notification names ('' for none): an id reused for another order is another notification
-  ref TEXT NOT NULL,
-  event_type TEXT NOT NULL,
-  out_trade_no TEXT,
-  transaction_id TEXT,
-  outcome TEXT NOT NULL,
-  detail TEXT,
-  request_id TEXT,
-  first_received_at INTEGER NOT NULL,
-  last_received_at INTEGER NOT NULL,
-  deliveries INTEGER NOT NULL,
-  PRIMARY KEY (id, ref)
-);
+${NOTIFICATIONS_TABLE}
 CREATE INDEX IF NOT EXISTS notifications_out_trade_no ON notifications(out_trade_no);
 CREATE TABLE IF NOT EXISTS payments (
   transaction_id TEXT PRIMARY KEY,
