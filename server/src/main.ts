@@ -40,7 +40,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Start
     [
       `API        ${server.apiUrl}/api  (health: ${server.apiUrl}/api/health)`,
       `Storage    ${server.store.kind}${server.store.kind === 'sqlite' ? ` (${path.join(config.dataDir, 'checkout.sqlite')})` : ''}`,
-      `WeChat     ${config.sandboxUrl ? `the local sandbox (${config.sandboxUrl})` : `WeChat Pay (${config.wechat.wechatPayApiBase})`}`,
+      `WeChat     ${config.sandboxUrl ? `the local sandbox (${config.sandboxUrl})` : `WeChat Pay (${config.wechat.wechatPayApiBase})`}, API ${config.wechatPay.version}${config.wechatPay.version === 'v2' ? ` (${config.wechatPay.signType})` : ''}`,
     ].join('\n'),
   );
   let closing = false;
