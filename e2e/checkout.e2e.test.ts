@@ -112,6 +112,23 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     expect((await fetch(script, { headers: { 'Accept-Encoding': 'gzip' } })).headers.get('content-encoding')).toBe('gzip');
   });
 
+  it('runs the page as designed under its CSP: the rem script runs, and every tap target is at least 44 CSS px', async () => {
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    await openShopAndAdd('陶瓷马克杯');
+    const rootPx = await page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
+    expect(rootPx).toBeCloseTo((40 * 390) / 750, 1); // Taro's rem script ran: 40 px per 750 design px
+    for (const label of ['增加陶瓷马克杯', '减少陶瓷马克杯', '我的订单']) {
+      const box = (await page.getByLabel(label).filter({ visible: true }).boundingBox())!;
+      expect(Math.min(box.width, box.height), label).toBeGreaterThanOrEqual(44);
+    }
+    const pay = (await visibleText('微信支付 ¥45.00').boundingBox())!;
+    expect(pay.height).toBeGreaterThanOrEqual(44);
+    expect(violations).toEqual([]);
+  });
+
   it('keeps the stepper within 0…max and says so at the limit', async () => {
     await openShopAndAdd('陶瓷马克杯', 13); // the mug's limit is 10
     await expect.poll(() => page.getByLabel('陶瓷马克杯数量').filter({ visible: true }).textContent()).toBe('10');

@@ -249,7 +249,7 @@ describe('8. the MongoDB adapter, without a server', () => {
 describe('7. the page', () => {
   it('serves a real favicon and the page under a nonce CSP', async () => {
     const dist = tempDir('h5-');
-    fs.writeFileSync(path.join(dist, 'index.html'), '<!DOCTYPE html><html><head><title>t</title></head><body><script src="/js/app.js"></script></body></html>');
+    fs.writeFileSync(path.join(dist, 'index.html'), '<!DOCTYPE html><html><head><title>t</title><script>document.documentElement.style.fontSize="20px"</script></head><body><script src="/js/app.js"></script></body></html>');
     fs.mkdirSync(path.join(dist, 'js'));
     fs.writeFileSync(path.join(dist, 'js', 'app.js'), 'console.log(1)');
     const own = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0' }, system: { clientDir: dist } });
@@ -267,6 +267,9 @@ describe('7. the page', () => {
       expect(csp).toContain("frame-ancestors 'none'");
       const html = await page.text();
       expect(html).toContain(`<script nonce="${nonce}">window.__CHECKOUT_CONFIG__=`);
+      // The build's own inline script (Taro's rem script) runs too; scripts with a src need no nonce.
+      expect(html).toContain(`<script nonce="${nonce}">document.documentElement.style.fontSize`);
+      expect(html).toContain('<script src="/js/app.js">');
       const again = (await fetch(`${own.api}/`)).headers.get('content-security-policy')!;
       expect(again).not.toBe(csp); // a fresh nonce every time
       const logsBefore = own.logs.length;

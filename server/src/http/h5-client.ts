@@ -16,10 +16,14 @@ const BUILDING_PAGE =
 const NONCE = '__CSP_NONCE__';
 const FAVICON = fs.readFileSync(path.join(__dirname, 'favicon.ico'));
 
-/** index.html with the runtime settings the browser build needs (the sandbox's address), in a script the CSP allows by nonce. */
+/**
+ * index.html with the runtime settings the browser build needs (the sandbox's address). Every inline
+ * script the build wrote (Taro's rem script sets the root font size every size derives from) and the
+ * injected one carry the response's nonce: the CSP lets them run and nothing else inline.
+ */
 export function injectClientConfig(html: string, config: { sandboxBase: string | null }): string {
   const script = `<script nonce="${NONCE}">window.__CHECKOUT_CONFIG__=${JSON.stringify(config).replace(/</g, '\\u003c')}</script>`;
-  return html.replace('</head>', `${script}</head>`);
+  return html.replace(/<script(?![^>]*\bsrc=)(?![^>]*\bnonce=)/g, `<script nonce="${NONCE}"`).replace('</head>', `${script}</head>`);
 }
 
 export function serveH5Client(dir: string, sandboxBase: string | null): Router {
