@@ -18,7 +18,10 @@ describe('money', () => {
     expect(formatYuan(1)).toBe('¥0.01');
     expect(formatYuan(1990)).toBe('¥19.90');
     expect(formatYuan(980)).toBe('¥9.80');
-    expect(formatYuan(123456789)).toBe('¥1234567.89');
+    expect(formatYuan(123456789)).toBe('¥1,234,567.89');
+    expect(formatYuan(12345678)).toBe('¥123,456.78');
+    expect(formatYuan(100000)).toBe('¥1,000.00');
+    expect(formatYuan(-9000)).toBe('-¥90.00');
     expect(() => formatYuan(19.9)).toThrow(RangeError);
     expect(cartTotal([{ price: 1990, quantity: 3 }, { price: 1, quantity: 2 }])).toBe(5972);
   });

@@ -4,6 +4,7 @@ import { Button, Text, View } from '@tarojs/components';
 import Taro from '@tarojs/taro';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import ErrorNote from '../../components/ErrorNote';
+import Spinner from '../../components/Spinner';
 import Stepper from '../../components/Stepper';
 import { loadCart, saveCart } from '../../services/cart';
 import { ApiError, describeError } from '../../services/errors';
@@ -130,7 +131,14 @@ export default function CheckoutPage() {
             {formatYuan(total)}
           </Text>
         </View>
-        <Button className='btn-primary checkout__pay' type='primary' loading={paying} disabled={paying || items.length === 0} onClick={() => void pay()}>
+        <Button
+          className={`btn-primary checkout__pay${paying || items.length === 0 ? ' btn-primary--disabled' : ''}`}
+          type='primary'
+          disabled={paying || items.length === 0}
+          aria-busy={paying}
+          onClick={() => void pay()}
+        >
+          {paying ? <Spinner /> : null}
           {paying ? '正在发起支付…' : items.length === 0 ? '请选择商品' : `微信支付 ${formatYuan(total)}`}
         </Button>
       </View>

@@ -30,7 +30,7 @@ export default function LoginPage() {
   return (
     <View className='page login'>
       <View className='login__body'>
-        <Text className='login__title'>微信支付收银台</Text>
+        <Text className='login__title'>云南咖啡小铺</Text>
         {busy ? <Text className='muted login__status'>正在登录…</Text> : null}
         <ErrorNote message={error} />
       </View>

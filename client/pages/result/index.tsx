@@ -4,6 +4,7 @@ import { Button, Text, View } from '@tarojs/components';
 import Taro, { useRouter } from '@tarojs/taro';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import ErrorNote from '../../components/ErrorNote';
+import Spinner from '../../components/Spinner';
 import { describeError } from '../../services/errors';
 import { formatYuan } from '../../services/money';
 import { getOrder, retryPayment, type OrderView } from '../../services/orders';
@@ -87,10 +88,10 @@ export default function ResultPage() {
   const amount = order ? formatYuan(order.total) : '';
   const refund = order ? refundSummary(order) : null;
 
-  const layout = (icon: string, tone: 'ok' | 'wait' | 'warn', title: string, text: string, primary: JSX.Element | null, secondary: JSX.Element | null) => (
+  const layout = (icon: 'ok' | 'wait' | 'warn' | 'closed', tone: 'ok' | 'wait' | 'warn', title: string, text: string, primary: JSX.Element | null, secondary: JSX.Element | null) => (
     <View className={`page result result--${view.kind}`}>
       <View className='result__body'>
-        <Text className={`result__icon result__icon--${tone}`}>{icon}</Text>
+        <View className={`result__icon result__icon--${tone} result__icon--${icon}`} aria-hidden />
         <Text className='result__title'>{title}</Text>
         {amount ? <Text className='result__amount'>{amount}</Text> : null}
         {refund ? <Text className='result__refund'>{refund}</Text> : null}
@@ -114,7 +115,8 @@ export default function ResultPage() {
   );
 
   const retryButton = (
-    <Button className='btn-primary' type='primary' loading={retrying} disabled={retrying} onClick={() => void retry()}>
+    <Button className={`btn-primary${retrying ? ' btn-primary--disabled' : ''}`} type='primary' disabled={retrying} aria-busy={retrying} onClick={() => void retry()}>
+      {retrying ? <Spinner /> : null}
       {retrying ? '正在发起支付…' : '重新支付'}
     </Button>
   );
@@ -127,12 +129,12 @@ export default function ResultPage() {
   switch (view.kind) {
     case 'loading':
     case 'confirming':
-      return layout('…', 'wait', '正在确认支付结果', '请稍候，正在向微信支付查询', null, null);
+      return layout('wait', 'wait', '正在确认支付结果', '请稍候，正在向微信支付查询', null, null);
     case 'paid':
-      return layout('✓', 'ok', '支付成功', order?.description ?? '', shopButton(true), null);
+      return layout('ok', 'ok', '支付成功', order?.description ?? '', shopButton(true), null);
     case 'unconfirmed':
       return layout(
-        '…',
+        'wait',
         'wait',
         '支付结果确认中',
         '如已扣款，订单会自动更新，请勿重复支付',
@@ -142,12 +144,12 @@ export default function ResultPage() {
         shopButton(false),
       );
     case 'cancelled':
-      return layout('!', 'warn', '支付已取消', '订单已为你保留，可以重新支付', retryButton, shopButton(false));
+      return layout('warn', 'warn', '支付已取消', '订单已为你保留，可以重新支付', retryButton, shopButton(false));
     case 'failed':
-      return layout('!', 'warn', '支付未完成', `${view.reason ? `${view.reason}。` : ''}订单已为你保留，可以重新支付`, retryButton, shopButton(false));
+      return layout('warn', 'warn', '支付未完成', `${view.reason ? `${view.reason}。` : ''}订单已为你保留，可以重新支付`, retryButton, shopButton(false));
     case 'closed':
       return layout(
-        '×',
+        'closed',
         'warn',
         '订单已关闭',
         order?.refundDue ? '订单关闭后才收到你的付款，款项将原路退回' : '已超过支付时间，如需购买请重新下单',
@@ -156,7 +158,7 @@ export default function ResultPage() {
       );
     case 'error':
       return layout(
-        '!',
+        'warn',
         'warn',
         '暂时无法确认支付结果',
         view.message,
