@@ -47,7 +47,7 @@ describe('weapp build', () => {
 
   it('lists the four pages in app.json, each with its files', () => {
     const app = JSON.parse(fs.readFileSync(path.join(out, 'app.json'), 'utf8'));
-    expect(app.pages).toEqual(['pages/login/index', 'pages/checkout/index', 'pages/result/index', 'pages/orders/index']);
+    expect(app.pages).toEqual(['pages/checkout/index', 'pages/result/index', 'pages/orders/index', 'pages/login/index']);
     for (const page of app.pages) for (const ext of ['js', 'json', 'wxml']) expect(fs.existsSync(path.join(out, `${page}.${ext}`)), `${page}.${ext}`).toBe(true);
   });
 

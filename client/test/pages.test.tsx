@@ -39,6 +39,21 @@ async function checkoutWithMug() {
   return button('微信支付 ¥45.00');
 }
 
+describe('launch', () => {
+  it('opens on the shop and logs in silently while it loads', async () => {
+    render(<CheckoutPage />);
+    await screen.findByText('陶瓷马克杯');
+    await waitFor(() => expect(taroTest.storage.get('checkout.token')).toBeTruthy());
+    expect(taroTest.navigations).toEqual([]); // no login page on the way
+  });
+
+  it('shows the login page only when the silent login fails', async () => {
+    await sys.controls({ code2sessionErrcode: { errcode: -1, times: 1 } });
+    render(<CheckoutPage />);
+    await waitFor(() => expect(lastNavigation()).toEqual({ kind: 'redirectTo', url: '/pages/login/index' }));
+  });
+});
+
 describe('login page', () => {
   it('logs in on launch, says so, and goes to the checkout', async () => {
     render(<LoginPage />);

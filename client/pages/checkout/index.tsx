@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import ErrorNote from '../../components/ErrorNote';
 import Spinner from '../../components/Spinner';
 import Stepper from '../../components/Stepper';
+import { ensureLoggedIn } from '../../services/auth';
 import { loadCart, saveCart } from '../../services/cart';
 import { ApiError, describeError } from '../../services/errors';
 import { cartTotal, formatYuan } from '../../services/money';
@@ -38,6 +39,8 @@ export default function CheckoutPage() {
 
   useEffect(() => {
     void load();
+    // Silent login while the shop shows; only a failure takes the shopper to the login page, which says why.
+    ensureLoggedIn().catch(() => void Taro.redirectTo({ url: '/pages/login/index' }));
   }, [load]);
 
   const items = useMemo(
@@ -92,7 +95,16 @@ export default function CheckoutPage() {
             </Button>
           </>
         ) : (
-          <Text className='muted'>正在加载商品…</Text>
+          <View className='skeleton' aria-busy>
+            <Text className='visually-hidden'>正在加载商品…</Text>
+            {[0, 1, 2, 3].map((i) => (
+              <View className='skeleton__card' key={i}>
+                <View className='skeleton__line skeleton__line--title' />
+                <View className='skeleton__line' />
+                <View className='skeleton__line skeleton__line--short' />
+              </View>
+            ))}
+          </View>
         )}
       </View>
     );

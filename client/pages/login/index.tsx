@@ -1,4 +1,5 @@
-// Logs in on launch and says so; on failure says why, with one way to try again.
+// Shown only when the shop's silent login failed: logs in again and says so; on failure says why,
+// with one way to try again.
 import { Button, Text, View } from '@tarojs/components';
 import Taro from '@tarojs/taro';
 import { useCallback, useEffect, useState } from 'react';
