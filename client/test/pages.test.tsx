@@ -86,6 +86,19 @@ describe('checkout page', () => {
     expect((screen.getByLabelText('减少贴纸一套') as HTMLButtonElement).disabled).toBe(true);
   });
 
+  it('counts every tap on + even when two arrive before the page re-renders', async () => {
+    render(<CheckoutPage />);
+    await screen.findByText('贴纸一套');
+    const plus = screen.getByLabelText('增加贴纸一套');
+    act(() => {
+      // Two taps in one batch, as a quick double tap on a slow phone: the second sees the old props.
+      plus.click();
+      plus.click();
+    });
+    expect(screen.getByLabelText('贴纸一套数量').textContent).toBe('2');
+    expect(screen.getByLabelText('合计金额').textContent).toBe('¥0.02');
+  });
+
   it('pays: one request creates the order, the sheet opens, then the result page', async () => {
     taroTest.modalAnswers = [true];
     fireEvent.click(await checkoutWithMug());

@@ -6,20 +6,22 @@ export interface StepperProps {
   max: number;
   disabled?: boolean;
   label: string;
-  onChange(value: number): void;
+  /** One step up (+1) or down (−1); the owner applies it to its current state with {@link stepQuantity}. */
+  onStep(delta: 1 | -1): void;
 }
 
-const clamp = (n: number, max: number) => Math.min(max, Math.max(0, n));
+/** The quantity after one step from `current`, within 0…max. */
+export const stepQuantity = (current: number, delta: number, max: number) => Math.min(max, Math.max(0, current + delta));
 
 /**
  * − n + within 0…max, whatever arrives: a tap on a disabled button (Taro's H5 button still fires
- * it) or a stale value changes nothing. At the limit it says so. The label names the product for
- * screen readers and tests.
+ * it) changes nothing, and each tap is a step applied to the owner's latest state, not a value
+ * computed from props that two quick taps would both read. At the limit it says so. The label names
+ * the product for screen readers and tests.
  */
-export default function Stepper({ value, max, disabled, label, onChange }: StepperProps) {
-  const step = (delta: number) => {
-    const next = clamp(value + delta, max);
-    if (!disabled && next !== value) onChange(next);
+export default function Stepper({ value, max, disabled, label, onStep }: StepperProps) {
+  const step = (delta: 1 | -1) => {
+    if (!disabled && stepQuantity(value, delta, max) !== value) onStep(delta);
   };
   return (
     <View className='stepper-wrap'>

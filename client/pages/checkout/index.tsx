@@ -5,7 +5,7 @@ import Taro from '@tarojs/taro';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import ErrorNote from '../../components/ErrorNote';
 import Spinner from '../../components/Spinner';
-import Stepper from '../../components/Stepper';
+import Stepper, { stepQuantity } from '../../components/Stepper';
 import { ensureLoggedIn } from '../../services/auth';
 import { loadCart, saveCart } from '../../services/cart';
 import { ApiError, describeError } from '../../services/errors';
@@ -130,7 +130,7 @@ export default function CheckoutPage() {
               value={quantities[p.sku] ?? 0}
               max={p.maxQuantity}
               disabled={paying}
-              onChange={(q) => setQuantities((prev) => ({ ...prev, [p.sku]: q }))}
+              onStep={(d) => setQuantities((prev) => ({ ...prev, [p.sku]: stepQuantity(prev[p.sku] ?? 0, d, p.maxQuantity) }))}
             />
           </View>
         ))}
