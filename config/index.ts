@@ -38,20 +38,22 @@ export function buildSettings(env: NodeJS.ProcessEnv = process.env) {
 
 export default defineConfig<'webpack5'>(async (merge) => {
   const settings = buildSettings();
+  // TARO_APP_OUTPUT: another output folder (the tests build a sandbox-mode weapp beside the release one).
+  const outputRoot = process.env.TARO_APP_OUTPUT ?? `dist/${process.env.TARO_ENV}`;
   const baseConfig: UserConfigExport<'webpack5'> = {
     projectName: 'wechat-pay-checkout',
     date: '2026-11-28',
     designWidth: 750,
     deviceRatio: { 640: 2.34 / 2, 750: 1, 375: 2, 828: 1.81 / 2 },
     sourceRoot: 'client',
-    outputRoot: `dist/${process.env.TARO_ENV}`,
+    outputRoot,
     plugins: [path.join(__dirname, 'plugins/project-config.js'), path.join(__dirname, 'plugins/precompress.js')],
     defineConstants: {
       __API_BASE__: JSON.stringify(settings.API_BASE),
       __PAYMENT_MODE__: JSON.stringify(settings.PAYMENT_MODE),
       __SANDBOX_BASE__: JSON.stringify(settings.SANDBOX_BASE),
     },
-    copy: { patterns: [{ from: 'client/sitemap.json', to: `dist/${process.env.TARO_ENV}/sitemap.json` }], options: {} },
+    copy: { patterns: [{ from: 'client/sitemap.json', to: `${outputRoot}/sitemap.json` }], options: {} },
     framework: 'react',
     compiler: 'webpack5',
     cache: { enable: false },
