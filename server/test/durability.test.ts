@@ -117,7 +117,7 @@ describe('one process per core', () => {
     const apiPort = await freePort();
     const { sandbox, serverEnv } = await startSandboxFor({ ...process.env, DATA_DIR: dataDir, PORT: String(apiPort), SANDBOX_PORT: '0' });
     try {
-      const c = await start('server/src/cluster.ts', { ...serverEnv, SERVE_CLIENT: 'off', WORKERS: '2', RECONCILE_INTERVAL_SECONDS: '0' }, /(API .*[\s\S]*){2}/);
+      const c = await start('server/src/cluster.ts', { ...serverEnv, SERVE_CLIENT: 'off', WORKERS: '2', RECONCILE_INTERVAL_SECONDS: '0' }, /(^API [\s\S]*){2}/m); // both workers' banners (the WeChat line says "API v3" too)
       expect(c.output().match(/^API /gm)).toHaveLength(2);
       const statuses: number[] = [];
       for (let i = 0; i < 33; i++) statuses.push((await httpJson('POST', `http://127.0.0.1:${apiPort}/api/auth/login`, { body: { code: 'bad' } })).status);
