@@ -5,9 +5,9 @@
 // payment sheet, navigation), App, getApp, getCurrentPages, and a Page() that registers Taro's page
 // config through Component(), calling onLoad / onShow / onReady when it attaches.
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestOverHttp } from '../client/test/http-request';
 import { taroBuild } from '../scripts/h5-build';
 import { startSystemProcess, type SystemProcess } from '../server/test/system-process';
 
@@ -20,30 +20,19 @@ const storage = new Map<string, unknown>();
 const modalAnswers: boolean[] = [];
 const navigations: { kind: string; url: string }[] = [];
 
+/** wx.request: real HTTP, answered through success / fail and complete. */
 function request(o: any) {
-  const body = o.data === undefined ? undefined : typeof o.data === 'string' ? o.data : JSON.stringify(o.data);
-  const req = http.request(o.url, { method: o.method ?? 'GET', headers: { ...o.header, ...(body ? { 'Content-Length': Buffer.byteLength(body) } : {}) } }, (res) => {
-    let text = '';
-    res.setEncoding('utf8');
-    res.on('data', (c) => (text += c));
-    res.on('end', () => {
-      let data: unknown = text;
-      try {
-        data = text ? JSON.parse(text) : '';
-      } catch {
-        // as WeChat does for non-JSON bodies
-      }
-      const r = { statusCode: res.statusCode, data, header: res.headers, errMsg: 'request:ok' };
+  requestOverHttp(o).then(
+    (res) => {
+      const r = { ...res, errMsg: 'request:ok' };
       o.success?.(r);
       o.complete?.(r);
-    });
-  });
-  req.on('error', () => {
-    o.fail?.({ errMsg: 'request:fail' });
-    o.complete?.({ errMsg: 'request:fail' });
-  });
-  if (body) req.write(body);
-  req.end();
+    },
+    (err) => {
+      o.fail?.(err);
+      o.complete?.(err);
+    },
+  );
   return { abort() {} };
 }
 

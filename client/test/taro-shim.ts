@@ -1,7 +1,7 @@
 // A stand-in for '@tarojs/taro' in component tests (happy-dom has no mini-program runtime).
 // This is the platform boundary we do not own; everything behind it is real: requests go over
 // real HTTP (node:http, not the DOM's fetch) to the real server and sandbox started by the test.
-import http from 'node:http';
+import { requestOverHttp, type WxRequest } from './http-request';
 
 type Params = Record<string, string>;
 
@@ -32,28 +32,9 @@ const makeState = () => ({
 const holder = globalThis as { __taroTest?: ReturnType<typeof makeState> };
 export const taroTest = (holder.__taroTest ??= makeState());
 
-function httpRequest(o: { url: string; method?: string; header?: Record<string, string>; data?: unknown }) {
-  return new Promise<{ statusCode: number; data: unknown; header: Record<string, unknown> }>((resolve, reject) => {
-    const body = o.data === undefined ? undefined : typeof o.data === 'string' ? o.data : JSON.stringify(o.data);
-    taroTest.requests.push({ method: o.method ?? 'GET', url: o.url, headers: { ...o.header } });
-    const req = http.request(o.url, { method: o.method ?? 'GET', headers: { ...o.header, ...(body ? { 'Content-Length': Buffer.byteLength(body) } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        let data: unknown = text;
-        try {
-          data = text ? JSON.parse(text) : '';
-        } catch {
-          // keep the text, as Taro does for non-JSON bodies
-        }
-        resolve({ statusCode: res.statusCode ?? 0, data, header: res.headers });
-      });
-    });
-    req.on('error', () => reject({ errMsg: 'request:fail' }));
-    if (body) req.write(body);
-    req.end();
-  });
+function httpRequest(o: WxRequest) {
+  taroTest.requests.push({ method: o.method ?? 'GET', url: o.url, headers: { ...o.header } });
+  return requestOverHttp(o);
 }
 
 const Taro = {
