@@ -45,6 +45,17 @@ describe('weapp build', () => {
     expect(JSON.parse(fs.readFileSync(path.join(out, 'sitemap.json'), 'utf8')).rules).toEqual([{ action: 'disallow', page: '*' }]);
   });
 
+  it('keeps every tap target at least 44 px on the narrowest phone: rpx scale down, so each has a 44px floor', () => {
+    // 88rpx is 44 px on a 375 px phone but 37.5 px on a 320 px one.
+    const css = files(out).filter((f) => f.endsWith('.wxss')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    for (const selector of ['.stepper__btn', '.btn-primary', '.btn-secondary']) {
+      const rules = [...css.matchAll(/([^{}]+)\{([^}]*)\}/g)].filter(([, sel]) => sel!.split(',').some((s) => s.trim().endsWith(selector)));
+      const body = rules.map((r) => r[2]).join(';');
+      expect(body, selector).toMatch(/min-height:44px/i) // Taro keeps PX as written; CSS units ignore case;
+      if (selector === '.stepper__btn') expect(body, selector).toMatch(/min-width:44px/i);
+    }
+  });
+
   it('lists the four pages in app.json, each with its files', () => {
     const app = JSON.parse(fs.readFileSync(path.join(out, 'app.json'), 'utf8'));
     expect(app.pages).toEqual(['pages/checkout/index', 'pages/result/index', 'pages/orders/index', 'pages/login/index']);
