@@ -10,7 +10,6 @@ import { createWechatPayV2Client, type V2Answer, type V2ClientOptions, type Wech
 import { declaredSignType, decryptReqInfo, v2Sign, v2Verify, type V2SignType } from '../wechatpay/v2/sign';
 import { beijingCompact } from '../wechatpay/time';
 import { parseV2Xml, v2NotificationAnswer, XmlFormatError } from '../wechatpay/v2/xml';
-import { mapped, newReference, newRefundReference, toProviderError } from './wechatpay-v3';
 import {
   PaymentProviderError,
   type NotificationParse,
@@ -20,6 +19,7 @@ import {
   type ProviderRefundStatus,
   type RefundReport,
 } from './port';
+import { mapped, newReference, newRefundReference, toProviderError } from './wechatpay-common';
 
 export interface WechatPayV2Options extends Omit<V2ClientOptions, 'timeoutMs'> {
   notifyUrl: string;

@@ -2,8 +2,6 @@
 // notifications. Maps WeChat's vocabulary (trade_state, error codes) to the shop's.
 import type { Clock } from '../clock';
 import { createWechatPayClient, type JsapiOrder, type WechatPayClient } from '../wechatpay/client';
-import { randomNonce } from '../wechatpay/crypto';
-import { WechatPayError } from '../wechatpay/errors';
 import { signRequestPayment, type Merchant } from '../wechatpay/merchant';
 import { NotificationRejected, parseNotification } from '../wechatpay/notification';
 import { refundStatusOf, type RefundOrder, type WechatRefund } from '../wechatpay/refund';
@@ -18,6 +16,7 @@ import {
   type ProviderRefundStatus,
   type RefundReport,
 } from './port';
+import { mapped, newReference, newRefundReference } from './wechatpay-common';
 
 const REFUND_STATUSES: readonly ProviderRefundStatus[] = ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'];
 
@@ -46,37 +45,6 @@ export interface WechatPayV3Options {
   timeoutMs?: number;
   /** A pre-built client (tests); otherwise one is made from the options above. */
   client?: WechatPayClient;
-}
-
-/** 6–32 of [0-9A-Za-z_-|*]: a Beijing date prefix for humans, a random tail for uniqueness (v3 and v2 alike). */
-export const newReference = (at: number) => `${beijingTime(at).slice(0, 10).replaceAll('-', '')}${randomNonce(18)}`;
-
-/** [0-9A-Za-z_-|*@], up to 64: "RF", a Beijing date for humans, a random tail for uniqueness. */
-export const newRefundReference = (at: number) => `RF${beijingTime(at).slice(0, 10).replaceAll('-', '')}${randomNonce(20)}`;
-
-/** Maps the protocol library's error to the port's failure. */
-export function toProviderError(err: unknown): unknown {
-  if (!(err instanceof WechatPayError)) return err;
-  const failure =
-    err.kind !== 'API'
-      ? 'UNREACHABLE'
-      : err.isOrderPaid
-        ? 'ALREADY_PAID'
-        : err.isOutTradeNoUsed || err.isOrderClosed
-          ? 'REFERENCE_UNUSABLE'
-          : err.isRetryable
-            ? 'BUSY'
-            : 'REJECTED';
-  return new PaymentProviderError(failure, err.message, err.code, err.requestId);
-}
-
-/** Awaits a protocol call, turning its failure into the port's. */
-export async function mapped<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw toProviderError(err);
-  }
 }
 
 /** SUCCESS (and REFUND: it was paid, then refunded) is a payment; the rest is pending or ended. */
