@@ -138,6 +138,30 @@ async function main() {
       signer,
       transaction: { appid: keys.appid, mchid: keys.mchid, out_trade_no: o.outTradeNo, transaction_id: `4200000000${String(i).padStart(18, '0')}`, trade_state: 'SUCCESS', amount: { total: o.total, currency: 'CNY' } },
     });
+  // Issue 9: 2,000 junk notify POSTs (4 KB headers) at ~1,000/s from a process of their own, while this
+  // process probes the shop's GET /api/products one request at a time: p99 during against p99 idle.
+  const probe = async (until: () => boolean, min: number) => {
+    const out: number[] = [];
+    while (out.length < min || !until()) {
+      const t0 = performance.now();
+      await (await fetch(`${api}/api/products`)).arrayBuffer();
+      out.push(performance.now() - t0);
+    }
+    return out;
+  };
+  const pct = (v: number[], p: number) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
+  await probe(() => true, 200); // warm up
+  const idle = await probe(() => true, 1000);
+  let flooding = true;
+  const flood = spawn(process.execPath, ['--import', 'tsx', 'bench/junk-flood.ts', api, '2000', '1000'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let floodOut = '';
+  flood.stdout!.on('data', (d) => (floodOut += d));
+  const floodDone = new Promise<void>((resolve) => flood.on('exit', () => ((flooding = false), resolve())));
+  await new Promise((r) => setTimeout(r, 700)); // the flood's process is up and sending
+  const during = await probe(() => !flooding, 0);
+  await floodDone;
+  const junk = { ...(JSON.parse(floodOut.trim().split('\n').pop() ?? '{}') as { sent: number; rate: number; non2xx: number }), p99IdleMs: pct(idle, 99), p99DuringMs: pct(during, 99), p50IdleMs: pct(idle, 50), p50DuringMs: pct(during, 50), samplesDuring: during.length };
+
   const stats = async () => (await json(`${api}/api/admin/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).store as { commits: number; writes: number };
 
   // Notifications, 64 at a time, each paying a distinct pending order.
@@ -207,6 +231,7 @@ async function main() {
     checkout8: { ...checkout8, ratioToRsaCeiling: checkout8.rate / checkoutCeiling },
     checkout32: { ...checkout32, ratioToRsaCeiling: checkout32.rate / checkoutCeiling },
     reads32: { ...reads, ratioToBareExpress: reads.rate / bareGet.rate },
+    junkFlood: { ...junk, p99Ratio: junk.p99DuringMs / junk.p99IdleMs },
     h5InitialBytesBrotli: h5Bytes,
     weappBytes,
   };
@@ -215,6 +240,7 @@ async function main() {
   console.log('| Scenario | Measured | Ceiling | Ratio |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   console.log(`\nNotifications: ${perCommit.toFixed(1)} per fsync'd commit; ${(notify.rate / commitRate).toFixed(1)}× the single-commit rate; p99 ${relaxed.p99} ms at half the rate (${relaxed.rate.toFixed(0)}/s).`);
+  console.log(`Junk flood (issue 9): ${junk.sent} refused notify POSTs at ${junk.rate.toFixed(0)}/s from another process; GET /api/products p99 ${junk.p99IdleMs.toFixed(1)} ms idle → ${junk.p99DuringMs.toFixed(1)} ms during (${(junk.p99DuringMs / junk.p99IdleMs).toFixed(1)}×, target ≤ 2×; p50 ${junk.p50IdleMs.toFixed(1)} → ${junk.p50DuringMs.toFixed(1)} ms, ${junk.samplesDuring} samples).`);
   if (h5Bytes !== null) console.log(`H5: ${(h5Bytes / 1024).toFixed(0)} KB (brotli) at most before the shop is usable (entry, its references and every lazy chunk).`);
   if (weappBytes !== null) console.log(`weapp: ${(weappBytes / 1024).toFixed(0)} KB in dist/weapp.`);
   fs.writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -40,6 +40,9 @@ export function buildApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
+  // The API's answers are `no-store`: an ETag would be a SHA-1 of every body for nothing. Static
+  // files keep theirs (serve-static computes its own from the file's size and time).
+  app.set('etag', false);
 
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));

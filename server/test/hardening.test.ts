@@ -20,37 +20,22 @@ afterAll(() => sys.close());
 const dirSize = (dir: string): number =>
   fs.readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirSize(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size), 0);
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 describe('1. the notify route and strangers', () => {
   it('2,000 junk POSTs grow DATA_DIR by less than 1 MB and the log by a few lines (server in its own process)', async () => {
     const dataDir = tempDir('junk-');
     const server = await startSystemProcess({ DATA_DIR: dataDir, LOG_LEVEL: 'info', RECONCILE_INTERVAL_SECONDS: '0' });
     try {
       const api = server.api;
-      const latencies = async (n: number) => {
-        const out: number[] = [];
-        for (let i = 0; i < n; i++) {
-          const t = performance.now();
-          await httpJson('GET', `${api}/api/products`);
-          out.push(performance.now() - t);
-        }
-        return out;
-      };
-      await latencies(50); // warm up
+      await httpJson('GET', `${api}/api/products`);
       const sizeBefore = dirSize(dataDir);
       const linesBefore = server.output().split('\n').length;
-      const idle = await latencies(300);
       const junk = (i: number) => ({
         method: 'POST',
         body: `junk-${i}-${'x'.repeat(200)}`,
         headers: { 'Wechatpay-Serial': 'S'.repeat(4000), 'Request-ID': 'R'.repeat(4000), 'Wechatpay-Signature': 'x', 'Wechatpay-Timestamp': String(Math.floor(Date.now() / 1000)), 'Wechatpay-Nonce': 'n' },
       });
       let sent = 0;
-      const flood = Promise.all(
+      await Promise.all(
         Array.from({ length: 8 }, async () => {
           while (sent < 2000) {
             const i = sent++;
@@ -58,20 +43,15 @@ describe('1. the notify route and strangers', () => {
           }
         }),
       );
-      const during: number[] = [];
-      while (sent < 2000) during.push(...(await latencies(10)));
-      await flood;
       await new Promise((r) => setTimeout(r, 200)); // the last log lines reach the pipe
       const grown = dirSize(dataDir) - sizeBefore;
-      const newLines = server.output().split('\n').slice(linesBefore).filter((l) => l.trim() && !l.includes('"path":"/api/products"'));
+      const newLines = server.output().split('\n').slice(linesBefore).filter((l) => l.trim());
       const rejectedLines = newLines.filter((l) => l.includes('notification rejected')).length;
-      const p99Idle = percentile(idle, 99);
-      const p99During = percentile(during, 99);
-      figure('junk-notifications', `2,000 junk notify POSTs (4 KB headers each, 8 at a time, server in its own process): DATA_DIR grew ${(grown / 1024).toFixed(0)} KB; ${newLines.length} log lines (${rejectedLines} "notification rejected"); /api/products p99 ${p99Idle.toFixed(1)} ms idle → ${p99During.toFixed(1)} ms during (${(p99During / p99Idle).toFixed(1)}×)`, {
+      // The shop's latency during such a flood is a performance figure: `npm run bench` measures it
+      // (the flood from a process of its own), never a timed test.
+      figure('junk-notifications', `2,000 junk notify POSTs (4 KB headers each, 8 at a time, server in its own process): DATA_DIR grew ${(grown / 1024).toFixed(0)} KB; ${newLines.length} log lines (${rejectedLines} "notification rejected")`, {
         grownBytes: grown,
         logLines: newLines.length,
-        p99IdleMs: p99Idle,
-        p99DuringMs: p99During,
       });
       expect(grown).toBeLessThan(1024 * 1024);
       expect(newLines.length).toBeLessThanOrEqual(50);
