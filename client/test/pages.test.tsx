@@ -1,5 +1,7 @@
 // The three pages in happy-dom against the real server and sandbox (in a child process).
 import { act, cleanup, configure, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import Database from 'better-sqlite3';
+import path from 'node:path';
 import type { ComponentType } from 'react';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSystemProcess, type SystemProcess } from '../../server/test/system-process';
@@ -189,6 +191,19 @@ describe('result page', () => {
     expect(await screen.findByText('支付未完成')).toBeTruthy();
     expect(screen.getByText(/余额不足/)).toBeTruthy();
     expect(button('重新支付')).toBeTruthy();
+  });
+
+  it('says 订单已关闭 once, with one way on, when Retry meets an order whose time to pay has passed', async () => {
+    await arriveFromCheckout(false);
+    expect(await screen.findByText('支付已取消')).toBeTruthy();
+    // Time passes: the order's deadline is now behind it (the server has not closed it yet).
+    const db = new Database(path.join(sys.dataDir, 'checkout.sqlite'));
+    db.prepare('UPDATE orders SET pay_deadline = ? WHERE id = ?').run(Date.now() - 1000, taroTest.routerParams.id);
+    db.close();
+    fireEvent.click(button('重新支付'));
+    expect(await screen.findByText('订单已关闭')).toBeTruthy();
+    await waitFor(() => expect(screen.getAllByRole('button').map((b) => b.textContent)).toEqual(['返回商店']));
+    expect(screen.queryAllByText(/订单已关闭/)).toHaveLength(1);
   });
 
   it('says it cannot confirm when the order cannot be read, with a way to try again', async () => {

@@ -12,6 +12,10 @@ describe('result page state', () => {
     expect(resultView(order('PENDING'), { outcome: 'cancel' }, false, null)).toEqual({ kind: 'cancelled' });
     expect(resultView(order('PENDING'), { outcome: 'fail', message: 'x' }, false, null)).toEqual({ kind: 'failed', reason: 'x' });
     expect(resultView(null, { outcome: 'ok' }, true, null)).toEqual({ kind: 'loading' });
+    // Past its time to pay, a pending order can no longer be paid: closed, whatever the server has yet to write.
+    const expired = { status: 'PENDING', payDeadline: new Date(Date.now() - 1000).toISOString() } as never;
+    expect(resultView(expired, { outcome: 'cancel' }, false, null)).toEqual({ kind: 'closed' });
+    expect(resultView(expired, { outcome: 'ok' }, true, null)).toEqual({ kind: 'confirming' });
     expect(resultView(null, { outcome: 'ok' }, false, 'boom')).toEqual({ kind: 'error', message: 'boom' });
   });
 

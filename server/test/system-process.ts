@@ -8,6 +8,8 @@ import { tempDir } from './helpers';
 export interface SystemProcess {
   api: string;
   sandbox: string;
+  /** The process's DATA_DIR (its SQLite file, the sandbox's keys). */
+  dataDir: string;
   http(method: string, url: string, opts?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   controls(patch: Record<string, unknown>): Promise<void>;
   /** A call to /api/admin with the operator's token. */
@@ -48,9 +50,10 @@ export function httpJson(method: string, url: string, opts: { body?: unknown; to
 
 export async function startSystemProcess(env: Record<string, string> = {}): Promise<SystemProcess> {
   const root = path.resolve(__dirname, '../..');
+  const dataDir = env.DATA_DIR ?? tempDir('system-');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'serve-for-tests.ts')], {
     cwd: root,
-    env: { ...process.env, DATA_DIR: tempDir('system-'), LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -73,6 +76,7 @@ export async function startSystemProcess(env: Record<string, string> = {}): Prom
   const sys: SystemProcess = {
     api: ready.api,
     sandbox: ready.sandbox,
+    dataDir,
     http: (method, url, opts) => httpJson(method, url.startsWith('http') ? url : `${ready.api}${url}`, opts),
     admin: (method, p, body) => httpJson(method, `${ready.api}/api/admin${p}`, { body, headers: { Authorization: `Bearer ${ready.adminToken}` } }),
     async controls(patch) {

@@ -107,7 +107,8 @@ export default function ResultPage() {
         ) : null}
       </View>
       <View className='result__actions'>
-        <ErrorNote message={retryError} />
+        {/* A closed order's page already says what happened: the Retry that found it out adds nothing. */}
+        <ErrorNote message={view.kind === 'closed' ? null : retryError} />
         {primary}
         {secondary}
       </View>

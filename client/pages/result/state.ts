@@ -17,6 +17,9 @@ export function resultView(order: OrderView | null, sheet: PaymentOutcome, polli
   if (!order) return loadError ? { kind: 'error', message: loadError } : { kind: 'loading' };
   if (order.status === 'PAID') return { kind: 'paid' };
   if (order.status === 'CLOSED') return { kind: 'closed' };
+  // Past its time to pay, a pending order can no longer be paid (the server closes it shortly) —
+  // unless the sheet said it was paid: then the payment may yet be confirmed, so keep confirming.
+  if (sheet.outcome !== 'ok' && Date.parse(order.payDeadline) <= Date.now()) return { kind: 'closed' };
   if (sheet.outcome === 'ok') return polling ? { kind: 'confirming' } : { kind: 'unconfirmed' };
   if (sheet.outcome === 'cancel') return { kind: 'cancelled' };
   return { kind: 'failed', reason: sheet.message };
