@@ -1,4 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type DestinationStream, type Logger } from 'pino';
+
+/**
+ * What every log line written while serving one request carries: our request id (`reqId`, echoed to
+ * the caller as `Request-ID`) and, on the notify route, WeChat's own Request-ID.
+ */
+export const logContext = new AsyncLocalStorage<Record<string, string>>();
 
 /** Belt and braces: code never logs these, and if it did, pino replaces them. */
 export const REDACT_PATHS = [
@@ -23,6 +30,21 @@ export const REDACT_PATHS = [
   '*.authorization',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: undefined }, destination);
+/**
+ * JSON lines, as a log pipeline wants them; `pretty` (a person at a terminal) renders them readable
+ * through pino-pretty on a worker thread. Redaction happens before either.
+ */
+export function createLogger(level: string, destination?: DestinationStream, opts: { pretty?: boolean } = {}): Logger {
+  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: undefined, mixin: () => logContext.getStore() ?? {} };
+  if (opts.pretty && !destination) {
+    return pino(options, pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true } }));
+  }
+  return pino(options, destination);
+}
+
+/** Pretty in a terminal, JSON when piped or in production (`LOG_FORMAT=json|pretty` decides otherwise). */
+export function wantsPrettyLogs(env: NodeJS.ProcessEnv, isTTY = Boolean(process.stdout.isTTY)): boolean {
+  if (env.LOG_FORMAT === 'json') return false;
+  if (env.LOG_FORMAT === 'pretty') return true;
+  return isTTY && env.NODE_ENV !== 'production';
 }

@@ -3,7 +3,7 @@
 // is the launcher that does (scripts/start.ts).
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createLogger } from './logger';
+import { createLogger, wantsPrettyLogs } from './logger';
 import { startServer, type Server } from './server';
 
 export interface Started {
@@ -24,7 +24,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Start
     throw err;
   }
   for (const w of config.warnings) console.error(w);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { pretty: wantsPrettyLogs(env) });
   let server: Server;
   try {
     server = await startServer(config, { logger, clientDir: config.serveClient ? path.resolve('dist/h5') : undefined });

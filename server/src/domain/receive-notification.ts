@@ -61,6 +61,6 @@ export async function receiveNotification(deps: NotifyDeps, incoming: IncomingNo
     deliveries: 1,
   };
   const { duplicate } = await deps.store.recordNotification(record, outcomesReplacedBy(outcome));
-  deps.logger.info({ notificationId: n.id, outcome, duplicate, requestId }, 'notification processed');
+  deps.logger.info({ notificationId: n.id, outcome, duplicate }, 'notification processed'); // WeChat's Request-ID: in the log context
   return { kind: 'RECORDED', id: n.id, outcome, settled: isSettled(outcome), duplicate };
 }

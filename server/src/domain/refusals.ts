@@ -52,7 +52,7 @@ export function createRefusalLog(o: RefusalLogOptions): RefusalLog {
         return;
       }
       const record = { ...r, serial: truncate(r.serial), requestId: truncate(r.requestId) };
-      o.logger.warn({ reason: record.reason, requestId: record.requestId, serial: record.serial }, 'notification rejected');
+      o.logger.warn({ reason: record.reason, serial: record.serial }, 'notification rejected'); // WeChat's Request-ID: in the log context
       try {
         await o.store.recordRejectedNotification(record);
         if (++sinceTrim >= 100) {

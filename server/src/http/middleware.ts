@@ -1,8 +1,11 @@
 // Cross-cutting HTTP: security headers (helmet), JSON only on JSON routes, and request logs.
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import helmet from 'helmet';
 import crypto from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { logContext } from '../logger';
 import { AppError } from '../domain/errors';
 
 /** helmet's defaults everywhere; the API's answers are data: no content of theirs may run or be framed. */
@@ -32,24 +35,32 @@ export const requireJson: RequestHandler = (req, _res, next) => {
 };
 
 const NOTIFY_PATH = '/api/wechatpay/notify';
-const STATIC = /\.(js|css|png|jpe?g|gif|svg|ico|woff2?|ttf|map|txt)$/;
+const STATIC = /\.(js|css|png|jpe?g|gif|svg|ico|woff2?|ttf|map|txt|br|gz)$/;
+const pathOf = (req: IncomingMessage) => ((req as Request).originalUrl ?? req.url ?? '').split('?')[0]!;
 
 /**
- * One line per request: method, full path (never the query or headers), status, duration. Static
- * files are not logged, nor the notify route: its pipeline logs what it decided, sampling refusals,
- * so a flood of junk costs no log line per request.
+ * Request ids and request logs (pino-http). Every request gets an id, echoed as `Request-ID` and
+ * carried by every log line written while serving it. One line per request: method, full path (never
+ * the query or headers), status, duration. Static files are not logged, nor the notify route: its
+ * pipeline logs what it decided, sampling refusals, so a flood of junk costs no line per request.
  */
 export function requestLog(logger: Logger): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const started = process.hrtime.bigint();
-    const requestId = crypto.randomUUID();
-    res.set('X-Request-Id', requestId);
-    const path = req.originalUrl.split('?')[0]!;
-    if ((req.method === 'GET' && STATIC.test(path)) || path === NOTIFY_PATH) return next();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ requestId, method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
-    });
-    next();
-  };
+  const http = pinoHttp({
+    logger,
+    quietReqLogger: true,
+    genReqId: (_req, res) => {
+      const id = crypto.randomUUID();
+      res.setHeader('Request-ID', id);
+      return id;
+    },
+    autoLogging: { ignore: (req) => pathOf(req) === NOTIFY_PATH || (req.method === 'GET' && STATIC.test(pathOf(req))) },
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    customSuccessMessage: () => 'request',
+    customErrorMessage: () => 'request',
+    customAttributeKeys: { responseTime: 'ms' },
+    wrapSerializers: false,
+    serializers: { req: () => undefined, res: () => undefined, err: (e: Error) => e.message },
+    customProps: (req, res) => ({ method: req.method, path: pathOf(req), status: res.statusCode }),
+  });
+  return (req, res, next) => http(req, res, () => logContext.run({ reqId: String(req.id) }, next));
 }

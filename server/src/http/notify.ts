@@ -2,6 +2,7 @@
 // 2xx only for what was verified and persisted with a settled outcome; 4xx and 5xx make WeChat
 // deliver again on its schedule.
 import express, { type ErrorRequestHandler, type Response, type Router } from 'express';
+import { logContext } from '../logger';
 import { toAppError } from './errors';
 import type { NotificationOutcome } from '../domain/notification';
 import { receiveNotification, type NotifyDeps } from '../domain/receive-notification';
@@ -23,6 +24,13 @@ export function notifyRoutes(deps: NotifyDeps): Router {
     if (a.contentType) res.type(a.contentType);
     return a.body ? res.send(a.body) : res.end();
   };
+  // Every line logged while handling a delivery carries WeChat's Request-ID (what WeChat support asks
+  // for), cut short: the header is unsigned and a stranger may send kilobytes of it.
+  r.use((req, _res, next) => {
+    const wechatpayRequestId = req.get('Request-ID')?.slice(0, 64);
+    if (!wechatpayRequestId) return next();
+    logContext.run({ ...logContext.getStore(), wechatpayRequestId }, next);
+  });
   r.post('/', express.raw({ type: () => true, limit: '64kb' }), async (req, res) => {
     const fail = (status: number, message: string) => reply(res, false, status, message);
     const headers: Record<string, string | undefined> = {};
@@ -33,7 +41,7 @@ export function notifyRoutes(deps: NotifyDeps): Router {
       answer = await receiveNotification(deps, { headers, body });
     } catch (err) {
       // Not persisted: a 5xx makes WeChat deliver again later.
-      deps.logger.error({ err: (err as Error).message, requestId: headers['request-id'] }, 'notification not persisted; WeChat will retry');
+      deps.logger.error({ err: (err as Error).message }, 'notification not persisted; WeChat will retry');
       return fail(500, 'temporarily unable to process; retry');
     }
     if (answer.kind === 'REFUSED') return fail(answer.refusal.unauthentic ? 401 : 400, answer.refusal.message);
