@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { AuthDeps } from './domain/auth';
 import type { CheckoutDeps } from './domain/deps';
 import { AppError } from './domain/errors';
-import { adminRoutes } from './http/admin';
+import { adminRoutes, requireAdmin } from './http/admin';
 import { authRoutes } from './http/auth';
 import { errorMiddleware } from './http/errors';
 import { serveH5Client } from './http/h5-client';
@@ -15,6 +15,7 @@ import type { NotifyDeps } from './domain/receive-notification';
 import { notifyRoutes } from './http/notify';
 import { orderRoutes } from './http/orders';
 import { productRoutes } from './http/products';
+import type { Metrics } from './metrics';
 
 export interface AppDeps {
   checkout: CheckoutDeps;
@@ -34,6 +35,8 @@ export interface AppDeps {
   adminToken: string | null;
   /** What the process counts: commits of the store, refused notifications by reason. */
   stats: () => Record<string, unknown>;
+  /** Prometheus metrics, served at /metrics behind the admin token. */
+  metrics: Metrics;
 }
 
 export function buildApp(deps: AppDeps): express.Express {
@@ -46,6 +49,11 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
+  app.use(deps.metrics.http);
+  // Prometheus text, for the operator's scraper: behind the admin token like the rest of ops.
+  app.get('/metrics', requireAdmin(deps.adminToken), async (_req, res) => {
+    res.set('Cache-Control', 'no-store').type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
 
   // Before the JSON parser: the notification is read as raw bytes.
   app.use('/api/wechatpay/notify', notifyRoutes(deps.notify));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { RateLimiterCluster, RateLimiterMemory, RateLimiterMongo } from 'rate-limiter-flexible';
 import { buildApp } from './app';
+import { createMetrics } from './metrics';
 import { systemClock, type Clock } from './clock';
 import { ConfigError, type Config } from './config';
 import { purgeExpiredSessions } from './domain/auth';
@@ -186,14 +187,15 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   // Key files first: a bad one stops the server before anything is opened.
   const providers = createProviders(config, clock);
   const store = opts.store ?? (await openStore(config, logger));
+  const metrics = createMetrics();
   try {
     await store.seedProducts(SEED_PRODUCTS);
     const now = () => clock.now();
     // Order reads may ask WeChat Pay about pending orders: at most 20 a second for the whole process.
     const queryBudget = new RateLimiterMemory({ keyPrefix: 'wechatpay-queries', points: 20, duration: 1 });
     const checkout: CheckoutDeps = {
-      store,
-      provider: providers.payments,
+      store: metrics.store(store),
+      provider: metrics.provider(providers.payments),
       now,
       logger,
       payWindowMs: config.orderPayWindowMs,
@@ -203,7 +205,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       leaseMs: Math.max(30_000, 3 * config.wechatPayTimeoutMs + 5_000),
       mayQueryProvider: () => queryBudget.consume('all').then(() => true, () => false),
     };
-    const reconciler = startReconciler({ ...checkout, minAgeMs: config.reconcileMinAgeMs }, config.reconcileIntervalMs);
+    const reconciler = startReconciler({ ...checkout, minAgeMs: config.reconcileMinAgeMs }, config.reconcileIntervalMs, metrics.reconciled);
     const auth = { store, identity: providers.identity, now, sessionTtlMs: config.sessionTtlMs, sealer: createSecretBox(config.dataKey, 'session_key') };
     // Expired sessions authenticate nobody; they are deleted at boot and every hour.
     const purge = () => purgeExpiredSessions(auth).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'purging expired sessions failed'));
@@ -222,6 +224,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       trustProxy: config.trustProxy,
       adminToken: config.adminToken,
       stats: () => ({ store: store.commitStats?.() ?? null, refusedNotifications: refusals.counts() }),
+      metrics,
     });
     const httpServer = http.createServer(app);
     let port: number;

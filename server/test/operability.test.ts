@@ -42,3 +42,47 @@ describe('request ids', () => {
     expect(lines().filter((l) => l.msg === 'request' && String(l.path).startsWith('/api/wechatpay/notify'))).toHaveLength(0);
   });
 });
+
+describe('metrics', () => {
+  const scrape = async () => {
+    const res = await fetch(`${sys.api}/metrics`, { headers: { Authorization: `Bearer ${sys.adminToken}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+  /** One sample's value ("name{labels} value"), 0 when absent. */
+  const value = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line ? Number(line.slice(series.length + 1)) : 0;
+  };
+
+  it('is behind the admin token', async () => {
+    expect((await fetch(`${sys.api}/metrics`)).status).toBe(401);
+    expect((await fetch(`${sys.api}/metrics`, { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
+  });
+
+  it('moves through a checkout: HTTP by route, the order created and paid, the WeChat Pay calls, the notification, a reconciliation round', async () => {
+    const before = await scrape();
+    const token = await sys.login();
+    const { payment, order } = await sys.checkout(token);
+    await sys.pay(payment, 'success');
+    for (let i = 0; i < 50 && (await sys.request('GET', `/api/orders/${order.id}`, { token })).body.order.status !== 'PAID'; i++) await new Promise((r) => setTimeout(r, 50));
+    await sys.server.reconcileNow();
+    await fetch(`${sys.api}/api/wechatpay/notify`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
+    const after = await scrape();
+    const moved = (series: string) => value(after, series) - value(before, series);
+    expect(moved('orders_transitions_total{to="CREATED"}')).toBe(1);
+    expect(moved('orders_transitions_total{to="PAID"}')).toBe(1);
+    expect(moved('wechatpay_notifications_total{outcome="APPLIED"}')).toBe(1);
+    expect(moved('wechatpay_notifications_total{outcome="REFUSED"}')).toBe(1);
+    expect(moved('wechatpay_notifications_refused_total{reason="MISSING_HEADERS"}')).toBe(1);
+    expect(moved('wechatpay_call_duration_seconds_count{operation="prepare",result="ok"}')).toBe(1);
+    expect(moved('http_request_duration_seconds_count{method="POST",route="/api/orders/",status="201"}')).toBe(1);
+    expect(moved(`http_request_duration_seconds_count{method="GET",route="/api/orders/:id",status="200"}`)).toBeGreaterThanOrEqual(1);
+    expect(moved('reconcile_rounds_total')).toBe(1);
+    expect(moved('store_write_duration_seconds_count{op="markPaid"}')).toBe(1);
+    expect(after).toMatch(/^process_cpu_seconds_total /m);
+    // No series per order: routes are patterns.
+    expect(after).not.toContain(order.id);
+  });
+});

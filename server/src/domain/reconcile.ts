@@ -91,7 +91,7 @@ export interface Reconciler {
 }
 
 /** Runs reconcileOnce every `intervalMs` (0: only when asked) until stopped; rounds never overlap. */
-export function startReconciler(deps: ReconcileDeps, intervalMs: number): Reconciler {
+export function startReconciler(deps: ReconcileDeps, intervalMs: number, onRound: (report: ReconcileReport) => void = () => undefined): Reconciler {
   let stopped = false;
   let running: Promise<ReconcileReport> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -101,6 +101,10 @@ export function startReconciler(deps: ReconcileDeps, intervalMs: number): Reconc
       .catch((err) => {
         deps.logger.warn({ err: (err as Error).message }, 'reconciliation round failed');
         return { ...emptyReport(), errors: 1 };
+      })
+      .then((report) => {
+        onRound(report);
+        return report;
       })
       .finally(() => {
         running = null;

@@ -3,6 +3,7 @@
 // deliver again on its schedule.
 import express, { type ErrorRequestHandler, type Response, type Router } from 'express';
 import { logContext } from '../logger';
+import type { NotificationMetric } from '../metrics';
 import { toAppError } from './errors';
 import type { NotificationOutcome } from '../domain/notification';
 import { receiveNotification, type NotifyDeps } from '../domain/receive-notification';
@@ -44,7 +45,11 @@ export function notifyRoutes(deps: NotifyDeps): Router {
       deps.logger.error({ err: (err as Error).message }, 'notification not persisted; WeChat will retry');
       return fail(500, 'temporarily unable to process; retry');
     }
-    if (answer.kind === 'REFUSED') return fail(answer.refusal.unauthentic ? 401 : 400, answer.refusal.message);
+    if (answer.kind === 'REFUSED') {
+      res.locals.notification = { refused: answer.refusal.reason } satisfies NotificationMetric;
+      return fail(answer.refusal.unauthentic ? 401 : 400, answer.refusal.message);
+    }
+    res.locals.notification = { outcome: answer.outcome } satisfies NotificationMetric;
     const status = statusFor(answer.outcome, answer.settled);
     if (status === 204) return reply(res, true, 204, 'OK');
     return fail(status, answer.outcome);

@@ -1,0 +1,181 @@
+// What the server counts for Prometheus (prom-client): HTTP latency by route and status, notifications
+// by outcome, order and refund transitions, WeChat Pay calls, reconciliation rounds, the store's write
+// latency, and Node's own process metrics. One registry per server, so tests can run several.
+// The counting is done at the seams (HTTP, the store port, the payment port): the domain knows nothing
+// of it, and a transition is counted only when the store's conditional write says it happened.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import client from 'prom-client';
+import type { ReconcileReport } from './domain/reconcile';
+import { PaymentProviderError, type PaymentProvider } from './payments/port';
+import type { Store } from './storage/port';
+
+/** What a notify-route answer tells the metrics middleware (set on `res.locals.notification`). */
+export type NotificationMetric = { outcome: string } | { refused: string };
+
+export interface Metrics {
+  registry: client.Registry;
+  /** HTTP latency by method, route pattern and status; reads `res.locals.notification` on the notify route. */
+  http: RequestHandler;
+  /** The store, its writes timed and its state transitions counted when they happen. */
+  store(store: Store): Store;
+  /** The payment provider, each call timed and its failures counted by code. */
+  provider(provider: PaymentProvider): PaymentProvider;
+  reconciled(report: ReconcileReport): void;
+}
+
+const STATIC = /\.(js|css|png|jpe?g|gif|svg|ico|woff2?|ttf|map|txt|br|gz)$/;
+
+/** Store methods that write: each is timed until its write is durable. */
+const WRITES = new Set([
+  'upsertUser', 'createSession', 'deleteSession', 'deleteSessionsOfUser', 'purgeExpiredSessions', 'insertOrder', 'setPrepay', 'replaceAttempt',
+  'markPaid', 'markClosed', 'flagForReview', 'claimOrder', 'releaseOrder', 'recordPayment', 'insertRefund', 'moveRefund', 'setRefundProviderId',
+  'recordNotification', 'recordRejectedNotification', 'trimRejectedNotifications',
+]);
+const PROVIDER_CALLS = new Set(['prepare', 'sheetParams', 'query', 'close', 'refund', 'queryRefund']);
+
+export function createMetrics(): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const httpDuration = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by method, route pattern and status (static files excluded)',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const notifications = new client.Counter({
+    name: 'wechatpay_notifications_total',
+    help: 'Notification deliveries by recorded outcome (APPLIED, ALREADY_PAID, UNKNOWN_ORDER, AMOUNT_MISMATCH, …) or REFUSED',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const refused = new client.Counter({
+    name: 'wechatpay_notifications_refused_total',
+    help: 'Notification deliveries refused before anything was recorded, by reason',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const orders = new client.Counter({
+    name: 'orders_transitions_total',
+    help: 'Order state transitions: CREATED, PAID, CLOSED, FLAGGED (for review)',
+    labelNames: ['to'] as const,
+    registers,
+  });
+  const refunds = new client.Counter({
+    name: 'refunds_transitions_total',
+    help: 'Refund state transitions (REQUESTED, then the state each moved to)',
+    labelNames: ['to'] as const,
+    registers,
+  });
+  const providerDuration = new client.Histogram({
+    name: 'wechatpay_call_duration_seconds',
+    help: 'Calls to WeChat Pay (or the sandbox) by operation and result',
+    labelNames: ['operation', 'result'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const providerErrors = new client.Counter({
+    name: 'wechatpay_call_errors_total',
+    help: "Failed calls to WeChat Pay by operation and WeChat's code (or the failure kind)",
+    labelNames: ['operation', 'code'] as const,
+    registers,
+  });
+  const rounds = new client.Counter({ name: 'reconcile_rounds_total', help: 'Reconciliation rounds run', registers });
+  const found = new client.Counter({
+    name: 'reconcile_found_total',
+    help: 'What reconciliation rounds found and did: paid, closed, paidAfterClose, flagged, errors, refundsSettled, …',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const writes = new client.Histogram({
+    name: 'store_write_duration_seconds',
+    help: "The store's writes, from the call until the write is durable (SQLite: its group commit's fsync)",
+    labelNames: ['op'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers,
+  });
+
+  const http: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+    if (req.method === 'GET' && STATIC.test(req.path)) return next();
+    const end = httpDuration.startTimer();
+    res.on('finish', () => {
+      // The route's pattern, never the raw path: ids would make a series per order.
+      const route = req.route ? `${req.baseUrl}${typeof req.route.path === 'string' ? req.route.path : ''}` : req.baseUrl || 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+      const n = res.locals.notification as NotificationMetric | undefined;
+      if (n && 'refused' in n) {
+        refused.inc({ reason: n.refused });
+        notifications.inc({ outcome: 'REFUSED' });
+      } else if (n) notifications.inc({ outcome: n.outcome });
+    });
+    next();
+  };
+
+  const transitions: Record<string, (args: unknown[], result: unknown) => void> = {
+    insertOrder: () => orders.inc({ to: 'CREATED' }),
+    markPaid: (_a, r) => r === true && orders.inc({ to: 'PAID' }),
+    markClosed: (_a, r) => r === true && orders.inc({ to: 'CLOSED' }),
+    flagForReview: (_a, r) => r === true && orders.inc({ to: 'FLAGGED' }),
+    insertRefund: (_a, r) => r === true && refunds.inc({ to: 'REQUESTED' }),
+    moveRefund: (a, r) => r === true && refunds.inc({ to: String(a[2]) }),
+  };
+
+  return {
+    registry,
+    http,
+    store(store) {
+      return new Proxy(store, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (typeof prop !== 'string' || typeof value !== 'function' || !WRITES.has(prop)) return value;
+          return async (...args: unknown[]) => {
+            const end = writes.startTimer({ op: prop });
+            const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            end();
+            transitions[prop]?.(args, result);
+            return result;
+          };
+        },
+      });
+    },
+    provider(provider) {
+      return new Proxy(provider, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (typeof prop !== 'string' || typeof value !== 'function' || !PROVIDER_CALLS.has(prop)) return value;
+          return async (...args: unknown[]) => {
+            const end = providerDuration.startTimer({ operation: prop });
+            try {
+              const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+              end({ result: 'ok' });
+              return result;
+            } catch (err) {
+              end({ result: 'error' });
+              const code = err instanceof PaymentProviderError ? (err.providerCode ?? err.failure) : 'INTERNAL';
+              providerErrors.inc({ operation: prop, code });
+              throw err;
+            }
+          };
+        },
+      });
+    },
+    reconciled(report) {
+      rounds.inc();
+      const counts: Record<string, number> = {
+        examined: report.examined,
+        paid: report.paid,
+        closed: report.closed,
+        paidAfterClose: report.paidAfterClose,
+        flagged: report.flagged,
+        skipped: report.skipped,
+        errors: report.errors,
+        refundsExamined: report.refunds.examined,
+        refundsSettled: report.refunds.settled,
+        refundsResubmitted: report.refunds.resubmitted,
+        refundErrors: report.refunds.errors,
+      };
+      for (const [kind, n] of Object.entries(counts)) if (n > 0) found.inc({ kind }, n);
+    },
+  };
+}
