@@ -13,6 +13,7 @@ import { requestLog, requireJson, securityHeaders } from './http/middleware';
 import type { LimiterFactory } from './http/rate-limit';
 import type { NotifyDeps } from './domain/receive-notification';
 import { notifyRoutes } from './http/notify';
+import { openApiRoutes } from './http/openapi';
 import { orderRoutes } from './http/orders';
 import { productRoutes } from './http/products';
 import type { Metrics } from './metrics';
@@ -66,6 +67,7 @@ export function buildApp(deps: AppDeps): express.Express {
   api.use('/products', productRoutes(deps.checkout));
   api.use('/orders', orderRoutes(deps.checkout, deps.auth, deps.limits, deps.limiter));
   api.use('/admin', adminRoutes(deps.checkout, deps.adminToken, deps.stats));
+  api.use(openApiRoutes());
   api.use((req) => {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });
@@ -75,4 +77,19 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.use(errorMiddleware(deps.logger));
   return app;
+}
+
+/** Every route the app answers, as `METHOD /path` with Express's `:param` syntax (for the OpenAPI test). */
+export function listRoutes(app: express.Express): string[] {
+  const out: string[] = [];
+  const walk = (stack: any[], prefix: string) => {
+    for (const layer of stack) {
+      const at = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
+      if (layer.route) {
+        for (const method of Object.keys(layer.route.methods)) if (method !== '_all') out.push(`${method.toUpperCase()} ${prefix}${layer.route.path === '/' ? '' : layer.route.path}` || '/');
+      } else if (Array.isArray(layer.handle?.stack)) walk(layer.handle.stack, prefix + at);
+    }
+  };
+  walk((app as any).router.stack, '');
+  return [...new Set(out)];
 }

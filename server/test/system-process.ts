@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { tempDir } from './helpers';
+import { checkAgainstOpenApi } from './openapi-check';
 
 export interface SystemProcess {
   api: string;
@@ -23,7 +24,7 @@ export interface SystemProcess {
 }
 
 export function httpJson(method: string, url: string, opts: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) {
-  return new Promise<{ status: number; body: any }>((resolve, reject) => {
+  return new Promise<{ status: number; body: any; contentType: string | null }>((resolve, reject) => {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const headers: Record<string, string | number> = { ...opts.headers };
     if (body) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
@@ -39,7 +40,7 @@ export function httpJson(method: string, url: string, opts: { body?: unknown; to
         } catch {
           // not JSON
         }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
+        resolve({ status: res.statusCode ?? 0, body: parsed, contentType: res.headers['content-type'] ?? null });
       });
     });
     req.on('error', reject);
@@ -73,12 +74,18 @@ export async function startSystemProcess(env: Record<string, string> = {}): Prom
       reject(new Error(`system exited with ${code}:\n${output}`));
     });
   });
+  // Answers from the API are checked against the OpenAPI document as they arrive.
+  const checked = async (method: string, url: string, opts?: Parameters<typeof httpJson>[2]) => {
+    const r = await httpJson(method, url, opts);
+    if (url.startsWith(ready.api)) checkAgainstOpenApi(method, url, r.status, r.body, r.contentType);
+    return r;
+  };
   const sys: SystemProcess = {
     api: ready.api,
     sandbox: ready.sandbox,
     dataDir,
-    http: (method, url, opts) => httpJson(method, url.startsWith('http') ? url : `${ready.api}${url}`, opts),
-    admin: (method, p, body) => httpJson(method, `${ready.api}/api/admin${p}`, { body, headers: { Authorization: `Bearer ${ready.adminToken}` } }),
+    http: (method, url, opts) => checked(method, url.startsWith('http') ? url : `${ready.api}${url}`, opts),
+    admin: (method, p, body) => checked(method, `${ready.api}/api/admin${p}`, { body, headers: { Authorization: `Bearer ${ready.adminToken}` } }),
     async controls(patch) {
       const r = await httpJson('POST', `${ready.sandbox}/sandbox/controls`, { body: patch });
       if (r.status !== 200) throw new Error(`controls: ${JSON.stringify(r.body)}`);

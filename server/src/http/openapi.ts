@@ -1,0 +1,220 @@
+// GET /api/openapi.json: the API as OpenAPI 3.1, generated (zod-openapi) from the very zod schemas
+// that validate requests and shape responses. /api/docs renders it with Swagger UI, served from npm.
+import path from 'node:path';
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { adminOrdersQuery, refundBody } from './admin';
+import {
+  checkoutResponseSchema,
+  createOrderBody,
+  errorResponseSchema,
+  healthResponseSchema,
+  idempotencyKey,
+  loginBody,
+  loginResponseSchema,
+  orderIdParam,
+  orderResponseSchema,
+  ordersResponseSchema,
+  orderViewSchema,
+  productsResponseSchema,
+  refundViewSchema,
+} from './schemas';
+
+const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
+
+/** Error answers, each with what it means on this route; all share the Error body. */
+function errors(codes: Record<number, string>): ZodOpenApiResponsesObject {
+  return Object.fromEntries(Object.entries(codes).map(([status, description]) => [status, { description, content: json(errorResponseSchema) }]));
+}
+const COMMON = { 413: 'PAYLOAD_TOO_LARGE: a JSON body over 16 KB', 415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not application/json', 500: 'INTERNAL', 503: 'STORE_UNAVAILABLE: the database cannot be reached; try again' };
+const AUTHED = { 401: 'UNAUTHENTICATED: no token, or an expired one: log in again' };
+const ADMIN = { 401: 'UNAUTHENTICATED: the admin token is missing or wrong', 404: 'NOT_FOUND: also every admin route when ADMIN_TOKEN is not set' };
+const LIMITED = { 429: 'RATE_LIMITED: too many requests; `Retry-After` says when to try again' };
+
+const idPath = { path: z.object({ id: orderIdParam.meta({ description: 'The order id (ord_ and 32 hex digits)' }) }) };
+const keyHeader = {
+  header: z.object({ 'Idempotency-Key': idempotencyKey.optional().meta({ description: 'The same key and body return the first answer (Idempotent-Replayed: true); another body is refused' }) }),
+};
+
+const recordSchema = (id: string, description: string) => z.looseObject({}).meta({ id, description });
+const adminOrderSchema = z
+  .object({
+    order: orderViewSchema.extend({ userId: z.string(), reviewReason: z.string().nullable() }),
+    attempts: z.array(recordSchema('PaymentAttempt', 'One payment attempt: outTradeNo, prepayId, prepayExpiresAt, createdAt')),
+    payments: z.array(recordSchema('PaymentRecord', 'A payment WeChat reported: transactionId, amount, kind (ORDER, DUPLICATE, AFTER_CLOSE), paidAt, refundReserved')),
+    notifications: z.array(recordSchema('NotificationRecord', 'A notification received: id, eventType, outcome, detail, requestId, deliveries, times')),
+    refunds: z.array(recordSchema('Refund', 'A refund with its provider references and failure, if any')),
+  })
+  .meta({ id: 'AdminOrder' });
+const adminOrderPageSchema = z
+  .object({ orders: z.array(orderViewSchema.extend({ reviewReason: z.string().nullable() })), next: z.string().nullable().meta({ description: 'Pass as `before` for the next page' }) })
+  .meta({ id: 'AdminOrderPage' });
+const adminRefundSchema = z
+  .object({ refund: refundViewSchema.extend({ outRefundNo: z.string(), transactionId: z.string(), reason: z.string().nullable(), failure: z.string().nullable() }) })
+  .meta({ id: 'AdminRefundResponse' });
+const wechatAnswer = z.object({ code: z.literal('FAIL'), message: z.string() }).meta({ id: 'WechatPayNotifyAnswer' });
+
+const op = (o: ZodOpenApiOperationObject) => o;
+
+export function openApiDocument() {
+  return createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'WeChat Pay checkout API',
+      version: '1.0.0',
+      description:
+        'Money is integer fen. Every answer carries a `Request-ID`. Shopper routes take `Authorization: Bearer <token>` from /api/auth/login; admin routes the operator\'s `ADMIN_TOKEN`. JSON bodies must be `application/json`.',
+    },
+    components: {
+      securitySchemes: {
+        shopper: { type: 'http', scheme: 'bearer', description: 'The token from POST /api/auth/login' },
+        admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+      },
+    },
+    paths: {
+      '/api/health': { get: op({ summary: 'Liveness, and that the store answers', tags: ['system'], responses: { 200: { description: 'Up', content: json(healthResponseSchema) }, ...errors({ 503: COMMON[503] }) } }) },
+      '/api/openapi.json': { get: op({ summary: 'This document', tags: ['system'], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.looseObject({}) } } } } }) },
+      '/api/auth/login': {
+        post: op({
+          summary: 'Log in with a wx.login code (code2Session)',
+          tags: ['shopper'],
+          requestBody: { content: json(loginBody) },
+          responses: {
+            200: { description: 'A session token', content: json(loginResponseSchema) },
+            ...errors({ 400: 'VALIDATION_FAILED', 401: 'WECHAT_CODE_INVALID: the code was used or expired: call wx.login again', ...LIMITED, ...COMMON, 502: 'WECHAT_UNREACHABLE', 503: 'WECHAT_BUSY (WeChat asks to try again) or STORE_UNAVAILABLE' }),
+          },
+        }),
+      },
+      '/api/auth/logout': { post: op({ summary: 'End this session', tags: ['shopper'], security: [{ shopper: [] }], responses: { 204: { description: 'Logged out' }, ...errors({ ...AUTHED, ...COMMON }) } }) },
+      '/api/auth/logout-all': {
+        post: op({ summary: "End every session of this shopper (log out everywhere)", tags: ['shopper'], security: [{ shopper: [] }], responses: { 204: { description: 'Every session ended' }, ...errors({ ...AUTHED, ...COMMON }) } }),
+      },
+      '/api/products': { get: op({ summary: 'The catalog; prices in fen', tags: ['shopper'], responses: { 200: { description: 'Products', content: json(productsResponseSchema) }, ...errors({ 503: COMMON[503] }) } }) },
+      '/api/orders': {
+        post: op({
+          summary: 'Place an order: the server prices the cart, saves it and returns the signed wx.requestPayment fields',
+          tags: ['shopper'],
+          security: [{ shopper: [] }],
+          requestParams: keyHeader,
+          requestBody: { content: json(createOrderBody) },
+          responses: {
+            201: { description: 'Created, with the payment fields', content: json(checkoutResponseSchema) },
+            200: { description: 'A replay of the same Idempotency-Key and body (Idempotent-Replayed: true)', content: json(checkoutResponseSchema) },
+            ...errors({
+              400: 'VALIDATION_FAILED (with `field`) or UNKNOWN_SKU',
+              ...AUTHED,
+              409: 'IDEMPOTENCY_KEY_REUSED: the key was used with another cart',
+              ...LIMITED,
+              502: 'WECHATPAY_UNREACHABLE or WECHATPAY_REJECTED: the order is saved (`orderId`): retry its payment',
+              ...COMMON,
+            }),
+          },
+        }),
+        get: op({ summary: "The shopper's orders, newest first", tags: ['shopper'], security: [{ shopper: [] }], responses: { 200: { description: 'Orders', content: json(ordersResponseSchema) }, ...errors({ ...AUTHED, ...LIMITED, ...COMMON }) } }),
+      },
+      '/api/orders/{id}': {
+        get: op({
+          summary: 'One order; a pending one is checked with WeChat Pay (throttled) so the result page confirms promptly',
+          tags: ['shopper'],
+          security: [{ shopper: [] }],
+          requestParams: idPath,
+          responses: { 200: { description: 'The order', content: json(orderResponseSchema) }, ...errors({ 400: 'VALIDATION_FAILED: not an order id', ...AUTHED, 404: 'NOT_FOUND (also for another shopper\'s order)', ...LIMITED, ...COMMON }) },
+        }),
+      },
+      '/api/orders/{id}/payment': {
+        post: op({
+          summary: 'Retry: fresh wx.requestPayment fields for the same order',
+          tags: ['shopper'],
+          security: [{ shopper: [] }],
+          requestParams: idPath,
+          responses: {
+            200: { description: 'The order and fresh payment fields', content: json(checkoutResponseSchema) },
+            ...errors({ 400: 'VALIDATION_FAILED', ...AUTHED, 404: 'NOT_FOUND', 409: 'ORDER_ALREADY_PAID or ORDER_CLOSED', ...LIMITED, 502: 'WECHATPAY_UNREACHABLE or WECHATPAY_REJECTED', 503: 'WECHATPAY_BUSY: another request is working on the order', 500: 'INTERNAL', 415: COMMON[415] }),
+          },
+        }),
+      },
+      '/api/wechatpay/notify': {
+        post: op({
+          summary: "WeChat Pay's payment and refund notifications (its notify_url)",
+          description: 'Read as raw bytes: API v3 JSON signed in the Wechatpay-* headers, or API v2 XML signed in its body. 204 (v2: 200 with SUCCESS XML) only once the outcome is verified and stored; any other status makes WeChat deliver again on its schedule.',
+          tags: ['wechat'],
+          requestBody: { content: { 'application/json': { schema: z.looseObject({}).meta({ description: 'The v3 envelope: id, create_time, event_type, resource (AEAD_AES_256_GCM)' }) }, 'text/xml': { schema: z.string() } } },
+          responses: {
+            204: { description: 'Verified and recorded with a settled outcome' },
+            200: { description: 'API v2: <xml><return_code>SUCCESS</return_code></xml>', content: { 'text/xml': { schema: z.string() } } },
+            400: { description: 'Malformed, or recorded with an outcome the shop cannot apply (WeChat retries)', content: json(wechatAnswer) },
+            401: { description: 'Signature, serial or timestamp refused', content: json(wechatAnswer) },
+            404: { description: 'UNKNOWN_ORDER or UNKNOWN_REFUND (WeChat retries: the order may appear)', content: json(wechatAnswer) },
+            413: { description: 'Body over 64 KB', content: json(wechatAnswer) },
+            500: { description: 'Not stored; WeChat retries', content: json(wechatAnswer) },
+          },
+        }),
+      },
+      '/api/admin/stats': {
+        get: op({ summary: "This process's counters", tags: ['admin'], security: [{ admin: [] }], responses: { 200: { description: 'pid, store commits, refused notifications by reason', content: json(z.looseObject({ pid: z.number().int() }).meta({ id: 'AdminStats' })) }, ...errors({ ...ADMIN, 500: 'INTERNAL' }) } }),
+      },
+      '/api/admin/orders': {
+        get: op({
+          summary: 'Orders, newest first, with filters',
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: { query: adminOrdersQuery },
+          responses: { 200: { description: 'A page of orders', content: json(adminOrderPageSchema) }, ...errors({ 400: 'VALIDATION_FAILED', ...ADMIN, ...COMMON }) },
+        }),
+      },
+      '/api/admin/orders/{id}': {
+        get: op({
+          summary: "One order with its attempts, payments, notifications and refunds",
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: idPath,
+          responses: { 200: { description: 'The order and its story', content: json(adminOrderSchema) }, ...errors({ 400: 'VALIDATION_FAILED', ...ADMIN, ...COMMON }) },
+        }),
+      },
+      '/api/admin/orders/{id}/refunds': {
+        post: op({
+          summary: 'Refund an amount of a paid order (or a payment that must go back)',
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: { ...idPath, ...keyHeader },
+          requestBody: { content: json(refundBody) },
+          responses: {
+            201: { description: 'Requested (usually PROCESSING; the outcome follows by notification or query)', content: json(adminRefundSchema) },
+            200: { description: 'A replay of the same Idempotency-Key', content: json(adminRefundSchema) },
+            ...errors({ 400: 'VALIDATION_FAILED: the amount is more than what is left to refund, or not whole fen', ...ADMIN, 409: 'ORDER_NOT_PAID or IDEMPOTENCY_KEY_REUSED', 502: 'WECHATPAY_UNREACHABLE or WECHATPAY_REJECTED', ...COMMON }),
+          },
+        }),
+      },
+      '/metrics': {
+        get: op({ summary: 'Prometheus metrics', tags: ['admin'], security: [{ admin: [] }], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } }, ...errors(ADMIN) } }),
+      },
+    },
+  });
+}
+
+/** The document, and Swagger UI for it with its assets from node_modules (no CDN). */
+export function openApiRoutes(): Router {
+  const r = express.Router();
+  const doc = openApiDocument();
+  r.get('/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+  const ui = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+  r.get('/docs', (_req, res) => {
+    // Its own CSP: Swagger UI's scripts and styles from this origin, nothing else.
+    res.set('Content-Security-Policy', "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
+    res.type('html').send(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>WeChat Pay checkout API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/init.js"></script></body></html>`);
+  });
+  r.get('/docs/init.js', (_req, res) => {
+    res.type('js').send("window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', deepLinking: true });\n");
+  });
+  r.use('/docs/assets', express.static(ui, { index: false, maxAge: '1d' }));
+  return r;
+}
