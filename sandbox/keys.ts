@@ -98,9 +98,12 @@ function writeKeys(file: string, keys: SandboxKeys): void {
 /** The keys, with what API v2 needs added on first use (keys.json written before v2 existed gains them). */
 export async function ensureSandboxKeysWithV2(dataDir: string): Promise<SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls'>>> {
   const keys = ensureSandboxKeys(dataDir);
-  if (!keys.apiV2Key || !keys.tls) {
+  const certSerial = (k: SandboxKeys) => (k.tls ? new crypto.X509Certificate(k.tls.merchantCertPem).serialNumber.toUpperCase() : null);
+  if (!keys.apiV2Key || !keys.tls || certSerial(keys) !== keys.merchantSerial) {
     keys.apiV2Key ??= randomNonce(32);
     keys.tls ??= await generateTls(keys);
+    // One merchant API certificate, as WeChat Pay issues it: the v3 serial is apiclient_cert.pem's own.
+    keys.merchantSerial = certSerial(keys)!;
     writeKeys(path.join(dataDir, 'sandbox', 'keys.json'), keys);
   }
   return keys as SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls'>>;

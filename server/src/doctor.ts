@@ -1,0 +1,210 @@
+// `npm run doctor`: checks a configuration before launch, the way WeChat Pay integrations most often
+// fail — a key that does not match its certificate, a serial from another certificate, an APIv3 key of
+// the wrong length, an http notify URL, a skewed clock — and ends with a signed call that WeChat Pay
+// must answer. Each check says what is wrong and how to fix it; the exit code is 0 only when all pass.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import util from 'node:util';
+import { systemClock, type Clock } from './clock';
+import { apiBaseProblem, ConfigError, ENV_SCHEMA, loadConfig, notifyUrlProblem } from './config';
+import { createProviders } from './server';
+import { PaymentProviderError } from './payments/port';
+import { MAX_SKEW_S } from './wechatpay/signed-message';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  /** What was found. */
+  detail?: string;
+  /** What to do about it (failures only). */
+  fix?: string;
+}
+
+/** A clock further off than this fails the check: WeChat refuses at 300 s, and the margin is for drift. */
+export const CLOCK_TOLERANCE_S = 60;
+
+/**
+ * The environment to check: the process's own, or — when it names no WeChat credentials — the local
+ * sandbox's (`DATA_DIR/sandbox/sandbox.env`, as `npm start` wrote it) with the data key beside it.
+ */
+export function doctorEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; source: string } {
+  if (env.WECHAT_APPID) return { env, source: 'the environment' };
+  const dataDir = env.DATA_DIR ?? './data';
+  const file = path.join(dataDir, 'sandbox', 'sandbox.env');
+  if (!fs.existsSync(file)) return { env, source: 'the environment (no WECHAT_APPID, and no sandbox.env: run `npm start` first to check the sandbox)' };
+  const sandbox = util.parseEnv(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  const keyFile = path.join(dataDir, 'data_key');
+  const dataKey = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8').trim() : undefined;
+  return { env: { ...env, ...sandbox, ...(dataKey && !env.DATA_ENCRYPTION_KEY ? { DATA_ENCRYPTION_KEY: dataKey } : {}) }, source: file };
+}
+
+const readable = (file: string): string | Error => {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return new Error(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+};
+
+export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; timeoutMs?: number } = {}): Promise<Check[]> {
+  const clock = o.clock ?? systemClock;
+  const checks: Check[] = [];
+  const pass = (name: string, detail?: string) => checks.push({ name, ok: true, detail });
+  const fail = (name: string, detail: string, fix: string) => checks.push({ name, ok: false, detail, fix });
+  const parsed = ENV_SCHEMA.safeParse(env);
+  const e = parsed.success ? parsed.data : (env as Record<string, string | undefined>);
+  const sandbox = Boolean(env.SANDBOX_URL);
+  const v2 = env.WECHATPAY_API_VERSION === 'v2';
+
+  // 1. The configuration as the server reads it: every variable's own rule.
+  let configProblems: string[] = [];
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    configProblems = err.problems;
+  }
+  if (configProblems.length === 0) pass('Configuration', `API ${v2 ? 'v2' : 'v3'}${sandbox ? ', against the local sandbox' : ''}`);
+  else fail('Configuration', configProblems.join('; '), 'set each variable named as README (Configuration) describes');
+
+  // 2. Keys and certificates.
+  const privateKeyFile = env.WECHATPAY_PRIVATE_KEY_FILE;
+  let privateKey: crypto.KeyObject | null = null;
+  if (privateKeyFile) {
+    const pem = readable(privateKeyFile);
+    if (pem instanceof Error) fail('Merchant private key', pem.message, 'point WECHATPAY_PRIVATE_KEY_FILE at apiclient_key.pem from the merchant console, readable by this user');
+    else {
+      try {
+        privateKey = crypto.createPrivateKey(pem);
+        const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
+        if (privateKey.asymmetricKeyType !== 'rsa' || bits !== 2048) {
+          fail('Merchant private key', `${privateKey.asymmetricKeyType} ${bits} bits`, 'WeChat Pay merchant keys are RSA-2048: use apiclient_key.pem, not another key');
+        } else pass('Merchant private key', 'RSA-2048');
+      } catch {
+        fail('Merchant private key', `${privateKeyFile} is not a PEM private key`, 'use apiclient_key.pem (BEGIN PRIVATE KEY), not the certificate or the .p12');
+      }
+    }
+  } else if (!v2) fail('Merchant private key', 'WECHATPAY_PRIVATE_KEY_FILE is not set', 'set it to the path of apiclient_key.pem');
+
+  if (env.WECHATPAY_CERT_FILE) {
+    const pem = readable(env.WECHATPAY_CERT_FILE);
+    if (pem instanceof Error) fail('Merchant certificate', pem.message, 'point WECHATPAY_CERT_FILE at apiclient_cert.pem');
+    else {
+      let cert: crypto.X509Certificate | null = null;
+      try {
+        cert = new crypto.X509Certificate(pem);
+      } catch {
+        fail('Merchant certificate', `${env.WECHATPAY_CERT_FILE} is not a PEM certificate`, 'use apiclient_cert.pem from the merchant console');
+      }
+      if (cert) {
+        const serial = cert.serialNumber.toUpperCase().replace(/^0+/, '');
+        const configured = (env.WECHATPAY_CERT_SERIAL ?? '').toUpperCase().replace(/^0+/, '');
+        if (!v2) {
+          if (configured === serial) pass('Certificate serial', `WECHATPAY_CERT_SERIAL matches the certificate (${cert.serialNumber})`);
+          else fail('Certificate serial', `WECHATPAY_CERT_SERIAL is ${env.WECHATPAY_CERT_SERIAL ?? '(unset)'}, the certificate's serial is ${cert.serialNumber}`, `set WECHATPAY_CERT_SERIAL=${cert.serialNumber} (\`openssl x509 -in apiclient_cert.pem -noout -serial\`)`);
+        }
+        if (privateKey) {
+          const der = (k: crypto.KeyObject) => k.export({ type: 'spki', format: 'der' });
+          if (der(crypto.createPublicKey(privateKey)).equals(der(cert.publicKey))) pass('Key and certificate', 'the private key is the certificate\'s');
+          else fail('Key and certificate', 'the private key does not belong to the merchant certificate', 'use the apiclient_key.pem issued together with apiclient_cert.pem (both from the same download)');
+        }
+      }
+    }
+  }
+
+  if (!v2) {
+    const key = env.WECHATPAY_APIV3_KEY ?? '';
+    const bytes = Buffer.byteLength(key, 'utf8');
+    if (bytes === 32) pass('APIv3 key', '32 bytes');
+    else fail('APIv3 key', `${bytes} bytes`, 'WECHATPAY_APIV3_KEY must be exactly 32 bytes: the APIv3 key set in the merchant console (API安全), not the APIv2 key');
+    const id = env.WECHATPAY_PUBLIC_KEY_ID;
+    if (id !== undefined) {
+      if (/^PUB_KEY_ID_\d+$/.test(id)) pass('WeChat Pay public key id', id);
+      else fail('WeChat Pay public key id', id, 'WECHATPAY_PUBLIC_KEY_ID is PUB_KEY_ID_ followed by digits, as shown beside the public key in the merchant console');
+    }
+    if (env.WECHATPAY_PUBLIC_KEY_FILE) {
+      const pem = readable(env.WECHATPAY_PUBLIC_KEY_FILE);
+      let ok = false;
+      if (!(pem instanceof Error)) {
+        try {
+          const k = crypto.createPublicKey(pem);
+          ok = k.asymmetricKeyType === 'rsa';
+        } catch {
+          ok = false;
+        }
+      }
+      if (ok) pass('WeChat Pay public key', 'RSA public key');
+      else fail('WeChat Pay public key', pem instanceof Error ? pem.message : `${env.WECHATPAY_PUBLIC_KEY_FILE} is not a PEM public key`, 'download pub_key.pem from the merchant console (API安全 → 微信支付公钥)');
+    }
+  }
+  if (v2 || env.WECHATPAY_APIV2_KEY !== undefined) {
+    const key = env.WECHATPAY_APIV2_KEY ?? '';
+    if (/^[0-9A-Za-z]{32}$/.test(key)) pass('APIv2 key', '32 letters and digits');
+    else fail('APIv2 key', `${Buffer.byteLength(key)} bytes${/[^0-9A-Za-z]/.test(key) ? ', with characters other than letters and digits' : ''}`, 'WECHATPAY_APIV2_KEY is the 32-character APIv2 key (API密钥) from the merchant console');
+  }
+
+  // 3. Addresses.
+  if (env.WECHATPAY_NOTIFY_URL) {
+    const p = notifyUrlProblem(env.WECHATPAY_NOTIFY_URL, { sandbox });
+    if (p) fail('Notify URL', `${env.WECHATPAY_NOTIFY_URL} ${p}`, 'use https://<your public domain>/api/wechatpay/notify, with no port, query or fragment');
+    else pass('Notify URL', env.WECHATPAY_NOTIFY_URL);
+  } else fail('Notify URL', 'WECHATPAY_NOTIFY_URL is not set', 'set it to https://<your public domain>/api/wechatpay/notify');
+  const bases = { WECHAT_API_BASE: String(e.WECHAT_API_BASE ?? 'https://api.weixin.qq.com'), WECHATPAY_API_BASE: String(e.WECHATPAY_API_BASE ?? 'https://api.mch.weixin.qq.com') };
+  for (const [k, url] of Object.entries(bases)) {
+    let p: string | null;
+    try {
+      p = apiBaseProblem(url, { sandbox });
+    } catch {
+      p = 'is not a URL';
+    }
+    if (p) fail(k, `${url} ${p}`, `unset ${k} (WeChat's own address is the default)`);
+    else pass(k, url.startsWith('http:') ? `${url} (plain http: allowed for the local sandbox only)` : url);
+  }
+
+  // 4. WeChat Pay itself: reachable, our clock agrees with its Date header, and a signed call is answered.
+  const base = bases.WECHATPAY_API_BASE;
+  let reachable = false;
+  try {
+    const res = await fetch(base, { method: 'GET', signal: AbortSignal.timeout(o.timeoutMs ?? 5000) });
+    await res.arrayBuffer();
+    reachable = true;
+    pass('WeChat Pay reachable', `${base} answered ${res.status}`);
+    const date = res.headers.get('date');
+    if (date) {
+      const skew = (clock.now() - Date.parse(date)) / 1000;
+      if (Math.abs(skew) < CLOCK_TOLERANCE_S) pass('Clock', `within ${Math.max(1, Math.ceil(Math.abs(skew)))} s of WeChat Pay's`);
+      else fail('Clock', `${skew > 0 ? 'ahead of' : 'behind'} WeChat Pay's by ${Math.round(Math.abs(skew))} s`, `synchronize this machine's clock (NTP: \`timedatectl set-ntp true\`); WeChat Pay refuses requests ${MAX_SKEW_S} s off, and this server refuses notifications as old`);
+    } else fail('Clock', 'WeChat Pay sent no Date header', 'check that WECHATPAY_API_BASE is WeChat Pay and not a proxy that strips headers');
+  } catch (err) {
+    fail('WeChat Pay reachable', `${base}: ${(err as Error).message}`, 'check DNS, the firewall and any outbound proxy from this machine to WeChat Pay');
+  }
+  if (configProblems.length === 0 && reachable) {
+    const reference = `DOCTOR${clock.now()}${crypto.randomBytes(4).toString('hex')}`.slice(0, 32);
+    try {
+      const providers = createProviders(loadConfig(env), clock);
+      const found = await providers.payments.query(reference);
+      if (found === null) pass('Signed call', `WeChat Pay verified our signature and answered ORDER_NOT_EXIST for ${reference}${v2 ? '' : ', and its answer verified with our WeChat Pay key'}`);
+      else fail('Signed call', `WeChat Pay knows ${reference}`, 'this cannot happen for a made-up reference: check WECHATPAY_API_BASE');
+    } catch (err) {
+      const code = err instanceof PaymentProviderError ? err.providerCode : null;
+      const message = (err as Error).message;
+      const fix =
+        code === 'SIGN_ERROR' || /sign/i.test(code ?? '')
+          ? v2
+            ? 'WECHATPAY_APIV2_KEY (and WECHATPAY_V2_SIGN_TYPE) must be the ones set in the merchant console'
+            : 'WeChat Pay refused our signature: WECHATPAY_PRIVATE_KEY_FILE and WECHATPAY_CERT_SERIAL must be the merchant API certificate\'s key and serial'
+          : /trusted|verif/i.test(message)
+            ? "WeChat Pay's answer did not verify: WECHATPAY_PUBLIC_KEY_FILE and WECHATPAY_PUBLIC_KEY_ID (or the platform certificates) must be current"
+            : 'read the message: it is what WeChat Pay answered';
+      fail('Signed call', `${code ? `${code}: ` : ''}${message}`, fix);
+    }
+  } else fail('Signed call', configProblems.length ? 'skipped: fix the configuration first' : 'skipped: WeChat Pay is not reachable', 'fix the checks above, then run the doctor again');
+  return checks;
+}
+
+export function formatChecks(checks: Check[]): string {
+  return checks
+    .map((c) => (c.ok ? `✓ ${c.name}${c.detail ? ` — ${c.detail}` : ''}` : `✗ ${c.name} — ${c.detail}\n    fix: ${c.fix}`))
+    .join('\n');
+}
