@@ -14,6 +14,8 @@ import type { LimiterFactory } from './http/rate-limit';
 import type { NotifyDeps } from './domain/receive-notification';
 import { notifyRoutes } from './http/notify';
 import { openApiRoutes } from './http/openapi';
+import { opsRoutes } from './http/ops';
+import type { ReconcileReport } from './domain/reconcile';
 import { orderRoutes } from './http/orders';
 import { productRoutes } from './http/products';
 import type { Metrics } from './metrics';
@@ -38,6 +40,10 @@ export interface AppDeps {
   stats: () => Record<string, unknown>;
   /** Prometheus metrics, served at /metrics behind the admin token. */
   metrics: Metrics;
+  /** One reconciliation round now (the ops page's button). */
+  reconcileNow(): Promise<ReconcileReport>;
+  /** Refused notification deliveries since start, by reason. */
+  refusedNotifications(): Record<string, number>;
 }
 
 export function buildApp(deps: AppDeps): express.Express {
@@ -72,6 +78,7 @@ export function buildApp(deps: AppDeps): express.Express {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });
   app.use('/api', api);
+  app.use('/admin', opsRoutes({ payments: deps.checkout, adminToken: deps.adminToken, reconcileNow: deps.reconcileNow, refusedNotifications: deps.refusedNotifications }));
 
   if (deps.clientDir) app.use(serveH5Client(deps.clientDir, deps.sandboxUrl ?? null));
 

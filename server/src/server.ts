@@ -227,6 +227,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       adminToken: config.adminToken,
       stats: () => ({ store: store.commitStats?.() ?? null, refusedNotifications: refusals.counts() }),
       metrics,
+      reconcileNow: () => reconciler.runNow(),
+      refusedNotifications: () => refusals.counts(),
     });
     const httpServer = http.createServer(app);
     let port: number;

@@ -104,8 +104,9 @@ describe('the OpenAPI document', () => {
     const valid = ajv.validate(schema, doc);
     expect(valid, ajv.errorsText(ajv.errors)).toBe(true);
     // Every registered route (Express's :param → OpenAPI's {param}) is in the document, with its method.
-    const PAGES = new Set(['GET /api/docs', 'GET /api/docs/init.js']); // the docs page itself: HTML, not API
-    const routes = sys.server.routes().filter((r) => !PAGES.has(r));
+    // Pages for a person, not API: the docs page itself and the ops page (/admin, README describes it).
+    const PAGES = new Set(['GET /api/docs', 'GET /api/docs/init.js']);
+    const routes = sys.server.routes().filter((r) => !PAGES.has(r) && !r.split(' ')[1]!.startsWith('/admin'));
     expect(routes.length).toBeGreaterThan(12);
     const missing = routes.filter((r) => {
       const [method, p] = r.split(' ') as [string, string];
@@ -124,5 +125,63 @@ describe('the OpenAPI document', () => {
     const html = await page.text();
     expect(html).not.toMatch(/https?:\/\//); // nothing from a CDN
     for (const src of [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)) expect((await fetch(`${sys.api}${src}`)).status, src).toBe(200);
+  });
+});
+
+describe('the ops page', () => {
+  it('reads yuan into fen exactly', async () => {
+    const { parseYuan } = await import('../src/http/ops');
+    expect(['12.30', '12.3', '0.01', '12', ' 7.5 '].map(parseYuan)).toEqual([1230, 1230, 1, 1200, 750]);
+    expect(['1.001', '-1', '1e3', '', '0x10', '1,000.00'].map(parseYuan)).toEqual([null, null, null, null, null, null]);
+  });
+
+  const form = (body: Record<string, string>, headers: Record<string, string> = {}) => ({
+    method: 'POST',
+    redirect: 'manual' as const,
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(body).toString(),
+  });
+  const signIn = async () => {
+    const res = await fetch(`${sys.api}/admin/login`, form({ token: sys.adminToken }));
+    expect(res.status).toBe(303);
+    const cookie = res.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    expect(cookie).not.toContain(sys.adminToken);
+    return cookie.split(';')[0]!;
+  };
+
+  it('sends a stranger to the login page, refuses a wrong token, and lets the operator in', async () => {
+    const anon = await fetch(`${sys.api}/admin`, { redirect: 'manual' });
+    expect(anon.status).toBe(303);
+    expect(anon.headers.get('location')).toBe('/admin/login');
+    const wrong = await fetch(`${sys.api}/admin/login`, form({ token: 'wrong' }));
+    expect(wrong.headers.get('location')).toBe('/admin/login?failed=1');
+    const cookie = await signIn();
+    const page = await fetch(`${sys.api}/admin`, { headers: { Cookie: cookie } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    expect(await page.text()).toContain('每小时下单');
+  });
+
+  it('refunds an amount in yuan, exactly in fen; refuses a cross-site post and a bad amount', async () => {
+    const cookie = await signIn();
+    const token = await sys.login();
+    const { payment, order } = await sys.checkout(token);
+    await sys.pay(payment, 'success');
+    for (let i = 0; i < 50 && (await sys.request('GET', `/api/orders/${order.id}`, { token })).body.order.status !== 'PAID'; i++) await new Promise((r) => setTimeout(r, 50));
+    const url = `${sys.api}/admin/orders/${order.id}/refund`;
+    const cross = await fetch(url, form({ amount: '1.00', key: 'k1' }, { Cookie: cookie, Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' }));
+    expect(cross.status).toBe(401);
+    const bad = await fetch(url, form({ amount: '1.001', key: 'k2' }, { Cookie: cookie }));
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('金额应为大于 0 的数字');
+    const ok = await fetch(url, form({ amount: '12.30', key: 'k3', reason: '运营测试' }, { Cookie: cookie }));
+    expect(ok.status).toBe(303);
+    const detail = await sys.request('GET', `/api/admin/orders/${order.id}`, { headers: { Authorization: `Bearer ${sys.adminToken}` } });
+    expect(detail.body.refunds.map((r: { amount: number }) => r.amount)).toEqual([1230]);
+    // The same form sent twice (a double click) is one refund.
+    await fetch(url, form({ amount: '12.30', key: 'k3', reason: '运营测试' }, { Cookie: cookie }));
+    expect((await sys.request('GET', `/api/admin/orders/${order.id}`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).body.refunds).toHaveLength(1);
   });
 });

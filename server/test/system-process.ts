@@ -11,6 +11,8 @@ export interface SystemProcess {
   sandbox: string;
   /** The process's DATA_DIR (its SQLite file, the sandbox's keys). */
   dataDir: string;
+  /** The operator's token (ADMIN_TOKEN). */
+  adminToken: string;
   http(method: string, url: string, opts?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   controls(patch: Record<string, unknown>): Promise<void>;
   /** A call to /api/admin with the operator's token. */
@@ -84,6 +86,7 @@ export async function startSystemProcess(env: Record<string, string> = {}): Prom
     api: ready.api,
     sandbox: ready.sandbox,
     dataDir,
+    adminToken: ready.adminToken,
     http: (method, url, opts) => checked(method, url.startsWith('http') ? url : `${ready.api}${url}`, opts),
     admin: (method, p, body) => checked(method, `${ready.api}/api/admin${p}`, { body, headers: { Authorization: `Bearer ${ready.adminToken}` } }),
     async controls(patch) {
