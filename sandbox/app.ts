@@ -6,6 +6,7 @@ import { createDeliveries, type DeliveryRecord } from './delivery';
 import { code2sessionRoutes } from './code2session';
 import type { SandboxKeys } from './keys';
 import { payerRoutes } from './payer';
+import { createShippingSandbox, type ShippingSandbox } from './shipping';
 import { createState, current, defaultSigner, issueCode, newTransactionId, type PlatformSigner, type RefundState, type SandboxControls, type TradeState } from './state';
 import { v2Routes } from './v2-pay';
 import { v3PayRoutes } from './v3-pay';
@@ -37,6 +38,8 @@ export interface Sandbox {
   duplicateCharge(outTradeNo: string): string;
   /** Issues a login code for a test user, as wx.login would. */
   issueCode(user?: string): { code: string; openid: string };
+  /** Tokens, the shipping-info API's orders, pushes and switches (shipping.ts). */
+  shipping: ShippingSandbox;
   /** Resolves once every scheduled notification has been delivered or given up. */
   idle(): Promise<void>;
   stop(): void;
@@ -46,20 +49,23 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   const s = createState(opts);
   const deliveries = createDeliveries(s);
   const later = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+  const shipping = createShippingSandbox(s, { later });
 
   const app = express();
   app.disable('x-powered-by');
   app.use(code2sessionRoutes(s));
+  app.use(shipping.routes);
   app.use(v3PayRoutes(s, { allowHttpNotifyUrl: opts.allowHttpNotifyUrl, later, deliveries }));
   if (opts.keys.apiV2Key) app.use(v2Routes(s, { deliveries, tls: false }));
   const tlsApp = express();
   tlsApp.disable('x-powered-by');
   if (opts.keys.apiV2Key) tlsApp.use(v2Routes(s, { deliveries, tls: true }));
   app.use('/sandbox', payerRoutes(s, deliveries));
+  app.use('/sandbox', shipping.controlRoutes); // after the payer router: its loopback guard runs first
   app.get('/', (_req, res) =>
     res
       .type('text/plain')
-      .send('WeChat sandbox: /sns/jscode2session, /v3/pay/transactions/*, /v3/refund/domestic/refunds, /pay/{unifiedorder,orderquery,closeorder,refundquery}, /sandbox/{login,pay,prepay/:id,controls,deliveries}\n'),
+      .send('WeChat sandbox: /sns/jscode2session, /v3/pay/transactions/*, /v3/refund/domestic/refunds, /pay/{unifiedorder,orderquery,closeorder,refundquery}, /cgi-bin/{token,stable_token}, /wxa/sec/order/{upload_shipping_info,get_order,notify_confirm_receive,set_msg_jump_path,is_trade_managed}, /cgi-bin/express/delivery/open_msg/get_delivery_list, /sandbox/{login,pay,prepay/:id,controls,deliveries,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}\n'),
   );
 
   return {
@@ -82,7 +88,11 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       return transactionId;
     },
     issueCode: (user) => issueCode(s, user),
+    shipping,
     idle: () => deliveries.idle(),
-    stop: () => deliveries.stop(),
+    stop: () => {
+      deliveries.stop();
+      shipping.stop();
+    },
   };
 }

@@ -22,6 +22,9 @@ export interface SandboxKeys {
   apiV2Key?: string;
   /** API v2 refunds go over mutual TLS: the sandbox's CA, its server certificate, and the merchant API certificate. */
   tls?: SandboxTls;
+  /** Message pushes (shipping.md §4): the Token and the 43-character EncodingAESKey of the push configuration. */
+  messageToken?: string;
+  encodingAesKey?: string;
 }
 
 export interface SandboxTls {
@@ -96,17 +99,19 @@ function writeKeys(file: string, keys: SandboxKeys): void {
 }
 
 /** The keys, with what API v2 needs added on first use (keys.json written before v2 existed gains them). */
-export async function ensureSandboxKeysWithV2(dataDir: string): Promise<SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls'>>> {
+export async function ensureSandboxKeysWithV2(dataDir: string): Promise<SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls' | 'messageToken' | 'encodingAesKey'>>> {
   const keys = ensureSandboxKeys(dataDir);
   const certSerial = (k: SandboxKeys) => (k.tls ? new crypto.X509Certificate(k.tls.merchantCertPem).serialNumber.toUpperCase() : null);
-  if (!keys.apiV2Key || !keys.tls || certSerial(keys) !== keys.merchantSerial) {
+  if (!keys.apiV2Key || !keys.tls || certSerial(keys) !== keys.merchantSerial || !keys.messageToken || !keys.encodingAesKey) {
     keys.apiV2Key ??= randomNonce(32);
+    keys.messageToken ??= randomNonce(32);
+    keys.encodingAesKey ??= crypto.randomBytes(32).toString('base64').slice(0, 43);
     keys.tls ??= await generateTls(keys);
     // One merchant API certificate, as WeChat Pay issues it: the v3 serial is apiclient_cert.pem's own.
     keys.merchantSerial = certSerial(keys)!;
     writeKeys(path.join(dataDir, 'sandbox', 'keys.json'), keys);
   }
-  return keys as SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls'>>;
+  return keys as SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls' | 'messageToken' | 'encodingAesKey'>>;
 }
 
 /** Reads <dataDir>/sandbox/keys.json, creating it (mode 0600) on first use. */
@@ -167,6 +172,7 @@ export function writeCredentials(dataDir: string, keys: SandboxKeys, o: Credenti
         }
       : {}),
     WECHATPAY_NOTIFY_URL: `${o.apiUrl.replace(/\/$/, '')}/api/wechatpay/notify`,
+    ...(keys.messageToken && keys.encodingAesKey ? { WECHAT_MESSAGE_TOKEN: keys.messageToken, WECHAT_MESSAGE_AES_KEY: keys.encodingAesKey } : {}),
     WECHAT_API_BASE: o.sandboxUrl,
     WECHATPAY_API_BASE: o.sandboxUrl,
   };

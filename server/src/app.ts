@@ -13,6 +13,8 @@ import { requestLog, requireJson, securityHeaders } from './http/middleware';
 import type { LimiterFactory } from './http/rate-limit';
 import type { NotifyDeps } from './domain/receive-notification';
 import { notifyRoutes } from './http/notify';
+import { messageRoutes } from './http/messages';
+import type { FulfilmentDeps } from './domain/fulfilment';
 import { openApiRoutes } from './http/openapi';
 import { opsRoutes } from './http/ops';
 import type { ReconcileReport } from './domain/reconcile';
@@ -44,6 +46,10 @@ export interface AppDeps {
   reconcileNow(): Promise<ReconcileReport>;
   /** Refused notification deliveries since start, by reason. */
   refusedNotifications(): Record<string, number>;
+  /** Shipping: the operator ships, the shopper confirms receipt, WeChat pushes back. */
+  fulfilment: FulfilmentDeps;
+  /** The message-push configuration (Token, EncodingAESKey, appid); null turns /api/wechat/messages off (404). */
+  messages: { token: string; aesKey: string; appid: string } | null;
 }
 
 export function buildApp(deps: AppDeps): express.Express {
@@ -64,6 +70,8 @@ export function buildApp(deps: AppDeps): express.Express {
 
   // Before the JSON parser: the notification is read as raw bytes.
   app.use('/api/wechatpay/notify', notifyRoutes(deps.notify));
+  // WeChat's message pushes (shipping): signed, and encrypted in safe mode; also read raw.
+  app.use('/api/wechat/messages', messageRoutes({ ...deps.fulfilment, config: deps.messages }));
 
   const api = express.Router();
   api.use(requireJson);
@@ -71,14 +79,14 @@ export function buildApp(deps: AppDeps): express.Express {
   api.use('/health', healthRoutes(deps.checkout));
   api.use('/auth', authRoutes(deps.auth, deps.limits, deps.limiter));
   api.use('/products', productRoutes(deps.checkout));
-  api.use('/orders', orderRoutes(deps.checkout, deps.auth, deps.limits, deps.limiter));
-  api.use('/admin', adminRoutes(deps.checkout, deps.adminToken, deps.stats));
+  api.use('/orders', orderRoutes(deps.checkout, deps.auth, deps.limits, deps.limiter, deps.fulfilment));
+  api.use('/admin', adminRoutes(deps.checkout, deps.adminToken, deps.stats, deps.fulfilment));
   api.use(openApiRoutes());
   api.use((req) => {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });
   app.use('/api', api);
-  app.use('/admin', opsRoutes({ payments: deps.checkout, adminToken: deps.adminToken, reconcileNow: deps.reconcileNow, refusedNotifications: deps.refusedNotifications }));
+  app.use('/admin', opsRoutes({ payments: deps.checkout, fulfilment: deps.fulfilment, adminToken: deps.adminToken, reconcileNow: deps.reconcileNow, refusedNotifications: deps.refusedNotifications }));
 
   if (deps.clientDir) app.use(serveH5Client(deps.clientDir, deps.sandboxUrl ?? null));
 

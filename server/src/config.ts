@@ -43,6 +43,13 @@ export const ENV_SCHEMA = z.object({
   LIMIT_ORDERS_PER_MINUTE: positiveInt.default(60),
   LIMIT_RETRIES_PER_MINUTE: positiveInt.default(30),
   LIMIT_READS_PER_MINUTE: positiveInt.default(300),
+  /** Message pushes (the mini program's 消息推送 configuration): its Token and EncodingAESKey. Unset: /api/wechat/messages answers 404. */
+  WECHAT_MESSAGE_TOKEN: optionalString.pipe(z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'must be the 3–32 letters and digits set as the message push Token').optional()),
+  WECHAT_MESSAGE_AES_KEY: optionalString.pipe(z.string().regex(/^[A-Za-z0-9+/]{43}$/, 'must be the 43-character EncodingAESKey of the message push configuration').optional()),
+  /** The shop's contact number: sent masked (138****8000) with SF Express shipments, as WeChat requires; never in full. */
+  SHOP_CONTACT_PHONE: optionalString.pipe(z.string().regex(/^(\+\d{1,3}-)?[\d-]{7,20}$/, 'must be a phone number (digits and dashes, optionally +86-)').optional()),
+  /** Where WeChat's shipping messages open the mini program (set_msg_jump_path). */
+  SHIPPING_JUMP_PATH: z.string().regex(/^[\w/-]{1,128}$/, 'must be a mini program page path such as pages/orders/index').default('pages/orders/index'),
   /** Written by the sandbox into sandbox.env: WeChat is the local sandbox at this address. */
   SANDBOX_URL: optionalString.pipe(z.url().optional()),
   /** Which proxies to believe for the client's address (X-Forwarded-For): unset believes none. */
@@ -136,6 +143,8 @@ export interface Config {
   dataKey: Buffer;
   /** Warnings to print at every start (the unsafe-sandbox opt-in). */
   warnings: string[];
+  /** Shipping-info management: message pushes, the shop's contact number, the page shipping messages open. */
+  shipping: { messageToken: string | null; messageAesKey: string | null; contactPhone: string | null; jumpPath: string };
 }
 
 export class ConfigError extends Error {
@@ -273,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const dataKey = e.DATA_ENCRYPTION_KEY ? parseDataKey(e.DATA_ENCRYPTION_KEY) : null;
   if (e.DATA_ENCRYPTION_KEY && !dataKey) problems.push('DATA_ENCRYPTION_KEY: must be 32 bytes, as base64 (44 characters) or hex (64); `openssl rand -base64 32` makes one');
+  if (Boolean(e.WECHAT_MESSAGE_TOKEN) !== Boolean(e.WECHAT_MESSAGE_AES_KEY)) problems.push('WECHAT_MESSAGE_TOKEN and WECHAT_MESSAGE_AES_KEY: set both (message pushes in safe mode) or neither');
   const trustProxy = parseTrustProxy(e.TRUST_PROXY);
   if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY: ${trustProxy}`);
   const warnings: string[] = [];
@@ -301,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: trustProxy as false | number | string[],
     dataKey: dataKey!,
     warnings,
+    shipping: { messageToken: e.WECHAT_MESSAGE_TOKEN ?? null, messageAesKey: e.WECHAT_MESSAGE_AES_KEY ?? null, contactPhone: e.SHOP_CONTACT_PHONE ?? null, jumpPath: e.SHIPPING_JUMP_PATH },
     wechat: {
       appid: e.WECHAT_APPID!,
       appSecret: e.WECHAT_APP_SECRET!,

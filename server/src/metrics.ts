@@ -174,6 +174,10 @@ export function createMetrics(): Metrics {
         refundsSettled: report.refunds.settled,
         refundsResubmitted: report.refunds.resubmitted,
         refundErrors: report.refunds.errors,
+        shipmentsUploaded: report.shipments.uploaded,
+        shipmentsRefused: report.shipments.refused,
+        shipmentsMoved: report.shipments.moved,
+        shipmentErrors: report.shipments.errors,
       };
       for (const [kind, n] of Object.entries(counts)) if (n > 0) found.inc({ kind }, n);
     },

@@ -11,6 +11,9 @@ import type { Logger } from 'pino';
 import { RateLimiterCluster, RateLimiterMemory, RateLimiterMongo } from 'rate-limiter-flexible';
 import { buildApp, listRoutes } from './app';
 import { createMetrics } from './metrics';
+import type { FulfilmentDeps } from './domain/fulfilment';
+import type { ShippingProvider } from './shipping/port';
+import { createWechatShipping } from './shipping/wechat';
 import { systemClock, type Clock } from './clock';
 import { ConfigError, type Config } from './config';
 import { purgeExpiredSessions } from './domain/auth';
@@ -36,6 +39,8 @@ import { createVerifier } from './wechatpay/verifier';
 export interface Providers {
   payments: PaymentProvider;
   identity: IdentityProvider;
+  /** WeChat's shipping-info management (发货信息管理), on the same WeChat API base as login. */
+  shipping: ShippingProvider;
 }
 
 /**
@@ -78,6 +83,7 @@ function readNamed(variable: string, file: string): string {
 export function createProviders(config: Config, clock: Clock = systemClock): Providers {
   const c = config.wechat;
   const identity = wechatLogin(createCode2SessionClient({ baseUrl: c.wechatApiBase, appid: c.appid, appSecret: c.appSecret }));
+  const shipping = createWechatShipping({ baseUrl: c.wechatApiBase, appid: c.appid, appSecret: c.appSecret, mchid: c.mchid, contactPhone: config.shipping.contactPhone, now: () => clock.now() });
   const p = config.wechatPay;
   if (p.version === 'v2') {
     if (p.tls) {
@@ -100,7 +106,7 @@ export function createProviders(config: Config, clock: Clock = systemClock): Pro
       clock,
       timeoutMs: config.wechatPayTimeoutMs,
     });
-    return { payments, identity };
+    return { payments, identity, shipping };
   }
   const merchant: Merchant = {
     appid: c.appid,
@@ -117,6 +123,7 @@ export function createProviders(config: Config, clock: Clock = systemClock): Pro
   return {
     payments: createWechatPayV3Provider({ baseUrl: c.wechatPayApiBase, merchant, verifier, clock, timeoutMs: config.wechatPayTimeoutMs }),
     identity,
+    shipping,
   };
 }
 
@@ -207,7 +214,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       leaseMs: Math.max(30_000, 3 * config.wechatPayTimeoutMs + 5_000),
       mayQueryProvider: () => queryBudget.consume('all').then(() => true, () => false),
     };
-    const reconciler = startReconciler({ ...checkout, minAgeMs: config.reconcileMinAgeMs }, config.reconcileIntervalMs, metrics.reconciled);
+    const fulfilment: FulfilmentDeps = { store: checkout.store, shipping: providers.shipping, now, logger, contactPhone: config.shipping.contactPhone };
+    const reconciler = startReconciler({ ...checkout, minAgeMs: config.reconcileMinAgeMs, fulfilment }, config.reconcileIntervalMs, metrics.reconciled);
+    // WeChat's shipping messages open the shop's order page; failing here only costs the default page.
+    void providers.shipping.setJumpPath(config.shipping.jumpPath).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'set_msg_jump_path failed; shipping messages open WeChat\'s default page'));
     const auth = { store, identity: providers.identity, now, sessionTtlMs: config.sessionTtlMs, sealer: createSecretBox(config.dataKey, 'session_key') };
     // Expired sessions authenticate nobody; they are deleted at boot and every hour.
     const purge = () => purgeExpiredSessions(auth).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'purging expired sessions failed'));
@@ -229,6 +239,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       metrics,
       reconcileNow: () => reconciler.runNow(),
       refusedNotifications: () => refusals.counts(),
+      fulfilment,
+      messages: config.shipping.messageToken && config.shipping.messageAesKey ? { token: config.shipping.messageToken, aesKey: config.shipping.messageAesKey, appid: config.wechat.appid } : null,
     });
     const httpServer = http.createServer(app);
     let port: number;

@@ -5,6 +5,7 @@ import type { NotificationRecord } from './notification';
 import type { Order, OrderStatus, OrderView, PaymentAttempt } from './order';
 import { viewOrder } from './read-orders';
 import type { PaymentRecord, Refund } from './refund';
+import type { Shipment } from './shipment';
 
 export interface AdminOrder {
   order: OrderView & { userId: string; reviewReason: string | null };
@@ -12,17 +13,20 @@ export interface AdminOrder {
   payments: PaymentRecord[];
   notifications: NotificationRecord[];
   refunds: Refund[];
+  /** The shipment with its upload state, WeChat's refusal if any, and WeChat's order_state. */
+  shipment: Shipment | null;
 }
 
 export async function adminOrder(store: Store, id: string): Promise<AdminOrder> {
   const order = await store.findOrder(id);
   if (!order) throw notFound('order');
   const attempts = await store.listAttempts(order.id);
-  const [view, payments, notifications, refunds] = await Promise.all([
+  const [view, payments, notifications, refunds, shipment] = await Promise.all([
     viewOrder(store, order),
     store.listPayments(order.id),
     store.listNotificationsFor(attempts.map((a) => a.outTradeNo)),
     store.listRefunds(order.id),
+    store.findShipment(order.id),
   ]);
   return {
     order: { ...view, userId: order.userId, reviewReason: order.reviewReason },
@@ -30,6 +34,7 @@ export async function adminOrder(store: Store, id: string): Promise<AdminOrder> 
     payments,
     notifications,
     refunds,
+    shipment,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Fen } from './money';
+import { toShipmentView, type Shipment, type ShipmentView } from './shipment';
 import { isRefundDue, toRefundView, type PaymentRecord, type Refund, type RefundView } from './refund';
 
 /**
@@ -85,6 +86,8 @@ export interface OrderView {
   /** Refunded and confirmed, in fen. */
   refundedTotal: Fen;
   refunds: RefundView[];
+  /** null while a paid order is to ship (待发货), and for unpaid orders. */
+  shipment: ShipmentView | null;
   createdAt: string;
 }
 
@@ -94,6 +97,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export interface OrderMoney {
   payments: PaymentRecord[];
   refunds: Refund[];
+  shipment?: Shipment | null;
 }
 
 export function toOrderView(o: Order, money: OrderMoney): OrderView {
@@ -112,6 +116,7 @@ export function toOrderView(o: Order, money: OrderMoney): OrderView {
     refundDue: money.payments.some(isRefundDue),
     refundedTotal: money.refunds.filter((r) => r.status === 'SUCCESS').reduce((sum, r) => sum + r.amount, 0),
     refunds: money.refunds.map(toRefundView),
+    shipment: money.shipment ? toShipmentView(money.shipment) : null,
     createdAt: new Date(o.createdAt).toISOString(),
   };
 }

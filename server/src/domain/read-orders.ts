@@ -17,8 +17,8 @@ export async function ownOrder(store: Store, user: User, id: string): Promise<Or
 
 /** The order as the API shows it, with its payments and refunds summarized. */
 export async function viewOrder(store: Store, order: Order): Promise<OrderView> {
-  const [payments, refunds] = await Promise.all([store.listPayments(order.id), store.listRefunds(order.id)]);
-  return toOrderView(order, { payments, refunds });
+  const [payments, refunds, shipment] = await Promise.all([store.listPayments(order.id), store.listRefunds(order.id), order.status === 'PAID' ? store.findShipment(order.id) : null]);
+  return toOrderView(order, { payments, refunds, shipment });
 }
 
 export async function getOrder(deps: CheckoutDeps, user: User, id: string): Promise<OrderView> {

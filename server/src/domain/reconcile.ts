@@ -7,6 +7,7 @@ import { PaymentProviderError } from '../payments/port';
 import type { PaymentDeps } from './deps';
 import { applyPaymentSucceeded } from './payment-events';
 import { reconcileRefunds, type RefundReconcileReport } from './refunds';
+import { syncShipments, type FulfilmentDeps, type ShipmentSyncReport } from './fulfilment';
 
 export interface ReconcileDeps extends PaymentDeps {
   /** Leave orders younger than this to the shopper and the notification. */
@@ -15,6 +16,8 @@ export interface ReconcileDeps extends PaymentDeps {
   leaseMs?: number;
   batchSize?: number;
   owner?: string;
+  /** Shipments to send again and to follow at WeChat (shipping-info management); absent, none. */
+  fulfilment?: FulfilmentDeps;
 }
 
 export interface ReconcileReport {
@@ -27,6 +30,7 @@ export interface ReconcileReport {
   skipped: number;
   errors: number;
   refunds: RefundReconcileReport;
+  shipments: ShipmentSyncReport;
 }
 
 const emptyReport = (): ReconcileReport => ({
@@ -38,6 +42,7 @@ const emptyReport = (): ReconcileReport => ({
   skipped: 0,
   errors: 0,
   refunds: { examined: 0, settled: 0, resubmitted: 0, errors: 0 },
+  shipments: { examined: 0, uploaded: 0, refused: 0, moved: 0, errors: 0 },
 });
 const newOwner = () => `reconciler-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
 
@@ -80,7 +85,8 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
     }
   }
   report.refunds = await reconcileRefunds(deps);
-  if (report.examined || report.errors || report.refunds.examined) deps.logger.info({ ...report }, 'reconciliation round');
+  if (deps.fulfilment) report.shipments = await syncShipments(deps.fulfilment);
+  if (report.examined || report.errors || report.refunds.examined || report.shipments.examined) deps.logger.info({ ...report }, 'reconciliation round');
   return report;
 }
 

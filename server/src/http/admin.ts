@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { adminListOrders, adminOrder } from '../domain/admin';
+import { shipOrder, type FulfilmentDeps } from '../domain/fulfilment';
 import type { PaymentDeps } from '../domain/deps';
 import { AppError } from '../domain/errors';
 import { toRefundView } from '../domain/refund';
@@ -37,7 +38,16 @@ export const adminOrdersQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
-export function adminRoutes(deps: PaymentDeps, adminToken: string | null, stats: () => Record<string, unknown>): Router {
+export const shipmentBody = z.strictObject({
+  logisticsType: z.enum(['express', 'same-city', 'virtual', 'pickup']),
+  packages: z
+    .array(z.strictObject({ carrier: z.string().min(1).max(128), trackingNo: z.string().min(1).max(128) }))
+    .max(15, 'at most 15 packages')
+    .default([]),
+  allDelivered: z.boolean().optional(),
+});
+
+export function adminRoutes(deps: PaymentDeps, adminToken: string | null, stats: () => Record<string, unknown>, fulfilment: FulfilmentDeps): Router {
   const r = express.Router();
   r.use(requireAdmin(adminToken));
 
@@ -53,6 +63,19 @@ export function adminRoutes(deps: PaymentDeps, adminToken: string | null, stats:
 
   r.get('/orders/:id', async (req, res) => {
     res.json(await adminOrder(deps.store, parse(orderIdParam, req.params.id, 'id')));
+  });
+
+  r.post('/orders/:id/shipments', async (req, res) => {
+    const id = parse(orderIdParam, req.params.id, 'id');
+    const body = parse(shipmentBody, req.body);
+    const { shipment, created } = await shipOrder(fulfilment, id, body);
+    res.status(created ? 201 : 200).json({ shipment });
+  });
+
+  r.get('/carriers', async (_req, res) => {
+    res.json({ carriers: await fulfilment.shipping.carriers().catch((err: unknown) => {
+      throw new AppError('WECHAT_UNREACHABLE', `WeChat's delivery list could not be read: ${(err as Error).message}`);
+    }) });
   });
 
   r.post('/orders/:id/refunds', async (req, res) => {

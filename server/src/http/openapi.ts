@@ -4,7 +4,7 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { adminOrdersQuery, refundBody } from './admin';
+import { adminOrdersQuery, refundBody, shipmentBody } from './admin';
 import {
   checkoutResponseSchema,
   createOrderBody,
@@ -38,6 +38,19 @@ const keyHeader = {
 };
 
 const recordSchema = (id: string, description: string) => z.looseObject({}).meta({ id, description });
+const shipmentSchema = z
+  .looseObject({
+    orderId: z.string(),
+    status: z.enum(['SHIPPED', 'RECEIVED', 'COMPLETED']),
+    logisticsType: z.enum(['express', 'same-city', 'virtual', 'pickup']),
+    packages: z.array(z.looseObject({ carrier: z.string().nullable(), trackingNo: z.string().nullable() })),
+    itemDesc: z.string(),
+    shipCount: z.number().int().min(1).max(2).meta({ description: '2 once the one change WeChat allows has been used' }),
+    upload: z.enum(['PENDING', 'ACCEPTED', 'REFUSED']).meta({ description: 'PENDING: reconciliation sends it again; REFUSED: see refusal' }),
+    refusal: z.object({ code: z.number(), message: z.string(), fix: z.string() }).nullable(),
+    wechatState: z.number().int().nullable().meta({ description: "WeChat's order_state: 1 to ship, 2 shipped, 3 confirmed, 4 completed, 5 refunded, 6 awaiting settlement" }),
+  })
+  .meta({ id: 'Shipment' });
 const adminOrderSchema = z
   .object({
     order: orderViewSchema.extend({ userId: z.string(), reviewReason: z.string().nullable() }),
@@ -45,6 +58,7 @@ const adminOrderSchema = z
     payments: z.array(recordSchema('PaymentRecord', 'A payment WeChat reported: transactionId, amount, kind (ORDER, DUPLICATE, AFTER_CLOSE), paidAt, refundReserved')),
     notifications: z.array(recordSchema('NotificationRecord', 'A notification received: id, eventType, outcome, detail, requestId, deliveries, times')),
     refunds: z.array(recordSchema('Refund', 'A refund with its provider references and failure, if any')),
+    shipment: shipmentSchema.nullable(),
   })
   .meta({ id: 'AdminOrder' });
 const adminOrderPageSchema = z
@@ -134,6 +148,34 @@ export function openApiDocument() {
           },
         }),
       },
+      '/api/orders/{id}/receipt': {
+        post: op({
+          summary: "Back from WeChat's confirm-receipt component: the server asks WeChat (get_order) and moves the shipment forward; the client's word is never taken",
+          tags: ['shopper'],
+          security: [{ shopper: [] }],
+          requestParams: idPath,
+          responses: { 200: { description: 'The order as WeChat now has it', content: json(orderResponseSchema) }, ...errors({ 400: 'VALIDATION_FAILED', ...AUTHED, 404: 'NOT_FOUND', 409: 'ORDER_NOT_PAID: not shipped yet', ...LIMITED, 502: 'WECHAT_UNREACHABLE', ...COMMON }) },
+        }),
+      },
+      '/api/wechat/messages': {
+        get: op({
+          summary: "WeChat's URL check for the message-push configuration: echoes echostr when the signature holds",
+          tags: ['wechat'],
+          requestParams: { query: z.object({ signature: z.string(), timestamp: z.string(), nonce: z.string(), echostr: z.string() }) },
+          responses: { 200: { description: 'echostr', content: { 'text/plain': { schema: z.string() } } }, 401: { description: 'Signature does not match', content: { 'text/plain': { schema: z.string() } } }, ...errors({ 404: 'NOT_FOUND: WECHAT_MESSAGE_TOKEN is not set' }) },
+        }),
+        post: op({
+          summary: 'Message pushes (JSON, plaintext or safe mode): trade_manage_order_settlement, trade_manage_remind_shipping',
+          tags: ['wechat'],
+          requestBody: { content: { 'application/json': { schema: z.looseObject({}).meta({ description: 'Safe mode: {ToUserName, Encrypt}; plaintext: the event itself' }) } } },
+          responses: {
+            200: { description: 'success', content: { 'text/plain': { schema: z.string() } } },
+            400: { description: 'Not JSON', content: { 'text/plain': { schema: z.string() } } },
+            401: { description: 'Signature, timestamp or appid refused: nothing changed', content: { 'text/plain': { schema: z.string() } } },
+            ...errors({ 404: 'NOT_FOUND: WECHAT_MESSAGE_TOKEN is not set', 413: COMMON[413], 500: 'INTERNAL', 503: COMMON[503] }),
+          },
+        }),
+      },
       '/api/wechatpay/notify': {
         post: op({
           summary: "WeChat Pay's payment and refund notifications (its notify_url)",
@@ -185,6 +227,23 @@ export function openApiDocument() {
             ...errors({ 400: 'VALIDATION_FAILED: the amount is more than what is left to refund, or not whole fen', ...ADMIN, 409: 'ORDER_NOT_PAID or IDEMPOTENCY_KEY_REUSED', 502: 'WECHATPAY_UNREACHABLE or WECHATPAY_REJECTED', ...COMMON }),
           },
         }),
+      },
+      '/api/admin/orders/{id}/shipments': {
+        post: op({
+          summary: "Ship a paid order (or make the one change WeChat allows): recorded, then uploaded to WeChat's shipping-info management",
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: idPath,
+          requestBody: { content: json(shipmentBody) },
+          responses: {
+            201: { description: 'Recorded; `upload` says whether WeChat took it (ACCEPTED), will be sent again (PENDING) or refused it (REFUSED, with the fix)', content: json(z.object({ shipment: shipmentSchema })) },
+            200: { description: 'The shipment changed (its one change)', content: json(z.object({ shipment: shipmentSchema })) },
+            ...errors({ 400: 'VALIDATION_FAILED naming the field (carrier not in the delivery list, missing tracking number, SF without SHOP_CONTACT_PHONE)', ...ADMIN, 409: 'ORDER_NOT_PAID, ORDER_REFUNDED, RESHIP_USED, SHIPMENT_LOCKED (receipt confirmed) or SHIPMENT_CHANGED', ...COMMON }),
+          },
+        }),
+      },
+      '/api/admin/carriers': {
+        get: op({ summary: "WeChat's delivery list (cached for an hour)", tags: ['admin'], security: [{ admin: [] }], responses: { 200: { description: 'Carriers', content: json(z.object({ carriers: z.array(z.object({ id: z.string(), name: z.string() })) })) }, ...errors({ ...ADMIN, 502: 'WECHAT_UNREACHABLE', 500: 'INTERNAL' }) } }),
       },
       '/metrics': {
         get: op({ summary: 'Prometheus metrics', tags: ['admin'], security: [{ admin: [] }], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } }, ...errors(ADMIN) } }),

@@ -10,10 +10,13 @@ import { AppError } from '../domain/errors';
 import type { OrderStatus } from '../domain/order';
 import type { ReconcileReport } from '../domain/reconcile';
 import { requestRefund } from '../domain/refunds';
+import { shipOrder, type FulfilmentDeps } from '../domain/fulfilment';
+import type { LogisticsType } from '../domain/shipment';
 import { orderIdParam } from './schemas';
 
 export interface OpsDeps {
   payments: PaymentDeps;
+  fulfilment: FulfilmentDeps;
   adminToken: string | null;
   reconcileNow(): Promise<ReconcileReport>;
   /** Refused notification deliveries since start, by reason. */
@@ -89,6 +92,25 @@ function bars(title: string, buckets: { label: string; value: number }[], color 
 
 const statusLabel: Record<OrderStatus, string> = { PENDING: '待支付', PAID: '已支付', CLOSED: '已关闭' };
 const statusClass: Record<OrderStatus, string> = { PENDING: 'pending', PAID: 'ok', CLOSED: 'muted' };
+
+const LOGISTICS: Record<LogisticsType, string> = { express: '快递', 'same-city': '同城配送', virtual: '虚拟商品', pickup: '用户自提' };
+const SHIP_STATUS: Record<string, string> = { SHIPPED: '已发货', RECEIVED: '已收货', COMPLETED: '已完成' };
+const UPLOAD: Record<string, string> = { PENDING: '等待上传（自动重试）', ACCEPTED: '微信已接收', REFUSED: '微信拒绝' };
+
+function shipmentSection(orderId: string, paid: boolean, s: import('../domain/shipment').Shipment | null, carriers: { id: string; name: string }[]): Raw {
+  if (!paid && !s) return html``;
+  const form = (label: string) => html`<form method="post" action="/admin/orders/${orderId}/ship" class="inline" aria-label="发货">
+<label>配送方式<select name="logisticsType">${(Object.keys(LOGISTICS) as LogisticsType[]).map((k) => html`<option value="${k}"${raw(s?.logisticsType === k ? ' selected' : '')}>${LOGISTICS[k]}</option>`)}</select></label>
+<label>快递公司<select name="carrier"><option value="">（快递必选）</option>${carriers.map((c) => html`<option value="${c.id}"${raw(s?.packages[0]?.carrier === c.id ? ' selected' : '')}>${c.name} ${c.id}</option>`)}</select></label>
+<label>运单号<input name="trackingNo" maxlength="128" value="${s?.packages[0]?.trackingNo ?? ''}"></label><button type="submit">${label}</button></form>`;
+  if (!s) return html`<section><h2>发货</h2><p class="pending">待发货</p>${form('发货')}</section>`;
+  return html`<section><h2>发货 · <span class="${s.status === 'SHIPPED' ? 'pending' : 'ok'}">${SHIP_STATUS[s.status]}</span></h2>
+<table><tr><th>配送</th><td>${LOGISTICS[s.logisticsType]}${s.packages.map((p) => html` · ${p.carrierName ?? p.carrier} <code>${p.trackingNo}</code>`)}</td></tr>
+<tr><th>上传</th><td class="${s.upload === 'ACCEPTED' ? 'ok' : s.upload === 'REFUSED' ? 'warn' : 'pending'}">${UPLOAD[s.upload]}（第 ${s.uploadAttempts} 次）${s.refusal ? html`<div class="warn">${s.refusal.code}：${s.refusal.message}</div><div>怎么办：${s.refusal.fix}</div>` : ''}</td></tr>
+<tr><th>微信订单状态</th><td>${s.wechatState ?? '—'}</td></tr><tr><th>商品描述</th><td>${s.itemDesc}</td></tr>
+<tr><th>修改次数</th><td>${s.shipCount === 2 ? '已修改一次（微信只允许修改一次）' : '可修改一次'}</td></tr></table>
+${s.status === 'SHIPPED' && !(s.upload === 'ACCEPTED' && s.shipCount >= 2) ? form('修改发货信息') : ''}</section>`;
+}
 
 export function opsRoutes(deps: OpsDeps): Router {
   const r = express.Router();
@@ -203,6 +225,7 @@ ${list.orders.length ? list.orders.map((o) => html`<tr><td><a href="/admin/order
     const d = await adminOrder(deps.payments.store, parsed.data);
     const o = d.order;
     const refundable = d.payments.reduce((n, p) => n + p.amount - p.refundReserved, 0);
+    const carriers = o.status === 'PAID' ? await deps.fulfilment.shipping.carriers().catch(() => []) : [];
     const flash = message ?? (typeof req.query.msg === 'string' ? { text: req.query.msg.slice(0, 200), error: false } : null);
     res.type('html').send(
       page(
@@ -213,6 +236,7 @@ ${list.orders.length ? list.orders.map((o) => html`<tr><td><a href="/admin/order
 <tr><th>下单</th><td>${time(o.createdAt)}</td></tr><tr><th>支付截止</th><td>${time(o.payDeadline)}</td></tr><tr><th>支付</th><td>${time(o.paidAt)} ${o.transactionId ? html`<code>${o.transactionId}</code>` : ''}</td></tr>
 <tr><th>已退款</th><td>${yuan(o.refundedTotal)}${o.refundDue ? html` · <span class="warn">有款项待退回</span>` : ''}</td></tr>${o.reviewReason ? html`<tr><th>需复核</th><td class="warn">${o.reviewReason}</td></tr>` : ''}
 <tr><th>商品</th><td>${o.lines.map((l) => html`<div>${l.name} × ${l.quantity} = ${yuan(l.lineTotal)}</div>`)}</td></tr></table></section>
+${shipmentSection(o.id, o.status === 'PAID', d.shipment, carriers)}
 <section><h2>退款</h2>
 ${refundable > 0 ? html`<form method="post" action="/admin/orders/${o.id}/refund" class="inline" aria-label="退款"><label>金额（元，最多 ${yuan(refundable)}）<input name="amount" inputmode="decimal" required pattern="\\d+(\\.\\d{1,2})?" placeholder="例如 10.00"></label><label>原因（可选）<input name="reason" maxlength="80"></label><input type="hidden" name="key" value="${crypto.randomUUID()}"><button type="submit">退款</button></form>` : html`<p class="muted">没有可退的款项</p>`}
 <table><tr><th>退款单号</th><th class="n">金额</th><th>状态</th><th>发起</th><th>完成</th><th>说明</th></tr>
@@ -228,6 +252,29 @@ ${d.notifications.length ? d.notifications.map((n) => html`<tr><td class="${n.ou
     );
   };
   r.get('/orders/:id', (req, res) => orderPage(req, res));
+
+  r.post('/orders/:id/ship', async (req, res) => {
+    const id = orderIdParam.safeParse(req.params.id);
+    if (!id.success) throw new AppError('NOT_FOUND', 'order not found');
+    const type = String(req.body?.logisticsType ?? '') as LogisticsType;
+    if (!['express', 'same-city', 'virtual', 'pickup'].includes(type)) return orderPage(req, res.status(400), { text: '请选择配送方式', error: true });
+    const carrier = String(req.body?.carrier ?? '').trim();
+    const trackingNo = String(req.body?.trackingNo ?? '').trim();
+    const packages = type === 'express' ? [{ carrier, trackingNo }] : [];
+    try {
+      const { shipment } = await shipOrder(deps.fulfilment, id.data, { logisticsType: type, packages });
+      const text =
+        shipment.upload === 'ACCEPTED'
+          ? '已发货，微信已收到发货信息'
+          : shipment.upload === 'REFUSED'
+            ? `已记录，但微信拒绝了发货信息（${shipment.refusal?.code}）：${shipment.refusal?.fix}`
+            : '已记录；微信暂时未能接收，系统会自动重试上传';
+      res.redirect(303, `/admin/orders/${id.data}?msg=${encodeURIComponent(text)}`);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await orderPage(req, res.status(err.status), { text: `未能发货：${err.message}`, error: true });
+    }
+  });
 
   r.post('/orders/:id/refund', async (req, res) => {
     const id = orderIdParam.safeParse(req.params.id);

@@ -2,6 +2,7 @@
 import express, { type Router } from 'express';
 import type { AuthDeps } from '../domain/auth';
 import type { CheckoutDeps } from '../domain/deps';
+import { confirmReceipt, type FulfilmentDeps } from '../domain/fulfilment';
 import { retryPayment } from '../domain/payment-attempts';
 import { createOrder } from '../domain/place-order';
 import { getOrder, listOrders } from '../domain/read-orders';
@@ -16,7 +17,7 @@ export interface OrderLimits {
   readsPerMinute: number;
 }
 
-export function orderRoutes(deps: CheckoutDeps, auth: Pick<AuthDeps, 'store' | 'now'>, limits: OrderLimits, limiter: LimiterFactory): Router {
+export function orderRoutes(deps: CheckoutDeps, auth: Pick<AuthDeps, 'store' | 'now'>, limits: OrderLimits, limiter: LimiterFactory, fulfilment: FulfilmentDeps): Router {
   const r = express.Router();
   r.use(requireUser(auth));
   // Per shopper, not per address: a rotating X-Forwarded-For changes nothing, and nobody can lock out another.
@@ -42,6 +43,14 @@ export function orderRoutes(deps: CheckoutDeps, auth: Pick<AuthDeps, 'store' | '
 
   r.get('/:id', reading, async (req, res) => {
     const id = parse(orderIdParam, req.params.id, 'id');
+    const response: OrderResponse = { order: await getOrder(deps, userOf(req), id) };
+    res.json(response);
+  });
+
+  // Back from WeChat's confirm-receipt component: the server asks WeChat, never trusting the client's word.
+  r.post('/:id/receipt', retrying, async (req, res) => {
+    const id = parse(orderIdParam, req.params.id, 'id');
+    await confirmReceipt(fulfilment, userOf(req), id);
     const response: OrderResponse = { order: await getOrder(deps, userOf(req), id) };
     res.json(response);
   });

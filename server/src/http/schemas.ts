@@ -48,6 +48,15 @@ export const refundViewSchema = z
   .object({ id: z.string(), amount: fen, status: z.enum(['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL']), createdAt: isoTime, settledAt: isoTime.nullable() })
   .meta({ id: 'RefundView' });
 
+export const shipmentViewSchema = z
+  .object({
+    status: z.enum(['SHIPPED', 'RECEIVED', 'COMPLETED']).meta({ description: '已发货, 已收货 (receipt confirmed), 已完成 (settled)' }),
+    logisticsType: z.enum(['express', 'same-city', 'virtual', 'pickup']),
+    packages: z.array(z.object({ carrier: z.string().nullable(), carrierName: z.string().nullable(), trackingNo: z.string().nullable() })),
+    shippedAt: isoTime,
+  })
+  .meta({ id: 'ShipmentView' });
+
 export const orderViewSchema = z
   .object({
     id: z.string().regex(/^ord_[0-9a-f]{32}$/),
@@ -64,6 +73,7 @@ export const orderViewSchema = z
     refundDue: z.boolean().meta({ description: 'A payment that must go back (a second payment, or one after the order closed) is not yet refunded' }),
     refundedTotal: fen,
     refunds: z.array(refundViewSchema),
+    shipment: shipmentViewSchema.nullable().meta({ description: 'null while a paid order is to ship (待发货)' }),
     createdAt: isoTime,
   })
   .meta({ id: 'OrderView' });

@@ -6,6 +6,7 @@ import type { Product } from '../domain/catalog';
 import type { NotificationOutcome, NotificationRecord, RejectedNotification } from '../domain/notification';
 import type { Order, OrderStatus, PaymentAttempt } from '../domain/order';
 import type { PaymentRecord, Refund, RefundStatus } from '../domain/refund';
+import type { Shipment } from '../domain/shipment';
 import type { Session, User } from '../domain/user';
 
 export interface PaidUpdate {
@@ -102,6 +103,14 @@ export interface Store {
   countRejectedNotifications(): Promise<number>;
   /** Keeps the newest `keep` rejected deliveries, deleting older ones. */
   trimRejectedNotifications(keep: number): Promise<void>;
+
+  /** The order's shipment, or null while it is to ship. */
+  findShipment(orderId: string): Promise<Shipment | null>;
+  /** Saves `next` only if the stored shipment's version is `expectedVersion` (null: only if there is none).
+   *  True for the call that wrote; the domain decides what `next` is. */
+  saveShipment(next: Shipment, expectedVersion: number | null): Promise<boolean>;
+  /** Shipments reconciliation looks after: uploads still PENDING, and accepted ones not yet COMPLETED. Oldest first. */
+  listShipmentsToSync(limit: number): Promise<Shipment[]>;
 
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { NotificationRecord } from '../../domain/notification';
 import type { Order, PaymentAttempt } from '../../domain/order';
 import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { User } from '../../domain/user';
+import type { Shipment } from '../../domain/shipment';
 import type { Store } from '../port';
 import { rememberConnection } from './connection';
 
@@ -162,7 +163,11 @@ function defineModels(conn: Connection) {
     'RejectedNotification',
     new Schema({ receivedAt: Number, reason: String, serial: String, requestId: String, bodySha256: String }, { versionKey: false }),
   );
-  return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected };
+  // A shipment is one document per order; `doc` holds the domain's record as the domain wrote it.
+  const shipmentSchema = new Schema({ _id: String, status: String, upload: String, version: Number, doc: String, updatedAt: Number }, { versionKey: false });
+  shipmentSchema.index({ upload: 1, status: 1, updatedAt: 1 });
+  const shipments = conn.model('Shipment', shipmentSchema);
+  return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected, shipments };
 }
 
 type Doc = Record<string, unknown> & { _id: string };
@@ -478,6 +483,36 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       const cutoff = (await lean(m.rejected.find().sort({ _id: -1 }).skip(keep).limit(1).select({ _id: 1 }))) as { _id: unknown }[];
       if (cutoff[0]) await m.rejected.deleteMany({ _id: t({ $lte: cutoff[0]._id }) });
     }),
+    findShipment: (orderId) =>
+      guard(async () => {
+        const d = (await lean(m.shipments.findById(orderId))) as { doc: string } | null;
+        return d ? (JSON.parse(d.doc) as Shipment) : null;
+      }),
+    saveShipment: (next, expected) =>
+      guard(async () => {
+        const fields = { status: next.status, upload: next.upload, version: next.version, doc: JSON.stringify(next), updatedAt: next.updatedAt };
+        if (expected === null) {
+          try {
+            await m.shipments.create({ _id: next.orderId, ...fields });
+            return true;
+          } catch (err) {
+            if ((err as { code?: number }).code === 11000) return false; // one already exists
+            throw err;
+          }
+        }
+        const r = await m.shipments.updateOne({ _id: next.orderId, version: expected }, { $set: fields });
+        return r.modifiedCount === 1;
+      }),
+    listShipmentsToSync: (limit) =>
+      guard(async () => {
+        const docs = (await lean(
+          m.shipments
+            .find(t({ $or: [{ upload: 'PENDING' }, { upload: 'ACCEPTED', status: { $ne: 'COMPLETED' } }] }))
+            .sort({ updatedAt: 1 })
+            .limit(limit),
+        )) as { doc: string }[];
+        return docs.map((d) => JSON.parse(d.doc) as Shipment);
+      }),
     close: () => guard(() => conn.close()),
   };
   rememberConnection(store, conn);

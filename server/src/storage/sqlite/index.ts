@@ -10,6 +10,7 @@ import type { NotificationRecord, RejectedNotification } from '../../domain/noti
 import type { Order, PaymentAttempt } from '../../domain/order';
 import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { Session, User } from '../../domain/user';
+import type { Shipment } from '../../domain/shipment';
 import type { PaidUpdate, Store } from '../port';
 import { createGroupCommit } from './group-commit';
 import { ADDED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
@@ -300,6 +301,12 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     return toUser(q.userByOpenid.get(openid) as Row);
   });
 
+  const shipmentQ = {
+    find: db.prepare('SELECT doc FROM shipments WHERE order_id = ?'),
+    insert: db.prepare('INSERT OR IGNORE INTO shipments (order_id, status, upload, version, doc, updated_at) VALUES (@orderId, @status, @upload, @version, @doc, @updatedAt)'),
+    update: db.prepare('UPDATE shipments SET status = @status, upload = @upload, version = @version, doc = @doc, updated_at = @updatedAt WHERE order_id = @orderId AND version = @expected'),
+    toSync: db.prepare("SELECT doc FROM shipments WHERE upload = 'PENDING' OR (upload = 'ACCEPTED' AND status != 'COMPLETED') ORDER BY updated_at LIMIT ?"),
+  };
   const commits = createGroupCommit(db, mapError);
   /** A write: queued for the next group commit; resolves once that commit is on disk. */
   const write = <T>(fn: () => T): Promise<T> => commits.write(fn);
@@ -406,6 +413,17 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       write(() => void q.insertRejected.run(x.receivedAt, x.reason, x.serial, x.requestId, x.bodySha256)),
     countRejectedNotifications: () => guard(() => (q.countRejected.get() as { n: number }).n),
     trimRejectedNotifications: (keep) => write(() => void q.trimRejected.run(keep)),
+    findShipment: (orderId) =>
+      guard(() => {
+        const r = shipmentQ.find.get(orderId) as { doc: string } | undefined;
+        return r ? (JSON.parse(r.doc) as Shipment) : null;
+      }),
+    saveShipment: (next, expected) =>
+      write(() => {
+        const row = { orderId: next.orderId, status: next.status, upload: next.upload, version: next.version, doc: JSON.stringify(next), updatedAt: next.updatedAt };
+        return (expected === null ? shipmentQ.insert.run(row) : shipmentQ.update.run({ ...row, expected })).changes === 1;
+      }),
+    listShipmentsToSync: (limit) => guard(() => (shipmentQ.toSync.all(limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment)),
     close: () =>
       guard(() => {
         commits.flush();

@@ -122,6 +122,15 @@ CREATE TABLE IF NOT EXISTS refunds (
 CREATE UNIQUE INDEX IF NOT EXISTS refunds_order_idempotency ON refunds(order_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS refunds_order ON refunds(order_id, created_at);
 CREATE INDEX IF NOT EXISTS refunds_status ON refunds(status, created_at);
+CREATE TABLE IF NOT EXISTS shipments (
+  order_id TEXT PRIMARY KEY REFERENCES orders(id),
+  status TEXT NOT NULL CHECK (status IN ('SHIPPED', 'RECEIVED', 'COMPLETED')),
+  upload TEXT NOT NULL CHECK (upload IN ('PENDING', 'ACCEPTED', 'REFUSED')),
+  version INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shipments_sync ON shipments(upload, status, updated_at);
 CREATE TABLE IF NOT EXISTS rejected_notifications (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at INTEGER NOT NULL,

@@ -1,0 +1,195 @@
+// Shipping a paid order and following it to completion. The domain decides every move; the store
+// applies each as a conditional write on the shipment's version, so two operators, the reconciler and
+// WeChat's pushes can race harmlessly. Nothing is lost on the way to WeChat: the shipment is recorded
+// first, then uploaded; an upload WeChat could not take (busy, unreachable) stays PENDING and the
+// reconciler sends it again; one WeChat refused is kept REFUSED with its code and the fix.
+import type { Logger } from 'pino';
+import { ShippingProviderError, type ShippingProvider, type WechatFulfilment } from '../shipping/port';
+import type { Store } from '../storage/port';
+import { AppError, notFound } from './errors';
+import type { User } from './user';
+import { itemDescription, movesForward, type LogisticsType, type Shipment, type ShipmentPackage, type ShipmentStatus } from './shipment';
+
+export interface FulfilmentDeps {
+  store: Store;
+  shipping: ShippingProvider;
+  now(): number;
+  logger: Logger;
+  /** The shop's contact number: SF Express shipments need it (sent masked). */
+  contactPhone: string | null;
+}
+
+export interface ShipInput {
+  logisticsType: LogisticsType;
+  packages: ShipmentPackage[];
+  allDelivered?: boolean;
+}
+
+const invalid = (field: string, message: string) => new AppError('VALIDATION_FAILED', `${field}: ${message}`, { field });
+
+/** Records the shipment (or its one change), then uploads it. The answer says how the upload went. */
+export async function shipOrder(deps: FulfilmentDeps, orderId: string, input: ShipInput): Promise<{ shipment: Shipment; created: boolean }> {
+  const order = await deps.store.findOrder(orderId);
+  if (!order) throw notFound('order');
+  if (order.status !== 'PAID') throw new AppError('ORDER_NOT_PAID', 'only a paid order can be shipped');
+  const refunds = await deps.store.listRefunds(order.id);
+  const refunding = refunds.filter((r) => r.status === 'SUCCESS' || r.status === 'PROCESSING').reduce((n, r) => n + r.amount, 0);
+  if (refunding >= order.total) throw new AppError('ORDER_REFUNDED', 'this order is refunded in full: there is nothing to ship');
+
+  // The content, checked before anything is written or sent.
+  let names = new Map<string, string>();
+  if (input.logisticsType === 'express') {
+    if (input.packages.length === 0) throw invalid('packages', 'an express shipment needs at least one package');
+    if (input.packages.length > 15) throw invalid('packages', 'at most 15 packages');
+    const list = await deps.shipping.carriers().catch(() => [] as { id: string; name: string }[]);
+    const carriers = new Set(list.map((c) => c.id));
+    names = new Map(list.map((c) => [c.id, c.name]));
+    for (const [i, p] of input.packages.entries()) {
+      if (!p.carrier) throw invalid(`packages[${i}].carrier`, 'required for express');
+      if (carriers.size && !carriers.has(p.carrier)) throw invalid(`packages[${i}].carrier`, `${p.carrier} is not in WeChat's delivery list (GET /api/admin/carriers)`);
+      if (!p.trackingNo) throw invalid(`packages[${i}].trackingNo`, 'required for express');
+      if (Buffer.byteLength(p.trackingNo) > 128) throw invalid(`packages[${i}].trackingNo`, 'at most 128 bytes');
+      if (p.carrier === 'SF' && !deps.contactPhone) throw invalid(`packages[${i}].carrier`, "SF Express needs the shop's contact number: set SHOP_CONTACT_PHONE on the server");
+    }
+  } else if (input.packages.length > 0) {
+    throw invalid('packages', `a ${input.logisticsType} shipment has no packages`);
+  }
+
+  const existing = await deps.store.findShipment(order.id);
+  if (existing && existing.status !== 'SHIPPED') throw new AppError('SHIPMENT_LOCKED', 'the shopper has confirmed receipt: the shipment can no longer change');
+  // WeChat allows one change of an accepted shipment; a third is refused here, before calling it.
+  if (existing && existing.upload === 'ACCEPTED' && existing.shipCount >= 2) {
+    throw new AppError('RESHIP_USED', 'WeChat allows one change of a shipment and it has been used; change it in the mini program admin console (发货信息管理) if it must change');
+  }
+  const user = await deps.store.findUserById(order.userId);
+  if (!user) throw new AppError('INTERNAL', 'the order has no shopper');
+  const now = deps.now();
+  const next: Shipment = {
+    orderId: order.id,
+    status: 'SHIPPED',
+    logisticsType: input.logisticsType,
+    packages: input.packages.map((p) => ({ carrier: p.carrier, carrierName: p.carrier ? (names.get(p.carrier) ?? null) : null, trackingNo: p.trackingNo })),
+    allDelivered: input.allDelivered ?? true,
+    itemDesc: itemDescription(order.lines),
+    shipCount: existing ? (existing.upload === 'ACCEPTED' ? 2 : existing.shipCount) : 1,
+    upload: 'PENDING',
+    uploadTime: Math.max(now, (existing?.uploadTime ?? 0) + 1),
+    uploadAttempts: 0,
+    refusal: null,
+    wechatState: existing?.wechatState ?? null,
+    version: (existing?.version ?? 0) + 1,
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+    receivedAt: null,
+    completedAt: null,
+  };
+  if (!(await deps.store.saveShipment(next, existing?.version ?? null))) {
+    throw new AppError('SHIPMENT_CHANGED', 'the shipment changed meanwhile: load the order again');
+  }
+  deps.logger.info({ orderId: order.id, logisticsType: next.logisticsType, packages: next.packages.length, shipCount: next.shipCount }, existing ? 'shipment changed' : 'shipment recorded');
+  return { shipment: await uploadShipment(deps, next, user.openid, order.outTradeNo), created: !existing };
+}
+
+/** Sends a recorded shipment to WeChat and records how it went. */
+export async function uploadShipment(deps: FulfilmentDeps, s: Shipment, payerOpenid: string, outTradeNo: string): Promise<Shipment> {
+  let next: Shipment;
+  try {
+    await deps.shipping.upload({ outTradeNo, payerOpenid, logisticsType: s.logisticsType, packages: s.packages, allDelivered: s.allDelivered, itemDesc: s.itemDesc, uploadTime: s.uploadTime });
+    next = { ...s, upload: 'ACCEPTED', refusal: null, wechatState: 2 };
+  } catch (err) {
+    if (!(err instanceof ShippingProviderError)) throw err;
+    if (err.retryable) {
+      deps.logger.warn({ orderId: s.orderId, code: err.code }, 'shipment upload not taken by WeChat yet; reconciliation will send it again');
+      next = { ...s };
+    } else {
+      deps.logger.warn({ orderId: s.orderId, code: err.code }, 'WeChat refused the shipment');
+      next = { ...s, upload: 'REFUSED', refusal: { code: err.code ?? 0, message: err.message, fix: err.fix ?? '' } };
+    }
+  }
+  next = { ...next, uploadAttempts: s.uploadAttempts + 1, version: s.version + 1, updatedAt: deps.now() };
+  if (await deps.store.saveShipment(next, s.version)) return next;
+  return (await deps.store.findShipment(s.orderId)) ?? s; // someone else moved it: theirs stands
+}
+
+const FROM_WECHAT: Partial<Record<WechatFulfilment, ShipmentStatus>> = { RECEIVED: 'RECEIVED', COMPLETED: 'COMPLETED' };
+
+/** Moves a shipment forward to what WeChat says (never back); records WeChat's order_state either way. */
+export async function advanceShipment(deps: Pick<FulfilmentDeps, 'store' | 'now' | 'logger'>, orderId: string, to: ShipmentStatus | null, wechatState: number | null, at: number): Promise<Shipment | null> {
+  for (let i = 0; i < 3; i++) {
+    const s = await deps.store.findShipment(orderId);
+    if (!s) return null;
+    const forward = to !== null && movesForward(s.status, to);
+    if (!forward && (wechatState === null || wechatState === s.wechatState)) return s;
+    const next: Shipment = {
+      ...s,
+      ...(forward ? { status: to!, receivedAt: s.receivedAt ?? at, completedAt: to === 'COMPLETED' ? at : s.completedAt } : {}),
+      wechatState: wechatState ?? s.wechatState,
+      version: s.version + 1,
+      updatedAt: deps.now(),
+    };
+    if (await deps.store.saveShipment(next, s.version)) {
+      if (forward) deps.logger.info({ orderId, from: s.status, to }, 'shipment moved');
+      return next;
+    }
+  }
+  return deps.store.findShipment(orderId);
+}
+
+/** Asks WeChat where the order is and moves the shipment forward to match. */
+export async function checkWithWechat(deps: FulfilmentDeps, orderId: string, outTradeNo: string): Promise<Shipment | null> {
+  const status = await deps.shipping.status(outTradeNo);
+  if (!status) return deps.store.findShipment(orderId);
+  return advanceShipment(deps, orderId, FROM_WECHAT[status.state] ?? null, status.wechatState, deps.now());
+}
+
+/** The shopper came back from the confirm-receipt component: believe WeChat, not the client. */
+export async function confirmReceipt(deps: FulfilmentDeps, user: User, orderId: string): Promise<Shipment | null> {
+  const order = await deps.store.findOrder(orderId);
+  if (!order || order.userId !== user.id) throw notFound('order');
+  const s = await deps.store.findShipment(order.id);
+  if (!s) throw new AppError('ORDER_NOT_PAID', 'this order has not been shipped yet');
+  return checkWithWechat(deps, order.id, order.outTradeNo);
+}
+
+export interface ShipmentSyncReport {
+  examined: number;
+  uploaded: number;
+  refused: number;
+  moved: number;
+  errors: number;
+}
+
+/** Reconciliation: sends PENDING uploads again, and asks WeChat about accepted shipments not yet completed (pushes can be lost). */
+export async function syncShipments(deps: FulfilmentDeps, limit = 50): Promise<ShipmentSyncReport> {
+  const report: ShipmentSyncReport = { examined: 0, uploaded: 0, refused: 0, moved: 0, errors: 0 };
+  for (const s of await deps.store.listShipmentsToSync(limit)) {
+    report.examined += 1;
+    try {
+      const order = await deps.store.findOrder(s.orderId);
+      if (!order) continue;
+      if (s.upload === 'PENDING') {
+        const user = await deps.store.findUserById(order.userId);
+        if (!user) continue;
+        const after = await uploadShipment(deps, s, user.openid, order.outTradeNo);
+        if (after.upload === 'ACCEPTED') report.uploaded += 1;
+        if (after.upload === 'REFUSED') report.refused += 1;
+      } else {
+        const after = await checkWithWechat(deps, order.id, order.outTradeNo);
+        if (after && after.status !== s.status) report.moved += 1;
+      }
+    } catch (err) {
+      report.errors += 1;
+      deps.logger.warn({ orderId: s.orderId, err: (err as Error).message }, 'shipment reconciliation failed; will try again next round');
+    }
+  }
+  return report;
+}
+
+/** A trade_manage_order_settlement push: with a settlement time the order is COMPLETED, with a confirm time RECEIVED. */
+export async function applySettlementPush(deps: Pick<FulfilmentDeps, 'store' | 'now' | 'logger'>, push: { merchantTradeNo: string; confirmReceiveTime: number | null; settlementTime: number | null }): Promise<Shipment | null> {
+  const attempt = await deps.store.findAttempt(push.merchantTradeNo);
+  if (!attempt) return null;
+  if (push.settlementTime) return advanceShipment(deps, attempt.orderId, 'COMPLETED', 4, push.settlementTime * 1000);
+  if (push.confirmReceiveTime) return advanceShipment(deps, attempt.orderId, 'RECEIVED', 3, push.confirmReceiveTime * 1000);
+  return advanceShipment(deps, attempt.orderId, null, 2, deps.now());
+}

@@ -1,0 +1,40 @@
+// The shipping port: what the domain needs from WeChat's shipping-info management, in the shop's
+// terms. shipping/wechat.ts implements it over the real API (or the sandbox's copy of it).
+import type { LogisticsType, ShipmentPackage } from '../domain/shipment';
+
+export interface ShipmentUpload {
+  outTradeNo: string;
+  payerOpenid: string;
+  logisticsType: LogisticsType;
+  packages: ShipmentPackage[];
+  allDelivered: boolean;
+  itemDesc: string;
+  uploadTime: number;
+}
+
+/** Where WeChat has the order (its order_state, mapped): RECEIVED covers 3 (confirmed) and 6 (awaiting settlement). */
+export type WechatFulfilment = 'TO_SHIP' | 'SHIPPED' | 'RECEIVED' | 'COMPLETED' | 'REFUNDED';
+
+export class ShippingProviderError extends Error {
+  constructor(
+    /** WeChat's errcode; null when it could not be reached. */
+    readonly code: number | null,
+    message: string,
+    /** Worth sending again later (busy, unreachable); otherwise WeChat refused the content. */
+    readonly retryable: boolean,
+    /** For a refusal: what the operator should change. */
+    readonly fix: string | null = null,
+  ) {
+    super(message);
+    this.name = 'ShippingProviderError';
+  }
+}
+
+export interface ShippingProvider {
+  upload(u: ShipmentUpload): Promise<void>;
+  /** null when WeChat does not know the order. */
+  status(outTradeNo: string): Promise<{ state: WechatFulfilment; wechatState: number } | null>;
+  /** WeChat's delivery list (cached). */
+  carriers(): Promise<{ id: string; name: string }[]>;
+  setJumpPath(path: string): Promise<void>;
+}
