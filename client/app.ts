@@ -1,9 +1,13 @@
+import { useDidShow } from '@tarojs/taro';
 import type { PropsWithChildren } from 'react';
+import { noteAppShow } from './services/receipt-return';
 import './app.css';
 
 // Pages are the app's children. The shop is the first page and logs in silently; the login page
 // appears only when that fails.
 function App({ children }: PropsWithChildren) {
+  // Back from WeChat's confirm-receipt component: note its answer for the orders page.
+  useDidShow((options?: unknown) => noteAppShow(options as Parameters<typeof noteAppShow>[0]));
   return children;
 }
 

@@ -26,6 +26,11 @@ export function retryPayment(id: string): Promise<CheckoutResponse> {
   return request<CheckoutResponse>('POST', `/api/orders/${encodeURIComponent(id)}/payment`);
 }
 
+/** Back from confirming receipt: the server asks WeChat where the order is (it never takes the client's word). */
+export async function checkReceipt(id: string): Promise<OrderView> {
+  return (await request<OrderResponse>('POST', `/api/orders/${encodeURIComponent(id)}/receipt`)).order;
+}
+
 export function newIdempotencyKey(): string {
   const rand = Math.random().toString(36).slice(2, 10) + Math.random().toString(36).slice(2, 10);
   return `co-${Date.now().toString(36)}-${rand}`;

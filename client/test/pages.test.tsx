@@ -228,11 +228,32 @@ describe('orders page and the cart', () => {
     render(<OrdersPage />);
     await screen.findByText('挂耳咖啡 10 包');
     expect(screen.getByText('待支付')).toBeTruthy();
-    expect(screen.getByText('已支付')).toBeTruthy();
+    expect(screen.getByText('待发货')).toBeTruthy(); // paid, not shipped yet
     expect(screen.getByText('¥39.90')).toBeTruthy();
     expect(screen.getByText(/^剩余 (29:5\d|30:00) 支付$/)).toBeTruthy();
     fireEvent.click(button('去支付 挂耳咖啡 10 包'));
     expect(lastNavigation()).toEqual({ kind: 'navigateTo', url: `/pages/result/index?id=${pending.order.id}&outcome=cancel` });
+  });
+
+  it('a shipped order shows 已发货 with carrier and copyable tracking number; 确认收货 ends 已完成, as WeChat says', async () => {
+    const token = await sys.login();
+    taroTest.storage.set('checkout.token', token);
+    const paid = await sys.checkout(token, [{ sku: 'MUG-CERAMIC', quantity: 1 }]);
+    await sys.pay(paid.payment);
+    await waitFor(async () => expect((await sys.http('GET', `/api/orders/${paid.order.id}`, { token })).body.order.status).toBe('PAID'));
+    expect((await sys.admin('POST', `/orders/${paid.order.id}/shipments`, { logisticsType: 'express', packages: [{ carrier: 'YTO', trackingNo: 'YT9988776655' }] })).status).toBe(201);
+    render(<OrdersPage />);
+    expect(await screen.findByText('已发货')).toBeTruthy();
+    expect(screen.getByText('圆通速递 YT9988776655')).toBeTruthy();
+    fireEvent.click(screen.getByLabelText('复制运单号 YT9988776655'));
+    await waitFor(() => expect(taroTest.clipboard).toBe('YT9988776655'));
+    taroTest.modalAnswers = [true];
+    fireEvent.click(button('确认收货 陶瓷马克杯'));
+    expect(await screen.findByText('已完成', {}, { timeout: 5000 })).toBeTruthy();
+    expect(taroTest.modals.at(-1)?.title).toBe('确认收货（沙箱）');
+    // The server was asked, and it asked WeChat: not the client's word.
+    expect(taroTest.requests.some((r) => r.url.endsWith(`/api/orders/${paid.order.id}/receipt`))).toBe(true);
+    expect(screen.queryByRole('button', { name: /确认收货/ })).toBeNull();
   });
 
   it('keeps the cart after a cancelled payment, resumes the same order from it, and clears it once paid', async () => {

@@ -56,3 +56,16 @@ describe('what the shopper is told', () => {
     expect(describeError(new ApiError(0, 'NETWORK', 'network request failed'))).toBe('网络连接失败，请检查网络后重试');
   });
 });
+
+describe('shipment summary', () => {
+  it('says 待发货, 已发货 with the parcels, or 已完成; nothing for unpaid or fully refunded orders', async () => {
+    const { shipmentSummary } = await import('../services/shipment');
+    const paid = { status: 'PAID', total: 4500, refundedTotal: 0, shipment: null } as never;
+    expect(shipmentSummary(paid)).toBe('待发货');
+    const shipped = { status: 'PAID', total: 4500, refundedTotal: 0, shipment: { status: 'SHIPPED', packages: [{ carrier: 'YTO', carrierName: '圆通速递', trackingNo: 'YT1' }] } } as never;
+    expect(shipmentSummary(shipped)).toBe('已发货 · 圆通速递 YT1');
+    expect(shipmentSummary({ status: 'PAID', total: 4500, refundedTotal: 0, shipment: { status: 'COMPLETED', packages: [] } } as never)).toBe('已完成');
+    expect(shipmentSummary({ status: 'PENDING', total: 4500, refundedTotal: 0, shipment: null } as never)).toBeNull();
+    expect(shipmentSummary({ status: 'PAID', total: 4500, refundedTotal: 4500, shipment: null } as never)).toBeNull();
+  });
+});

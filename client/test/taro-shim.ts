@@ -1,6 +1,7 @@
 // A stand-in for '@tarojs/taro' in component tests (happy-dom has no mini-program runtime).
 // This is the platform boundary we do not own; everything behind it is real: requests go over
 // real HTTP (node:http, not the DOM's fetch) to the real server and sandbox started by the test.
+import { useEffect } from 'react';
 import { requestOverHttp, type WxRequest } from './http-request';
 
 type Params = Record<string, string>;
@@ -18,7 +19,13 @@ const makeState = () => ({
     throw { errMsg: 'requestPayment:fail no handler' };
   },
   requests: [] as { method: string; url: string; headers: Record<string, string> }[],
+  clipboard: '' as string,
+  toasts: [] as string[],
+  businessViews: [] as Record<string, unknown>[],
   reset() {
+    this.clipboard = '';
+    this.toasts = [];
+    this.businessViews = [];
     this.storage.clear();
     this.routerParams = {};
     this.navigations = [];
@@ -49,10 +56,21 @@ const Taro = {
     const confirm = taroTest.modalAnswers.shift() ?? false;
     return { confirm, cancel: !confirm, errMsg: 'showModal:ok' };
   },
+  setClipboardData: async ({ data }: { data: string }) => void (taroTest.clipboard = data),
+  showToast: async ({ title }: { title: string }) => void taroTest.toasts.push(title),
+  openBusinessView: async (o: Record<string, unknown>) => {
+    taroTest.businessViews.push(o);
+    return { errMsg: 'openBusinessView:ok' };
+  },
   navigateTo: async ({ url }: { url: string }) => void taroTest.navigations.push({ kind: 'navigateTo', url }),
   redirectTo: async ({ url }: { url: string }) => void taroTest.navigations.push({ kind: 'redirectTo', url }),
   reLaunch: async ({ url }: { url: string }) => void taroTest.navigations.push({ kind: 'reLaunch', url }),
 };
+
+/** The page shows (on mount here; again when the app returns to it in a real runtime). */
+export function useDidShow(fn: () => void) {
+  useEffect(() => fn(), []); // eslint-disable-line react-hooks/exhaustive-deps
+}
 
 export function useRouter() {
   return { params: taroTest.routerParams, path: '' };

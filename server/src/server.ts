@@ -214,7 +214,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       leaseMs: Math.max(30_000, 3 * config.wechatPayTimeoutMs + 5_000),
       mayQueryProvider: () => queryBudget.consume('all').then(() => true, () => false),
     };
-    const fulfilment: FulfilmentDeps = { store: checkout.store, shipping: providers.shipping, now, logger, contactPhone: config.shipping.contactPhone };
+    const fulfilment: FulfilmentDeps = { store: checkout.store, shipping: providers.shipping, now, logger, contactPhone: config.shipping.contactPhone, merchantId: config.wechat.mchid };
     const reconciler = startReconciler({ ...checkout, minAgeMs: config.reconcileMinAgeMs, fulfilment }, config.reconcileIntervalMs, metrics.reconciled);
     // WeChat's shipping messages open the shop's order page; failing here only costs the default page.
     void providers.shipping.setJumpPath(config.shipping.jumpPath).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'set_msg_jump_path failed; shipping messages open WeChat\'s default page'));

@@ -10,6 +10,7 @@ import { formatYuan } from '../../services/money';
 import { getOrder, retryPayment, type OrderView } from '../../services/orders';
 import { clearCartIfPaid } from '../../services/cart';
 import { refundSummary } from '../../services/refunds';
+import { shipmentSummary } from '../../services/shipment';
 import { formatTime } from '../../services/time';
 import { wxRequestPayment, type PaymentOutcome } from '../../services/wx';
 import { parseOutcome, resultView } from './state';
@@ -87,6 +88,7 @@ export default function ResultPage() {
   const view = resultView(order, sheet, polling, loadError);
   const amount = order ? formatYuan(order.total) : '';
   const refund = order ? refundSummary(order) : null;
+  const shipping = order ? shipmentSummary(order) : null;
 
   const layout = (icon: 'ok' | 'wait' | 'warn' | 'closed', tone: 'ok' | 'wait' | 'warn', title: string, text: string, primary: JSX.Element | null, secondary: JSX.Element | null) => (
     <View className={`page result result--${view.kind}`}>
@@ -95,6 +97,7 @@ export default function ResultPage() {
         <Text className='result__title'>{title}</Text>
         {amount ? <Text className='result__amount'>{amount}</Text> : null}
         {refund ? <Text className='result__refund'>{refund}</Text> : null}
+        {shipping ? <Text className='muted result__shipping'>{shipping}</Text> : null}
         {text ? <Text className='muted result__text'>{text}</Text> : null}
         {order ? (
           <View className='result__meta'>

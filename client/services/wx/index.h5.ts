@@ -1,11 +1,18 @@
 // The browser's side of the seam: the sandbox stands in for wx.login, and an in-page payment
 // sheet (amount, Pay, Cancel) stands in for the WeChat app's.
 import { formatYuan } from '../money';
-import { sandboxLogin, sandboxPay, sandboxSheetInfo } from './sandbox';
-import type { PaymentOutcome, RequestPaymentParams, SheetInfo } from './types';
+import Taro from '@tarojs/taro';
+import { sandboxConfirmReceipt, sandboxLogin, sandboxPay, sandboxSheetInfo } from './sandbox';
+import type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, RequestPaymentParams, SheetInfo } from './types';
 import './pay-sheet.css';
 
-export type { PaymentOutcome, SheetInfo };
+export type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, SheetInfo };
+
+/** 确认收货 in the browser: a modal and the sandbox stand in for WeChat's confirm-receipt component. */
+export async function wxConfirmReceipt(info: ReceiptInfo): Promise<ReceiptOutcome> {
+  const { confirm } = await Taro.showModal({ title: '确认收货', content: `${info.description}\n请确认已收到商品`, confirmText: '确认收货', cancelText: '取消' });
+  return confirm ? sandboxConfirmReceipt(info.merchantId, info.outTradeNo) : 'cancel';
+}
 
 export const wxLogin = sandboxLogin;
 

@@ -4,10 +4,26 @@ import Taro from '@tarojs/taro';
 import { PAYMENT_MODE } from '../config';
 import { ApiError } from '../errors';
 import { formatYuan } from '../money';
-import { sandboxLogin, sandboxPay, toOutcome } from './sandbox';
-import type { PaymentOutcome, RequestPaymentParams, SheetInfo } from './types';
+import { sandboxConfirmReceipt, sandboxLogin, sandboxPay, toOutcome } from './sandbox';
+import type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, RequestPaymentParams, SheetInfo } from './types';
 
-export type { PaymentOutcome, SheetInfo };
+export type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, SheetInfo };
+
+/**
+ * 确认收货: WeChat's confirm-receipt component (wx.openBusinessView, base library ≥ 2.6.0). It answers
+ * through App.onShow's referrerInfo, never to the caller: the page asks the server when it shows again.
+ * In sandbox mode (DevTools cannot run the component) a modal and the sandbox stand in for it.
+ */
+export async function wxConfirmReceipt(info: ReceiptInfo): Promise<ReceiptOutcome> {
+  if (PAYMENT_MODE === 'sandbox') {
+    const { confirm } = await Taro.showModal({ title: '确认收货（沙箱）', content: `${info.description}\n请确认已收到商品`, confirmText: '确认收货', cancelText: '取消' });
+    return confirm ? sandboxConfirmReceipt(info.merchantId, info.outTradeNo) : 'cancel';
+  }
+  // Taro's types know only the WeChat Pay score views' extraData; weappOrderConfirm takes the order's ids.
+  const extraData = { merchant_id: info.merchantId, merchant_trade_no: info.outTradeNo } as unknown as Parameters<typeof Taro.openBusinessView>[0]['extraData'];
+  await Taro.openBusinessView({ businessType: 'weappOrderConfirm', extraData });
+  return 'opened';
+}
 
 export async function wxLogin(): Promise<string> {
   if (PAYMENT_MODE === 'sandbox') return sandboxLogin();

@@ -53,3 +53,12 @@ export function toOutcome(errMsg: string): PaymentOutcome {
   const detail = errMsg.replace(/^requestPayment:fail\s*/, '');
   return { outcome: 'fail', message: /[\u4e00-\u9fff]/.test(detail) ? detail : '支付未能完成' };
 }
+
+/** The confirm-receipt component's stand-in: the sandbox confirms for the payer, as WeChat's component would. */
+export async function sandboxConfirmReceipt(merchantId: string, outTradeNo: string): Promise<'success' | 'fail' | 'cancel'> {
+  const res = await request<{ extraData: { status: 'success' | 'fail' | 'cancel' } }>('POST', `${SANDBOX_BASE}/sandbox/confirm-receipt`, {
+    body: { merchant_id: merchantId, merchant_trade_no: outTradeNo },
+    auth: false,
+  });
+  return res.extraData.status;
+}

@@ -10,3 +10,13 @@ export interface SheetInfo {
   total: number;
   description: string;
 }
+
+/** Which order the confirm-receipt component confirms (its extraData), and what to show around it. */
+export interface ReceiptInfo {
+  merchantId: string;
+  outTradeNo: string;
+  description: string;
+}
+
+/** opened: WeChat's component took over (its answer comes back when the app shows again); otherwise its answer. */
+export type ReceiptOutcome = 'opened' | 'success' | 'fail' | 'cancel';

@@ -17,6 +17,8 @@ export interface FulfilmentDeps {
   logger: Logger;
   /** The shop's contact number: SF Express shipments need it (sent masked). */
   contactPhone: string | null;
+  /** WECHATPAY_MCHID: kept with each shipment for the confirm-receipt component. */
+  merchantId: string;
 }
 
 export interface ShipInput {
@@ -66,6 +68,7 @@ export async function shipOrder(deps: FulfilmentDeps, orderId: string, input: Sh
   const now = deps.now();
   const next: Shipment = {
     orderId: order.id,
+    merchantId: deps.merchantId,
     status: 'SHIPPED',
     logisticsType: input.logisticsType,
     packages: input.packages.map((p) => ({ carrier: p.carrier, carrierName: p.carrier ? (names.get(p.carrier) ?? null) : null, trackingNo: p.trackingNo })),

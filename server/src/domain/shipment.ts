@@ -17,6 +17,8 @@ export interface ShipmentPackage {
 
 export interface Shipment {
   orderId: string;
+  /** The merchant that took the payment: WeChat's confirm-receipt component names the order by it. */
+  merchantId: string;
   status: ShipmentStatus;
   logisticsType: LogisticsType;
   packages: ShipmentPackage[];
@@ -48,6 +50,8 @@ export const movesForward = (from: ShipmentStatus, to: ShipmentStatus) => RANK[t
 /** What the shopper sees. */
 export interface ShipmentView {
   status: ShipmentStatus;
+  /** For wx.openBusinessView's extraData (merchant_id, with the order's outTradeNo as merchant_trade_no). */
+  merchantId: string;
   logisticsType: LogisticsType;
   packages: { carrier: string | null; carrierName: string | null; trackingNo: string | null }[];
   shippedAt: string;
@@ -56,6 +60,7 @@ export interface ShipmentView {
 export function toShipmentView(s: Shipment): ShipmentView {
   return {
     status: s.status,
+    merchantId: s.merchantId,
     logisticsType: s.logisticsType,
     packages: s.packages.map((p) => ({ carrier: p.carrier, carrierName: p.carrierName ?? null, trackingNo: p.trackingNo })),
     shippedAt: new Date(s.createdAt).toISOString(),

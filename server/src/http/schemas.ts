@@ -51,6 +51,7 @@ export const refundViewSchema = z
 export const shipmentViewSchema = z
   .object({
     status: z.enum(['SHIPPED', 'RECEIVED', 'COMPLETED']).meta({ description: '已发货, 已收货 (receipt confirmed), 已完成 (settled)' }),
+    merchantId: z.string().meta({ description: "wx.openBusinessView's extraData.merchant_id (with the order's outTradeNo as merchant_trade_no)" }),
     logisticsType: z.enum(['express', 'same-city', 'virtual', 'pickup']),
     packages: z.array(z.object({ carrier: z.string().nullable(), carrierName: z.string().nullable(), trackingNo: z.string().nullable() })),
     shippedAt: isoTime,
