@@ -230,4 +230,40 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     await visibleText('支付成功').waitFor({ timeout: 10_000 });
     await shot('e-paid-from-orders');
   });
+
+  it('(f) paid → the operator ships on the ops page → 我的订单 shows 已发货 with carrier and tracking number → 确认收货 → 已完成', async () => {
+    if (version !== 'v3') return; // shipping does not depend on the payment API: once is enough
+    await openShopAndAdd('陶瓷马克杯');
+    await visibleText('微信支付 ¥45.00').click();
+    await tapSheet('pay');
+    await visibleText('支付成功').waitFor({ timeout: 10_000 });
+    const orderId = /[?&]id=(ord_[0-9a-f]{32})/.exec(decodeURIComponent(page.url()))?.[1]!;
+    await visibleText('待发货').waitFor();
+    // The operator, in a browser of their own: sign in, open the order, ship it by express.
+    const ops = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'zh-CN' });
+    const op = await ops.newPage();
+    await op.goto(`${sys.api}/admin/login`);
+    await op.fill('input[name=token]', sys.adminToken);
+    await op.click('button[type=submit]');
+    await op.getByText('每小时下单（近 24 小时）').waitFor();
+    await op.goto(`${sys.api}/admin/orders/${orderId}`);
+    await op.selectOption('select[name=logisticsType]', 'express');
+    await op.selectOption('select[name=carrier]', 'ZTO');
+    await op.fill('input[name=trackingNo]', 'ZT20261130001');
+    await op.getByRole('button', { name: '发货', exact: true }).click();
+    await op.getByRole('status').filter({ hasText: '微信已收到发货信息' }).waitFor();
+    await op.screenshot({ path: path.join(shots, 'ops-shipped.png'), fullPage: true });
+    await ops.close();
+    // The shopper.
+    await page.goto(sys.api);
+    await page.getByLabel('我的订单').filter({ visible: true }).click();
+    await visibleText('已发货').waitFor({ timeout: 10_000 });
+    await visibleText('中通快递 ZT20261130001').waitFor();
+    await shot('f-orders-shipped');
+    await page.getByLabel(/^确认收货 /).filter({ visible: true }).click();
+    await page.getByText('确认收货', { exact: true }).filter({ visible: true }).last().click(); // the modal's confirm
+    await visibleText('已完成').waitFor({ timeout: 10_000 });
+    await shot('f-orders-completed');
+    expect((await sys.admin('GET', `/orders/${orderId}`)).body.shipment).toMatchObject({ status: 'COMPLETED', upload: 'ACCEPTED' });
+  });
 });
