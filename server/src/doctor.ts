@@ -11,6 +11,7 @@ import { apiBaseProblem, ConfigError, ENV_SCHEMA, loadConfig, notifyUrlProblem }
 import { createProviders } from './server';
 import { PaymentProviderError } from './payments/port';
 import { MAX_SKEW_S } from './wechatpay/signed-message';
+import { createAccessTokens, WechatApiError } from './wechat/access-token';
 
 export interface Check {
   name: string;
@@ -200,6 +201,25 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
       fail('Signed call', `${code ? `${code}: ` : ''}${message}`, fix);
     }
   } else fail('Signed call', configProblems.length ? 'skipped: fix the configuration first' : 'skipped: WeChat Pay is not reachable', 'fix the checks above, then run the doctor again');
+  // 5. The mini program's side: an access token proves the appid and AppSecret (shipping needs it).
+  if (configProblems.length === 0) {
+    try {
+      const tokens = createAccessTokens({ baseUrl: bases.WECHAT_API_BASE, appid: String(env.WECHAT_APPID), appSecret: String(env.WECHAT_APP_SECRET), timeoutMs: o.timeoutMs });
+      await tokens.call(async () => ({ errcode: 0 }));
+      pass('Access token', 'stable_token answered for WECHAT_APPID and WECHAT_APP_SECRET');
+    } catch (err) {
+      const code = err instanceof WechatApiError ? err.errcode : null;
+      const fix =
+        code === 40125 || code === 40001
+          ? 'WECHAT_APP_SECRET is wrong: reset it in the mini program admin console (开发管理 → 开发设置) and set it again'
+          : code === 40013
+            ? 'WECHAT_APPID is not a mini program appid'
+            : code === 40164 || code === 89506 || code === 89507
+              ? "add this server's outbound IP to the API IP whitelist in the admin console"
+              : 'read the message: it is what WeChat answered';
+      fail('Access token', (err as Error).message, fix);
+    }
+  }
   return checks;
 }
 

@@ -52,6 +52,12 @@ describe('npm run doctor', () => {
     expect(notify.fix).toMatch(/https:\/\/<your public domain>\/api\/wechatpay\/notify/);
   });
 
+  it('a wrong AppSecret: no access token, and the fix says where to reset it', async () => {
+    const checks = await runDoctor({ ...env, WECHAT_APP_SECRET: '0'.repeat(32) });
+    expect(named(checks, 'Access token')).toMatchObject({ ok: false, detail: expect.stringMatching(/40125/) });
+    expect(named(checks, 'Access token').fix).toMatch(/WECHAT_APP_SECRET is wrong/);
+  });
+
   it('an APIv3 key that is not 32 bytes', async () => {
     const checks = await runDoctor({ ...env, WECHATPAY_APIV3_KEY: env.WECHATPAY_APIV3_KEY!.slice(0, 31) });
     expect(named(checks, 'APIv3 key')).toMatchObject({ ok: false, detail: '31 bytes' });
