@@ -75,4 +75,22 @@ describe.skipIf(!hasChromium)('the ops page in a browser', () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it('renders the API document at /api/docs: every operation of /api/openapi.json, nothing from another origin', async () => {
+    const doc = (await sys.http('GET', '/api/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    const operations = Object.values(doc.paths).reduce((n, p) => n + Object.keys(p).length, 0);
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    const foreign: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => !r.url().startsWith(sys.api) && !r.url().startsWith('data:') && foreign.push(r.url()));
+    await page.goto(`${sys.api}/api/docs`);
+    await page.locator('.opblock-summary-path', { hasText: '/api/orders/{id}/payment' }).waitFor();
+    expect(await page.locator('.opblock').count()).toBe(operations);
+    await page.screenshot({ path: path.join(shots, 'api-docs.png') });
+    expect(errors).toEqual([]);
+    expect(foreign).toEqual([]);
+    await context.close();
+  });
 });
