@@ -70,6 +70,14 @@ describe('access tokens', () => {
     expect((await stable()).access_token).not.toBe(b.access_token);
   });
 
+  it('get_order_list pages with an opaque cursor and refuses a forged one', async () => {
+    const t = (await stable()).access_token;
+    const first = await post(`/wxa/sec/order/get_order_list?access_token=${t}`, { page_size: 1 });
+    expect(first).toMatchObject({ errcode: 0, order_list: [], has_more: false });
+    expect(typeof first.last_index).toBe('string');
+    expect((await post(`/wxa/sec/order/get_order_list?access_token=${t}`, { last_index: 'garbage' })).errcode).toBe(10060011);
+  });
+
   it('lists carriers, SF among them', async () => {
     const t = (await stable()).access_token;
     const list = await post(`/cgi-bin/express/delivery/open_msg/get_delivery_list?access_token=${t}`, {});

@@ -433,6 +433,33 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
   );
 
   routes.all(
+    '/wxa/sec/order/get_order_list',
+    ...business((_req, res, b) => {
+      const range = (b.pay_time_range ?? {}) as { begin_time?: unknown; end_time?: unknown };
+      const begin = typeof range.begin_time === 'number' ? range.begin_time : 0;
+      const end = typeof range.end_time === 'number' ? range.end_time : 4294967295;
+      const size = typeof b.page_size === 'number' && b.page_size > 0 ? Math.min(100, b.page_size) : 100;
+      let from = 0;
+      if (b.last_index !== undefined) {
+        // An opaque cursor: the base64 of the next position; anything else is 10060011.
+        const decoded = typeof b.last_index === 'string' ? Buffer.from(b.last_index, 'base64url').toString() : '';
+        if (!/^pos:\d+$/.test(decoded)) return answer(res, 10060011, 'invalid last_index');
+        from = Number(decoded.slice(4));
+      }
+      // Every paid order the sandbox took, oldest first, filtered as asked (pay_time inclusive).
+      for (const o of s.orders.values()) shippingOf(o);
+      const all = [...orders.values()]
+        .filter((r) => r.payTime >= begin && r.payTime <= end)
+        .filter((r) => b.order_state === undefined || r.state === b.order_state)
+        .filter((r) => b.openid === undefined || r.openid === b.openid)
+        .sort((x, y) => x.payTime - y.payTime || x.transactionId.localeCompare(y.transactionId));
+      const page = all.slice(from, from + size);
+      const hasMore = from + size < all.length;
+      answer(res, 0, 'ok', { order_list: page.map(orderJson), last_index: Buffer.from(`pos:${from + page.length}`).toString('base64url'), has_more: hasMore });
+    }),
+  );
+
+  routes.all(
     '/wxa/sec/order/notify_confirm_receive',
     ...business((_req, res, b) => {
       const r = findByKey(b);
@@ -494,6 +521,15 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     }
     for (const [k, v] of Object.entries(parsed.data)) if (v !== undefined) (controls as unknown as Record<string, unknown>)[k] = v;
     res.json(controls);
+  });
+  // WeChat reminds the merchant about an order unshipped for 48 hours; this sends that push now.
+  controlRoutes.post('/remind-shipping', express.json(), (req, res) => {
+    const no = String((req.body ?? {}).merchant_trade_no ?? '');
+    const o = s.orders.get(no);
+    const r = o ? shippingOf(o) : null;
+    if (!r || r.state !== 1) return res.status(409).json({ errMsg: 'only a paid order still to ship is reminded' });
+    void push(r, 'trade_manage_remind_shipping', { transaction_id: r.transactionId, merchant_id: s.keys.mchid, sub_merchant_id: '', merchant_trade_no: r.outTradeNo, pay_time: r.payTime, msg: '你有订单超过48小时未发货，请尽快发货' });
+    res.json({ sent: true });
   });
   controlRoutes.get('/tokens', (_req, res) => res.json({ issued }));
   controlRoutes.post('/expire-tokens', (_req, res) => {

@@ -15,6 +15,7 @@ import type { NotifyDeps } from './domain/receive-notification';
 import { notifyRoutes } from './http/notify';
 import { messageRoutes } from './http/messages';
 import type { FulfilmentDeps } from './domain/fulfilment';
+import type { ReminderLog } from './domain/reminders';
 import { openApiRoutes } from './http/openapi';
 import { opsRoutes } from './http/ops';
 import type { ReconcileReport } from './domain/reconcile';
@@ -50,6 +51,8 @@ export interface AppDeps {
   fulfilment: FulfilmentDeps;
   /** The message-push configuration (Token, EncodingAESKey, appid); null turns /api/wechat/messages off (404). */
   messages: { token: string; aesKey: string; appid: string } | null;
+  /** WeChat's reminders about orders unshipped for 48 hours, for the ops page. */
+  reminders: ReminderLog;
 }
 
 export function buildApp(deps: AppDeps): express.Express {
@@ -71,7 +74,7 @@ export function buildApp(deps: AppDeps): express.Express {
   // Before the JSON parser: the notification is read as raw bytes.
   app.use('/api/wechatpay/notify', notifyRoutes(deps.notify));
   // WeChat's message pushes (shipping): signed, and encrypted in safe mode; also read raw.
-  app.use('/api/wechat/messages', messageRoutes({ ...deps.fulfilment, config: deps.messages }));
+  app.use('/api/wechat/messages', messageRoutes({ ...deps.fulfilment, config: deps.messages, reminders: deps.reminders }));
 
   const api = express.Router();
   api.use(requireJson);
@@ -86,7 +89,7 @@ export function buildApp(deps: AppDeps): express.Express {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });
   app.use('/api', api);
-  app.use('/admin', opsRoutes({ payments: deps.checkout, fulfilment: deps.fulfilment, adminToken: deps.adminToken, reconcileNow: deps.reconcileNow, refusedNotifications: deps.refusedNotifications }));
+  app.use('/admin', opsRoutes({ payments: deps.checkout, fulfilment: deps.fulfilment, reminders: deps.reminders, adminToken: deps.adminToken, reconcileNow: deps.reconcileNow, refusedNotifications: deps.refusedNotifications }));
 
   if (deps.clientDir) app.use(serveH5Client(deps.clientDir, deps.sandboxUrl ?? null));
 

@@ -12,6 +12,7 @@ import { RateLimiterCluster, RateLimiterMemory, RateLimiterMongo } from 'rate-li
 import { buildApp, listRoutes } from './app';
 import { createMetrics } from './metrics';
 import type { FulfilmentDeps } from './domain/fulfilment';
+import { createReminderLog } from './domain/reminders';
 import type { ShippingProvider } from './shipping/port';
 import { createWechatShipping } from './shipping/wechat';
 import { systemClock, type Clock } from './clock';
@@ -240,6 +241,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       reconcileNow: () => reconciler.runNow(),
       refusedNotifications: () => refusals.counts(),
       fulfilment,
+      reminders: createReminderLog(),
       messages: config.shipping.messageToken && config.shipping.messageAesKey ? { token: config.shipping.messageToken, aesKey: config.shipping.messageAesKey, appid: config.wechat.appid } : null,
     });
     const httpServer = http.createServer(app);

@@ -225,6 +225,32 @@ describe('what WeChat tells us back', () => {
     expect((await adminOrder(order.id)).shipment.status).toBe('COMPLETED');
   });
 
+  it('takes a plaintext-mode push when its signature holds', async () => {
+    const { order } = await paidOrder();
+    await ship(order.id, { logisticsType: 'virtual' });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const body = JSON.stringify({ Event: 'trade_manage_order_settlement', merchant_trade_no: order.outTradeNo, settlement_time: Number(timestamp) });
+    const url = (sig: string) => `${sys.api}/api/wechat/messages?${new URLSearchParams({ signature: sig, timestamp, nonce: '7', openid: 'o_system' })}`;
+    expect((await fetch(url('0'.repeat(40)), { method: 'POST', body, headers: { 'Content-Type': 'application/json' } })).status).toBe(401);
+    expect((await adminOrder(order.id)).shipment.status).toBe('SHIPPED');
+    const ok = await fetch(url(pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, '7')), { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    expect(await ok.text()).toBe('success');
+    expect((await adminOrder(order.id)).shipment.status).toBe('COMPLETED');
+  });
+
+  it("surfaces WeChat's reminder about an order unshipped for 48 hours on the ops page", async () => {
+    const { order } = await paidOrder();
+    expect((await sandbox('POST', '/remind-shipping', { merchant_trade_no: order.outTradeNo })).status).toBe(200);
+    const cookie = (await fetch(`${sys.api}/admin/login`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(sys.adminToken)}` })).headers.get('set-cookie')!.split(';')[0]!;
+    let html = '';
+    for (let i = 0; i < 50 && !html.includes(order.outTradeNo); i++) {
+      html = await (await fetch(`${sys.api}/admin`, { headers: { Cookie: cookie } })).text();
+      if (!html.includes(order.outTradeNo)) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(html).toContain('微信催发货');
+    expect(html).toContain(`<a href="/admin/orders/${order.id}">${order.outTradeNo}</a>`);
+  });
+
   it("the shopper confirms receipt through the component's stand-in: the settlement push completes the order", async () => {
     const { order, token } = await paidOrder();
     await ship(order.id, { logisticsType: 'express', packages: [{ carrier: 'JD', trackingNo: 'JD9' }] });
@@ -257,6 +283,33 @@ describe('what WeChat tells us back', () => {
     const report = await sys.server.reconcileNow();
     expect(report.shipments.moved).toBeGreaterThanOrEqual(1);
     expect((await adminOrder(order.id)).shipment).toMatchObject({ status: 'COMPLETED', wechatState: 4 });
+  });
+});
+
+describe("the sandbox's get_order_list", () => {
+  it("pages a shopper's orders with the cursor, filtered by state and openid", async () => {
+    const tok = (await (await fetch(`${env.WECHAT_API_BASE}/cgi-bin/stable_token`, { method: 'POST', body: JSON.stringify({ grant_type: 'client_credential', appid: env.WECHAT_APPID, secret: env.WECHAT_APP_SECRET }) })).json()) as { access_token: string };
+    const list = async (body: object) => (await (await fetch(`${env.WECHAT_API_BASE}/wxa/sec/order/get_order_list?access_token=${tok.access_token}`, { method: 'POST', body: JSON.stringify(body) })).json()) as any;
+    const user = `lister-${Date.now()}`;
+    const token = await sys.login(user);
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { order, payment } = await sys.checkout(token);
+      await sys.pay(payment, 'success');
+      made.push(order.outTradeNo);
+    }
+    const openid = (await list({ page_size: 100 })).order_list.find((o: any) => o.merchant_trade_no === made[0]).openid;
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const r = await list({ openid, page_size: 2, ...(cursor ? { last_index: cursor } : {}) });
+      expect(r.errcode).toBe(0);
+      seen.push(...r.order_list.map((o: any) => o.merchant_trade_no));
+      cursor = r.last_index;
+      if (!r.has_more) break;
+    }
+    expect(seen.sort()).toEqual([...made].sort());
+    expect((await list({ openid, order_state: 2 })).order_list).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@
 import express, { type Router } from 'express';
 import { applySettlementPush, type FulfilmentDeps } from '../domain/fulfilment';
 import { AppError } from '../domain/errors';
+import type { ReminderLog } from '../domain/reminders';
 import { aesKeyOf, decryptMessage, pushSignature, sameSignature } from '../wechat/message-crypto';
 
 /** choice: WeChat documents no window for a push's timestamp; 5 minutes either way, as for WeChat Pay. */
@@ -13,6 +14,7 @@ export const PUSH_MAX_SKEW_S = 300;
 
 export interface MessageDeps extends FulfilmentDeps {
   config: { token: string; aesKey: string; appid: string } | null;
+  reminders: ReminderLog;
 }
 
 export function messageRoutes(deps: MessageDeps): Router {
@@ -66,6 +68,9 @@ export function messageRoutes(deps: MessageDeps): Router {
       const shipment = await applySettlementPush(deps, { merchantTradeNo: q(message.merchant_trade_no), confirmReceiveTime: num(message.confirm_receive_time), settlementTime: num(message.settlement_time) });
       deps.logger.info({ event, merchantTradeNo: q(message.merchant_trade_no), status: shipment?.status ?? null }, 'message push');
     } else if (event === 'trade_manage_remind_shipping') {
+      const merchantTradeNo = q(message.merchant_trade_no).slice(0, 64);
+      const attempt = merchantTradeNo ? await deps.store.findAttempt(merchantTradeNo) : null;
+      deps.reminders.add({ merchantTradeNo, transactionId: q(message.transaction_id).slice(0, 64), orderId: attempt?.orderId ?? null, receivedAt: deps.now() });
       deps.logger.warn({ event, merchantTradeNo: q(message.merchant_trade_no), transactionId: q(message.transaction_id) }, 'WeChat reminds: an order has been unshipped for more than 48 hours');
     } else {
       deps.logger.info({ event: event.slice(0, 64) }, 'message push ignored');

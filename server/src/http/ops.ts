@@ -12,11 +12,13 @@ import type { ReconcileReport } from '../domain/reconcile';
 import { requestRefund } from '../domain/refunds';
 import { shipOrder, type FulfilmentDeps } from '../domain/fulfilment';
 import type { LogisticsType } from '../domain/shipment';
+import type { ReminderLog } from '../domain/reminders';
 import { orderIdParam } from './schemas';
 
 export interface OpsDeps {
   payments: PaymentDeps;
   fulfilment: FulfilmentDeps;
+  reminders: ReminderLog;
   adminToken: string | null;
   reconcileNow(): Promise<ReconcileReport>;
   /** Refused notification deliveries since start, by reason. */
@@ -187,6 +189,7 @@ export function opsRoutes(deps: OpsDeps): Router {
     }
     const label = (t: number) => new Date(t).toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', hour12: false });
     const refused = Object.entries(deps.refusedNotifications()).sort((a, b) => b[1] - a[1]);
+    const reminders = deps.reminders.recent().slice(0, 20);
     const flash = typeof req.query.msg === 'string' ? req.query.msg.slice(0, 200) : '';
     res.type('html').send(
       page(
@@ -198,6 +201,7 @@ ${bars('每小时支付（近 24 小时）', hours.map((t, i) => ({ label: label
 ${refused.length ? bars('被拒绝的通知（自启动以来，按原因）', refused.map(([k, v]) => ({ label: k, value: v })), '#fa5151') : ''}
 </div>
 <table aria-label="被拒绝的通知"><tr><th>拒绝原因</th><th class="n">次数</th></tr>${refused.length ? refused.map(([k, v]) => html`<tr><td><code>${k}</code></td><td class="n">${v}</td></tr>`) : html`<tr><td class="muted" colspan="2">自启动以来没有被拒绝的通知</td></tr>`}</table>
+${reminders.length ? html`<table aria-label="催发货提醒" class="spaced"><tr><th>微信催发货（超过 48 小时未发货）</th><th>收到</th></tr>${reminders.map((m) => html`<tr><td class="warn">${m.orderId ? html`<a href="/admin/orders/${m.orderId}">${m.merchantTradeNo}</a>` : m.merchantTradeNo}</td><td>${time(m.receivedAt)}</td></tr>`)}</table>` : ''}
 <form method="post" action="/admin/reconcile" class="spaced"><button type="submit" class="secondary">立即对账 (reconcile now)</button></form></section>
 <section><h2>订单</h2>
 <form method="get" action="/admin" class="inline" aria-label="筛选">
