@@ -171,6 +171,17 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     await visibleText('支付成功').waitFor({ timeout: 10_000 });
   });
 
+  it('Back closes the payment sheet as a cancel, instead of leaving the shop', async () => {
+    await openShopAndAdd('贴纸一套');
+    await visibleText('微信支付 ¥0.01').click();
+    await page.locator('.pay-sheet').waitFor();
+    await page.waitForTimeout(600);
+    await page.goBack();
+    await page.locator('.pay-sheet').waitFor({ state: 'detached' });
+    await visibleText('支付已取消').waitFor();
+    expect(page.url().startsWith(sys.api)).toBe(true);
+  });
+
   it('(b) cancel in the sheet → not paid with Retry → Retry → paid', async () => {
     await openShopAndAdd('挂耳咖啡 10 包');
     await visibleText('微信支付 ¥39.90').click();

@@ -50,11 +50,37 @@ function showSheet(info: SheetInfo): Promise<'pay' | 'cancel'> {
     const cancel = document.createElement('button');
     cancel.className = 'pay-sheet__cancel';
     cancel.textContent = '取消';
-    const done = (choice: 'pay' | 'cancel') => {
-      if (!seen()) return; // ignored: the shopper has not seen the sheet yet
+    // Back closes the sheet, as on a phone, instead of leaving the page: the sheet takes a history
+    // entry of its own, and its popstate is kept from the router (a capture listener on window runs first).
+    let closed = false;
+    let dropped: (() => void) | null = null;
+    const onPop = (e: PopStateEvent) => {
+      e.stopImmediatePropagation();
+      window.removeEventListener('popstate', onPop, true);
+      if (dropped) return dropped(); // the sheet's own entry, dropped after a button closed it
+      finish('cancel', true);
+    };
+    history.pushState({ paySheet: true }, '', location.href);
+    window.addEventListener('popstate', onPop, true);
+    const finish = (choice: 'pay' | 'cancel', byBack = false) => {
+      if (closed) return;
+      closed = true;
       overlay.remove();
       document.removeEventListener('keydown', onKey);
-      resolve(choice);
+      if (byBack) return resolve(choice);
+      // Drop the sheet's history entry without the router noticing, and go on only once it is gone:
+      // a navigation that raced it would be undone by it.
+      const fallback = setTimeout(() => dropped?.(), 1000);
+      dropped = () => {
+        clearTimeout(fallback);
+        dropped = () => undefined;
+        resolve(choice);
+      };
+      history.back();
+    };
+    const done = (choice: 'pay' | 'cancel') => {
+      if (!seen()) return; // ignored: the shopper has not seen the sheet yet
+      finish(choice);
     };
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') done('cancel');
