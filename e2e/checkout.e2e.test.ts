@@ -1,5 +1,6 @@
 // The H5 build in Debian's chromium against the real server and sandbox: pay, cancel and retry,
 // and a refusal the app recovers from. Screenshots of each final state go to test-results/e2e/.
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -240,6 +241,42 @@ describe.skipIf(!hasChromium)(`checkout in a browser, WeChat Pay API ${version}`
     await tapSheet('pay');
     await visibleText('支付成功').waitFor({ timeout: 10_000 });
     await shot('e-paid-from-orders');
+  });
+
+  it('(g) the states the flows above pass too quickly: confirming, unconfirmed, closed, an empty order list, a failed login', async () => {
+    if (version !== 'v3') return; // pages, not payment API: once is enough
+    await page.goto(sys.api);
+    await visibleText('合计').waitFor();
+    // 我的订单 of a new shopper: empty, with a way back to the shop.
+    await page.getByLabel('我的订单').filter({ visible: true }).click();
+    await visibleText('还没有订单').waitFor();
+    await shot('g-orders-empty');
+    // A pending order the sheet said was paid: the page keeps confirming, then says it cannot yet.
+    // Taro's H5 storage keeps {data} as JSON: the browser's shopper's token, for an order of theirs.
+    const token = (JSON.parse((await page.evaluate(() => localStorage.getItem('checkout.token')))!) as { data: string }).data;
+    const pending = await sys.checkout(token);
+    await page.goto(`${sys.api}/#/pages/result/index?id=${pending.order.id}&outcome=ok`);
+    await visibleText('正在确认支付结果').waitFor();
+    await shot('g-confirming');
+    await visibleText('支付结果确认中').waitFor({ timeout: 20_000 });
+    await shot('g-unconfirmed');
+    // Past its time to pay: closed, with one way on.
+    const db = new Database(path.join(sys.dataDir, 'checkout.sqlite'));
+    db.prepare('UPDATE orders SET pay_deadline = ? WHERE id = ?').run(Date.now() - 1000, pending.order.id);
+    db.close();
+    await page.goto(`${sys.api}/#/pages/result/index?id=${pending.order.id}&outcome=cancel`);
+    await page.reload();
+    await visibleText('订单已关闭').waitFor();
+    await shot('g-closed');
+    // A failed login: WeChat busy, then the login page says so with one way to try again.
+    await sys.controls({ code2sessionErrcode: { errcode: -1, times: 20 } });
+    await page.evaluate(() => localStorage.clear());
+    await page.goto(sys.api);
+    await visibleText('重新登录').waitFor({ timeout: 15_000 });
+    await shot('g-login-failed');
+    await sys.controls({ code2sessionErrcode: null });
+    await visibleText('重新登录').click();
+    await visibleText('合计').waitFor({ timeout: 15_000 });
   });
 
   it('(f) paid → the operator ships on the ops page → 我的订单 shows 已发货 with carrier and tracking number → 确认收货 → 已完成', async () => {
