@@ -36,10 +36,7 @@ afterAll(() => sys?.stop());
 describe('确认收货 in the compiled mini program', () => {
   it("a shipped order's 确认收货 calls wx.openBusinessView with the order's merchant_id and merchant_trade_no; coming back, the page shows 已完成 once WeChat says so", async () => {
     // A paid order of this shopper, shipped by the operator.
-    const token = await sys.login(SHOPPER);
-    const { order, payment } = await sys.checkout(token);
-    await sys.pay(payment, 'success');
-    for (let i = 0; i < 100 && (await sys.http('GET', `/api/orders/${order.id}`, { token })).body.order.status !== 'PAID'; i++) await new Promise((r) => setTimeout(r, 20));
+    const { order } = await sys.paidOrder(SHOPPER);
     expect((await sys.admin('POST', `/orders/${order.id}/shipments`, { logisticsType: 'express', packages: [{ carrier: 'SF', trackingNo: 'SF0001112223' }] })).status).toBe(400); // SF needs SHOP_CONTACT_PHONE
     expect((await sys.admin('POST', `/orders/${order.id}/shipments`, { logisticsType: 'express', packages: [{ carrier: 'EMS', trackingNo: 'EM0001112223' }] })).status).toBe(201);
     const mchid = (await sys.admin('GET', `/orders/${order.id}`)).body.shipment.merchantId as string;

@@ -232,6 +232,16 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     }
   }
 
+  /** What every trade_manage_order_settlement push carries. */
+  const settlementBase = (r: ShippingOrder) => ({
+    transaction_id: r.transactionId,
+    merchant_id: s.keys.mchid,
+    sub_merchant_id: '',
+    merchant_trade_no: r.outTradeNo,
+    pay_time: r.payTime,
+    shipped_time: Math.floor((r.shippedAt ?? s.now()) / 1000),
+  });
+
   const settle = (r: ShippingOrder, method: 1 | 2) => {
     if (r.state !== 2) return;
     if (r.confirmTimer) clearTimeout(r.confirmTimer);
@@ -241,12 +251,7 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     r.state = 6; // … awaiting settlement …
     r.state = 4; // … settled at once in the sandbox (choice: WeChat's settlement delay is not documented)
     void push(r, 'trade_manage_order_settlement', {
-      transaction_id: r.transactionId,
-      merchant_id: s.keys.mchid,
-      sub_merchant_id: '',
-      merchant_trade_no: r.outTradeNo,
-      pay_time: r.payTime,
-      shipped_time: Math.floor((r.shippedAt ?? s.now()) / 1000),
+      ...settlementBase(r),
       confirm_receive_method: method,
       confirm_receive_time: confirmTime,
       settlement_time: confirmTime,
@@ -258,12 +263,7 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     r.shippedAt = s.now();
     const estimated = Math.floor(s.now() / 1000) + (r.logisticsType === 1 ? 10 : 2) * 86_400;
     void push(r, 'trade_manage_order_settlement', {
-      transaction_id: r.transactionId,
-      merchant_id: s.keys.mchid,
-      sub_merchant_id: '',
-      merchant_trade_no: r.outTradeNo,
-      pay_time: r.payTime,
-      shipped_time: Math.floor(r.shippedAt / 1000),
+      ...settlementBase(r),
       estimated_settlement_time: estimated,
     });
     if (r.confirmTimer) clearTimeout(r.confirmTimer);

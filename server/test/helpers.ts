@@ -27,6 +27,8 @@ export interface TestSystem {
   login(user?: string): Promise<string>;
   checkout(token: string, items?: { sku: string; quantity: number }[], key?: string): Promise<CheckoutResponse>;
   pay(payment: CheckoutResponse['payment'], outcome?: 'success' | 'cancel' | 'fail'): Promise<{ status: number; body: any }>;
+  /** A shopper's order, paid through the sandbox and PAID on the server; with the shopper's token. */
+  paidOrder(items?: { sku: string; quantity: number }[], user?: string): Promise<{ order: CheckoutResponse['order']; token: string }>;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,14 @@ export async function startTestSystem(opts: { env?: Record<string, string>; syst
     return request('POST', `${sandboxUrl}/sandbox/pay`, { body: { ...payment, outcome } });
   }
 
+  async function paidOrder(items = [{ sku: 'MUG-CERAMIC', quantity: 1 }], user?: string) {
+    const token = await login(user);
+    const { order, payment } = await checkout(token, items);
+    await pay(payment, 'success');
+    await waitFor(async () => (await request('GET', `/api/orders/${order.id}`, { token })).body.order.status === 'PAID');
+    return { order, token };
+  }
+
   return {
     server: launched.server,
     adminToken: launched.config.adminToken!,
@@ -107,6 +117,7 @@ export async function startTestSystem(opts: { env?: Record<string, string>; syst
     login,
     checkout,
     pay,
+    paidOrder,
     close: () => launched.close(),
   };
 }

@@ -63,10 +63,7 @@ describe('metrics', () => {
 
   it('moves through a checkout: HTTP by route, the order created and paid, the WeChat Pay calls, the notification, a reconciliation round', async () => {
     const before = await scrape();
-    const token = await sys.login();
-    const { payment, order } = await sys.checkout(token);
-    await sys.pay(payment, 'success');
-    for (let i = 0; i < 50 && (await sys.request('GET', `/api/orders/${order.id}`, { token })).body.order.status !== 'PAID'; i++) await new Promise((r) => setTimeout(r, 50));
+    const { order } = await sys.paidOrder();
     await sys.server.reconcileNow();
     await fetch(`${sys.api}/api/wechatpay/notify`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
     const after = await scrape();
@@ -166,10 +163,7 @@ describe('the ops page', () => {
 
   it('refunds an amount in yuan, exactly in fen; refuses a cross-site post and a bad amount', async () => {
     const cookie = await signIn();
-    const token = await sys.login();
-    const { payment, order } = await sys.checkout(token);
-    await sys.pay(payment, 'success');
-    for (let i = 0; i < 50 && (await sys.request('GET', `/api/orders/${order.id}`, { token })).body.order.status !== 'PAID'; i++) await new Promise((r) => setTimeout(r, 50));
+    const { order } = await sys.paidOrder();
     const url = `${sys.api}/admin/orders/${order.id}/refund`;
     const cross = await fetch(url, form({ amount: '1.00', key: 'k1' }, { Cookie: cookie, Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' }));
     expect(cross.status).toBe(401);

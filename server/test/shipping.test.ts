@@ -24,16 +24,7 @@ const sandbox = (method: string, p: string, body?: unknown) => sys.request(metho
 const ship = (orderId: string, body: unknown) => sys.request('POST', `/api/admin/orders/${orderId}/shipments`, { body, headers: { Authorization: `Bearer ${sys.adminToken}` } });
 const adminOrder = async (orderId: string) => (await sys.request('GET', `/api/admin/orders/${orderId}`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).body;
 
-async function paidOrder(items = [{ sku: 'MUG-CERAMIC', quantity: 1 }]) {
-  const token = await sys.login();
-  const { order, payment } = await sys.checkout(token, items);
-  await sys.pay(payment, 'success');
-  for (let i = 0; i < 100; i++) {
-    if ((await sys.request('GET', `/api/orders/${order.id}`, { token })).body.order.status === 'PAID') return { order, token };
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('not paid');
-}
+const paidOrder = (items?: { sku: string; quantity: number }[]) => sys.paidOrder(items);
 
 describe('what is sent to WeChat', () => {
   it('masks a phone number, keeping the last four digits; builds the item description within 120 characters; writes RFC 3339 in Beijing time', () => {
@@ -318,10 +309,7 @@ describe('black-box, as a merchant client written against WeChat\'s documented A
     const proc = await startSystemProcess({ RECONCILE_INTERVAL_SECONDS: '0' });
     try {
       const creds = util.parseEnv(fs.readFileSync(path.join(proc.dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
-      const token = await proc.login();
-      const { order, payment } = await proc.checkout(token);
-      await proc.pay(payment, 'success');
-      for (let i = 0; i < 100 && (await proc.http('GET', `/api/orders/${order.id}`, { token })).body.order.status !== 'PAID'; i++) await new Promise((r) => setTimeout(r, 20));
+      const { order } = await proc.paidOrder();
       expect((await proc.admin('POST', `/orders/${order.id}/shipments`, { logisticsType: 'express', packages: [{ carrier: 'ZTO', trackingNo: 'ZTO777' }] })).status).toBe(201);
       // The merchant's own client: stable_token, then get_order.
       const base = creds.WECHAT_API_BASE!;

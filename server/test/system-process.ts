@@ -20,6 +20,8 @@ export interface SystemProcess {
   login(user?: string): Promise<string>;
   checkout(token: string, items?: { sku: string; quantity: number }[]): Promise<{ order: any; payment: any }>;
   pay(payment: object, outcome?: 'success' | 'cancel' | 'fail'): Promise<{ errMsg: string }>;
+  /** A shopper's order, paid through the sandbox and PAID on the server; with the shopper's token. */
+  paidOrder(user?: string): Promise<{ order: any; token: string }>;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   stop(): Promise<void>;
@@ -106,6 +108,16 @@ export async function startSystemProcess(env: Record<string, string> = {}): Prom
     },
     async pay(payment, outcome = 'success') {
       return (await httpJson('POST', `${ready.sandbox}/sandbox/pay`, { body: { ...payment, outcome } })).body;
+    },
+    async paidOrder(user) {
+      const token = await sys.login(user);
+      const { order, payment } = await sys.checkout(token);
+      await sys.pay(payment, 'success');
+      for (let i = 0; i < 250; i++) {
+        if ((await sys.http('GET', `/api/orders/${order.id}`, { token })).body.order.status === 'PAID') return { order, token };
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`order ${order.id} was not PAID within 5 s`);
     },
     output: () => output,
     stop: () =>
