@@ -59,6 +59,9 @@ export default defineConfig<'webpack5'>(async (merge) => {
     cache: { enable: false },
     logger: { quiet: true, stats: false },
     mini: {
+      // Product pictures as files beside the pages (an <image> takes a local SVG path reliably; a base64
+      // SVG data URI is not documented for it).
+      imageUrlLoaderOption: { limit: true }, // Taro's meaning: a 0-byte inline limit, so every image is a file
       postcss: {
         pxtransform: { enable: true, config: {} },
         cssModules: { enable: false, config: { namingPattern: 'module', generateScopedName: '[name]__[local]___[hash:base64:5]' } },

@@ -62,6 +62,15 @@ describe('weapp build', () => {
     for (const page of app.pages) for (const ext of ['js', 'json', 'wxml']) expect(fs.existsSync(path.join(out, `${page}.${ext}`)), `${page}.${ext}`).toBe(true);
   });
 
+  it('ships a picture file for every product in the catalog (an <image> path, not an inline data URI)', async () => {
+    const { SEED_PRODUCTS } = await import('../server/src/domain/catalog');
+    const pictures = fs.readdirSync(path.join(out, 'assets/products'));
+    expect(pictures).toContain('placeholder.svg');
+    const page = fs.readFileSync(path.join(out, 'pages/checkout/index.js'), 'utf8');
+    expect(page).not.toContain('data:image/svg');
+    expect(SEED_PRODUCTS.length).toBe(pictures.length - 1);
+  });
+
   it('stays under the main-package budget', () => {
     const size = files(out).filter((f) => !f.endsWith('.LICENSE.txt')).reduce((sum, f) => sum + fs.statSync(f).size, 0);
     console.log(`weapp main package: ${(size / 1024).toFixed(1)} KB (budget ${BUDGET_BYTES / 1024} KB, WeChat limit 2048 KB)`);

@@ -24,3 +24,5 @@ export const Button = ({ children, className, onClick, disabled, loading, type: 
 function pass(rest: Record<string, unknown>) {
   return Object.fromEntries(Object.entries(rest).filter(([k]) => k.startsWith('aria-') || k.startsWith('data-') || k === 'role'));
 }
+
+export const Image = ({ className, src, ...rest }: Props & { src?: string }) => <img className={className} src={src} alt='' {...pass(rest)} />;

@@ -1,6 +1,10 @@
 /// <reference types="@tarojs/taro" />
 
 declare module '*.css';
+declare module '*.svg' {
+  const url: string;
+  export default url;
+}
 
 /** Build-time settings (config/index.ts → defineConstants). */
 declare const __API_BASE__: string;

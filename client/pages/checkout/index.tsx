@@ -1,6 +1,6 @@
 // The catalog with quantities, the total, and one primary action: pay. The server prices the
 // order; the total shown here is only what the shopper sees before paying.
-import { Button, Text, View } from '@tarojs/components';
+import { Button, Image, Text, View } from '@tarojs/components';
 import Taro from '@tarojs/taro';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import ErrorNote from '../../components/ErrorNote';
@@ -10,6 +10,7 @@ import { ensureLoggedIn } from '../../services/auth';
 import { loadCart, saveCart } from '../../services/cart';
 import { ApiError, describeError } from '../../services/errors';
 import { cartTotal, formatYuan } from '../../services/money';
+import { productImage } from '../../services/product-images';
 import { createOrder, listProducts, newIdempotencyKey, type Product } from '../../services/orders';
 import { wxRequestPayment } from '../../services/wx';
 import './index.css';
@@ -120,6 +121,7 @@ export default function CheckoutPage() {
       <View className='checkout__list'>
         {products.map((p) => (
           <View className='product' key={p.sku} data-sku={p.sku}>
+            <Image className='product__image' src={productImage(p.sku)} mode='aspectFit' aria-hidden />
             <View className='product__info'>
               <Text className='product__name'>{p.name}</Text>
               <Text className='muted product__desc'>{p.description}</Text>
