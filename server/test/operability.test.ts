@@ -179,3 +179,15 @@ describe('the ops page', () => {
     expect((await sys.request('GET', `/api/admin/orders/${order.id}`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).body.refunds).toHaveLength(1);
   });
 });
+
+describe('log lines', () => {
+  it('carry each key once (JSON with a duplicate key is ambiguous to a log pipeline)', async () => {
+    await sys.request('GET', '/api/products');
+    const raw = sys.logs.flatMap((l) => l.split('\n')).filter((l) => l.includes('"msg":"request"'));
+    expect(raw.length).toBeGreaterThan(0);
+    for (const line of raw) {
+      const keys = [...line.matchAll(/"(\w+)":/g)].map((m) => m[1]);
+      expect(keys.length, line).toBe(new Set(keys).size);
+    }
+  });
+});

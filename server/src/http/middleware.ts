@@ -47,7 +47,7 @@ const pathOf = (req: IncomingMessage) => ((req as Request).originalUrl ?? req.ur
 export function requestLog(logger: Logger): RequestHandler {
   const http = pinoHttp({
     logger,
-    quietReqLogger: true,
+    quietReqLogger: false, // the request id comes from the log context (mixin), once per line
     genReqId: (_req, res) => {
       const id = crypto.randomUUID();
       res.setHeader('Request-ID', id);
@@ -57,10 +57,11 @@ export function requestLog(logger: Logger): RequestHandler {
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request',
-    customAttributeKeys: { responseTime: 'ms' },
     wrapSerializers: false,
     serializers: { req: () => undefined, res: () => undefined, err: (e: Error) => e.message },
-    customProps: (req, res) => ({ method: req.method, path: pathOf(req), status: res.statusCode }),
+    // The line's fields, computed once the answer is sent (status and duration are known then).
+    customSuccessObject: (req, res, val: { responseTime?: number }) => ({ method: req.method, path: pathOf(req), status: res.statusCode, ms: val.responseTime }),
+    customErrorObject: (req, res, err, val: { responseTime?: number }) => ({ method: req.method, path: pathOf(req), status: res.statusCode, ms: val.responseTime, err: err?.message }),
   });
   return (req, res, next) => http(req, res, () => logContext.run({ reqId: String(req.id) }, next));
 }
