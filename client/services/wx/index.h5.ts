@@ -51,32 +51,28 @@ function showSheet(info: SheetInfo): Promise<'pay' | 'cancel'> {
     cancel.className = 'pay-sheet__cancel';
     cancel.textContent = '取消';
     // Back closes the sheet, as on a phone, instead of leaving the page: the sheet takes a history
-    // entry of its own, and its popstate is kept from the router (a capture listener on window runs first).
+    // entry of its own, and its popstate is kept from the router (a capture listener on window runs
+    // first). Closed by a button, the entry stays but gets the router's own state back at once
+    // (synchronously: an asynchronous history.back() would race the navigation that follows).
+    const routerState: unknown = history.state;
     let closed = false;
-    let dropped: (() => void) | null = null;
     const onPop = (e: PopStateEvent) => {
       e.stopImmediatePropagation();
       window.removeEventListener('popstate', onPop, true);
-      if (dropped) return dropped(); // the sheet's own entry, dropped after a button closed it
       finish('cancel', true);
     };
-    history.pushState({ paySheet: true }, '', location.href);
+    history.pushState({ ...(typeof routerState === 'object' ? routerState : {}), paySheet: true }, '', location.href);
     window.addEventListener('popstate', onPop, true);
     const finish = (choice: 'pay' | 'cancel', byBack = false) => {
       if (closed) return;
       closed = true;
       overlay.remove();
       document.removeEventListener('keydown', onKey);
-      if (byBack) return resolve(choice);
-      // Drop the sheet's history entry without the router noticing, and go on only once it is gone:
-      // a navigation that raced it would be undone by it.
-      const fallback = setTimeout(() => dropped?.(), 1000);
-      dropped = () => {
-        clearTimeout(fallback);
-        dropped = () => undefined;
-        resolve(choice);
-      };
-      history.back();
+      if (!byBack) {
+        window.removeEventListener('popstate', onPop, true);
+        history.replaceState(routerState, '', location.href);
+      }
+      resolve(choice);
     };
     const done = (choice: 'pay' | 'cancel') => {
       if (!seen()) return; // ignored: the shopper has not seen the sheet yet
