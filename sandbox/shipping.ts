@@ -532,9 +532,12 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     res.json({ sent: true });
   });
   controlRoutes.get('/tokens', (_req, res) => res.json({ issued }));
-  controlRoutes.post('/expire-tokens', (_req, res) => {
+  const expireTokens = () => {
     for (const t of [...tokens.stable, ...tokens.plain]) t.expiresAt = Math.min(t.expiresAt, s.now());
-    res.json({ expired: tokens.stable.length + tokens.plain.length });
+    return tokens.stable.length + tokens.plain.length;
+  };
+  controlRoutes.post('/expire-tokens', (_req, res) => {
+    res.json({ expired: expireTokens() });
   });
   controlRoutes.get('/shipping/:outTradeNo', (req, res) => {
     const o = s.orders.get(req.params.outTradeNo);
@@ -551,7 +554,7 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     pushes,
     jumpPath: () => jumpPath,
     expireTokens() {
-      for (const t of [...tokens.stable, ...tokens.plain]) t.expiresAt = Math.min(t.expiresAt, s.now());
+      expireTokens();
     },
     tokensIssued: () => issued,
     stop() {

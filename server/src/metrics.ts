@@ -5,6 +5,7 @@
 // of it, and a transition is counted only when the store's conditional write says it happened.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import client from 'prom-client';
+import { isStaticRequest } from './http/middleware';
 import type { ReconcileReport } from './domain/reconcile';
 import { PaymentProviderError, type PaymentProvider } from './payments/port';
 import type { Store } from './storage/port';
@@ -23,7 +24,6 @@ export interface Metrics {
   reconciled(report: ReconcileReport): void;
 }
 
-const STATIC = /\.(js|css|png|jpe?g|gif|svg|ico|woff2?|ttf|map|txt|br|gz)$/;
 
 /** Store methods that write: each is timed until its write is durable. */
 const WRITES = new Set([
@@ -32,6 +32,22 @@ const WRITES = new Set([
   'recordNotification', 'recordRejectedNotification', 'trimRejectedNotifications',
 ]);
 const PROVIDER_CALLS = new Set(['prepare', 'sheetParams', 'query', 'close', 'refund', 'queryRefund']);
+
+type AsyncFn = (...a: unknown[]) => Promise<unknown>;
+
+/** `target` with the methods named in `names` wrapped by `wrap`, each wrapped once (not on every call). */
+function observe<T extends object>(target: T, names: ReadonlySet<string>, wrap: (target: T, prop: string, fn: AsyncFn) => AsyncFn): T {
+  const wrapped = new Map<string, AsyncFn>();
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const value = Reflect.get(t, prop, receiver);
+      if (typeof prop !== 'string' || typeof value !== 'function' || !names.has(prop)) return value;
+      let w = wrapped.get(prop);
+      if (!w) wrapped.set(prop, (w = wrap(t, prop, value as AsyncFn)));
+      return w;
+    },
+  });
+}
 
 export function createMetrics(): Metrics {
   const registry = new client.Registry();
@@ -97,7 +113,7 @@ export function createMetrics(): Metrics {
   });
 
   const http: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-    if (req.method === 'GET' && STATIC.test(req.path)) return next();
+    if (isStaticRequest(req.method, req.path)) return next();
     const end = httpDuration.startTimer();
     res.on('finish', () => {
       // The route's pattern, never the raw path: ids would make a series per order.
@@ -125,39 +141,27 @@ export function createMetrics(): Metrics {
     registry,
     http,
     store(store) {
-      return new Proxy(store, {
-        get(target, prop, receiver) {
-          const value = Reflect.get(target, prop, receiver);
-          if (typeof prop !== 'string' || typeof value !== 'function' || !WRITES.has(prop)) return value;
-          return async (...args: unknown[]) => {
-            const end = writes.startTimer({ op: prop });
-            const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            end();
-            transitions[prop]?.(args, result);
-            return result;
-          };
-        },
+      return observe(store, WRITES, (target, prop, fn) => async (...args: unknown[]) => {
+        const end = writes.startTimer({ op: prop });
+        const result = await fn.apply(target, args);
+        end();
+        transitions[prop]?.(args, result);
+        return result;
       });
     },
     provider(provider) {
-      return new Proxy(provider, {
-        get(target, prop, receiver) {
-          const value = Reflect.get(target, prop, receiver);
-          if (typeof prop !== 'string' || typeof value !== 'function' || !PROVIDER_CALLS.has(prop)) return value;
-          return async (...args: unknown[]) => {
-            const end = providerDuration.startTimer({ operation: prop });
-            try {
-              const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-              end({ result: 'ok' });
-              return result;
-            } catch (err) {
-              end({ result: 'error' });
-              const code = err instanceof PaymentProviderError ? (err.providerCode ?? err.failure) : 'INTERNAL';
-              providerErrors.inc({ operation: prop, code });
-              throw err;
-            }
-          };
-        },
+      return observe(provider, PROVIDER_CALLS, (target, prop, fn) => async (...args: unknown[]) => {
+        const end = providerDuration.startTimer({ operation: prop });
+        try {
+          const result = await fn.apply(target, args);
+          end({ result: 'ok' });
+          return result;
+        } catch (err) {
+          end({ result: 'error' });
+          const code = err instanceof PaymentProviderError ? (err.providerCode ?? err.failure) : 'INTERNAL';
+          providerErrors.inc({ operation: prop, code });
+          throw err;
+        }
       });
     },
     reconciled(report) {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import util from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { itemDescription, maskPhone } from '../src/domain/shipment';
-import { rfc3339Beijing } from '../src/shipping/wechat';
+import { beijingTimeMillis as rfc3339Beijing } from '../src/wechatpay/time';
 import { createAccessTokens } from '../src/wechat/access-token';
 import { aesKeyOf, decryptMessage, encryptMessage, pushSignature } from '../src/wechat/message-crypto';
 import { startTestSystem, type TestSystem } from './helpers';

@@ -36,6 +36,8 @@ export const requireJson: RequestHandler = (req, _res, next) => {
 
 const NOTIFY_PATH = '/api/wechatpay/notify';
 const STATIC = /\.(js|css|png|jpe?g|gif|svg|ico|woff2?|ttf|map|txt|br|gz)$/;
+/** A GET for a file of the H5 client: neither logged nor measured per request. */
+export const isStaticRequest = (method: string | undefined, path: string) => method === 'GET' && STATIC.test(path);
 const pathOf = (req: IncomingMessage) => ((req as Request).originalUrl ?? req.url ?? '').split('?')[0]!;
 
 /**
@@ -53,7 +55,7 @@ export function requestLog(logger: Logger): RequestHandler {
       res.setHeader('Request-ID', id);
       return id;
     },
-    autoLogging: { ignore: (req) => pathOf(req) === NOTIFY_PATH || (req.method === 'GET' && STATIC.test(pathOf(req))) },
+    autoLogging: { ignore: (req) => pathOf(req) === NOTIFY_PATH || isStaticRequest(req.method, pathOf(req)) },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request',

@@ -3,6 +3,7 @@
 // RFC 3339 +08:00), WeChat's order_state back in the shop's terms, and WeChat's refusals with a fix.
 import { maskPhone, type LogisticsType } from '../domain/shipment';
 import { WechatApiError } from '../wechat/access-token';
+import { beijingTimeMillis } from '../wechatpay/time';
 import { createShippingApi, type ShippingApi, type UploadShippingInfo } from '../wechat/shipping-api';
 import { ShippingProviderError, type ShippingProvider, type WechatFulfilment } from './port';
 
@@ -39,10 +40,6 @@ export interface WechatShippingOptions {
   now?: () => number;
 }
 
-/** Epoch ms as RFC 3339 in Beijing time with milliseconds: 2026-11-30T18:00:00.123+08:00. */
-export function rfc3339Beijing(ms: number): string {
-  return `${new Date(ms + 8 * 3600_000).toISOString().replace('Z', '')}+08:00`;
-}
 
 export function createWechatShipping(o: WechatShippingOptions & { api?: ShippingApi }): ShippingProvider & { api: ShippingApi } {
   const api = o.api ?? createShippingApi(o);
@@ -73,7 +70,7 @@ export function createWechatShipping(o: WechatShippingOptions & { api?: Shipping
         delivery_mode: split ? 2 : 1,
         ...(split ? { is_all_delivered: u.allDelivered } : {}),
         shipping_list: list,
-        upload_time: rfc3339Beijing(u.uploadTime),
+        upload_time: beijingTimeMillis(u.uploadTime),
         payer: { openid: u.payerOpenid },
       };
       await api.upload(info).catch(failure);
