@@ -35,15 +35,19 @@ const PROVIDER_CALLS = new Set(['prepare', 'sheetParams', 'query', 'close', 'ref
 
 type AsyncFn = (...a: unknown[]) => Promise<unknown>;
 
-/** `target` with the methods named in `names` wrapped by `wrap`, each wrapped once (not on every call). */
+/**
+ * `target` with the methods named in `names` wrapped by `wrap`, each function wrapped once (not on
+ * every call). Keyed by the function itself: a method replaced on the target (as fault-injection tests
+ * do) is wrapped afresh.
+ */
 function observe<T extends object>(target: T, names: ReadonlySet<string>, wrap: (target: T, prop: string, fn: AsyncFn) => AsyncFn): T {
-  const wrapped = new Map<string, AsyncFn>();
+  const wrapped = new WeakMap<AsyncFn, AsyncFn>();
   return new Proxy(target, {
     get(t, prop, receiver) {
       const value = Reflect.get(t, prop, receiver);
       if (typeof prop !== 'string' || typeof value !== 'function' || !names.has(prop)) return value;
-      let w = wrapped.get(prop);
-      if (!w) wrapped.set(prop, (w = wrap(t, prop, value as AsyncFn)));
+      let w = wrapped.get(value as AsyncFn);
+      if (!w) wrapped.set(value as AsyncFn, (w = wrap(t, prop, value as AsyncFn)));
       return w;
     },
   });
