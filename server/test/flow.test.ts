@@ -79,6 +79,18 @@ describe('checkout', () => {
     expect(list.body.orders.map((o: { id: string }) => o.id)).toContain(order.id);
   });
 
+  it('saves a checkout in two durable writes: the order (leased to the request), then its prepay_id (releasing it)', async () => {
+    const token = await sys.login('erin');
+    const before = sys.server.store.commitStats!();
+    const res = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] } });
+    const after = sys.server.store.commitStats!();
+    expect(res.status).toBe(201);
+    expect(after.writes - before.writes).toBe(2);
+    // Released: reconciliation (or a Retry) can take the order at once.
+    expect(await sys.server.store.claimOrder(res.body.order.id, 'test', Date.now() + 1000, Date.now())).toBe(true);
+    await sys.server.store.releaseOrder(res.body.order.id, 'test');
+  });
+
   it('ignores any price the client sends', async () => {
     const token = await sys.login();
     const res = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1, price: 1 }] } });

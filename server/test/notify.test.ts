@@ -127,9 +127,16 @@ describe('notification rejected before it is trusted (4xx, {"code":"FAIL"}, no s
 describe('verified notifications: business checks', () => {
   it('marks a matching SUCCESS paid, in public-key mode', async () => {
     const { token, order } = await pendingOrder();
-    const res = await send(buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order) }));
+    const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order) });
+    const before = sys.server.store.commitStats!();
+    const res = await send(d);
+    const after = sys.server.store.commitStats!();
     expect(res.status).toBe(204);
+    // The transition, the payment's record and the notification's: one write, one fsync'd commit.
+    expect({ writes: after.writes - before.writes, commits: after.commits - before.commits }).toEqual({ writes: 1, commits: 1 });
     expect((await status(token, order.id)).status).toBe('PAID');
+    expect(await sys.server.store.listPayments(order.id)).toMatchObject([{ kind: 'ORDER', amount: order.total }]);
+    expect(await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo)).toMatchObject({ outcome: 'APPLIED', deliveries: 1 });
   });
 
   it('accepts a notification signed with the platform certificate (combined mode)', async () => {

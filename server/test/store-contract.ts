@@ -110,6 +110,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       expect((await store.findOrder(order.id))?.status).toBe('PAID');
     });
 
+    it('records the payment and its notification with PENDING → PAID, only for the call that moved it', async () => {
+      const { order, attempt } = makeOrder(userId);
+      await store.insertOrder(order, attempt);
+      const update = { transactionId: `42${uniq()}`, paidAt: 5000, outTradeNo: order.outTradeNo };
+      const payment = { transactionId: update.transactionId, orderId: order.id, outTradeNo: order.outTradeNo, amount: order.total, kind: 'ORDER' as const, paidAt: 5000 };
+      const record = (id: string): NotificationRecord => ({ id, eventType: 'TRANSACTION.SUCCESS', outTradeNo: order.outTradeNo, transactionId: update.transactionId, outcome: 'APPLIED', detail: null, requestId: null, firstReceivedAt: 6000, lastReceivedAt: 6000, deliveries: 1 });
+      // Raced by twenty deliveries, each with a notification id of its own: one moves the order and writes.
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.markPaid(order.id, update, 6000, { payment, notification: { record: record(`np-${i}`), replaces: outcomesReplacedBy('APPLIED') } })),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect(await store.listPayments(order.id)).toEqual([{ ...payment, refundReserved: 0 }]);
+      expect(await store.findNotification(`np-${winner}`, order.outTradeNo)).toEqual(record(`np-${winner}`));
+      expect(await store.findNotification(`np-${(winner + 1) % 20}`, order.outTradeNo)).toBeNull();
+      // A closed order: nothing is written.
+      const closed = makeOrder(userId);
+      await store.insertOrder(closed.order, closed.attempt);
+      await store.markClosed(closed.order.id, 7000);
+      expect(await store.markPaid(closed.order.id, { ...update, transactionId: `42${uniq()}` }, 8000, { payment: { ...payment, orderId: closed.order.id, transactionId: `42${uniq()}` }, notification: { record: record('np-closed'), replaces: [] } })).toBe(false);
+      expect(await store.listPayments(closed.order.id)).toEqual([]);
+      expect(await store.findNotification('np-closed', order.outTradeNo)).toBeNull();
+    });
+
     it('moves PENDING → CLOSED once and never reopens', async () => {
       const { order, attempt } = makeOrder(userId);
       await store.insertOrder(order, attempt);
@@ -203,6 +227,22 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       expect((await store.findOrder(order.id))?.outTradeNo).toBe(next.outTradeNo);
       expect((await store.findAttempt(next.outTradeNo))?.orderId).toBe(order.id);
       expect((await store.findAttempt(attempt.outTradeNo))?.orderId).toBe(order.id);
+    });
+
+    it('inserts an order leased to its checkout, and releases that lease with the prepay_id', async () => {
+      const { order, attempt } = makeOrder(userId, { createdAt: 100 });
+      await store.insertOrder(order, attempt, { owner: 'checkout-a', until: 5000 });
+      expect(await store.claimOrder(order.id, 'reconciler', 9000, 1000)).toBe(false); // held
+      expect((await store.listReconcileCandidates(200, 1000, 1000)).map((o) => o.id)).not.toContain(order.id);
+      await store.setPrepay(order.outTradeNo, 'wx_prepay_1', 7000, { orderId: order.id, owner: 'someone-else' });
+      expect(await store.claimOrder(order.id, 'reconciler', 9000, 1000)).toBe(false); // not theirs to release
+      await store.setPrepay(order.outTradeNo, 'wx_prepay_2', 7000, { orderId: order.id, owner: 'checkout-a' });
+      expect(await store.findAttempt(order.outTradeNo)).toMatchObject({ prepayId: 'wx_prepay_2', prepayExpiresAt: 7000 });
+      expect(await store.claimOrder(order.id, 'reconciler', 9000, 1000)).toBe(true);
+      // Without a lease, an order is free to claim at once.
+      const free = makeOrder(userId);
+      await store.insertOrder(free.order, free.attempt);
+      expect(await store.claimOrder(free.order.id, 'x', 9000, 1000)).toBe(true);
     });
 
     it('leases pending orders to one owner at a time for reconciliation', async () => {

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { createSqliteStore } from '../src/storage/sqlite';
+import { createGroupCommit } from '../src/storage/sqlite/group-commit';
 import { StoreUnavailableError } from '../src/domain/errors';
 import { runStoreContract } from './store-contract';
 import { tempDir } from './helpers';
@@ -45,5 +47,60 @@ describe('SQLite adapter only', () => {
     expect(await store.findSession('batch-1')).not.toBeNull();
     expect(await store.findSession('batch-2')).not.toBeNull();
     await store.close();
+  });
+
+  it('answers a write only after the WAL sync that covers it; commits made during a sync share the next one', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (v INTEGER)');
+    const syncs: ((err: Error | null) => void)[] = [];
+    const gc = createGroupCommit(db, (e) => e, (done) => void syncs.push(done));
+    const answered: number[] = [];
+    const write = (v: number) => gc.write(() => db.prepare('INSERT INTO t VALUES (?)').run(v)).then(() => answered.push(v));
+    const first = [write(1), write(2)];
+    await new Promise((r) => setImmediate(r));
+    expect(syncs).toHaveLength(1); // committed, syncing
+    const second = [write(3)];
+    await new Promise((r) => setImmediate(r));
+    const third = [write(4)];
+    await new Promise((r) => setImmediate(r));
+    expect(gc.stats()).toMatchObject({ commits: 3, writes: 4 });
+    expect(syncs).toHaveLength(1); // one sync at a time
+    expect(answered).toEqual([]); // committed (readers see it), but nobody is answered before the disk
+    syncs[0]!(null);
+    await Promise.all(first);
+    expect(answered).toEqual([1, 2]);
+    expect(syncs).toHaveLength(2); // the next sync covers both commits made meanwhile
+    syncs[1]!(null);
+    await Promise.all([...second, ...third]);
+    expect(answered).toEqual([1, 2, 3, 4]);
+    expect(gc.stats()).toMatchObject({ commits: 3, writes: 4, syncs: 2 });
+  });
+
+  it('fails the callers of a failed sync, and every write after it (fail-stop)', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (v INTEGER)');
+    const syncs: ((err: Error | null) => void)[] = [];
+    const failures: Error[] = [];
+    const gc = createGroupCommit(db, (e) => e, (done) => void syncs.push(done), (e) => failures.push(e));
+    const a = gc.write(() => db.prepare('INSERT INTO t VALUES (1)').run());
+    await new Promise((r) => setImmediate(r));
+    const b = gc.write(() => db.prepare('INSERT INTO t VALUES (2)').run());
+    await new Promise((r) => setImmediate(r));
+    syncs[0]!(new Error('EIO: i/o error, fdatasync'));
+    await expect(a).rejects.toThrow(/EIO/);
+    await expect(b).rejects.toThrow(/EIO/); // committed after, waiting for a sync that can no longer be trusted
+    await expect(gc.write(() => 1)).rejects.toThrow(/EIO/);
+    expect(failures).toHaveLength(1);
+  });
+
+  it('runs a file database at synchronous=NORMAL and syncs the WAL itself', async () => {
+    const file = path.join(tempDir(), 'sync.sqlite');
+    const store = createSqliteStore({ filename: file });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => store.upsertUser({ openid: `oSYNC${i}`, unionid: null, sessionKey: 'v1:x', now: i })));
+    expect(store.commitStats!()).toMatchObject({ writes: 5, commits: 1, syncs: 1 });
+    await store.close();
+    const db = new Database(file);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM users').get()).toEqual({ n: 5 });
+    db.close();
   });
 });

@@ -70,8 +70,16 @@ function assertPayable(deps: CheckoutDeps, order: Order): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function preparePayment(deps: CheckoutDeps, user: User, given: Order): Promise<PaymentSheetParams> {
-  const owner = `checkout-${crypto.randomBytes(6).toString('hex')}`;
+/** A name for one request's lease on an order. */
+export const leaseOwner = () => `checkout-${crypto.randomBytes(6).toString('hex')}`;
+
+/**
+ * The payment sheet's fields for the order. `held` names a lease on the order that the caller already
+ * holds (a new order is inserted leased to its checkout): then nobody else can have touched it, and
+ * no claim is made.
+ */
+export async function preparePayment(deps: CheckoutDeps, user: User, given: Order, held: string | null = null): Promise<PaymentSheetParams> {
+  const owner = held ?? leaseOwner();
   const waitUntil = Date.now() + LEASE_WAIT_MS;
   for (let order = given; ; ) {
     assertPayable(deps, order);
@@ -79,19 +87,23 @@ export async function preparePayment(deps: CheckoutDeps, user: User, given: Orde
     if (!attempt) throw new AppError('INTERNAL', 'payment attempt missing');
     const now = deps.now();
     // A live prepay id needs no call to the provider: sign fresh fields for it.
-    if (attempt.prepayId && attempt.prepayExpiresAt !== null && attempt.prepayExpiresAt > now) {
+    if (!held && attempt.prepayId && attempt.prepayExpiresAt !== null && attempt.prepayExpiresAt > now) {
       return deps.provider.sheetParams(attempt.prepayId, now);
     }
-    if (await deps.store.claimOrder(order.id, owner, now + deps.leaseMs, now)) {
+    if (held || (await deps.store.claimOrder(order.id, owner, now + deps.leaseMs, now))) {
+      let released = false;
       try {
-        const fresh = (await deps.store.findOrder(order.id)) ?? order;
+        const fresh = held ? order : ((await deps.store.findOrder(order.id)) ?? order);
+        held = null; // from here on, a lease is claimed like anyone else's
         if (fresh.outTradeNo !== order.outTradeNo) {
           order = fresh; // another request moved it on while we waited: start again from what it did
           continue;
         }
-        return await prepareUnderLease(deps, user, fresh, attempt);
+        const params = await prepareUnderLease(deps, user, fresh, attempt, owner);
+        released = true; // with the prepay_id, in the same write
+        return params;
       } finally {
-        await deps.store.releaseOrder(order.id, owner).catch(() => undefined);
+        if (!released) await deps.store.releaseOrder(order.id, owner).catch(() => undefined);
       }
     }
     // Someone else (a concurrent request, or reconciliation) is working on the order: wait, then look again.
@@ -101,7 +113,7 @@ export async function preparePayment(deps: CheckoutDeps, user: User, given: Orde
   }
 }
 
-async function prepareUnderLease(deps: CheckoutDeps, user: User, order: Order, attempt: PaymentAttempt): Promise<PaymentSheetParams> {
+async function prepareUnderLease(deps: CheckoutDeps, user: User, order: Order, attempt: PaymentAttempt, owner: string): Promise<PaymentSheetParams> {
   assertPayable(deps, order);
   const current = requestFor(deps, order, attempt.outTradeNo, user.openid);
   let prepayId: string;
@@ -133,8 +145,12 @@ async function prepareUnderLease(deps: CheckoutDeps, user: User, order: Order, a
     });
     assertPayable(deps, after ?? { ...order, status: 'CLOSED' });
   }
-  await deps.store.setPrepay(outTradeNo, prepayId, deps.now() + PREPAY_TTL_MS - PREPAY_MARGIN_MS);
-  return deps.provider.sheetParams(prepayId, deps.now());
+  // The prepay_id is recorded (and the lease released) while the sheet's fields are signed.
+  const [, params] = await Promise.all([
+    deps.store.setPrepay(outTradeNo, prepayId, deps.now() + PREPAY_TTL_MS - PREPAY_MARGIN_MS, { orderId: order.id, owner }),
+    deps.provider.sheetParams(prepayId, deps.now()),
+  ]);
+  return params;
 }
 
 /** The provider says the order's current attempt is paid: apply it, and answer ORDER_ALREADY_PAID. */

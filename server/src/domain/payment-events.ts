@@ -3,7 +3,7 @@
 // successful transaction is kept on record, so money that must go back can be refunded.
 import type { PaymentSucceeded } from '../payments/port';
 import type { PaymentDeps } from './deps';
-import type { NotificationOutcome } from './notification';
+import type { NotificationOutcome, NotificationRecord } from './notification';
 import type { Order } from './order';
 import type { PaymentKind } from './refund';
 
@@ -15,14 +15,19 @@ export interface ApplyResult {
   outcome: ApplyOutcome;
   orderId: string | null;
   detail: string | null;
+  /** The notification passed in was recorded with the transition (outcome APPLIED). */
+  notificationRecorded?: boolean;
 }
+
+/** The record a notification would get if its payment is APPLIED, written in the same store write. */
+export type NotificationIfApplied = { record: NotificationRecord; replaces: readonly NotificationOutcome[] };
 
 /** Keeps a successful transaction on record (once per transaction id). */
 export async function recordPayment(deps: PaymentDeps, order: Pick<Order, 'id'>, e: PaymentSucceeded, kind: PaymentKind): Promise<void> {
   await deps.store.recordPayment({ transactionId: e.transactionId, orderId: order.id, outTradeNo: e.reference, amount: e.amount!, kind, paidAt: e.paidAt });
 }
 
-export async function applyPaymentSucceeded(deps: PaymentDeps, e: PaymentSucceeded, source: PaymentSource): Promise<ApplyResult> {
+export async function applyPaymentSucceeded(deps: PaymentDeps, e: PaymentSucceeded, source: PaymentSource, notification?: NotificationIfApplied): Promise<ApplyResult> {
   const attempt = await deps.store.findAttempt(e.reference);
   const order = attempt ? await deps.store.findOrder(attempt.orderId) : null;
   if (!attempt || !order) return { outcome: 'UNKNOWN_ORDER', orderId: null, detail: `no order for out_trade_no ${e.reference}` };
@@ -45,10 +50,11 @@ export async function applyPaymentSucceeded(deps: PaymentDeps, e: PaymentSucceed
   if (!e.transactionId) return review('AMOUNT_MISMATCH', 'success without transaction_id');
 
   const update = { transactionId: e.transactionId, paidAt: e.paidAt, outTradeNo: e.reference };
-  if (await deps.store.markPaid(order.id, update, deps.now())) {
-    await recordPayment(deps, order, e, 'ORDER');
+  // The transition, the payment's record and the notification's: one write, one commit.
+  const payment = { transactionId: e.transactionId, orderId: order.id, outTradeNo: e.reference, amount: e.amount!, kind: 'ORDER' as const, paidAt: e.paidAt };
+  if (await deps.store.markPaid(order.id, update, deps.now(), { payment, notification })) {
     deps.logger.info({ orderId: order.id, source }, 'order paid');
-    return result('APPLIED');
+    return { ...result('APPLIED'), notificationRecorded: notification !== undefined };
   }
   const current = await deps.store.findOrder(order.id);
   if (current?.status === 'PAID') {

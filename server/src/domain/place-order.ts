@@ -6,7 +6,7 @@ import type { CheckoutDeps } from './deps';
 import { AppError, DuplicateKeyError, invalid } from './errors';
 import { lineTotal } from './money';
 import type { Order, OrderLine } from './order';
-import { newPaymentAttempt, preparePayment, withOrderId, type CheckoutResult } from './payment-attempts';
+import { leaseOwner, newPaymentAttempt, preparePayment, withOrderId, type CheckoutResult } from './payment-attempts';
 import { viewOrder } from './read-orders';
 import type { User } from './user';
 
@@ -72,9 +72,11 @@ export async function createOrder(deps: CheckoutDeps, user: User, items: CartIte
     updatedAt: now,
   };
   const attempt = newPaymentAttempt(deps, order, outTradeNo, user.openid, now);
+  const owner = leaseOwner();
   try {
-    // Saved before calling out: if WeChat Pay fails, the order is there for a retry.
-    await deps.store.insertOrder(order, attempt);
+    // Saved before calling out: if WeChat Pay fails, the order is there for a retry. It is saved
+    // leased to this request, which offers it for payment next: one write where a claim would be another.
+    await deps.store.insertOrder(order, attempt, { owner, until: now + deps.leaseMs });
   } catch (err) {
     if (err instanceof DuplicateKeyError && err.index === 'idempotency_key' && idempotencyKey) {
       const winner = await deps.store.findOrderByIdempotencyKey(user.id, idempotencyKey);
@@ -82,7 +84,7 @@ export async function createOrder(deps: CheckoutDeps, user: User, items: CartIte
     }
     throw err;
   }
-  const payment = await withOrderId(order.id, preparePayment(deps, user, order));
+  const payment = await withOrderId(order.id, preparePayment(deps, user, order, owner));
   return { order: await viewOrder(deps.store, (await deps.store.findOrder(order.id)) ?? order), payment, replayed: false };
 }
 

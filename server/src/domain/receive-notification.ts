@@ -40,27 +40,35 @@ export async function receiveNotification(deps: NotifyDeps, incoming: IncomingNo
     await deps.store.recordNotification({ ...known, lastReceivedAt: deps.now() }, []);
     return { kind: 'RECORDED', id: n.id, outcome: known.outcome, settled: true, duplicate: true };
   }
+  const recordOf = (outcome: NotificationOutcome, detail: string | null): NotificationRecord => {
+    const now = deps.now();
+    return {
+      id: n.id,
+      eventType: n.eventType,
+      outTradeNo: reference,
+      transactionId: n.kind === 'PAYMENT_SUCCEEDED' ? n.payment.transactionId || null : n.kind === 'OTHER' ? n.transactionId : null,
+      outcome,
+      detail,
+      requestId,
+      firstReceivedAt: now,
+      lastReceivedAt: now,
+      deliveries: 1,
+    };
+  };
+  const processed = (outcome: NotificationOutcome, duplicate: boolean): NotificationAnswer => {
+    deps.logger.info({ notificationId: n.id, outcome, duplicate }, 'notification processed'); // WeChat's Request-ID: in the log context
+    return { kind: 'RECORDED', id: n.id, outcome, settled: isSettled(outcome), duplicate };
+  };
   let outcome: NotificationOutcome = 'IGNORED_EVENT';
   let detail: string | null = n.kind === 'OTHER' ? n.detail : null;
   if (n.kind === 'PAYMENT_SUCCEEDED') {
-    ({ outcome, detail } = await applyPaymentSucceeded(deps, n.payment, 'notification'));
+    // The usual case, a payment that moves its order to PAID, is recorded with the transition: one commit.
+    const applied = await applyPaymentSucceeded(deps, n.payment, 'notification', { record: recordOf('APPLIED', null), replaces: outcomesReplacedBy('APPLIED') });
+    if (applied.notificationRecorded) return processed(applied.outcome, known !== null);
+    ({ outcome, detail } = applied);
   } else if (n.kind === 'REFUND_UPDATED') {
     ({ outcome, detail } = await applyRefundReport(deps, n.refund, 'notification'));
   }
-  const now = deps.now();
-  const record: NotificationRecord = {
-    id: n.id,
-    eventType: n.eventType,
-    outTradeNo: reference,
-    transactionId: n.kind === 'PAYMENT_SUCCEEDED' ? n.payment.transactionId || null : n.kind === 'OTHER' ? n.transactionId : null,
-    outcome,
-    detail,
-    requestId,
-    firstReceivedAt: now,
-    lastReceivedAt: now,
-    deliveries: 1,
-  };
-  const { duplicate } = await deps.store.recordNotification(record, outcomesReplacedBy(outcome));
-  deps.logger.info({ notificationId: n.id, outcome, duplicate }, 'notification processed'); // WeChat's Request-ID: in the log context
-  return { kind: 'RECORDED', id: n.id, outcome, settled: isSettled(outcome), duplicate };
+  const { duplicate } = await deps.store.recordNotification(recordOf(outcome, detail), outcomesReplacedBy(outcome));
+  return processed(outcome, duplicate);
 }

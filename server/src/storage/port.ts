@@ -15,10 +15,22 @@ export interface PaidUpdate {
   outTradeNo: string;
 }
 
+/** A lease on an order: only its owner works on the order until `until`. */
+export interface OrderLease {
+  owner: string;
+  until: number;
+}
+
+/** What is recorded together with a PENDING → PAID transition. */
+export interface PaidRecords {
+  payment: Omit<PaymentRecord, 'refundReserved'>;
+  notification?: { record: NotificationRecord; replaces: readonly NotificationOutcome[] };
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mongodb';
   /** How many transactions were committed and how many writes they held (group commit at work); where the adapter counts. */
-  commitStats?(): { commits: number; writes: number };
+  commitStats?(): { commits: number; writes: number; syncs: number };
 
   upsertUser(input: { openid: string; unionid: string | null; sessionKey: string; now: number }): Promise<User>;
   findUserById(id: string): Promise<User | null>;
@@ -35,21 +47,25 @@ export interface Store {
   /** Inserts the seed catalog where missing; existing products keep their stored values. */
   seedProducts(products: readonly Product[]): Promise<void>;
 
-  /** Inserts an order and its first attempt together. DuplicateKeyError('idempotency_key') on a replayed key. */
-  insertOrder(order: Order, attempt: PaymentAttempt): Promise<void>;
+  /** Inserts an order and its first attempt together, leased to `lease.owner` when given (as claimOrder
+   *  would, in the same write). DuplicateKeyError('idempotency_key') on a replayed key. */
+  insertOrder(order: Order, attempt: PaymentAttempt, lease?: OrderLease): Promise<void>;
   findOrder(id: string): Promise<Order | null>;
   findOrderByIdempotencyKey(userId: string, key: string): Promise<Order | null>;
   listOrdersByUser(userId: string, limit: number): Promise<Order[]>;
 
   findAttempt(outTradeNo: string): Promise<PaymentAttempt | null>;
-  /** Records a prepay_id on an attempt (conditional on the attempt existing). */
-  setPrepay(outTradeNo: string, prepayId: string, prepayExpiresAt: number): Promise<void>;
+  /** Records a prepay_id on an attempt (conditional on the attempt existing); with `release`, releases
+   *  that order's lease held by that owner in the same write (as releaseOrder). */
+  setPrepay(outTradeNo: string, prepayId: string, prepayExpiresAt: number, release?: { orderId: string; owner: string }): Promise<void>;
   /** Adds a new attempt and makes it the order's current one, only while the order is PENDING
    *  and its current attempt is still `previousOutTradeNo`. False when that did not hold. */
   replaceAttempt(orderId: string, previousOutTradeNo: string, attempt: PaymentAttempt, now: number): Promise<boolean>;
 
-  /** PENDING → PAID. True only for the call that made the transition. */
-  markPaid(orderId: string, update: PaidUpdate, now: number): Promise<boolean>;
+  /** PENDING → PAID. True only for the call that made the transition. What `also` holds is written in
+   *  the same write, and only when the transition happened: the payment's record (as recordPayment), and
+   *  the notification that reported it (as recordNotification). */
+  markPaid(orderId: string, update: PaidUpdate, now: number, also?: PaidRecords): Promise<boolean>;
   /** PENDING → CLOSED. True only for the call that made the transition. */
   markClosed(orderId: string, now: number): Promise<boolean>;
   /** Sets the order's review reason, only if none is set yet. True for the call that set it. */

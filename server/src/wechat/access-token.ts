@@ -3,6 +3,7 @@
 // that answers 40001 / 42001 / 40014 gets one forced refresh (at most one per 30 s, 20 a day, as WeChat
 // allows) and one retry. Several processes need no shared cache: stable_token hands every caller the
 // same token and rotates it with a 5-minute overlap. The token never appears in a log or an error.
+import { httpCall } from './http';
 
 /** WeChat's answer to a business call: `errcode` 0 or absent on success. */
 export interface WechatAnswer {
@@ -56,16 +57,15 @@ export function createAccessTokens(o: AccessTokenOptions): AccessTokens {
   const forces: number[] = [];
 
   async function fetchToken(force: boolean): Promise<string> {
-    let res: Response;
     let body: WechatAnswer;
     try {
-      res = await fetch(new URL('/cgi-bin/stable_token', o.baseUrl), {
+      const res = await httpCall(new URL('/cgi-bin/stable_token', o.baseUrl), {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ grant_type: 'client_credential', appid: o.appid, secret: o.appSecret, ...(force ? { force_refresh: true } : {}) }),
-        signal: AbortSignal.timeout(o.timeoutMs ?? 5000),
+        timeoutMs: o.timeoutMs ?? 5000,
       });
-      body = (await res.json()) as WechatAnswer;
+      body = JSON.parse(res.text) as WechatAnswer;
     } catch (err) {
       throw new WechatApiError(null, `stable_token could not be reached (${(err as Error).name})`);
     }

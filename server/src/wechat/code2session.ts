@@ -1,5 +1,6 @@
 // Mini-program login: exchanges a wx.login code for openid and session_key.
 // The AppSecret travels only in this request's query string: never log the URL.
+import { httpCall, type HttpAnswer } from './http';
 import { z } from 'zod';
 
 /** WeChat's answer: an errcode, or the documented shapes of openid, unionid and session_key. */
@@ -28,7 +29,6 @@ export interface Code2SessionOptions {
   appid: string;
   appSecret: string;
   timeoutMs?: number;
-  fetch?: typeof fetch;
 }
 
 /** A failed exchange: WeChat's errcode when it answered, with predicates for what it means. */
@@ -54,7 +54,6 @@ export class WechatLoginError extends Error {
 
 /** WeChat answers errors with HTTP 200 and an errcode. */
 export function createCode2SessionClient(opts: Code2SessionOptions): Code2SessionClient {
-  const doFetch = opts.fetch ?? fetch;
   return {
     async exchange(code) {
       const url = new URL('/sns/jscode2session', opts.baseUrl);
@@ -64,14 +63,13 @@ export function createCode2SessionClient(opts: Code2SessionOptions): Code2Sessio
         js_code: code,
         grant_type: 'authorization_code',
       }).toString();
-      let res: Response;
-      let text: string;
+      let res: HttpAnswer;
       try {
-        res = await doFetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
-        text = await res.text();
+        res = await httpCall(url, { method: 'GET', timeoutMs: opts.timeoutMs ?? 5000 });
       } catch (err) {
         throw new WechatLoginError(null, `code2Session could not be reached (${(err as Error).name})`);
       }
+      const { text } = res;
       if (res.status >= 500) throw new WechatLoginError(null, `code2Session answered HTTP ${res.status}`, res.status);
       let json: unknown;
       try {

@@ -1,6 +1,7 @@
 // WeChat's order shipping-info API (发货信息管理, shipping.md §3): every call is a POST with the
 // access_token in the query and JSON in and out, errors as HTTP 200 with an errcode. The token comes
 // from access-token.ts, which refreshes it once when WeChat says it is stale.
+import { httpCall } from './http';
 import { createAccessTokens, WechatApiError, type AccessTokens, type WechatAnswer } from './access-token';
 
 export interface ShippingItem {
@@ -56,9 +57,9 @@ export function createShippingApi(o: ShippingApiOptions): ShippingApi {
     const url = new URL(path, o.baseUrl);
     url.searchParams.set('access_token', token);
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(o.timeoutMs ?? 8000) });
+      const res = await httpCall(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), timeoutMs: o.timeoutMs ?? 8000 });
       if (res.status >= 500) throw new WechatApiError(null, `${path} answered HTTP ${res.status}`);
-      return (await res.json()) as WechatAnswer;
+      return JSON.parse(res.text) as WechatAnswer;
     } catch (err) {
       if (err instanceof WechatApiError) throw err;
       // Never the URL: it carries the token.

@@ -1,5 +1,6 @@
 // WeChat Pay API v3 client: signed requests, verified responses, validated answers. Failures are
 // WechatPayError; the library knows no orders.
+import { httpCall, type HttpAnswer } from '../wechat/http';
 import { checkSignedMessage } from './signed-message';
 import { WechatPayError } from './errors';
 import { authorize, type Merchant } from './merchant';
@@ -39,18 +40,16 @@ export interface WechatPayClientOptions {
   verifier: Verifier;
   now: () => number;
   timeoutMs?: number;
-  fetch?: typeof fetch;
 }
 
 export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayClient {
-  const doFetch = opts.fetch ?? fetch;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const { merchant, verifier } = opts;
 
   async function call(method: 'GET' | 'POST', pathWithQuery: string, body: string): Promise<{ status: number; text: string }> {
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await doFetch(new URL(pathWithQuery, opts.baseUrl), {
+      res = await httpCall(new URL(pathWithQuery, opts.baseUrl), {
         method,
         headers: {
           Authorization: await authorize(merchant, method, pathWithQuery, body, opts.now()),
@@ -60,21 +59,21 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
           'Wechatpay-Serial': verifier.preferredSerial,
         },
         body: method === 'POST' ? body : undefined,
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
       });
     } catch (err) {
       throw new WechatPayError('NETWORK', 'NETWORK', `WeChat Pay could not be reached (${(err as Error).name})`);
     }
-    const text = await res.text();
-    const requestId = res.headers.get('request-id');
+    const { text } = res;
+    const requestId = res.header('request-id');
     if (res.status >= 200 && res.status < 300) {
       const check = checkSignedMessage(
         verifier,
         {
-          serial: res.headers.get('wechatpay-serial'),
-          signature: res.headers.get('wechatpay-signature'),
-          timestamp: res.headers.get('wechatpay-timestamp'),
-          nonce: res.headers.get('wechatpay-nonce'),
+          serial: res.header('wechatpay-serial'),
+          signature: res.header('wechatpay-signature'),
+          timestamp: res.header('wechatpay-timestamp'),
+          nonce: res.header('wechatpay-nonce'),
         },
         text,
         opts.now(),

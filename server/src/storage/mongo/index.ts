@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import mongoose, { Schema, type Connection } from 'mongoose';
 import type { Product } from '../../domain/catalog';
 import { DuplicateKeyError, StoreUnavailableError } from '../../domain/errors';
-import type { NotificationRecord } from '../../domain/notification';
+import type { NotificationOutcome, NotificationRecord } from '../../domain/notification';
 import type { Order, PaymentAttempt } from '../../domain/order';
 import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { User } from '../../domain/user';
@@ -271,6 +271,40 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
   /** Whether the deployment runs transactions (a replica set or sharded cluster); learned on first use. */
   let transactions: boolean | undefined;
 
+  const recordPayment = async (p: Omit<PaymentRecord, 'refundReserved'>) => {
+    const { transactionId, ...rest } = p;
+    const r = await m.payments.updateOne({ _id: transactionId }, { $setOnInsert: { ...rest, refundReserved: 0 } }, { upsert: true });
+    return r.upsertedCount === 1;
+  };
+  const recordNotification = async (rec: NotificationRecord, replaces: readonly NotificationOutcome[]) => {
+    const { id, ...rest } = rec;
+    const key = notificationKey(id, rec.outTradeNo);
+    const upgrade = { $in: ['$outcome', { $literal: [...replaces] }] };
+    const d = (await lean(
+      m.notifications.findOneAndUpdate(
+        { _id: key },
+        [
+          {
+            $set: {
+              notificationId: { $literal: id },
+              eventType: { $ifNull: ['$eventType', { $literal: rest.eventType }] },
+              outTradeNo: { $ifNull: ['$outTradeNo', { $literal: rest.outTradeNo }] },
+              transactionId: { $ifNull: ['$transactionId', { $literal: rest.transactionId }] },
+              requestId: { $ifNull: ['$requestId', { $literal: rest.requestId }] },
+              firstReceivedAt: { $ifNull: ['$firstReceivedAt', { $literal: rest.firstReceivedAt }] },
+              lastReceivedAt: { $literal: rest.lastReceivedAt },
+              deliveries: { $add: [{ $ifNull: ['$deliveries', 0] }, 1] },
+              outcome: { $cond: [{ $or: [{ $eq: [{ $type: '$outcome' }, 'missing'] }, upgrade] }, { $literal: rest.outcome }, '$outcome'] },
+              detail: { $cond: [{ $or: [{ $eq: [{ $type: '$outcome' }, 'missing'] }, upgrade] }, { $literal: rest.detail }, '$detail'] },
+            },
+          },
+        ],
+        { upsert: true, returnDocument: 'after', updatePipeline: true },
+      ),
+    )) as Doc;
+    const record = toNotification(d);
+    return { record, duplicate: record.deliveries > 1 };
+  };
   const store: Store = {
     kind: 'mongodb',
     upsertUser: ({ openid, unionid, sessionKey, now }) =>
@@ -307,8 +341,9 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
         })),
       );
     }),
-    insertOrder: (order, attempt) => guard(async () => {
-      const { id, ...rest } = order;
+    insertOrder: (order, attempt, lease) => guard(async () => {
+      const { id, ...fields } = order;
+      const rest = { ...fields, leaseOwner: lease?.owner ?? null, leaseUntil: lease?.until ?? null };
       const attemptDoc = { _id: attempt.outTradeNo, orderId: attempt.orderId, requestBody: attempt.requestBody, prepayId: null, prepayExpiresAt: null, createdAt: attempt.createdAt };
       if (transactions !== false) {
         try {
@@ -348,7 +383,10 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       const d = (await lean(m.attempts.findById(outTradeNo))) as Doc | null;
       return d ? toAttempt(d) : null;
     }),
-    setPrepay: (outTradeNo, prepayId, prepayExpiresAt) => guard(async () => void (await m.attempts.updateOne({ _id: outTradeNo }, { $set: { prepayId, prepayExpiresAt } }))),
+    setPrepay: (outTradeNo, prepayId, prepayExpiresAt, release) => guard(async () => {
+      await m.attempts.updateOne({ _id: outTradeNo }, { $set: { prepayId, prepayExpiresAt } });
+      if (release) await m.orders.updateOne({ _id: release.orderId, leaseOwner: release.owner }, { $set: { leaseOwner: null, leaseUntil: null } });
+    }),
     replaceAttempt: (orderId, previous, attempt, now) => guard(async () => {
       await m.attempts.create({ _id: attempt.outTradeNo, orderId, requestBody: attempt.requestBody, prepayId: null, prepayExpiresAt: null, createdAt: attempt.createdAt });
       const r = await m.orders.updateOne({ _id: orderId, status: 'PENDING', outTradeNo: previous }, { $set: { outTradeNo: attempt.outTradeNo, updatedAt: now } });
@@ -356,9 +394,15 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       await m.attempts.deleteOne({ _id: attempt.outTradeNo });
       return false;
     }),
-    markPaid: (orderId, u, now) => guard(async () => {
+    // Without a multi-document transaction: the transition first, then its records. A crash in between
+    // leaves a PAID order without its payment record; the next delivery of the same payment (ALREADY_PAID)
+    // writes it, as before this call took them together.
+    markPaid: (orderId, u, now, also) => guard(async () => {
       const r = await m.orders.updateOne({ _id: orderId, status: 'PENDING' }, { $set: { status: 'PAID', transactionId: u.transactionId, paidAt: u.paidAt, updatedAt: now } });
-      return r.modifiedCount === 1;
+      if (r.modifiedCount !== 1) return false;
+      if (also) await recordPayment(also.payment);
+      if (also?.notification) await recordNotification(also.notification.record, also.notification.replaces);
+      return true;
     }),
     markClosed: (orderId, now) => guard(async () => {
       const r = await m.orders.updateOne({ _id: orderId, status: 'PENDING' }, { $set: { status: 'CLOSED', closedAt: now, updatedAt: now } });
@@ -368,11 +412,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       const r = await m.orders.updateOne({ _id: orderId, reviewReason: null }, { $set: { reviewReason: reason, updatedAt: now } });
       return r.modifiedCount === 1;
     }),
-    recordPayment: (p) => guard(async () => {
-      const { transactionId, ...rest } = p;
-      const r = await m.payments.updateOne({ _id: transactionId }, { $setOnInsert: { ...rest, refundReserved: 0 } }, { upsert: true });
-      return r.upsertedCount === 1;
-    }),
+    recordPayment: (p) => guard(() => recordPayment(p)),
     findPayment: (transactionId) => guard(async () => {
       const d = (await lean(m.payments.findById(transactionId))) as Doc | null;
       return d ? toPayment(d) : null;
@@ -444,35 +484,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       return r.modifiedCount === 1;
     }),
     releaseOrder: (orderId, owner) => guard(async () => void (await m.orders.updateOne({ _id: orderId, leaseOwner: owner }, { $set: { leaseOwner: null, leaseUntil: null } }))),
-    recordNotification: (rec, replaces) => guard(async () => {
-      const { id, ...rest } = rec;
-      const key = notificationKey(id, rec.outTradeNo);
-      const upgrade = { $in: ['$outcome', { $literal: [...replaces] }] };
-      const d = (await lean(
-        m.notifications.findOneAndUpdate(
-          { _id: key },
-          [
-            {
-              $set: {
-                notificationId: { $literal: id },
-                eventType: { $ifNull: ['$eventType', { $literal: rest.eventType }] },
-                outTradeNo: { $ifNull: ['$outTradeNo', { $literal: rest.outTradeNo }] },
-                transactionId: { $ifNull: ['$transactionId', { $literal: rest.transactionId }] },
-                requestId: { $ifNull: ['$requestId', { $literal: rest.requestId }] },
-                firstReceivedAt: { $ifNull: ['$firstReceivedAt', { $literal: rest.firstReceivedAt }] },
-                lastReceivedAt: { $literal: rest.lastReceivedAt },
-                deliveries: { $add: [{ $ifNull: ['$deliveries', 0] }, 1] },
-                outcome: { $cond: [{ $or: [{ $eq: [{ $type: '$outcome' }, 'missing'] }, upgrade] }, { $literal: rest.outcome }, '$outcome'] },
-                detail: { $cond: [{ $or: [{ $eq: [{ $type: '$outcome' }, 'missing'] }, upgrade] }, { $literal: rest.detail }, '$detail'] },
-              },
-            },
-          ],
-          { upsert: true, returnDocument: 'after', updatePipeline: true },
-        ),
-      )) as Doc;
-      const record = toNotification(d);
-      return { record, duplicate: record.deliveries > 1 };
-    }),
+    recordNotification: (rec, replaces) => guard(() => recordNotification(rec, replaces)),
     findNotification: (id, outTradeNo) => guard(async () => {
       const d = (await lean(m.notifications.findById(notificationKey(id, outTradeNo)))) as Doc | null;
       return d ? toNotification(d) : null;

