@@ -210,7 +210,7 @@ async function main() {
   };
   const junk = want('junk') ? await junkFlood() : null;
 
-  const stats = async () => (await json(`${api}/api/admin/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).store as { commits: number; writes: number; syncs: number };
+  const stats = async () => (await json(`${api}/api/admin/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).store as { commits: number; writes: number; syncs: number; syncMs: number };
 
   // Notifications, 64 at a time, each paying a distinct pending order.
   const half = Math.floor(ORDERS / 2);
@@ -232,12 +232,14 @@ async function main() {
   let relaxed: Load | null = null;
   let perCommit = 0;
   let perSync = 0;
+  let syncMean = 0;
   if (want('notify')) {
   const before = await stats();
   notify = await load({ url: api, connections: 64, amount: half, requests: [notifyRequest(half)] });
   const after = await stats();
   perCommit = half / Math.max(1, after.commits - before.commits);
   perSync = half / Math.max(1, after.syncs - before.syncs);
+  syncMean = (after.syncMs - before.syncMs) / Math.max(1, after.syncs - before.syncs);
   // p99 at half that rate, on the other half of the orders.
   relaxed = await load({ url: api, connections: 64, amount: ORDERS - half, overallRate: Math.max(1, Math.floor(notify.rate / 2)), requests: [notifyRequest(ORDERS)] });
   }
@@ -311,7 +313,7 @@ async function main() {
   row('POST /api/orders, 32 concurrent', checkout32, checkoutCeiling, 'RSA, one core (2 signs + 1 verify)');
   row('GET /api/orders/:id, 32 concurrent', reads, bareGet.rate, 'bare Express (GET, 32)');
   results.scenarios = {
-    notify64: notify && relaxed && { ...notify, ratioToBareExpress: notify.rate / barePost.rate, notificationsPerCommit: perCommit, notificationsPerSync: perSync, ratioToSingleCommitRate: notify.rate / commitRate, p99AtHalfRate: relaxed.p99, halfRate: relaxed.rate },
+    notify64: notify && relaxed && { ...notify, ratioToBareExpress: notify.rate / barePost.rate, notificationsPerCommit: perCommit, notificationsPerSync: perSync, meanSyncMs: syncMean, ratioToSingleCommitRate: notify.rate / commitRate, p99AtHalfRate: relaxed.p99, halfRate: relaxed.rate },
     checkout8: checkout8 && { ...checkout8, ratioToRsaCeiling: checkout8.rate / checkoutCeiling },
     checkout32: checkout32 && { ...checkout32, ratioToRsaCeiling: checkout32.rate / checkoutCeiling },
     reads32: reads && { ...reads, ratioToBareExpress: reads.rate / bareGet.rate },
@@ -323,7 +325,7 @@ async function main() {
   console.log(`\nCeilings on this machine, now: RSA-2048 sign ${signRate.toFixed(0)}/s, verify ${verifyRate.toFixed(0)}/s (one core); SQLite single-row commits at synchronous=FULL ${commitRate.toFixed(0)}/s; bare Express GET ${bareGet.rate.toFixed(0)}/s (32, bare process at ${bareGet.cores.bare} cores), POST ${barePost.rate.toFixed(0)}/s (64, ${barePost.cores.bare} cores)\n`);
   console.log('| Scenario | Measured | Ceiling | Ratio |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-  if (notify && relaxed) console.log(`\nNotifications: ${perCommit.toFixed(1)} per commit, ${perSync.toFixed(1)} per WAL sync (fsync); ${(notify.rate / commitRate).toFixed(1)}× the single-commit rate; p99 ${relaxed.p99} ms at half the rate (${relaxed.rate.toFixed(0)}/s).`);
+  if (notify && relaxed) console.log(`\nNotifications: ${perCommit.toFixed(1)} per commit, ${perSync.toFixed(1)} per WAL sync (fdatasync, ${syncMean.toFixed(1)} ms each); ${(notify.rate / commitRate).toFixed(1)}× the single-commit rate; p99 ${relaxed.p99} ms at half the rate (${relaxed.rate.toFixed(0)}/s).`);
   if (junk) console.log(`Junk flood (issue 9): ${junk.sent} refused notify POSTs at ${junk.rate.toFixed(0)}/s from another process; GET /api/products p99 ${junk.p99IdleMs.toFixed(1)} ms idle → ${junk.p99DuringMs.toFixed(1)} ms during (${(junk.p99DuringMs / junk.p99IdleMs).toFixed(1)}×, target ≤ 2×; p50 ${junk.p50IdleMs.toFixed(1)} → ${junk.p50DuringMs.toFixed(1)} ms, ${junk.samplesDuring} samples).`);
   if (h5Bytes !== null) console.log(`H5: ${(h5Bytes / 1024).toFixed(0)} KB (brotli) at most before the shop is usable (entry, its references and every lazy chunk).`);
   if (weappBytes !== null) console.log(`weapp: ${(weappBytes / 1024).toFixed(0)} KB in dist/weapp.`);

@@ -36,8 +36,22 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       const tokenHash = uniq();
       await store.createSession({ tokenHash, userId, expiresAt: 99 });
       expect(await store.findSession(tokenHash)).toEqual({ tokenHash, userId, expiresAt: 99 });
+      expect(await store.findSessionUser(tokenHash)).toEqual({ session: { tokenHash, userId, expiresAt: 99 }, user: await store.findUserById(userId) });
       await store.deleteSession(tokenHash);
       expect(await store.findSession(tokenHash)).toBeNull();
+      expect(await store.findSessionUser(tokenHash)).toBeNull();
+    });
+
+    it('reads an order with its payments, refunds and shipment in one call', async () => {
+      const { order, attempt } = makeOrder(userId);
+      expect(await store.findOrderRecords(order.id)).toBeNull();
+      await store.insertOrder(order, attempt);
+      expect(await store.findOrderRecords(order.id)).toEqual({ order: await store.findOrder(order.id), payments: [], refunds: [], shipment: null });
+      const pay = { transactionId: `42${uniq()}`, orderId: order.id, outTradeNo: order.outTradeNo, amount: order.total, kind: 'ORDER' as const, paidAt: 5 };
+      await store.markPaid(order.id, { transactionId: pay.transactionId, paidAt: 5, outTradeNo: order.outTradeNo }, 6, { payment: pay });
+      const records = await store.findOrderRecords(order.id);
+      expect(records).toMatchObject({ order: { status: 'PAID' }, payments: [{ ...pay, refundReserved: 0 }], refunds: [], shipment: null });
+      expect(records!.payments).toEqual(await store.listPayments(order.id));
     });
 
     it('seeds the catalog idempotently in its order, prices in integer fen', async () => {

@@ -36,11 +36,9 @@ export async function login(deps: AuthDeps, code: string): Promise<LoginResult> 
 export async function authenticate(deps: Pick<AuthDeps, 'store' | 'now'>, token: string | undefined): Promise<User> {
   const unauthenticated = () => new AppError('UNAUTHENTICATED', 'sign in again: the session is missing, unknown or expired');
   if (!token) throw unauthenticated();
-  const session = await deps.store.findSession(hashToken(token));
-  if (!session || session.expiresAt <= deps.now()) throw unauthenticated();
-  const user = await deps.store.findUserById(session.userId);
-  if (!user) throw unauthenticated();
-  return user;
+  const found = await deps.store.findSessionUser(hashToken(token));
+  if (!found || found.session.expiresAt <= deps.now()) throw unauthenticated();
+  return found.user;
 }
 
 export async function logout(deps: Pick<AuthDeps, 'store'>, token: string): Promise<void> {

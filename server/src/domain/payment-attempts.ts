@@ -11,7 +11,7 @@ import type { CheckoutDeps } from './deps';
 import { AppError, paymentFailure } from './errors';
 import type { Order, OrderView, PaymentAttempt } from './order';
 import { applyPaymentSucceeded } from './payment-events';
-import { ownOrder, viewOrder } from './read-orders';
+import { ownOrder, viewOrderNow } from './read-orders';
 import type { User } from './user';
 
 /** prepay_id lives 2 hours; stop handing it out 10 minutes before that. */
@@ -59,7 +59,7 @@ export async function retryPayment(deps: CheckoutDeps, user: User, orderId: stri
   const payment = await preparePayment(deps, user, order).catch((err: unknown) => {
     throw err instanceof PaymentProviderError ? paymentFailure(err, order.id) : err;
   });
-  return { order: await viewOrder(deps.store, (await deps.store.findOrder(order.id)) ?? order), payment, replayed: false };
+  return { order: await viewOrderNow(deps.store, order), payment, replayed: false };
 }
 
 function assertPayable(deps: CheckoutDeps, order: Order): void {

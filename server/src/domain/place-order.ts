@@ -7,7 +7,7 @@ import { AppError, DuplicateKeyError, invalid } from './errors';
 import { lineTotal } from './money';
 import type { Order, OrderLine } from './order';
 import { leaseOwner, newPaymentAttempt, preparePayment, withOrderId, type CheckoutResult } from './payment-attempts';
-import { viewOrder } from './read-orders';
+import { viewOrderNow } from './read-orders';
 import type { User } from './user';
 
 export interface CartItem {
@@ -85,7 +85,7 @@ export async function createOrder(deps: CheckoutDeps, user: User, items: CartIte
     throw err;
   }
   const payment = await withOrderId(order.id, preparePayment(deps, user, order, owner));
-  return { order: await viewOrder(deps.store, (await deps.store.findOrder(order.id)) ?? order), payment, replayed: false };
+  return { order: await viewOrderNow(deps.store, order), payment, replayed: false };
 }
 
 async function replay(deps: CheckoutDeps, user: User, existing: Order, requestHash: string): Promise<CheckoutResult> {
@@ -93,5 +93,5 @@ async function replay(deps: CheckoutDeps, user: User, existing: Order, requestHa
     throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different cart; use a new key for a new order');
   }
   const payment = await withOrderId(existing.id, preparePayment(deps, user, existing));
-  return { order: await viewOrder(deps.store, (await deps.store.findOrder(existing.id)) ?? existing), payment, replayed: true };
+  return { order: await viewOrderNow(deps.store, existing), payment, replayed: true };
 }

@@ -1,7 +1,7 @@
 // Reading orders back. While an order is pending after a payment attempt, reading it asks the
 // provider (throttled per order), so the result page confirms promptly even when the
 // notification is late.
-import type { Store } from '../storage/port';
+import type { OrderRecords, Store } from '../storage/port';
 import type { CheckoutDeps } from './deps';
 import { notFound } from './errors';
 import { toOrderView, type Order, type OrderView } from './order';
@@ -15,18 +15,28 @@ export async function ownOrder(store: Store, user: User, id: string): Promise<Or
   return order;
 }
 
-/** The order as the API shows it, with its payments and refunds summarized. */
+/** The order as the API shows it, with its payments and refunds summarized (a shipment only once paid). */
+const toView = ({ order, payments, refunds, shipment }: OrderRecords): OrderView => toOrderView(order, { payments, refunds, shipment: order.status === 'PAID' ? shipment : null });
+
 export async function viewOrder(store: Store, order: Order): Promise<OrderView> {
   const [payments, refunds, shipment] = await Promise.all([store.listPayments(order.id), store.listRefunds(order.id), order.status === 'PAID' ? store.findShipment(order.id) : null]);
-  return toOrderView(order, { payments, refunds, shipment });
+  return toView({ order, payments, refunds, shipment });
+}
+
+/** The order as stored now (one read), or as `fallback` was if it is gone. */
+export async function viewOrderNow(store: Store, fallback: Order): Promise<OrderView> {
+  const records = await store.findOrderRecords(fallback.id);
+  return records ? toView(records) : viewOrder(store, fallback);
 }
 
 export async function getOrder(deps: CheckoutDeps, user: User, id: string): Promise<OrderView> {
-  let order = await ownOrder(deps.store, user, id);
-  if (order.status === 'PENDING' && (await confirmWithProvider(deps, order))) {
-    order = (await deps.store.findOrder(order.id)) ?? order;
+  let records = await deps.store.findOrderRecords(id);
+  // Another user's order is indistinguishable from a missing one.
+  if (!records || records.order.userId !== user.id) throw notFound('order');
+  if (records.order.status === 'PENDING' && (await confirmWithProvider(deps, records.order))) {
+    records = (await deps.store.findOrderRecords(id)) ?? records;
   }
-  return viewOrder(deps.store, order);
+  return toView(records);
 }
 
 async function confirmWithProvider(deps: CheckoutDeps, order: Order): Promise<boolean> {

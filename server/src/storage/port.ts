@@ -15,6 +15,14 @@ export interface PaidUpdate {
   outTradeNo: string;
 }
 
+/** An order and what is recorded about it. */
+export interface OrderRecords {
+  order: Order;
+  payments: PaymentRecord[];
+  refunds: Refund[];
+  shipment: Shipment | null;
+}
+
 /** A lease on an order: only its owner works on the order until `until`. */
 export interface OrderLease {
   owner: string;
@@ -30,13 +38,15 @@ export interface PaidRecords {
 export interface Store {
   readonly kind: 'sqlite' | 'mongodb';
   /** How many transactions were committed and how many writes they held (group commit at work); where the adapter counts. */
-  commitStats?(): { commits: number; writes: number; syncs: number };
+  commitStats?(): { commits: number; writes: number; syncs: number; syncMs: number };
 
   upsertUser(input: { openid: string; unionid: string | null; sessionKey: string; now: number }): Promise<User>;
   findUserById(id: string): Promise<User | null>;
 
   createSession(session: Session): Promise<void>;
   findSession(tokenHash: string): Promise<Session | null>;
+  /** The session and its user, in one read (authentication on every request). */
+  findSessionUser(tokenHash: string): Promise<{ session: Session; user: User } | null>;
   deleteSession(tokenHash: string): Promise<void>;
   /** Deletes every session of the user; returns how many. */
   deleteSessionsOfUser(userId: string): Promise<number>;
@@ -51,6 +61,8 @@ export interface Store {
    *  would, in the same write). DuplicateKeyError('idempotency_key') on a replayed key. */
   insertOrder(order: Order, attempt: PaymentAttempt, lease?: OrderLease): Promise<void>;
   findOrder(id: string): Promise<Order | null>;
+  /** The order with its payments, refunds and shipment, in one read (the order as the API shows it). */
+  findOrderRecords(id: string): Promise<OrderRecords | null>;
   findOrderByIdempotencyKey(userId: string, key: string): Promise<Order | null>;
   listOrdersByUser(userId: string, limit: number): Promise<Order[]>;
 

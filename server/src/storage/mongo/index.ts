@@ -323,6 +323,11 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       return d ? toUser(d) : null;
     }),
     createSession: (s) => guard(async () => void (await m.sessions.create({ _id: s.tokenHash, userId: s.userId, expiresAt: s.expiresAt }))),
+    findSessionUser: async (tokenHash) => {
+      const session = await store.findSession(tokenHash);
+      const user = session ? await store.findUserById(session.userId) : null;
+      return session && user ? { session, user } : null;
+    },
     findSession: (tokenHash) => guard(async () => {
       const d = (await lean(m.sessions.findById(tokenHash))) as Doc | null;
       return d ? { tokenHash: d._id, userId: d.userId as string, expiresAt: d.expiresAt as number } : null;
@@ -374,6 +379,13 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       const d = (await lean(m.orders.findById(id))) as Doc | null;
       return d ? toOrder(d) : null;
     }),
+    // The order first, then its records side by side: four queries, one round trip's wait after the first.
+    findOrderRecords: async (id) => {
+      const order = await store.findOrder(id);
+      if (!order) return null;
+      const [payments, refunds, shipment] = await Promise.all([store.listPayments(id), store.listRefunds(id), store.findShipment(id)]);
+      return { order, payments, refunds, shipment };
+    },
     findOrderByIdempotencyKey: (userId, key) => guard(async () => {
       const d = (await lean(m.orders.findOne({ userId, idempotencyKey: key }))) as Doc | null;
       return d ? toOrder(d) : null;

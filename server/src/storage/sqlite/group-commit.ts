@@ -17,6 +17,8 @@ export interface CommitStats {
   writes: number;
   /** Syncs of the WAL file (fsync), each covering every commit made before it began. */
   syncs: number;
+  /** Their time in all, in milliseconds (the disk's share of a write's wait). */
+  syncMs: number;
 }
 
 interface Pending {
@@ -40,7 +42,7 @@ type Settle = () => void;
 export function createGroupCommit(db: Database.Database, mapError: (err: unknown) => unknown, sync: Sync | null, onSyncFailure: (err: Error) => void = () => {}): GroupCommit {
   let queue: Pending[] = [];
   let scheduled = false;
-  const stats: CommitStats = { commits: 0, writes: 0, syncs: 0 };
+  const stats: CommitStats = { commits: 0, writes: 0, syncs: 0, syncMs: 0 };
   // Nested in the batch's transaction, better-sqlite3 runs this as a SAVEPOINT.
   const savepoint = db.transaction((fn: () => unknown) => fn());
   /** Committed, waiting for a sync that begins after their commit. */
@@ -57,9 +59,11 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
     syncing = true;
     const covered = unsynced;
     unsynced = [];
+    const started = performance.now();
     sync!((err) => {
       syncing = false;
       stats.syncs += 1;
+      stats.syncMs += performance.now() - started;
       if (err && !failed) {
         failed = mapError(err);
         onSyncFailure(err);

@@ -145,8 +145,6 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   db.pragma(`synchronous = ${onDisk ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -65536');
-  db.pragma('mmap_size = 268435456');
   db.exec(SCHEMA);
   const hasColumn = (table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
   for (const [table, column, ddl] of ADDED_COLUMNS) if (!hasColumn(table, column)) db.exec(ddl);
@@ -165,6 +163,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     updateUser: db.prepare('UPDATE users SET session_key = @session_key, unionid = COALESCE(@unionid, unionid) WHERE openid = @openid'),
     insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)'),
     findSession: db.prepare('SELECT * FROM sessions WHERE token_hash = ?'),
+    sessionUser: db.prepare('SELECT u.*, s.token_hash AS s_token_hash, s.expires_at AS s_expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?'),
     deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     deleteUserSessions: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
     purgeSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
@@ -343,6 +342,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         return r ? toUser(r) : null;
       }),
     createSession: (s: Session) => write(() => void q.insertSession.run(s.tokenHash, s.userId, s.expiresAt)),
+    findSessionUser: (tokenHash) =>
+      guard(() => {
+        const r = q.sessionUser.get(tokenHash) as Row | undefined;
+        return r ? { session: { tokenHash: r.s_token_hash as string, userId: r.id as string, expiresAt: r.s_expires_at as number }, user: toUser(r) } : null;
+      }),
     findSession: (tokenHash) =>
       guard(() => {
         const r = q.findSession.get(tokenHash) as Row | undefined;
@@ -371,6 +375,18 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       guard(() => {
         const r = q.findOrder.get(id) as Row | undefined;
         return r ? toOrder(r) : null;
+      }),
+    findOrderRecords: (id) =>
+      guard(() => {
+        const r = q.findOrder.get(id) as Row | undefined;
+        if (!r) return null;
+        const shipment = shipmentQ.find.get(id) as { doc: string } | undefined;
+        return {
+          order: toOrder(r),
+          payments: (q.listPayments.all(id) as Row[]).map(toPayment),
+          refunds: (q.listRefunds.all(id) as Row[]).map(toRefund),
+          shipment: shipment ? (JSON.parse(shipment.doc) as Shipment) : null,
+        };
       }),
     findOrderByIdempotencyKey: (userId, key) =>
       guard(() => {
