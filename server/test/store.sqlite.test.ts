@@ -93,6 +93,16 @@ describe('SQLite adapter only', () => {
     expect(failures).toHaveLength(1);
   });
 
+  it('after a failed WAL sync answers nothing, reads included, so health fails and the process is restarted', async () => {
+    const failing = (done: (err: Error | null) => void) => setImmediate(() => done(new StoreUnavailableError(new Error('EIO: i/o error, fdatasync'))));
+    const store = createSqliteStore({ filename: path.join(tempDir(), 'failsync.sqlite'), syncWal: failing });
+    expect(await store.listProducts()).toEqual([]);
+    await expect(store.upsertUser({ openid: 'oFAIL', unionid: null, sessionKey: 'v1:x', now: 1 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.listProducts()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.findUserById('u')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await store.close();
+  });
+
   it('runs a file database at synchronous=NORMAL and syncs the WAL itself', async () => {
     const file = path.join(tempDir(), 'sync.sqlite');
     const store = createSqliteStore({ filename: file });

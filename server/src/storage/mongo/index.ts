@@ -397,7 +397,7 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
     }),
     setPrepay: (outTradeNo, prepayId, prepayExpiresAt, release) => guard(async () => {
       await m.attempts.updateOne({ _id: outTradeNo }, { $set: { prepayId, prepayExpiresAt } });
-      if (release) await m.orders.updateOne({ _id: release.orderId, leaseOwner: release.owner }, { $set: { leaseOwner: null, leaseUntil: null } });
+      if (release) await store.releaseOrder(release.orderId, release.owner);
     }),
     replaceAttempt: (orderId, previous, attempt, now) => guard(async () => {
       await m.attempts.create({ _id: attempt.outTradeNo, orderId, requestBody: attempt.requestBody, prepayId: null, prepayExpiresAt: null, createdAt: attempt.createdAt });

@@ -35,6 +35,8 @@ export interface GroupCommit {
   stats(): CommitStats;
   /** Commits what is queued now and waits until it is durable (at close). */
   drain(): Promise<void>;
+  /** The error of a failed sync, after which nothing is written (null while syncs succeed). */
+  failure(): unknown;
 }
 
 type Settle = () => void;
@@ -124,6 +126,7 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
       });
     },
     stats: () => ({ ...stats }),
+    failure: () => failed,
     drain() {
       flush();
       if (!syncing && unsynced.length === 0) return Promise.resolve();

@@ -20,6 +20,8 @@ import { ADDED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for tests. */
   filename: string;
+  /** How the WAL file is synced (default: fdatasync on the thread pool); tests inject a failing one. */
+  syncWal?: Sync;
 }
 
 type Row = Record<string, unknown>;
@@ -328,27 +330,33 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     }
     fs.fdatasync(walFd, (err) => done(err ? new StoreUnavailableError(err) : null));
   };
-  const commits = createGroupCommit(db, mapError, onDisk ? syncWal : null);
+  const commits = createGroupCommit(db, mapError, onDisk ? (opts.syncWal ?? syncWal) : null);
   /** A write: queued for the next group commit; resolves once that commit is on disk. */
   const write = <T>(fn: () => T): Promise<T> => commits.write(fn);
+  /** A read. After a failed WAL sync nothing is answered (fail-stop, /api/health included): what the
+   *  connection shows may not be on disk, and only a restart (recovery from the WAL) can tell. */
+  const read = <T>(fn: () => T): Promise<T> => {
+    const failed = commits.failure();
+    return failed ? Promise.reject(failed) : guard(fn);
+  };
 
   return {
     kind: 'sqlite',
     commitStats: () => commits.stats(),
     upsertUser: ({ openid, unionid, sessionKey, now }) => write(() => upsertUserTx(openid, unionid, sessionKey, now)),
     findUserById: (id) =>
-      guard(() => {
+      read(() => {
         const r = q.userById.get(id) as Row | undefined;
         return r ? toUser(r) : null;
       }),
     createSession: (s: Session) => write(() => void q.insertSession.run(s.tokenHash, s.userId, s.expiresAt)),
     findSessionUser: (tokenHash) =>
-      guard(() => {
+      read(() => {
         const r = q.sessionUser.get(tokenHash) as Row | undefined;
         return r ? { session: { tokenHash: r.s_token_hash as string, userId: r.id as string, expiresAt: r.s_expires_at as number }, user: toUser(r) } : null;
       }),
     findSession: (tokenHash) =>
-      guard(() => {
+      read(() => {
         const r = q.findSession.get(tokenHash) as Row | undefined;
         return r ? { tokenHash: r.token_hash as string, userId: r.user_id as string, expiresAt: r.expires_at as number } : null;
       }),
@@ -356,7 +364,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     deleteSessionsOfUser: (userId) => write(() => q.deleteUserSessions.run(userId).changes),
     purgeExpiredSessions: (now) => write(() => q.purgeSessions.run(now).changes),
     listProducts: () =>
-      guard(() =>
+      read(() =>
         (q.listProducts.all() as Row[]).map(
           (r): Product => ({
             sku: r.sku as string,
@@ -372,12 +380,12 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       write(() => db.transaction(() => products.forEach((p, position) => q.seedProduct.run({ ...p, position })))()),
     insertOrder: (order, attempt, lease) => write(() => insertOrderTx(order, attempt, lease)),
     findOrder: (id) =>
-      guard(() => {
+      read(() => {
         const r = q.findOrder.get(id) as Row | undefined;
         return r ? toOrder(r) : null;
       }),
     findOrderRecords: (id) =>
-      guard(() => {
+      read(() => {
         const r = q.findOrder.get(id) as Row | undefined;
         if (!r) return null;
         const shipment = shipmentQ.find.get(id) as { doc: string } | undefined;
@@ -389,13 +397,13 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         };
       }),
     findOrderByIdempotencyKey: (userId, key) =>
-      guard(() => {
+      read(() => {
         const r = q.findOrderByKey.get(userId, key) as Row | undefined;
         return r ? toOrder(r) : null;
       }),
-    listOrdersByUser: (userId, limit) => guard(() => (q.listOrders.all(userId, limit) as Row[]).map(toOrder)),
+    listOrdersByUser: (userId, limit) => read(() => (q.listOrders.all(userId, limit) as Row[]).map(toOrder)),
     findAttempt: (outTradeNo) =>
-      guard(() => {
+      read(() => {
         const r = q.findAttempt.get(outTradeNo) as Row | undefined;
         return r ? toAttempt(r) : null;
       }),
@@ -416,48 +424,48 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     flagForReview: (orderId, reason, now) => write(() => q.flagForReview.run({ orderId, reason, now }).changes === 1),
     recordPayment: (p) => write(() => q.insertPayment.run(p).changes === 1),
     findPayment: (transactionId) =>
-      guard(() => {
+      read(() => {
         const r = q.findPayment.get(transactionId) as Row | undefined;
         return r ? toPayment(r) : null;
       }),
-    listPayments: (orderId) => guard(() => (q.listPayments.all(orderId) as Row[]).map(toPayment)),
+    listPayments: (orderId) => read(() => (q.listPayments.all(orderId) as Row[]).map(toPayment)),
     insertRefund: (refund) => write(() => insertRefundTx(refund)),
     moveRefund: (outRefundNo, from, to, fields, release, now) => write(() => moveRefundTx(outRefundNo, from, to, fields, release, now)),
     setRefundProviderId: (outRefundNo, providerRefundId, now) => write(() => void q.setRefundProviderId.run({ outRefundNo, providerRefundId, now })),
     findRefund: (outRefundNo) =>
-      guard(() => {
+      read(() => {
         const r = q.findRefund.get(outRefundNo) as Row | undefined;
         return r ? toRefund(r) : null;
       }),
     findRefundByIdempotencyKey: (orderId, key) =>
-      guard(() => {
+      read(() => {
         const r = q.findRefundByKey.get(orderId, key) as Row | undefined;
         return r ? toRefund(r) : null;
       }),
-    listRefunds: (orderId) => guard(() => (q.listRefunds.all(orderId) as Row[]).map(toRefund)),
-    listRefundsInStatus: (status, createdBefore, limit) => guard(() => (q.refundsInStatus.all(status, createdBefore, limit) as Row[]).map(toRefund)),
+    listRefunds: (orderId) => read(() => (q.listRefunds.all(orderId) as Row[]).map(toRefund)),
+    listRefundsInStatus: (status, createdBefore, limit) => read(() => (q.refundsInStatus.all(status, createdBefore, limit) as Row[]).map(toRefund)),
     listOrders: (f) =>
-      guard(() =>
+      read(() =>
         (q.listOrdersAdmin.all({ status: f.status ?? null, createdBefore: f.createdBefore ?? null, refundDue: f.refundDue ? 1 : 0, limit: f.limit }) as Row[]).map(toOrder),
       ),
-    listAttempts: (orderId) => guard(() => (q.listAttempts.all(orderId) as Row[]).map(toAttempt)),
-    listNotificationsFor: (outTradeNos) => guard(() => (q.notificationsFor.all(JSON.stringify(outTradeNos)) as Row[]).map(toNotification)),
+    listAttempts: (orderId) => read(() => (q.listAttempts.all(orderId) as Row[]).map(toAttempt)),
+    listNotificationsFor: (outTradeNos) => read(() => (q.notificationsFor.all(JSON.stringify(outTradeNos)) as Row[]).map(toNotification)),
     listReconcileCandidates: (createdBefore, now, limit) =>
-      guard(() => (q.reconcileCandidates.all(createdBefore, now, limit) as Row[]).map(toOrder)),
+      read(() => (q.reconcileCandidates.all(createdBefore, now, limit) as Row[]).map(toOrder)),
     claimOrder: (orderId, owner, leaseUntil, now) => write(() => q.claimOrder.run({ orderId, owner, leaseUntil, now }).changes === 1),
     releaseOrder: (orderId, owner) => write(() => void q.releaseOrder.run(orderId, owner)),
     recordNotification: (rec: NotificationRecord, replaces) => write(() => insertNotification(rec, replaces)),
     findNotification: (id, outTradeNo) =>
-      guard(() => {
+      read(() => {
         const r = q.findNotification.get(id, outTradeNo ?? '') as Row | undefined;
         return r ? toNotification(r) : null;
       }),
     recordRejectedNotification: (x: RejectedNotification) =>
       write(() => void q.insertRejected.run(x.receivedAt, x.reason, x.serial, x.requestId, x.bodySha256)),
-    countRejectedNotifications: () => guard(() => (q.countRejected.get() as { n: number }).n),
+    countRejectedNotifications: () => read(() => (q.countRejected.get() as { n: number }).n),
     trimRejectedNotifications: (keep) => write(() => void q.trimRejected.run(keep)),
     findShipment: (orderId) =>
-      guard(() => {
+      read(() => {
         const r = shipmentQ.find.get(orderId) as { doc: string } | undefined;
         return r ? (JSON.parse(r.doc) as Shipment) : null;
       }),
@@ -466,7 +474,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         const row = { orderId: next.orderId, status: next.status, upload: next.upload, version: next.version, doc: JSON.stringify(next), updatedAt: next.updatedAt };
         return (expected === null ? shipmentQ.insert.run(row) : shipmentQ.update.run({ ...row, expected })).changes === 1;
       }),
-    listShipmentsToSync: (limit) => guard(() => (shipmentQ.toSync.all(limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment)),
+    listShipmentsToSync: (limit) => read(() => (shipmentQ.toSync.all(limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment)),
     close: async () => {
       await commits.drain();
       await guard(() => db.close());
