@@ -19,9 +19,11 @@ import { makeOrder } from '../server/test/orders-fixture';
 const root = path.resolve(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // BENCH_ONLY=notify,checkout,reads,junk runs just those scenarios (the ceilings are always measured);
-// BENCH_PROFILE=dir writes the server's CPU profile there (node --cpu-prof) when the bench ends.
+// BENCH_PROFILE=dir writes the server's and the sandbox's CPU profiles there (node --cpu-prof, in dir/server
+// and dir/sandbox, one file per thread) when the bench ends.
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const want = (scenario: string) => !ONLY || ONLY.has(scenario);
+const profile = (name: string) => (PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE, name)] : []);
 const PROFILE = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : null;
 const children: ChildProcess[] = [];
 
@@ -129,7 +131,7 @@ async function main() {
 
   // ---- the system: sandbox and server in their own processes ---------------------------------
   const apiPort = 3600 + Math.floor(Math.random() * 300);
-  await start('sandbox/main.ts', { DATA_DIR: dataDir, SANDBOX_PORT: '0', SANDBOX_TLS_PORT: '0', PORT: String(apiPort) }, /READY sandbox (\S+)/, [], 'sandbox');
+  await start('sandbox/main.ts', { DATA_DIR: dataDir, SANDBOX_PORT: '0', SANDBOX_TLS_PORT: '0', PORT: String(apiPort) }, /READY sandbox (\S+)/, profile('sandbox'), 'sandbox');
   const credentials = util.parseEnv(fs.readFileSync(path.join(dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
   const adminToken = crypto.randomBytes(32).toString('base64url');
   const serverEnv = {
@@ -175,7 +177,7 @@ async function main() {
   const api =
     WORKERS > 1
       ? await start('server/src/cluster.ts', { ...serverEnv, WORKERS: String(WORKERS) }, new RegExp(`(?:API +(http://[^/]+)[\\s\\S]*){${WORKERS}}`), [], 'server')
-      : await start('server/test/serve-for-tests.ts', serverEnv, /READY \{"api":"([^"]+)"/, PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : [], 'server');
+      : await start('server/test/serve-for-tests.ts', serverEnv, /READY \{"api":"([^"]+)"/, profile('server'), 'server');
   const signer = { serial: keys.publicKeyId, privateKey: crypto.createPrivateKey(keys.platformPrivateKeyPem) };
   const notification = (o: { outTradeNo: string; total: number }, i: number) =>
     buildNotification({
