@@ -51,7 +51,7 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
   let unsynced: { settle: Settle; fail: (e: unknown) => void }[] = [];
   let syncing = false;
   let failed: unknown = null;
-  let idle: (() => void)[] = [];
+  const idle: (() => void)[] = [];
 
   function startSync() {
     if (syncing || unsynced.length === 0) {
