@@ -152,9 +152,12 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   for (const [table, column, ddl] of ADDED_COLUMNS) if (!hasColumn(table, column)) db.exec(ddl);
   if (!hasColumn('notifications', 'ref')) db.transaction(() => db.exec(NOTIFICATIONS_REKEY))();
   db.exec(SCHEMA); // indexes of rebuilt tables
-  // What the schema's creation or migration wrote is on disk before the first request.
+  // The WAL, opened to be synced (never written through this descriptor). Read-write: Windows will not
+  // flush a file opened for reading. What the schema's creation or migration wrote is on disk before the
+  // first request.
+  const openWal = () => fs.openSync(`${opts.filename}-wal`, 'r+');
   let walFd: number | null = null;
-  if (onDisk && fs.existsSync(`${opts.filename}-wal`)) fs.fdatasyncSync((walFd = fs.openSync(`${opts.filename}-wal`, 'r')));
+  if (onDisk && fs.existsSync(`${opts.filename}-wal`)) fs.fdatasyncSync((walFd = openWal()));
 
   const q = {
     userByOpenid: db.prepare('SELECT * FROM users WHERE openid = ?'),
@@ -324,7 +327,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   };
   const syncWal: Sync = (done) => {
     try {
-      walFd ??= fs.openSync(`${opts.filename}-wal`, 'r');
+      walFd ??= openWal();
     } catch (err) {
       return done(new StoreUnavailableError(err));
     }
