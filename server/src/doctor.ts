@@ -12,6 +12,7 @@ import { createProviders } from './server';
 import { PaymentProviderError } from './payments/port';
 import { MAX_SKEW_S } from './wechatpay/signed-message';
 import { createAccessTokens, WechatApiError } from './wechat/access-token';
+import { httpCall } from './wechat/http';
 
 export interface Check {
   name: string;
@@ -167,11 +168,10 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
   const base = bases.WECHATPAY_API_BASE;
   let reachable = false;
   try {
-    const res = await fetch(base, { method: 'GET', signal: AbortSignal.timeout(o.timeoutMs ?? 5000) });
-    await res.arrayBuffer();
+    const res = await httpCall(base, { method: 'GET', timeoutMs: o.timeoutMs ?? 5000 });
     reachable = true;
     pass('WeChat Pay reachable', `${base} answered ${res.status}`);
-    const date = res.headers.get('date');
+    const date = res.header('date');
     if (date) {
       const skew = (clock.now() - Date.parse(date)) / 1000;
       if (Math.abs(skew) < CLOCK_TOLERANCE_S) pass('Clock', `within ${Math.max(1, Math.ceil(Math.abs(skew)))} s of WeChat Pay's`);

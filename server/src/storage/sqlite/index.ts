@@ -325,6 +325,12 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     update: db.prepare('UPDATE shipments SET status = @status, upload = @upload, version = @version, doc = @doc, updated_at = @updatedAt WHERE order_id = @orderId AND version = @expected'),
     toSync: db.prepare("SELECT doc FROM shipments WHERE upload = 'PENDING' OR (upload = 'ACCEPTED' AND status != 'COMPLETED') ORDER BY updated_at LIMIT ?"),
   };
+  const paymentsOf = (orderId: string) => (q.listPayments.all(orderId) as Row[]).map(toPayment);
+  const refundsOf = (orderId: string) => (q.listRefunds.all(orderId) as Row[]).map(toRefund);
+  const shipmentOf = (orderId: string) => {
+    const r = shipmentQ.find.get(orderId) as { doc: string } | undefined;
+    return r ? (JSON.parse(r.doc) as Shipment) : null;
+  };
   const syncWal: Sync = (done) => {
     try {
       walFd ??= openWal();
@@ -391,13 +397,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       read(() => {
         const r = q.findOrder.get(id) as Row | undefined;
         if (!r) return null;
-        const shipment = shipmentQ.find.get(id) as { doc: string } | undefined;
-        return {
-          order: toOrder(r),
-          payments: (q.listPayments.all(id) as Row[]).map(toPayment),
-          refunds: (q.listRefunds.all(id) as Row[]).map(toRefund),
-          shipment: shipment ? (JSON.parse(shipment.doc) as Shipment) : null,
-        };
+        return { order: toOrder(r), payments: paymentsOf(id), refunds: refundsOf(id), shipment: shipmentOf(id) };
       }),
     findOrderByIdempotencyKey: (userId, key) =>
       read(() => {
@@ -431,7 +431,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         const r = q.findPayment.get(transactionId) as Row | undefined;
         return r ? toPayment(r) : null;
       }),
-    listPayments: (orderId) => read(() => (q.listPayments.all(orderId) as Row[]).map(toPayment)),
+    listPayments: (orderId) => read(() => paymentsOf(orderId)),
     insertRefund: (refund) => write(() => insertRefundTx(refund)),
     moveRefund: (outRefundNo, from, to, fields, release, now) => write(() => moveRefundTx(outRefundNo, from, to, fields, release, now)),
     setRefundProviderId: (outRefundNo, providerRefundId, now) => write(() => void q.setRefundProviderId.run({ outRefundNo, providerRefundId, now })),
@@ -445,7 +445,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         const r = q.findRefundByKey.get(orderId, key) as Row | undefined;
         return r ? toRefund(r) : null;
       }),
-    listRefunds: (orderId) => read(() => (q.listRefunds.all(orderId) as Row[]).map(toRefund)),
+    listRefunds: (orderId) => read(() => refundsOf(orderId)),
     listRefundsInStatus: (status, createdBefore, limit) => read(() => (q.refundsInStatus.all(status, createdBefore, limit) as Row[]).map(toRefund)),
     listOrders: (f) =>
       read(() =>
@@ -467,11 +467,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       write(() => void q.insertRejected.run(x.receivedAt, x.reason, x.serial, x.requestId, x.bodySha256)),
     countRejectedNotifications: () => read(() => (q.countRejected.get() as { n: number }).n),
     trimRejectedNotifications: (keep) => write(() => void q.trimRejected.run(keep)),
-    findShipment: (orderId) =>
-      read(() => {
-        const r = shipmentQ.find.get(orderId) as { doc: string } | undefined;
-        return r ? (JSON.parse(r.doc) as Shipment) : null;
-      }),
+    findShipment: (orderId) => read(() => shipmentOf(orderId)),
     saveShipment: (next, expected) =>
       write(() => {
         const row = { orderId: next.orderId, status: next.status, upload: next.upload, version: next.version, doc: JSON.stringify(next), updatedAt: next.updatedAt };
