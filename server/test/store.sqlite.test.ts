@@ -103,6 +103,74 @@ describe('SQLite adapter only', () => {
     await store.close();
   });
 
+  // Two connections to one file stand in for two cluster workers: SQLite locks between connections
+  // of one process as it does between processes.
+  const twoConnections = (name: string) => {
+    const file = path.join(tempDir(), name);
+    const mine = new Database(file);
+    mine.pragma('journal_mode = WAL');
+    mine.pragma('busy_timeout = 5000');
+    mine.exec('CREATE TABLE t (v INTEGER)');
+    const other = new Database(file);
+    other.pragma('busy_timeout = 0');
+    return { mine, other };
+  };
+
+  it('with another process on the file, a batch that reads before it writes is not failed by the other\'s commit', async () => {
+    const { mine, other } = twoConnections('snapshot.sqlite');
+    const gc = createGroupCommit(mine, (e) => e, null);
+    let theOther = '';
+    const written = gc.write(() => {
+      mine.prepare('SELECT COUNT(*) FROM t').get(); // the batch reads first…
+      try {
+        other.prepare('INSERT INTO t VALUES (2)').run(); // …another worker commits meanwhile…
+        theOther = 'committed';
+      } catch (err) {
+        theOther = (err as { code: string }).code;
+      }
+      return mine.prepare('INSERT INTO t VALUES (1)').run().changes; // …then the batch writes
+    });
+    await expect(written).resolves.toBe(1);
+    expect(theOther).toBe('SQLITE_BUSY'); // the batch held the write lock from its start: the other waited
+    mine.close();
+    other.close();
+  });
+
+  it('waits for another process\'s write lock without blocking the event loop, up to the busy timeout', async () => {
+    const { mine, other } = twoConnections('busy.sqlite');
+    const gc = createGroupCommit(mine, (e) => e, null);
+    other.prepare('BEGIN IMMEDIATE').run(); // another worker is writing
+    const events: string[] = [];
+    const written = gc.write(() => mine.prepare('INSERT INTO t VALUES (1)').run().changes).then((n) => (events.push('written'), n));
+    // Released by a timer on this same event loop: a connection that slept in SQLite's busy handler
+    // would hold the loop until its timeout and fail with SQLITE_BUSY.
+    setTimeout(() => {
+      other.prepare('COMMIT').run();
+      events.push('released');
+    }, 50);
+    await new Promise((r) => setImmediate(r)); // the batch has found the lock taken
+    const drained = gc.drain().then(() => events.push('drained')); // as at close: waits for the retry
+    await expect(written).resolves.toBe(1);
+    await drained;
+    expect(events).toEqual(['released', 'written', 'drained']);
+    mine.close();
+    other.close();
+  });
+
+  it('fails a batch with SQLITE_BUSY once another process has held the write lock past the busy timeout', async () => {
+    const { mine, other } = twoConnections('stuck.sqlite');
+    mine.pragma('busy_timeout = 100');
+    const gc = createGroupCommit(mine, (e) => e, null);
+    other.prepare('BEGIN IMMEDIATE').run();
+    const started = performance.now();
+    await expect(gc.write(() => mine.prepare('INSERT INTO t VALUES (1)').run())).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+    other.prepare('COMMIT').run();
+    await expect(gc.write(() => mine.prepare('INSERT INTO t VALUES (2)').run().changes)).resolves.toBe(1); // and goes on once it is free
+    mine.close();
+    other.close();
+  });
+
   it('runs a file database at synchronous=NORMAL and syncs the WAL itself', async () => {
     const file = path.join(tempDir(), 'sync.sqlite');
     const store = createSqliteStore({ filename: file });

@@ -8,6 +8,12 @@
 // FULL promises still holds for everyone who is answered: nothing is acknowledged before the sync that
 // covers it has returned. A sync that fails fails its callers and every later write (fail-stop: after a
 // failed fsync the kernel's view of the file cannot be trusted; the process must restart).
+//
+// Where other processes write to the same file (cluster workers, the reconcile CLI), a batch takes the
+// write lock when it begins (BEGIN IMMEDIATE): a batch that reads before it writes cannot then fail on
+// a snapshot another process moved meanwhile (SQLITE_BUSY_SNAPSHOT, which no busy timeout retries).
+// While another process holds the lock, the batch waits on a timer, not in SQLite's busy handler
+// (which sleeps on the event loop), for as long as the connection's busy_timeout allows, then fails.
 import type Database from 'better-sqlite3';
 
 export interface CommitStats {
@@ -40,6 +46,7 @@ export interface GroupCommit {
 }
 
 type Settle = () => void;
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 export function createGroupCommit(db: Database.Database, mapError: (err: unknown) => unknown, sync: Sync | null, onSyncFailure: (err: Error) => void = () => {}): GroupCommit {
   let queue: Pending[] = [];
@@ -52,10 +59,27 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
   let syncing = false;
   let failed: unknown = null;
   const idle: (() => void)[] = [];
+  // The batch in one transaction that holds the write lock from its start; while it tries, SQLite's own
+  // busy handler is off (it would sleep on the event loop) and the connection's timeout is kept here.
+  const busyTimeoutMs = Number(db.pragma('busy_timeout', { simple: true })) || 0;
+  const noBusyWait = db.prepare('PRAGMA busy_timeout = 0');
+  const busyWait = db.prepare(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+  const runBatch = db.transaction((batch: Pending[], outcomes: Outcome[]) => {
+    for (const item of batch) {
+      try {
+        outcomes.push({ ok: true, value: savepoint(item.run) });
+      } catch (error) {
+        outcomes.push({ ok: false, error: mapError(error) });
+      }
+    }
+  }).immediate;
+  /** Since when the batch at the head of the queue has found the write lock taken (null: it has not). */
+  let busySince: number | null = null;
+  let retry: ReturnType<typeof setTimeout> | null = null;
 
   function startSync() {
     if (syncing || unsynced.length === 0) {
-      if (!syncing) for (const f of idle.splice(0)) f();
+      if (!syncing && !retry) for (const f of idle.splice(0)) f();
       return;
     }
     syncing = true;
@@ -78,6 +102,7 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
 
   function flush() {
     scheduled = false;
+    if (retry) return; // waiting for another process's lock: the retry takes what is queued
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
@@ -85,23 +110,34 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
       for (const item of batch) item.reject(failed);
       return;
     }
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     try {
-      db.transaction(() => {
-        for (const item of batch) {
-          try {
-            outcomes.push({ ok: true, value: savepoint(item.run) });
-          } catch (error) {
-            outcomes.push({ ok: false, error: mapError(error) });
-          }
-        }
-      })();
+      noBusyWait.get();
+      try {
+        runBatch(batch, outcomes);
+      } finally {
+        busyWait.get();
+      }
     } catch (err) {
-      // The commit itself failed (disk full, I/O error): nothing of the batch is on disk.
+      const now = performance.now();
+      if (String((err as { code?: string }).code).startsWith('SQLITE_BUSY') && outcomes.length === 0 && now - (busySince ??= now) < busyTimeoutMs) {
+        // Another process holds the write lock: try again shortly, with whatever arrives meanwhile.
+        queue = batch.concat(queue);
+        const waited = now - busySince;
+        retry = setTimeout(() => {
+          retry = null;
+          flush();
+        }, Math.min(16, Math.max(1, waited / 4), busyTimeoutMs - waited));
+        return;
+      }
+      busySince = null;
+      // The lock never came, or the commit itself failed (disk full, I/O error): nothing of the batch is on disk.
       const e = mapError(err);
       for (const item of batch) item.reject(e);
+      startSync();
       return;
     }
+    busySince = null;
     stats.commits += 1;
     stats.writes += batch.length;
     const settle = () =>
@@ -110,7 +146,10 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
         if (o.ok) item.resolve(o.value);
         else item.reject(o.error);
       });
-    if (!sync) return settle();
+    if (!sync) {
+      settle();
+      return startSync(); // nothing to sync: tells a drain() that waited for a retry
+    }
     unsynced.push({ settle, fail: (e) => batch.forEach((item) => item.reject(e)) });
     startSync();
   }
@@ -129,7 +168,7 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
     failure: () => failed,
     drain() {
       flush();
-      if (!syncing && unsynced.length === 0) return Promise.resolve();
+      if (!syncing && unsynced.length === 0 && !retry) return Promise.resolve();
       return new Promise<void>((resolve) => idle.push(resolve));
     },
   };
