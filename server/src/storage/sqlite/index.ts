@@ -342,6 +342,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   const commits = createGroupCommit(db, mapError, onDisk ? (opts.syncWal ?? syncWal) : null);
   /** A write: queued for the next group commit; resolves once that commit is on disk. */
   const write = <T>(fn: () => T): Promise<T> => commits.write(fn);
+  /** Several statements read in one transaction: one snapshot, and one WAL read lock (two fcntl calls)
+   *  instead of one per statement; another process's commit cannot fall between them. */
+  const snapshot: <T>(fn: () => T) => T = db.transaction((fn: () => unknown) => fn()) as never;
   /** A read. After a failed WAL sync nothing is answered (fail-stop, /api/health included): what the
    *  connection shows may not be on disk, and only a restart (recovery from the WAL) can tell. */
   const read = <T>(fn: () => T): Promise<T> => {
@@ -394,11 +397,13 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         return r ? toOrder(r) : null;
       }),
     findOrderRecords: (id) =>
-      read(() => {
-        const r = q.findOrder.get(id) as Row | undefined;
-        if (!r) return null;
-        return { order: toOrder(r), payments: paymentsOf(id), refunds: refundsOf(id), shipment: shipmentOf(id) };
-      }),
+      read(() =>
+        snapshot(() => {
+          const r = q.findOrder.get(id) as Row | undefined;
+          if (!r) return null;
+          return { order: toOrder(r), payments: paymentsOf(id), refunds: refundsOf(id), shipment: shipmentOf(id) };
+        }),
+      ),
     findOrderByIdempotencyKey: (userId, key) =>
       read(() => {
         const r = q.findOrderByKey.get(userId, key) as Row | undefined;
