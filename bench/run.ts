@@ -8,14 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import util from 'node:util';
-import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
-import { Pool } from 'undici';
 import { ensureSandboxKeys } from '../sandbox/keys';
 import { buildNotification } from '../sandbox/notify';
 import { SEED_PRODUCTS } from '../server/src/domain/catalog';
 import { createSqliteStore } from '../server/src/storage/sqlite';
 import { makeOrder } from '../server/test/orders-fixture';
+import { load, paced, watched, type Load } from './load';
 
 const root = path.resolve(__dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -54,90 +53,6 @@ const perSecond = (seconds: number, fn: () => void): number => {
   }
   return n / seconds;
 };
-
-interface Load {
-  rate: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  /** Cores each process used during the load (Linux: /proc), this one being the load generator. */
-  cores: Record<string, number>;
-}
-
-/** Processes whose CPU time each load reports, by name. */
-const watched = new Map<string, number>();
-/** CPU seconds of a process and its children (a cluster's workers), from /proc; null elsewhere. With
- *  `thread`, of that thread only (the process's id: its main thread, the event loop). */
-const cpuSeconds = (pid: number, thread?: number): number | null => {
-  try {
-    const fields = fs.readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    if (thread) return (Number(fields[11]) + Number(fields[12])) / 100;
-    let seconds = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    for (const child of children ? children.split(' ') : []) seconds += cpuSeconds(Number(child)) ?? 0;
-    return seconds;
-  } catch {
-    return null;
-  }
-};
-
-async function load(o: autocannon.Options): Promise<Load> {
-  const before = new Map([...watched].map(([name, pid]) => [name, cpuSeconds(pid)]));
-  const serverPid = watched.get('server');
-  const loopBefore = serverPid ? cpuSeconds(serverPid, serverPid) : null;
-  const self = process.cpuUsage();
-  const t0 = performance.now();
-  const r = await autocannon({ ...o });
-  const seconds = (performance.now() - t0) / 1000;
-  const cores: Record<string, number> = {};
-  for (const [name, pid] of watched) {
-    const a = before.get(name);
-    const b = cpuSeconds(pid);
-    if (a != null && b != null) cores[name] = Number(((b - a) / seconds).toFixed(2));
-  }
-  const loopAfter = serverPid ? cpuSeconds(serverPid, serverPid) : null;
-  if (loopBefore != null && loopAfter != null) cores['server event loop'] = Number(((loopAfter - loopBefore) / seconds).toFixed(2));
-  const used = process.cpuUsage(self);
-  cores.load = Number(((used.user + used.system) / 1e6 / seconds).toFixed(2));
-  return { rate: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cores };
-}
-
-/**
- * Open-loop load at a steady rate: request i is due at i/rate seconds, and its latency counts from then
- * (a late send is the server's delay too). autocannon's rate limit sends each connection's share as a
- * burst at the start of every second, so its p99 "at half the rate" measures the burst, not the rate.
- */
-async function paced(origin: string, o: { rate: number; count: number; connections: number; request: (i: number) => { path: string; body: string; headers: Record<string, string> } }): Promise<Load> {
-  const pool = new Pool(origin, { connections: o.connections });
-  const latencies: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
-  const t0 = performance.now();
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < o.count; i++) {
-    const due = t0 + (i * 1000) / o.rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const r = o.request(i);
-    inFlight.push(
-      pool
-        .request({ method: 'POST', path: r.path, headers: r.headers, body: r.body })
-        .then(async (res) => {
-          await res.body.dump();
-          if (res.statusCode < 200 || res.statusCode > 299) non2xx += 1;
-          latencies.push(performance.now() - due);
-        })
-        .catch(() => void (errors += 1)),
-    );
-  }
-  await Promise.all(inFlight);
-  const seconds = (performance.now() - t0) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const at = (p: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1));
-  return { rate: o.count / seconds, p50: at(0.5), p99: at(0.99), non2xx, errors, cores: {} };
-}
 
 async function json(url: string, init: RequestInit = {}) {
   const res = await fetch(url, init);
