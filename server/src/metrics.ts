@@ -6,6 +6,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import client from 'prom-client';
 import { isStaticRequest } from './http/middleware';
+import { droppedLogLines } from './logger';
 import type { ReconcileReport } from './domain/reconcile';
 import { PaymentProviderError, type PaymentProvider } from './payments/port';
 import type { Store } from './storage/port';
@@ -57,6 +58,15 @@ export function createMetrics(): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  new client.Counter({
+    name: 'log_lines_dropped_total',
+    help: 'Log lines dropped because their reader had stopped reading and 64 MiB of them were waiting',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(droppedLogLines());
+    },
+  });
   const httpDuration = new client.Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP requests by method, route pattern and status (static files excluded)',
