@@ -5,7 +5,10 @@ import autocannon from 'autocannon';
 import { Pool } from 'undici';
 
 export interface Load {
+  /** Requests answered per second, over the time the answers took. */
   rate: number;
+  /** Requests made. */
+  sent: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -44,7 +47,7 @@ export async function load(o: autocannon.Options): Promise<Load> {
     const run = autocannon({ ...o }, (err, result) => (err ? reject(err) : resolve(result)));
     run.on('response', () => void (lastAnswer = performance.now()));
   });
-  const seconds = (lastAnswer - t0) / 1000;
+  const seconds = Math.max(1, lastAnswer - t0) / 1000; // no answer at all: a rate of 0, not NaN
   const cores: Record<string, number> = {};
   for (const [name, pid] of watched) {
     const a = before.get(name);
@@ -55,7 +58,7 @@ export async function load(o: autocannon.Options): Promise<Load> {
   if (loopBefore != null && loopAfter != null) cores['server event loop'] = Number(((loopAfter - loopBefore) / seconds).toFixed(2));
   const used = process.cpuUsage(self);
   cores.load = Number(((used.user + used.system) / 1e6 / seconds).toFixed(2));
-  return { rate: r.requests.total / seconds, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cores };
+  return { rate: r.requests.total / seconds, sent: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cores };
 }
 
 /**
@@ -91,5 +94,5 @@ export async function paced(origin: string, o: { rate: number; count: number; co
   await pool.close();
   latencies.sort((a, b) => a - b);
   const at = (p: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1));
-  return { rate: o.count / seconds, p50: at(0.5), p99: at(0.99), non2xx, errors, cores: {} };
+  return { rate: o.count / seconds, sent: o.count, p50: at(0.5), p99: at(0.99), non2xx, errors, cores: {} };
 }

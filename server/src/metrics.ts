@@ -6,7 +6,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import client from 'prom-client';
 import { isStaticRequest } from './http/middleware';
-import { droppedLogLines } from './logger';
+import { droppedLogLines, LOG_BUFFER_BYTES } from './logger';
 import type { ReconcileReport } from './domain/reconcile';
 import { PaymentProviderError, type PaymentProvider } from './payments/port';
 import type { Store } from './storage/port';
@@ -60,7 +60,7 @@ export function createMetrics(): Metrics {
   const registers = [registry];
   new client.Counter({
     name: 'log_lines_dropped_total',
-    help: 'Log lines dropped because their reader had stopped reading and 64 MiB of them were waiting',
+    help: `Log lines dropped because their reader had stopped reading and ${LOG_BUFFER_BYTES / 2 ** 20} MiB of them were waiting`,
     registers,
     collect() {
       this.reset();
