@@ -1,0 +1,38 @@
+// Several processes on one SQLite file, as with cluster workers or `npm run reconcile` beside the
+// server: while another process holds the write lock, the server's writes wait and its event loop
+// goes on answering.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startSystemProcess, type SystemProcess } from './system-process';
+
+describe('SQLite shared with another process', () => {
+  let sys: SystemProcess;
+  afterAll(() => sys?.stop());
+
+  it("waits for another process's write lock without holding up other requests, then writes", async () => {
+    sys = await startSystemProcess();
+    // Another process takes the write lock on the server's database for 600 ms.
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const db = new (require('better-sqlite3'))(process.argv[1]); db.prepare('BEGIN IMMEDIATE').run(); console.log('held'); setTimeout(() => { db.prepare('COMMIT').run(); console.log('released'); }, 600);`, path.join(sys.dataDir, 'checkout.sqlite')],
+      { cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let holderOut = '';
+    holder.stdout.on('data', (d) => (holderOut += d));
+    await expect.poll(() => holderOut, { timeout: 10_000 }).toContain('held');
+
+    const events: string[] = [];
+    const login = sys.login('shared-file').then(
+      () => events.push('logged in'), // it wrote a user and a session
+      (err: Error) => events.push(err.message),
+    );
+    await new Promise((r) => setTimeout(r, 100)); // the login's write is waiting for the lock by now
+    const health = await sys.http('GET', '/api/health');
+    events.push(`health ${health.status}`);
+    await login;
+    expect(holderOut).toContain('released');
+    // A server asleep in SQLite's busy handler would answer health only after the lock was released.
+    expect(events).toEqual(['health 200', 'logged in']);
+  }, 60_000);
+});
