@@ -23,10 +23,10 @@ export async function viewOrder(store: Store, order: Order): Promise<OrderView> 
   return toView({ order, payments, refunds, shipment });
 }
 
-/** The order as stored now (one read), or as `fallback` was if it is gone. */
+/** The order as stored now (one read), or as `fallback` was if it is gone (and its records with it). */
 export async function viewOrderNow(store: Store, fallback: Order): Promise<OrderView> {
   const records = await store.findOrderRecords(fallback.id);
-  return records ? toView(records) : viewOrder(store, fallback);
+  return toView(records ?? { order: fallback, payments: [], refunds: [], shipment: null });
 }
 
 export async function getOrder(deps: CheckoutDeps, user: User, id: string): Promise<OrderView> {

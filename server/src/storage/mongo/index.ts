@@ -379,12 +379,10 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       const d = (await lean(m.orders.findById(id))) as Doc | null;
       return d ? toOrder(d) : null;
     }),
-    // The order first, then its records side by side: four queries, one round trip's wait after the first.
+    // The order and its records side by side: four queries, one round trip's wait.
     findOrderRecords: async (id) => {
-      const order = await store.findOrder(id);
-      if (!order) return null;
-      const [payments, refunds, shipment] = await Promise.all([store.listPayments(id), store.listRefunds(id), store.findShipment(id)]);
-      return { order, payments, refunds, shipment };
+      const [order, payments, refunds, shipment] = await Promise.all([store.findOrder(id), store.listPayments(id), store.listRefunds(id), store.findShipment(id)]);
+      return order ? { order, payments, refunds, shipment } : null;
     },
     findOrderByIdempotencyKey: (userId, key) => guard(async () => {
       const d = (await lean(m.orders.findOne({ userId, idempotencyKey: key }))) as Doc | null;

@@ -77,11 +77,13 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
   let busySince: number | null = null;
   let retry: ReturnType<typeof setTimeout> | null = null;
 
+  /** Answers drain() once nothing is queued for a retry, committed but unsynced, or syncing. */
+  function settleIdle() {
+    if (!syncing && !retry && unsynced.length === 0) for (const f of idle.splice(0)) f();
+  }
+
   function startSync() {
-    if (syncing || unsynced.length === 0) {
-      if (!syncing && !retry) for (const f of idle.splice(0)) f();
-      return;
-    }
+    if (syncing || unsynced.length === 0) return settleIdle();
     syncing = true;
     const covered = unsynced;
     unsynced = [];
@@ -134,8 +136,7 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
       // The lock never came, or the commit itself failed (disk full, I/O error): nothing of the batch is on disk.
       const e = mapError(err);
       for (const item of batch) item.reject(e);
-      startSync();
-      return;
+      return settleIdle();
     }
     busySince = null;
     stats.commits += 1;
@@ -148,7 +149,7 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
       });
     if (!sync) {
       settle();
-      return startSync(); // nothing to sync: tells a drain() that waited for a retry
+      return settleIdle();
     }
     unsynced.push({ settle, fail: (e) => batch.forEach((item) => item.reject(e)) });
     startSync();
