@@ -15,11 +15,10 @@ export interface ApplyResult {
   outcome: ApplyOutcome;
   orderId: string | null;
   detail: string | null;
-  /** The notification passed in was recorded with the transition (outcome APPLIED). */
-  notificationRecorded?: boolean;
 }
 
-/** The record a notification would get if its payment is APPLIED, written in the same store write. */
+/** The record a notification would get if its payment is APPLIED, written in the same store write
+ *  (so an APPLIED outcome means it was recorded). */
 export type NotificationIfApplied = { record: NotificationRecord; replaces: readonly NotificationOutcome[] };
 
 /** Keeps a successful transaction on record (once per transaction id). */
@@ -54,7 +53,7 @@ export async function applyPaymentSucceeded(deps: PaymentDeps, e: PaymentSucceed
   const payment = { transactionId: e.transactionId, orderId: order.id, outTradeNo: e.reference, amount: e.amount!, kind: 'ORDER' as const, paidAt: e.paidAt };
   if (await deps.store.markPaid(order.id, update, deps.now(), { payment, notification })) {
     deps.logger.info({ orderId: order.id, source }, 'order paid');
-    return { ...result('APPLIED'), notificationRecorded: notification !== undefined };
+    return result('APPLIED');
   }
   const current = await deps.store.findOrder(order.id);
   if (current?.status === 'PAID') {
