@@ -174,6 +174,8 @@ async function main() {
   const junk = want('junk') ? await junkFlood() : null;
 
   const stats = async () => (await json(`${api}/api/admin/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).store as { commits: number; writes: number; syncs: number; syncMs: number };
+  /** The server's Prometheus text (one process's: see oneProcess). */
+  const metricsText = async () => (await fetch(`${api}/metrics`, { headers: { Authorization: `Bearer ${adminToken}` } })).text();
 
   // The pending orders: the first half paid at full rate, the second at half of it.
   const half = Math.floor(ORDERS / 2);
@@ -209,8 +211,7 @@ async function main() {
     // The server's own view of the same requests (its latency histogram for the notify route): how much
     // of the tail is inside the server rather than in the sender or the kernel.
     const answered = async () => {
-      const text = await (await fetch(`${api}/metrics`, { headers: { Authorization: `Bearer ${adminToken}` } })).text();
-      const lines = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_bucket{') && l.includes('route="/api/wechatpay/notify/"') && l.includes('status="204"'));
+      const lines = (await metricsText()).split('\n').filter((l) => l.startsWith('http_request_duration_seconds_bucket{') && l.includes('route="/api/wechatpay/notify/"') && l.includes('status="204"'));
       return new Map(lines.map((l) => [/le="([^"]+)"/.exec(l)![1]!, Number(l.split(' ').pop())]));
     };
     const a0 = oneProcess ? await answered() : null;
@@ -239,8 +240,9 @@ async function main() {
   };
   // Where a request waits: the mean of the server's own latency histograms (Prometheus text), over a scenario.
   const means = async () => {
-    const text = await (await fetch(`${api}/metrics`, { headers: { Authorization: `Bearer ${adminToken}` } })).text();
     const sums = new Map<string, { sum: number; count: number }>();
+    if (!want('checkout') || !oneProcess) return sums;
+    const text = await metricsText();
     for (const m of text.matchAll(/^(wechatpay_call_duration_seconds|store_write_duration_seconds)_(sum|count)\{([^}]*)\} (\S+)$/gm)) {
       const key = `${m[1] === 'store_write_duration_seconds' ? 'store write' : 'WeChat Pay call'} ${/(?:op|operation)="([^"]+)"/.exec(m[3]!)?.[1]}`;
       const e = sums.get(key) ?? { sum: 0, count: 0 };
