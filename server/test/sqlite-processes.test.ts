@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers';
 import { startSystemProcess, type SystemProcess } from './system-process';
 
 describe('SQLite shared with another process', () => {
@@ -38,4 +39,25 @@ describe('SQLite shared with another process', () => {
     // and the login written once it was released.
     expect(events).toEqual(['health 200', 'released', 'logged in']);
   }, 60_000);
+
+  it('lets several processes open one new database file at once (cluster workers starting together)', async () => {
+    const root = path.resolve(__dirname, '../..');
+    // Each process loads the adapter, then waits for one common moment to open the file.
+    const opener = `const { createSqliteStore } = require('./server/src/storage/sqlite'); while (Date.now() < Number(process.argv[2])); createSqliteStore({ filename: process.argv[1] }).close().then(() => console.log('opened'))`;
+    for (let round = 0; round < 3; round++) {
+      const file = path.join(tempDir('opening-'), 'checkout.sqlite');
+      const at = String(Date.now() + 4000);
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => {
+          const child = spawn(process.execPath, ['--import', 'tsx', '-e', opener, file, at], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          child.stdout.on('data', (d) => (out += d));
+          child.stderr.on('data', (d) => (out += d));
+          return new Promise<string>((resolve) => child.on('exit', (code) => resolve(code === 0 ? out.trim() : `exit ${code}: ${out.split('\n').find((l) => /Error/.test(l)) ?? out}`)));
+        }),
+      );
+      expect(results).toEqual(Array(6).fill('opened'));
+    }
+  }, 120_000);
 });
+

@@ -147,11 +147,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   db.pragma(`synchronous = ${onDisk ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
+  // The schema and its migrations in one transaction that holds the write lock from its start: processes
+  // opening the file together (cluster workers) take turns, and each finds what the one before it did.
   const hasColumn = (table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
-  for (const [table, column, ddl] of ADDED_COLUMNS) if (!hasColumn(table, column)) db.exec(ddl);
-  if (!hasColumn('notifications', 'ref')) db.transaction(() => db.exec(NOTIFICATIONS_REKEY))();
-  db.exec(SCHEMA); // indexes of rebuilt tables
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    for (const [table, column, ddl] of ADDED_COLUMNS) if (!hasColumn(table, column)) db.exec(ddl);
+    if (!hasColumn('notifications', 'ref')) db.exec(NOTIFICATIONS_REKEY);
+    db.exec(SCHEMA); // indexes of rebuilt tables
+  }).immediate();
   // The WAL, opened to be synced (never written through this descriptor). Read-write: Windows will not
   // flush a file opened for reading. What the schema's creation or migration wrote is on disk before the
   // first request.
