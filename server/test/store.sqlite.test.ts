@@ -171,6 +171,18 @@ describe('SQLite adapter only', () => {
     other.close();
   });
 
+  it('adds to an older file the columns it lacks when it opens it', async () => {
+    const file = path.join(tempDir(), 'older.sqlite');
+    await createSqliteStore({ filename: file }).close();
+    const old = new Database(file);
+    old.exec('ALTER TABLE orders DROP COLUMN review_reason'); // as a file from before the column
+    old.close();
+    await createSqliteStore({ filename: file }).close();
+    const db = new Database(file);
+    expect((db.prepare('PRAGMA table_info(orders)').all() as { name: string }[]).map((c) => c.name)).toContain('review_reason');
+    db.close();
+  });
+
   it('runs a file database at synchronous=NORMAL and syncs the WAL itself', async () => {
     const file = path.join(tempDir(), 'sync.sqlite');
     const store = createSqliteStore({ filename: file });
