@@ -18,7 +18,13 @@ load({
       setupRequest: (req) => ({
         ...req,
         body: `junk-${i++}-${'x'.repeat(200)}`,
-        headers: { 'Wechatpay-Serial': 'S'.repeat(4000), 'Request-ID': 'R'.repeat(4000), 'Wechatpay-Signature': 'x', 'Wechatpay-Timestamp': String(Math.floor(Date.now() / 1000)), 'Wechatpay-Nonce': 'n' },
+        headers: {
+          'Wechatpay-Serial': 'S'.repeat(4000),
+          'Request-ID': 'R'.repeat(4000),
+          'Wechatpay-Signature': 'x',
+          'Wechatpay-Timestamp': String(Math.floor(Date.now() / 1000)),
+          'Wechatpay-Nonce': 'n',
+        },
       }),
     },
   ],

@@ -23,7 +23,10 @@ export const watched = new Map<string, number>();
  *  `thread`, of that thread only (the process's id: its main thread, the event loop). */
 const cpuSeconds = (pid: number, thread?: number): number | null => {
   try {
-    const fields = fs.readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = fs
+      .readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8')
+      .split(') ')[1]!
+      .split(' ');
     if (thread) return (Number(fields[11]) + Number(fields[12])) / 100;
     let seconds = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
     const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
@@ -45,7 +48,9 @@ export async function load(o: autocannon.Options): Promise<Load> {
   let lastAnswer = t0;
   const r = await new Promise<autocannon.Result>((resolve, reject) => {
     const run = autocannon({ ...o }, (err, result) => (err ? reject(err) : resolve(result)));
-    run.on('response', () => void (lastAnswer = performance.now()));
+    run.on('response', () => {
+      lastAnswer = performance.now();
+    });
   });
   const seconds = Math.max(1, lastAnswer - t0) / 1000; // no answer at all: a rate of 0, not NaN
   const cores: Record<string, number> = {};
@@ -58,7 +63,15 @@ export async function load(o: autocannon.Options): Promise<Load> {
   if (loopBefore != null && loopAfter != null) cores['server event loop'] = Number(((loopAfter - loopBefore) / seconds).toFixed(2));
   const used = process.cpuUsage(self);
   cores.load = Number(((used.user + used.system) / 1e6 / seconds).toFixed(2));
-  return { rate: r.requests.total / seconds, sent: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cores };
+  return {
+    rate: r.requests.total / seconds,
+    sent: r.requests.total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    cores,
+  };
 }
 
 /**
@@ -66,7 +79,15 @@ export async function load(o: autocannon.Options): Promise<Load> {
  * (a late send is the server's delay too). autocannon's rate limit sends each connection's share as a
  * burst at the start of every second, so its p99 "at half the rate" measures the burst, not the rate.
  */
-export async function paced(origin: string, o: { rate: number; count: number; connections: number; request: (i: number) => { path: string; body: string; headers: Record<string, string> } }): Promise<Load> {
+export async function paced(
+  origin: string,
+  o: {
+    rate: number;
+    count: number;
+    connections: number;
+    request: (i: number) => { path: string; body: string; headers: Record<string, string> };
+  },
+): Promise<Load> {
   const pool = new Pool(origin, { connections: o.connections });
   const latencies: number[] = [];
   let non2xx = 0;
@@ -86,7 +107,9 @@ export async function paced(origin: string, o: { rate: number; count: number; co
           if (res.statusCode < 200 || res.statusCode > 299) non2xx += 1;
           latencies.push(performance.now() - due);
         })
-        .catch(() => void (errors += 1)),
+        .catch(() => {
+          errors += 1;
+        }),
     );
   }
   await Promise.all(inFlight);

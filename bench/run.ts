@@ -28,7 +28,11 @@ const PROFILE = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFI
 const children: ChildProcess[] = [];
 
 function start(script: string, env: NodeJS.ProcessEnv, ready: RegExp, nodeArgs: string[] = [], name?: string): Promise<string> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   if (name && child.pid) watched.set(name, child.pid);
   let out = '';
@@ -80,16 +84,29 @@ async function main() {
   // The bare route's rate drifts with the host's load over minutes: each scenario's ratio uses a measurement
   // taken right before it (these first ones are printed as the machine's ceilings).
   const bareGetLoad = () => load({ url: `http://127.0.0.1:${barePort}/json`, connections: 32, duration: SECONDS });
-  const barePostLoad = () => load({ url: `http://127.0.0.1:${barePort}/json`, method: 'POST', body: 'x'.repeat(1500), connections: 64, duration: SECONDS });
+  const barePostLoad = () =>
+    load({ url: `http://127.0.0.1:${barePort}/json`, method: 'POST', body: 'x'.repeat(1500), connections: 64, duration: SECONDS });
   const bareGet = await bareGetLoad();
   const barePost = await barePostLoad();
   let barePostBeforeNotify = barePost;
   let bareGetBeforeReads = bareGet;
-  results.ceilings = { rsaSignPerSecond: signRate, rsaVerifyPerSecond: verifyRate, sqliteCommitsPerSecond: commitRate, bareExpressGet32: bareGet.rate, bareExpressPost64: barePost.rate };
+  results.ceilings = {
+    rsaSignPerSecond: signRate,
+    rsaVerifyPerSecond: verifyRate,
+    sqliteCommitsPerSecond: commitRate,
+    bareExpressGet32: bareGet.rate,
+    bareExpressPost64: barePost.rate,
+  };
 
   // ---- the system: sandbox and server in their own processes ---------------------------------
   const apiPort = 3600 + Math.floor(Math.random() * 300);
-  await start('sandbox/main.ts', { DATA_DIR: dataDir, SANDBOX_PORT: '0', SANDBOX_TLS_PORT: '0', PORT: String(apiPort) }, /READY sandbox (\S+)/, profile('sandbox'), 'sandbox');
+  await start(
+    'sandbox/main.ts',
+    { DATA_DIR: dataDir, SANDBOX_PORT: '0', SANDBOX_TLS_PORT: '0', PORT: String(apiPort) },
+    /READY sandbox (\S+)/,
+    profile('sandbox'),
+    'sandbox',
+  );
   const credentials = util.parseEnv(fs.readFileSync(path.join(dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
   const adminToken = crypto.randomBytes(32).toString('base64url');
   const serverEnv = {
@@ -137,14 +154,27 @@ async function main() {
   const oneProcess = WORKERS === 1;
   const api =
     WORKERS > 1
-      ? await start('server/src/cluster.ts', { ...serverEnv, WORKERS: String(WORKERS) }, new RegExp(`(?:API +(http://[^/]+)[\\s\\S]*){${WORKERS}}`), [], 'cluster') // its cores: the primary and its workers
+      ? await start(
+          'server/src/cluster.ts',
+          { ...serverEnv, WORKERS: String(WORKERS) },
+          new RegExp(`(?:API +(http://[^/]+)[\\s\\S]*){${WORKERS}}`),
+          [],
+          'cluster',
+        ) // its cores: the primary and its workers
       : await start('server/test/serve-for-tests.ts', serverEnv, /READY \{"api":"([^"]+)"/, profile('server'), 'server');
   const signer = { serial: keys.publicKeyId, privateKey: crypto.createPrivateKey(keys.platformPrivateKeyPem) };
   const notification = (o: { outTradeNo: string; total: number }, i: number) =>
     buildNotification({
       apiV3Key: keys.apiV3Key,
       signer,
-      transaction: { appid: keys.appid, mchid: keys.mchid, out_trade_no: o.outTradeNo, transaction_id: `4200000000${String(i).padStart(18, '0')}`, trade_state: 'SUCCESS', amount: { total: o.total, currency: 'CNY' } },
+      transaction: {
+        appid: keys.appid,
+        mchid: keys.mchid,
+        out_trade_no: o.outTradeNo,
+        transaction_id: `4200000000${String(i).padStart(18, '0')}`,
+        trade_state: 'SUCCESS',
+        amount: { total: o.total, currency: 'CNY' },
+      },
     });
   // Issue 9: 2,000 junk notify POSTs (4 KB headers) at ~1,000/s from a process of their own, while this
   // process probes the shop's GET /api/products one request at a time: p99 during against p99 idle.
@@ -159,21 +189,44 @@ async function main() {
   };
   const pct = (v: number[], p: number) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((p / 100) * v.length))]!;
   const junkFlood = async () => {
-  await probe(() => true, 200); // warm up
-  const idle = await probe(() => true, 1000);
-  let flooding = true;
-  const flood = spawn(process.execPath, ['--import', 'tsx', 'bench/junk-flood.ts', api, '2000', '1000'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  let floodOut = '';
-  flood.stdout!.on('data', (d) => (floodOut += d));
-  const floodDone = new Promise<void>((resolve) => flood.on('exit', () => ((flooding = false), resolve())));
-  await new Promise((r) => setTimeout(r, 700)); // the flood's process is up and sending
-  const during = await probe(() => !flooding, 0);
-  await floodDone;
-  return { ...(JSON.parse(floodOut.trim().split('\n').pop() ?? '{}') as { sent: number; rate: number; non2xx: number }), p99IdleMs: pct(idle, 99), p99DuringMs: pct(during, 99), p50IdleMs: pct(idle, 50), p50DuringMs: pct(during, 50), samplesDuring: during.length };
+    await probe(() => true, 200); // warm up
+    const idle = await probe(() => true, 1000);
+    let flooding = true;
+    const flood = spawn(process.execPath, ['--import', 'tsx', 'bench/junk-flood.ts', api, '2000', '1000'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let floodOut = '';
+    flood.stdout!.on('data', (d) => {
+      floodOut += d;
+    });
+    const floodDone = new Promise<void>((resolve) =>
+      flood.on('exit', () => {
+        flooding = false;
+        resolve();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 700)); // the flood's process is up and sending
+    const during = await probe(() => !flooding, 0);
+    await floodDone;
+    return {
+      ...(JSON.parse(floodOut.trim().split('\n').pop() ?? '{}') as { sent: number; rate: number; non2xx: number }),
+      p99IdleMs: pct(idle, 99),
+      p99DuringMs: pct(during, 99),
+      p50IdleMs: pct(idle, 50),
+      p50DuringMs: pct(during, 50),
+      samplesDuring: during.length,
+    };
   };
   const junk = want('junk') ? await junkFlood() : null;
 
-  const stats = async () => (await json(`${api}/api/admin/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).store as { commits: number; writes: number; syncs: number; syncMs: number };
+  const stats = async () =>
+    (await json(`${api}/api/admin/stats`, { headers: { Authorization: `Bearer ${adminToken}` } })).store as {
+      commits: number;
+      writes: number;
+      syncs: number;
+      syncMs: number;
+    };
   /** The server's Prometheus text (one process's: see oneProcess). */
   const metricsText = async () => (await fetch(`${api}/metrics`, { headers: { Authorization: `Bearer ${adminToken}` } })).text();
 
@@ -211,7 +264,14 @@ async function main() {
     // The server's own view of the same requests (its latency histogram for the notify route): how much
     // of the tail is inside the server rather than in the sender or the kernel.
     const answered = async () => {
-      const lines = (await metricsText()).split('\n').filter((l) => l.startsWith('http_request_duration_seconds_bucket{') && l.includes('route="/api/wechatpay/notify/"') && l.includes('status="204"'));
+      const lines = (await metricsText())
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('http_request_duration_seconds_bucket{') &&
+            l.includes('route="/api/wechatpay/notify/"') &&
+            l.includes('status="204"'),
+        );
       return new Map(lines.map((l) => [/le="([^"]+)"/.exec(l)![1]!, Number(l.split(' ').pop())]));
     };
     const a0 = oneProcess ? await answered() : null;
@@ -230,13 +290,40 @@ async function main() {
   }
 
   // Checkout: price, save, signed JSAPI call and verified answer, paySign.
-  const codes = await Promise.all(Array.from({ length: 32 }, async (_, i) => (await json(`${credentials.SANDBOX_URL}/sandbox/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: `bench-${i}` }) })).code));
-  const tokens = await Promise.all(codes.map(async (code) => (await json(`${api}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code }) })).token as string));
+  const codes = await Promise.all(
+    Array.from(
+      { length: 32 },
+      async (_, i) =>
+        (
+          await json(`${credentials.SANDBOX_URL}/sandbox/login`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ user: `bench-${i}` }),
+          })
+        ).code,
+    ),
+  );
+  const tokens = await Promise.all(
+    codes.map(
+      async (code) =>
+        (
+          await json(`${api}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ code }),
+          })
+        ).token as string,
+    ),
+  );
   let t = 0;
   const checkoutRequest = {
     method: 'POST' as const,
     path: '/api/orders',
-    setupRequest: (req: any) => ({ ...req, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[t++ % tokens.length]}` }, body: JSON.stringify({ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }) }),
+    setupRequest: (req: any) => ({
+      ...req,
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[t++ % tokens.length]}` },
+      body: JSON.stringify({ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }),
+    }),
   };
   // Where a request waits: the mean of the server's own latency histograms (Prometheus text), over a scenario.
   const means = async () => {
@@ -269,9 +356,20 @@ async function main() {
   }
 
   // Order reads of a paid order (no WeChat call): the API's bread and butter.
-  const created = await json(`${api}/api/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[0]}` }, body: JSON.stringify({ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }) });
+  const created = await json(`${api}/api/orders`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[0]}` },
+    body: JSON.stringify({ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }),
+  });
   if (want('reads')) bareGetBeforeReads = await bareGetLoad();
-  const reads = !want('reads') ? null : await load({ url: `${api}/api/orders/${created.order.id}`, connections: 32, duration: SECONDS, headers: { Authorization: `Bearer ${tokens[0]}` } });
+  const reads = !want('reads')
+    ? null
+    : await load({
+        url: `${api}/api/orders/${created.order.id}`,
+        connections: 32,
+        duration: SECONDS,
+        headers: { Authorization: `Bearer ${tokens[0]}` },
+      });
 
   // The H5 client as served: what crosses the wire before the shop is usable (brotli).
   const h5 = path.join(root, 'dist/h5');
@@ -288,37 +386,81 @@ async function main() {
     h5Bytes = html.length + refs.reduce((n, r) => n + size(r), 0) + pages.reduce((n, f) => n + size(`js/${f}`), 0);
   }
   const weapp = path.join(root, 'dist/weapp');
-  const dirBytes = (d: string): number => fs.readdirSync(d, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirBytes(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).size), 0);
+  const dirBytes = (d: string): number =>
+    fs
+      .readdirSync(d, { withFileTypes: true })
+      .reduce((n, e) => n + (e.isDirectory() ? dirBytes(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).size), 0);
   const weappBytes = fs.existsSync(weapp) ? dirBytes(weapp) : null;
 
   const checkoutCeiling = 1 / (2 / signRate + 1 / verifyRate);
   const rows: [string, string, string, string][] = [];
   const row = (name: string, l: Load | null, ceiling: number, ceilingName: string) =>
-    l && rows.push([name, `${l.rate.toFixed(0)}/s (p50 ${l.p50} ms, p99 ${l.p99} ms${l.non2xx || l.errors ? `, ${l.non2xx} non-2xx, ${l.errors} errors` : ''}; cores: ${Object.entries(l.cores).map(([k, v]) => `${k} ${v}`).join(', ')})`, `${ceilingName} ${ceiling.toFixed(0)}/s`, (l.rate / ceiling).toFixed(2)]);
+    l &&
+    rows.push([
+      name,
+      `${l.rate.toFixed(0)}/s (p50 ${l.p50} ms, p99 ${l.p99} ms${l.non2xx || l.errors ? `, ${l.non2xx} non-2xx, ${l.errors} errors` : ''}; cores: ${Object.entries(
+        l.cores,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+      `${ceilingName} ${ceiling.toFixed(0)}/s`,
+      (l.rate / ceiling).toFixed(2),
+    ]);
   row('POST /api/wechatpay/notify, 64 concurrent', notify, barePostBeforeNotify.rate, 'bare Express (POST, 64), just before');
   row('POST /api/orders, 8 concurrent', checkout8, checkoutCeiling, 'RSA, one core (2 signs + 1 verify)');
   row('POST /api/orders, 32 concurrent', checkout32, checkoutCeiling, 'RSA, one core (2 signs + 1 verify)');
   row('GET /api/orders/:id, 32 concurrent', reads, bareGetBeforeReads.rate, 'bare Express (GET, 32), just before');
   results.scenarios = {
-    notify64: notify && relaxed && { ...notify, ratioToBareExpress: notify.rate / barePostBeforeNotify.rate, bareExpressJustBefore: barePostBeforeNotify.rate, notificationsPerCommit: oneProcess ? perCommit : null, notificationsPerSync: oneProcess ? perSync : null, meanSyncMs: oneProcess ? syncMean : null, workers: WORKERS, ratioToSingleCommitRate: notify.rate / commitRate, p99AtHalfRate: relaxed.p99, halfRate: relaxed.rate, halfRateAnsweredByServer: inServer },
+    notify64: notify &&
+      relaxed && {
+        ...notify,
+        ratioToBareExpress: notify.rate / barePostBeforeNotify.rate,
+        bareExpressJustBefore: barePostBeforeNotify.rate,
+        notificationsPerCommit: oneProcess ? perCommit : null,
+        notificationsPerSync: oneProcess ? perSync : null,
+        meanSyncMs: oneProcess ? syncMean : null,
+        workers: WORKERS,
+        ratioToSingleCommitRate: notify.rate / commitRate,
+        p99AtHalfRate: relaxed.p99,
+        halfRate: relaxed.rate,
+        halfRateAnsweredByServer: inServer,
+      },
     checkout8: checkout8 && { ...checkout8, ratioToRsaCeiling: checkout8.rate / checkoutCeiling },
     checkout32: checkout32 && { ...checkout32, ratioToRsaCeiling: checkout32.rate / checkoutCeiling },
-    reads32: reads && { ...reads, ratioToBareExpress: reads.rate / bareGetBeforeReads.rate, bareExpressJustBefore: bareGetBeforeReads.rate },
+    reads32: reads && {
+      ...reads,
+      ratioToBareExpress: reads.rate / bareGetBeforeReads.rate,
+      bareExpressJustBefore: bareGetBeforeReads.rate,
+    },
     junkFlood: junk && { ...junk, p99Ratio: junk.p99DuringMs / junk.p99IdleMs },
     h5InitialBytesBrotli: h5Bytes,
     weappBytes,
   };
 
-  console.log(`\nCeilings on this machine, now: RSA-2048 sign ${signRate.toFixed(0)}/s, verify ${verifyRate.toFixed(0)}/s (one core); SQLite single-row commits at synchronous=FULL ${commitRate.toFixed(0)}/s; bare Express GET ${bareGet.rate.toFixed(0)}/s (32, bare process at ${bareGet.cores.bare} cores), POST ${barePost.rate.toFixed(0)}/s (64, ${barePost.cores.bare} cores)\n`);
+  console.log(
+    `\nCeilings on this machine, now: RSA-2048 sign ${signRate.toFixed(0)}/s, verify ${verifyRate.toFixed(0)}/s (one core); SQLite single-row commits at synchronous=FULL ${commitRate.toFixed(0)}/s; bare Express GET ${bareGet.rate.toFixed(0)}/s (32, bare process at ${bareGet.cores.bare} cores), POST ${barePost.rate.toFixed(0)}/s (64, ${barePost.cores.bare} cores)\n`,
+  );
   console.log('| Scenario | Measured | Ceiling | Ratio |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   if (notify && relaxed) {
-    const batching = oneProcess ? `${perCommit.toFixed(1)} per commit, ${perSync.toFixed(1)} per WAL sync (fdatasync, ${syncMean.toFixed(1)} ms each)` : `per commit and per sync not measured in a cluster (each worker counts its own)`;
-    const inside = inServer ? `; the server's own histogram: ${(inServer.within10ms * 100).toFixed(1)} % answered within 10 ms, ${(inServer.within25ms * 100).toFixed(2)} % within 25 ms` : '';
-    console.log(`\nNotifications: ${batching}; ${(notify.rate / commitRate).toFixed(1)}× the single-commit rate; at half the rate (${relaxed.rate.toFixed(0)}/s, paced): p50 ${relaxed.p50} ms, p99 ${relaxed.p99} ms${relaxed.non2xx || relaxed.errors ? ` (${relaxed.non2xx} non-2xx, ${relaxed.errors} errors)` : ''}${inside}.`);
+    const batching = oneProcess
+      ? `${perCommit.toFixed(1)} per commit, ${perSync.toFixed(1)} per WAL sync (fdatasync, ${syncMean.toFixed(1)} ms each)`
+      : `per commit and per sync not measured in a cluster (each worker counts its own)`;
+    const inside = inServer
+      ? `; the server's own histogram: ${(inServer.within10ms * 100).toFixed(1)} % answered within 10 ms, ${(inServer.within25ms * 100).toFixed(2)} % within 25 ms`
+      : '';
+    console.log(
+      `\nNotifications: ${batching}; ${(notify.rate / commitRate).toFixed(1)}× the single-commit rate; at half the rate (${relaxed.rate.toFixed(0)}/s, paced): p50 ${relaxed.p50} ms, p99 ${relaxed.p99} ms${relaxed.non2xx || relaxed.errors ? ` (${relaxed.non2xx} non-2xx, ${relaxed.errors} errors)` : ''}${inside}.`,
+    );
   }
-  if (junk) console.log(`Junk flood (issue 9): ${junk.sent} refused notify POSTs at ${junk.rate.toFixed(0)}/s from another process; GET /api/products p99 ${junk.p99IdleMs.toFixed(1)} ms idle → ${junk.p99DuringMs.toFixed(1)} ms during (${(junk.p99DuringMs / junk.p99IdleMs).toFixed(1)}×, target ≤ 2×; p50 ${junk.p50IdleMs.toFixed(1)} → ${junk.p50DuringMs.toFixed(1)} ms, ${junk.samplesDuring} samples).`);
-  if (h5Bytes !== null) console.log(`H5: ${(h5Bytes / 1024).toFixed(0)} KB (brotli) at most before the shop is usable (entry, its references and every lazy chunk).`);
+  if (junk)
+    console.log(
+      `Junk flood (issue 9): ${junk.sent} refused notify POSTs at ${junk.rate.toFixed(0)}/s from another process; GET /api/products p99 ${junk.p99IdleMs.toFixed(1)} ms idle → ${junk.p99DuringMs.toFixed(1)} ms during (${(junk.p99DuringMs / junk.p99IdleMs).toFixed(1)}×, target ≤ 2×; p50 ${junk.p50IdleMs.toFixed(1)} → ${junk.p50DuringMs.toFixed(1)} ms, ${junk.samplesDuring} samples).`,
+    );
+  if (h5Bytes !== null)
+    console.log(
+      `H5: ${(h5Bytes / 1024).toFixed(0)} KB (brotli) at most before the shop is usable (entry, its references and every lazy chunk).`,
+    );
   if (weappBytes !== null) console.log(`weapp: ${(weappBytes / 1024).toFixed(0)} KB in dist/weapp.`);
   if (!ONLY) fs.writeFileSync(path.join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
   if (!ONLY) console.log('\nWritten to bench/results.json');

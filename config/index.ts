@@ -71,7 +71,11 @@ export default defineConfig<'webpack5'>(async (merge) => {
       // Code that two or more pages use (the shared components) ships once, in one chunk.
       webpackChain(chain) {
         chain.optimization.merge({
-          splitChunks: { cacheGroups: { common: { name: 'common', chunks: 'async', minChunks: 2, priority: 5, reuseExistingChunk: true, enforce: true } } },
+          splitChunks: {
+            cacheGroups: {
+              common: { name: 'common', chunks: 'async', minChunks: 2, priority: 5, reuseExistingChunk: true, enforce: true },
+            },
+          },
         });
       },
       publicPath: '/',

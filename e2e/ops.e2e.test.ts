@@ -19,7 +19,10 @@ describe.skipIf(!hasChromium)('the ops page in a browser', () => {
   beforeAll(async () => {
     fs.mkdirSync(shots, { recursive: true });
     sys = await startSystemProcess({ SERVE_CLIENT: 'off' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
   });
   afterAll(async () => {
     await browser?.close();

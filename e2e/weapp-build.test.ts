@@ -10,7 +10,9 @@ const out = path.join(root, 'dist/weapp');
 const BUDGET_BYTES = 400 * 1024;
 
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
 beforeAll(async () => {
@@ -28,13 +30,22 @@ describe('weapp build', () => {
     expect(err).toMatch(/npm run dev:weapp/);
     const { buildSettings } = await import('../config/index');
     expect(() => buildSettings({ TARO_ENV: 'weapp', NODE_ENV: 'production', TARO_APP_API_BASE: 'http://127.0.0.1:3000' })).toThrow(/https/);
-    expect(buildSettings({ TARO_ENV: 'weapp', NODE_ENV: 'production', TARO_APP_API_BASE: 'https://shop.example.com' })).toMatchObject({ PAYMENT_MODE: 'wechat' });
+    expect(buildSettings({ TARO_ENV: 'weapp', NODE_ENV: 'production', TARO_APP_API_BASE: 'https://shop.example.com' })).toMatchObject({
+      PAYMENT_MODE: 'wechat',
+    });
     // A development build (npm run dev:weapp) talks to this machine's server and sandbox.
-    expect(buildSettings({ TARO_ENV: 'weapp', NODE_ENV: 'development' })).toEqual({ API_BASE: 'http://127.0.0.1:3000', PAYMENT_MODE: 'sandbox', SANDBOX_BASE: 'http://127.0.0.1:3100' });
+    expect(buildSettings({ TARO_ENV: 'weapp', NODE_ENV: 'development' })).toEqual({
+      API_BASE: 'http://127.0.0.1:3000',
+      PAYMENT_MODE: 'sandbox',
+      SANDBOX_BASE: 'http://127.0.0.1:3100',
+    });
   });
 
   it('ships no loopback address in a release build', () => {
-    const js = files(out).filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    const js = files(out)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n');
     expect(js).toContain('https://shop.example.com');
     expect(js).not.toMatch(/127\.0\.0\.1|localhost:3[01]00/);
   });
@@ -47,11 +58,14 @@ describe('weapp build', () => {
 
   it('keeps every tap target at least 44 px on the narrowest phone: rpx scale down, so each has a 44px floor', () => {
     // 88rpx is 44 px on a 375 px phone but 37.5 px on a 320 px one.
-    const css = files(out).filter((f) => f.endsWith('.wxss')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    const css = files(out)
+      .filter((f) => f.endsWith('.wxss'))
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n');
     for (const selector of ['.stepper__btn', '.btn-primary', '.btn-secondary']) {
       const rules = [...css.matchAll(/([^{}]+)\{([^}]*)\}/g)].filter(([, sel]) => sel!.split(',').some((s) => s.trim().endsWith(selector)));
       const body = rules.map((r) => r[2]).join(';');
-      expect(body, selector).toMatch(/min-height:44px/i) // Taro keeps PX as written; CSS units ignore case;
+      expect(body, selector).toMatch(/min-height:44px/i); // Taro keeps PX as written; CSS units ignore case;
       if (selector === '.stepper__btn') expect(body, selector).toMatch(/min-width:44px/i);
     }
   });
@@ -59,7 +73,8 @@ describe('weapp build', () => {
   it('lists the four pages in app.json, each with its files', () => {
     const app = JSON.parse(fs.readFileSync(path.join(out, 'app.json'), 'utf8'));
     expect(app.pages).toEqual(['pages/checkout/index', 'pages/result/index', 'pages/orders/index', 'pages/login/index']);
-    for (const page of app.pages) for (const ext of ['js', 'json', 'wxml']) expect(fs.existsSync(path.join(out, `${page}.${ext}`)), `${page}.${ext}`).toBe(true);
+    for (const page of app.pages)
+      for (const ext of ['js', 'json', 'wxml']) expect(fs.existsSync(path.join(out, `${page}.${ext}`)), `${page}.${ext}`).toBe(true);
   });
 
   it('ships a picture file for every product in the catalog (an <image> path, not an inline data URI)', async () => {
@@ -72,7 +87,9 @@ describe('weapp build', () => {
   });
 
   it('stays under the main-package budget', () => {
-    const size = files(out).filter((f) => !f.endsWith('.LICENSE.txt')).reduce((sum, f) => sum + fs.statSync(f).size, 0);
+    const size = files(out)
+      .filter((f) => !f.endsWith('.LICENSE.txt'))
+      .reduce((sum, f) => sum + fs.statSync(f).size, 0);
     console.log(`weapp main package: ${(size / 1024).toFixed(1)} KB (budget ${BUDGET_BYTES / 1024} KB, WeChat limit 2048 KB)`);
     expect(size).toBeLessThan(BUDGET_BYTES);
   });
@@ -87,7 +104,8 @@ describe('weapp build', () => {
       .filter((f) => f.endsWith('.js'))
       .map((f) => fs.readFileSync(f, 'utf8'))
       .join('\n');
-    for (const needle of ['better-sqlite3', 'mongoose', 'PRIVATE KEY', 'apiV3Key', 'session_key', 'createSqliteStore']) expect(bundle.includes(needle), needle).toBe(false);
+    for (const needle of ['better-sqlite3', 'mongoose', 'PRIVATE KEY', 'apiV3Key', 'session_key', 'createSqliteStore'])
+      expect(bundle.includes(needle), needle).toBe(false);
     expect(bundle.includes('/api/orders'), 'the bundle searched is the app').toBe(true);
   });
 });

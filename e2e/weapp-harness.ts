@@ -27,19 +27,33 @@ export interface WeappHarness {
 
 /** npm unpacks the WXML compiler that miniprogram-simulate runs without its execute bit. */
 function makeWccExecutable() {
-  const bin = path.join(path.dirname(require.resolve('miniprogram-compiler/package.json')), 'bin', process.platform === 'darwin' ? 'mac' : 'linux', 'wcc');
+  const bin = path.join(
+    path.dirname(require.resolve('miniprogram-compiler/package.json')),
+    'bin',
+    process.platform === 'darwin' ? 'mac' : 'linux',
+    'wcc',
+  );
   if (fs.existsSync(bin)) fs.chmodSync(bin, 0o755);
 }
 
 /** Builds client/ into dist/<outDir> for this system, installs the WeChat runtime, and loads app.js. */
-export async function startWeapp(sys: SystemProcess, o: { outDir: string; paymentMode: 'sandbox' | 'wechat'; wx?: Record<string, unknown> }): Promise<WeappHarness> {
+export async function startWeapp(
+  sys: SystemProcess,
+  o: { outDir: string; paymentMode: 'sandbox' | 'wechat'; wx?: Record<string, unknown> },
+): Promise<WeappHarness> {
   makeWccExecutable();
   const out = path.join(root, 'dist', o.outDir);
   const storage = new Map<string, unknown>();
   const modalAnswers: boolean[] = [];
   const navigations: { kind: string; url: string }[] = [];
   fs.rmSync(out, { recursive: true, force: true });
-  await taroBuild(root, 'weapp', { NODE_ENV: 'development', TARO_APP_OUTPUT: `dist/${o.outDir}`, TARO_APP_PAYMENT_MODE: o.paymentMode, TARO_APP_API_BASE: sys.api, TARO_APP_SANDBOX_BASE: sys.sandbox });
+  await taroBuild(root, 'weapp', {
+    NODE_ENV: 'development',
+    TARO_APP_OUTPUT: `dist/${o.outDir}`,
+    TARO_APP_PAYMENT_MODE: o.paymentMode,
+    TARO_APP_API_BASE: sys.api,
+    TARO_APP_SANDBOX_BASE: sys.sandbox,
+  });
 
   /** wx.request: real HTTP, answered through success / fail and complete. */
   function request(r: any) {
@@ -59,7 +73,17 @@ export async function startWeapp(sys: SystemProcess, o: { outDir: string; paymen
   Object.assign(globalThis, {
     wx: {
       request,
-      getSystemInfoSync: () => ({ platform: 'devtools', windowWidth: 375, windowHeight: 667, pixelRatio: 2, SDKVersion: '3.0.0', version: '8.0.0', statusBarHeight: 20, screenWidth: 375, screenHeight: 667 }),
+      getSystemInfoSync: () => ({
+        platform: 'devtools',
+        windowWidth: 375,
+        windowHeight: 667,
+        pixelRatio: 2,
+        SDKVersion: '3.0.0',
+        version: '8.0.0',
+        statusBarHeight: 20,
+        screenWidth: 375,
+        screenHeight: 667,
+      }),
       getStorageSync: (k: string) => storage.get(k) ?? '',
       setStorageSync: (k: string, v: unknown) => void storage.set(k, v),
       removeStorageSync: (k: string) => void storage.delete(k),
@@ -69,14 +93,24 @@ export async function startWeapp(sys: SystemProcess, o: { outDir: string; paymen
       showModal: (m: any) => ok('showModal', { confirm: modalAnswers[0] ?? false, cancel: !(modalAnswers.shift() ?? false) })(m),
       showToast: ok('showToast'),
       hideToast: ok('hideToast'),
-      navigateTo: (n: any) => (navigations.push({ kind: 'navigateTo', url: n.url }), ok('navigateTo')(n)),
-      redirectTo: (n: any) => (navigations.push({ kind: 'redirectTo', url: n.url }), ok('redirectTo')(n)),
-      reLaunch: (n: any) => (navigations.push({ kind: 'reLaunch', url: n.url }), ok('reLaunch')(n)),
+      navigateTo: (n: any) => {
+        navigations.push({ kind: 'navigateTo', url: n.url });
+        return ok('navigateTo')(n);
+      },
+      redirectTo: (n: any) => {
+        navigations.push({ kind: 'redirectTo', url: n.url });
+        return ok('redirectTo')(n);
+      },
+      reLaunch: (n: any) => {
+        navigations.push({ kind: 'reLaunch', url: n.url });
+        return ok('reLaunch')(n);
+      },
       ...o.wx,
     },
   });
   let app: any = null;
   Object.assign(globalThis, {
+    // biome-ignore lint/correctness/noComponentHookFactories: WeChat's global App() constructor, not a React component
     App: (cfg: any) => {
       app = cfg;
       cfg.onLaunch?.call(cfg, { path: 'pages/checkout/index', query: {} });
@@ -84,6 +118,7 @@ export async function startWeapp(sys: SystemProcess, o: { outDir: string; paymen
     },
     getApp: () => app,
     getCurrentPages: () => [],
+    // biome-ignore lint/correctness/noComponentHookFactories: WeChat's global Page() constructor, not a React component
     Page: (cfg: any) => {
       const { data, onLoad, onShow, onReady, onUnload, ...rest } = cfg;
       const methods = Object.fromEntries(Object.entries(rest).filter(([, v]) => typeof v === 'function'));
@@ -130,7 +165,8 @@ export async function startWeapp(sys: SystemProcess, o: { outDir: string; paymen
      */
     tap(comp, label, within) {
       const all = [...comp.dom.querySelectorAll('wx-button, wx-text, wx-view')] as Element[];
-      const exact = (r: Element) => ([...r.querySelectorAll('wx-button, wx-text, wx-view')] as Element[]).reverse().find((e) => e.textContent?.trim() === label);
+      const exact = (r: Element) =>
+        ([...r.querySelectorAll('wx-button, wx-text, wx-view')] as Element[]).reverse().find((e) => e.textContent?.trim() === label);
       const scope = within ? all.filter((e) => e.textContent?.includes(within) && exact(e)).at(-1) : comp.dom;
       const el = scope && exact(scope);
       if (!el) throw new Error(`no element with text ${label} in: ${text(comp)}`);
@@ -144,9 +180,11 @@ export async function startWeapp(sys: SystemProcess, o: { outDir: string; paymen
   };
 }
 
-export const ok = (name: string, extra: object = {}) => (o: any = {}) => {
-  const r = { errMsg: `${name}:ok`, ...extra };
-  o.success?.(r);
-  o.complete?.(r);
-  return Promise.resolve(r);
-};
+export const ok =
+  (name: string, extra: object = {}) =>
+  (o: any = {}) => {
+    const r = { errMsg: `${name}:ok`, ...extra };
+    o.success?.(r);
+    o.complete?.(r);
+    return Promise.resolve(r);
+  };

@@ -21,7 +21,12 @@ beforeAll(async () => {
     wx: {
       // The WeChat app logs the shopper in: a code for the same sandbox user every time.
       login: (o: any) => {
-        void requestOverHttp({ url: `${sys.sandbox}/sandbox/login`, method: 'POST', data: { user: SHOPPER }, header: { 'Content-Type': 'application/json' } }).then((res) => ok('login', { code: (res.data as { code: string }).code })(o));
+        void requestOverHttp({
+          url: `${sys.sandbox}/sandbox/login`,
+          method: 'POST',
+          data: { user: SHOPPER },
+          header: { 'Content-Type': 'application/json' },
+        }).then((res) => ok('login', { code: (res.data as { code: string }).code })(o));
       },
       openBusinessView: (o: any) => {
         businessViews.push({ businessType: o.businessType, extraData: o.extraData });
@@ -37,8 +42,22 @@ describe('确认收货 in the compiled mini program', () => {
   it("a shipped order's 确认收货 calls wx.openBusinessView with the order's merchant_id and merchant_trade_no; coming back, the page shows 已完成 once WeChat says so", async () => {
     // A paid order of this shopper, shipped by the operator.
     const { order } = await sys.paidOrder(SHOPPER);
-    expect((await sys.admin('POST', `/orders/${order.id}/shipments`, { logisticsType: 'express', packages: [{ carrier: 'SF', trackingNo: 'SF0001112223' }] })).status).toBe(400); // SF needs SHOP_CONTACT_PHONE
-    expect((await sys.admin('POST', `/orders/${order.id}/shipments`, { logisticsType: 'express', packages: [{ carrier: 'EMS', trackingNo: 'EM0001112223' }] })).status).toBe(201);
+    expect(
+      (
+        await sys.admin('POST', `/orders/${order.id}/shipments`, {
+          logisticsType: 'express',
+          packages: [{ carrier: 'SF', trackingNo: 'SF0001112223' }],
+        })
+      ).status,
+    ).toBe(400); // SF needs SHOP_CONTACT_PHONE
+    expect(
+      (
+        await sys.admin('POST', `/orders/${order.id}/shipments`, {
+          logisticsType: 'express',
+          packages: [{ carrier: 'EMS', trackingNo: 'EM0001112223' }],
+        })
+      ).status,
+    ).toBe(201);
     const mchid = (await sys.admin('GET', `/orders/${order.id}`)).body.shipment.merchantId as string;
 
     // Launch: the shop logs in silently through wx.login, then the shopper opens 我的订单.
@@ -50,14 +69,24 @@ describe('确认收货 in the compiled mini program', () => {
     expect(w.text(orders)).toContain('EMS EM0001112223');
     w.tap(orders, '确认收货');
     await w.until(() => businessViews.length === 1, 'wx.openBusinessView');
-    expect(businessViews[0]).toEqual({ businessType: 'weappOrderConfirm', extraData: { merchant_id: mchid, merchant_trade_no: order.outTradeNo } });
+    expect(businessViews[0]).toEqual({
+      businessType: 'weappOrderConfirm',
+      extraData: { merchant_id: mchid, merchant_trade_no: order.outTradeNo },
+    });
 
     // The shopper confirms in WeChat's component; WeChat returns to the app with referrerInfo. Its
     // settlement push is lost: only the page's question to the server (which asks WeChat) can tell.
     await sys.http('POST', `${sys.sandbox}/sandbox/shipping-controls`, { body: { dropMessagePushes: 1 } });
     await sys.http('POST', `${sys.sandbox}/sandbox/confirm-receipt`, { body: { merchant_id: mchid, merchant_trade_no: order.outTradeNo } });
     const app = w.app();
-    app.onShow?.call(app, { path: 'pages/orders/index', query: {}, referrerInfo: { appId: 'wx1183b055aeec94d1', extraData: { status: 'success', req_extradata: { merchant_id: mchid, merchant_trade_no: order.outTradeNo } } } });
+    app.onShow?.call(app, {
+      path: 'pages/orders/index',
+      query: {},
+      referrerInfo: {
+        appId: 'wx1183b055aeec94d1',
+        extraData: { status: 'success', req_extradata: { merchant_id: mchid, merchant_trade_no: order.outTradeNo } },
+      },
+    });
     orders.instance.onShow?.call(orders.instance);
     await w.until(() => w.text(orders).includes('已完成'), 'the completed order after returning');
   });

@@ -32,7 +32,9 @@ describe('the compiled mini program in miniprogram-simulate', () => {
     const result = w.open('pages/result/index', params);
     await w.until(() => w.text(result).includes('支付成功'), 'paid', 15_000);
     expect(w.text(result)).toContain('¥90.00');
-    expect((await sys.http('GET', `/api/orders/${params.id}`, { token: w.storage.get('checkout.token') as string })).body.order.status).toBe('PAID');
+    expect(
+      (await sys.http('GET', `/api/orders/${params.id}`, { token: w.storage.get('checkout.token') as string })).body.order.status,
+    ).toBe('PAID');
   });
 
   it('cancel in the sheet → the result page offers Retry → Retry → paid', async () => {

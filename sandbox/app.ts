@@ -7,7 +7,17 @@ import { code2sessionRoutes } from './code2session';
 import type { SandboxKeys } from './keys';
 import { payerRoutes } from './payer';
 import { createShippingSandbox, type ShippingSandbox } from './shipping';
-import { createState, current, defaultSigner, issueCode, newTransactionId, type PlatformSigner, type RefundState, type SandboxControls, type TradeState } from './state';
+import {
+  createState,
+  current,
+  defaultSigner,
+  issueCode,
+  newTransactionId,
+  type PlatformSigner,
+  type RefundState,
+  type SandboxControls,
+  type TradeState,
+} from './state';
 import { v2Routes } from './v2-pay';
 import { v3PayRoutes } from './v3-pay';
 
@@ -65,7 +75,9 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   app.get('/', (_req, res) =>
     res
       .type('text/plain')
-      .send('WeChat sandbox: /sns/jscode2session, /v3/pay/transactions/*, /v3/refund/domestic/refunds, /pay/{unifiedorder,orderquery,closeorder,refundquery}, /cgi-bin/{token,stable_token}, /wxa/sec/order/{upload_shipping_info,get_order,notify_confirm_receive,set_msg_jump_path,is_trade_managed}, /cgi-bin/express/delivery/open_msg/get_delivery_list, /sandbox/{login,pay,prepay/:id,controls,deliveries,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}\n'),
+      .send(
+        'WeChat sandbox: /sns/jscode2session, /v3/pay/transactions/*, /v3/refund/domestic/refunds, /pay/{unifiedorder,orderquery,closeorder,refundquery}, /cgi-bin/{token,stable_token}, /wxa/sec/order/{upload_shipping_info,get_order,notify_confirm_receive,set_msg_jump_path,is_trade_managed}, /cgi-bin/express/delivery/open_msg/get_delivery_list, /sandbox/{login,pay,prepay/:id,controls,deliveries,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}\n',
+      ),
   );
 
   return {
@@ -81,7 +93,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     refundState: (no) => s.refunds.get(no)?.status ?? null,
     duplicateCharge(no) {
       const o = s.orders.get(no);
-      if (!o || o.state !== 'SUCCESS') throw new Error(`order ${no} is not paid`);
+      if (o?.state !== 'SUCCESS') throw new Error(`order ${no} is not paid`);
       const transactionId = newTransactionId(s);
       s.transactions.set(transactionId, no);
       deliveries.schedule(o, transactionId);

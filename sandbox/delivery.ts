@@ -92,8 +92,19 @@ export function createDeliveries(s: SandboxState): Deliveries {
     }
   }
 
-  const v3 = (resource: () => Record<string, unknown>, originalType: 'transaction' | 'refund', eventType: string) => (id: string, signtest: boolean) =>
-    buildNotification({ apiV3Key: s.keys.apiV3Key, signer: defaultSigner(s), transaction: resource(), originalType, eventType, id, nowMs: s.now(), signtest });
+  const v3 =
+    (resource: () => Record<string, unknown>, originalType: 'transaction' | 'refund', eventType: string) =>
+    (id: string, signtest: boolean) =>
+      buildNotification({
+        apiV3Key: s.keys.apiV3Key,
+        signer: defaultSigner(s),
+        transaction: resource(),
+        originalType,
+        eventType,
+        id,
+        nowMs: s.now(),
+        signtest,
+      });
   const v2 = (xml: () => string) => (): SignedDelivery => ({ body: xml(), headers: { 'Content-Type': 'text/xml' } });
 
   const start = (job: Job) => {
@@ -111,7 +122,11 @@ export function createDeliveries(s: SandboxState): Deliveries {
         build:
           o.api === 'v2'
             ? v2(() => v2PaymentNotification(s, o, transactionId))
-            : v3(() => ({ ...transactionOf(o), ...(transactionId ? { transaction_id: transactionId } : {}) }), 'transaction', 'TRANSACTION.SUCCESS'),
+            : v3(
+                () => ({ ...transactionOf(o), ...(transactionId ? { transaction_id: transactionId } : {}) }),
+                'transaction',
+                'TRANSACTION.SUCCESS',
+              ),
         probes: o.api === 'v3',
       });
     },

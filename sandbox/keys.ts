@@ -70,7 +70,10 @@ async function generateTls(keys: SandboxKeys): Promise<SandboxTls> {
     keySize: 2048,
     algorithm: 'sha256',
     notAfterDate: years(10),
-    extensions: [{ name: 'basicConstraints', cA: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true }],
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true },
+    ],
   });
   const server = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
     keySize: 2048,
@@ -79,16 +82,32 @@ async function generateTls(keys: SandboxKeys): Promise<SandboxTls> {
     ca: { key: ca.private, cert: ca.cert },
     extensions: [
       { name: 'basicConstraints', cA: false },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }, { type: 2, value: 'localhost' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
     ],
   });
-  const merchant = await generate([{ name: 'commonName', value: keys.mchid }, { name: 'organizationName', value: 'WeChat Pay sandbox merchant' }], {
-    algorithm: 'sha256',
-    notAfterDate: years(10),
-    keyPair: { privateKey: keys.merchantPrivateKeyPem, publicKey: keys.merchantPublicKeyPem },
-    ca: { key: ca.private, cert: ca.cert },
-    extensions: [{ name: 'basicConstraints', cA: false }, { name: 'extKeyUsage', clientAuth: true }],
-  });
+  const merchant = await generate(
+    [
+      { name: 'commonName', value: keys.mchid },
+      { name: 'organizationName', value: 'WeChat Pay sandbox merchant' },
+    ],
+    {
+      algorithm: 'sha256',
+      notAfterDate: years(10),
+      keyPair: { privateKey: keys.merchantPrivateKeyPem, publicKey: keys.merchantPublicKeyPem },
+      ca: { key: ca.private, cert: ca.cert },
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'extKeyUsage', clientAuth: true },
+      ],
+    },
+  );
   return { caCertPem: ca.cert, serverCertPem: server.cert, serverKeyPem: server.private, merchantCertPem: merchant.cert };
 }
 
@@ -99,7 +118,9 @@ function writeKeys(file: string, keys: SandboxKeys): void {
 }
 
 /** The keys, with what API v2 needs added on first use (keys.json written before v2 existed gains them). */
-export async function ensureSandboxKeysWithV2(dataDir: string): Promise<SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls' | 'messageToken' | 'encodingAesKey'>>> {
+export async function ensureSandboxKeysWithV2(
+  dataDir: string,
+): Promise<SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls' | 'messageToken' | 'encodingAesKey'>>> {
   const keys = ensureSandboxKeys(dataDir);
   const certSerial = (k: SandboxKeys) => (k.tls ? new crypto.X509Certificate(k.tls.merchantCertPem).serialNumber.toUpperCase() : null);
   if (!keys.apiV2Key || !keys.tls || certSerial(keys) !== keys.merchantSerial || !keys.messageToken || !keys.encodingAesKey) {
@@ -172,7 +193,9 @@ export function writeCredentials(dataDir: string, keys: SandboxKeys, o: Credenti
         }
       : {}),
     WECHATPAY_NOTIFY_URL: `${o.apiUrl.replace(/\/$/, '')}/api/wechatpay/notify`,
-    ...(keys.messageToken && keys.encodingAesKey ? { WECHAT_MESSAGE_TOKEN: keys.messageToken, WECHAT_MESSAGE_AES_KEY: keys.encodingAesKey } : {}),
+    ...(keys.messageToken && keys.encodingAesKey
+      ? { WECHAT_MESSAGE_TOKEN: keys.messageToken, WECHAT_MESSAGE_AES_KEY: keys.encodingAesKey }
+      : {}),
     WECHAT_API_BASE: o.sandboxUrl,
     WECHATPAY_API_BASE: o.sandboxUrl,
   };

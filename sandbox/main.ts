@@ -7,7 +7,7 @@ import { sandboxEnvFile } from './keys';
 import { startSandbox } from './server';
 
 async function main() {
-  let config;
+  let config: ReturnType<typeof loadSandboxConfig>;
   try {
     config = loadSandboxConfig();
   } catch (err) {

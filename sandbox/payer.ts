@@ -16,20 +16,29 @@ export const isLoopbackAddress = (address: string | undefined): boolean => LOOPB
 /** A page served from this machine (the H5 shop), which may call the payer endpoints cross-origin. */
 export const isLoopbackOrigin = (origin: string): boolean => LOOPBACK_ORIGIN.test(origin);
 
-const controlsSchema = z.strictObject({
-  dropNotifications: z.union([z.boolean(), z.number().int().min(0)]),
-  duplicateNotifications: z.number().int().min(0).max(100),
-  notificationDelayMs: z.number().int().min(0).max(600_000),
-  signtestProbes: z.boolean(),
-  timeScale: z.number().positive().max(1000),
-  failPrepay: z.strictObject({ status: z.number().int().min(400).max(599), code: z.string().max(64), message: z.string().max(256), times: z.number().int().min(0) }).nullable(),
-  prepayDelayMs: z.number().int().min(0).max(600_000),
-  code2sessionErrcode: z.strictObject({ errcode: z.number().int(), times: z.number().int().min(0) }).nullable(),
-  signWith: z.enum(['publicKey', 'certificate']),
-  refundOutcome: z.enum(['success', 'abnormal', 'closed']),
-  refundDelayMs: z.number().int().min(0).max(600_000),
-  dropRefundNotifications: z.union([z.boolean(), z.number().int().min(0)]),
-}).partial();
+const controlsSchema = z
+  .strictObject({
+    dropNotifications: z.union([z.boolean(), z.number().int().min(0)]),
+    duplicateNotifications: z.number().int().min(0).max(100),
+    notificationDelayMs: z.number().int().min(0).max(600_000),
+    signtestProbes: z.boolean(),
+    timeScale: z.number().positive().max(1000),
+    failPrepay: z
+      .strictObject({
+        status: z.number().int().min(400).max(599),
+        code: z.string().max(64),
+        message: z.string().max(256),
+        times: z.number().int().min(0),
+      })
+      .nullable(),
+    prepayDelayMs: z.number().int().min(0).max(600_000),
+    code2sessionErrcode: z.strictObject({ errcode: z.number().int(), times: z.number().int().min(0) }).nullable(),
+    signWith: z.enum(['publicKey', 'certificate']),
+    refundOutcome: z.enum(['success', 'abnormal', 'closed']),
+    refundDelayMs: z.number().int().min(0).max(600_000),
+    dropRefundNotifications: z.union([z.boolean(), z.number().int().min(0)]),
+  })
+  .partial();
 
 export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
   const { keys } = s;
@@ -41,7 +50,12 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
     const origin = req.get('Origin');
     if (origin && isLoopbackOrigin(origin)) {
       // The H5 demo calls these from the shop's page, on another port of this machine.
-      res.set({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Allow-Methods': 'GET, POST' });
+      res.set({
+        'Access-Control-Allow-Origin': origin,
+        Vary: 'Origin',
+        'Access-Control-Allow-Headers': 'Content-Type',
+        'Access-Control-Allow-Methods': 'GET, POST',
+      });
     }
     if (req.method === 'OPTIONS') return res.status(204).end();
     next();
@@ -78,7 +92,8 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
       if (typeof b[f] !== 'string' || !b[f]) return fail(400, `调用支付JSAPI缺少参数：${f}`);
     }
     if (!/^\d{10}$/.test(b.timeStamp as string)) return fail(400, 'timeStamp must be a 10-digit string of seconds');
-    if (!['RSA', 'MD5', 'HMAC-SHA256'].includes(b.signType as string)) return fail(400, `signType must be RSA (API v3), MD5 or HMAC-SHA256 (API v2); got ${String(b.signType)}`);
+    if (!['RSA', 'MD5', 'HMAC-SHA256'].includes(b.signType as string))
+      return fail(400, `signType must be RSA (API v3), MD5 or HMAC-SHA256 (API v2); got ${String(b.signType)}`);
     const found = prepayOf(b.package);
     if (!found) return fail(400, 'package must be prepay_id=<a prepay_id issued by WeChat Pay>');
     if (found.prepay.expiresAt <= s.now()) return fail(400, 'prepay_id 已过期');
@@ -90,8 +105,16 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
       const message = paySignMessage(keys.appid, b.timeStamp as string, b.nonceStr as string, b.package as string);
       if (!rsaVerify(s.merchantPublicKey, message, b.paySign as string)) return fail(400, '支付验证签名失败');
     } else {
-      if (b.signType !== o.signType) return fail(400, `signType must be ${o.signType}, the sign_type of unifiedorder (got ${String(b.signType)})`);
-      const fields = { appId: keys.appid, nonceStr: b.nonceStr as string, package: b.package as string, signType: o.signType, timeStamp: b.timeStamp as string, sign: b.paySign as string };
+      if (b.signType !== o.signType)
+        return fail(400, `signType must be ${o.signType}, the sign_type of unifiedorder (got ${String(b.signType)})`);
+      const fields = {
+        appId: keys.appid,
+        nonceStr: b.nonceStr as string,
+        package: b.package as string,
+        signType: o.signType,
+        timeStamp: b.timeStamp as string,
+        sign: b.paySign as string,
+      };
       if (!v2Verify(fields, keys.apiV2Key!, o.signType!)) return fail(400, '支付验证签名失败');
     }
     if (o.state === 'SUCCESS') return fail(409, '该订单已支付');
@@ -110,7 +133,11 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
   });
 
   const finite = (n: number) => (Number.isFinite(n) ? n : true);
-  const shown = (c: SandboxControls) => ({ ...c, dropNotifications: finite(c.dropNotifications), dropRefundNotifications: finite(c.dropRefundNotifications) });
+  const shown = (c: SandboxControls) => ({
+    ...c,
+    dropNotifications: finite(c.dropNotifications),
+    dropRefundNotifications: finite(c.dropRefundNotifications),
+  });
   r.get('/controls', (_req, res) => res.json(shown(s.controls)));
   r.post('/controls', (req, res) => {
     const body = req.body as unknown;

@@ -38,4 +38,3 @@ export function settleRefund(s: SandboxState, deliveries: Deliveries, refund: Sa
     deliveries.scheduleRefund(refund);
   });
 }
-

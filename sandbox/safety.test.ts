@@ -54,7 +54,8 @@ describe('the payer and control endpoints', () => {
   });
 
   it('allow cross-origin calls from pages on this machine only, never with a wildcard', async () => {
-    const ask = (origin: string) => fetch(`${urls.local}/sandbox/login`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } });
+    const ask = (origin: string) =>
+      fetch(`${urls.local}/sandbox/login`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } });
     const shop = await ask('http://127.0.0.1:3000');
     expect(shop.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:3000');
     for (const origin of ['https://evil.example', 'http://127.0.0.1.evil.example', 'null']) {
@@ -66,12 +67,17 @@ describe('the payer and control endpoints', () => {
     for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(a), a).toBe(true);
     for (const a of ['10.0.0.1', '203.0.113.9', '::ffff:192.168.1.2', '', undefined]) expect(isLoopbackAddress(a), String(a)).toBe(false);
     for (const o of ['http://localhost:3000', 'http://127.0.0.1', 'http://[::1]:10086']) expect(isLoopbackOrigin(o), o).toBe(true);
-    for (const o of ['http://localhost.evil.example', 'https://shop.example.com', 'http://127.0.0.1:3000/path']) expect(isLoopbackOrigin(o), o).toBe(false);
+    for (const o of ['http://localhost.evil.example', 'https://shop.example.com', 'http://127.0.0.1:3000/path'])
+      expect(isLoopbackOrigin(o), o).toBe(false);
   });
 
   it('accept only known controls with valid values', async () => {
     const post = async (body: unknown) => {
-      const r = await fetch(`${urls.local}/sandbox/controls`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const r = await fetch(`${urls.local}/sandbox/controls`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       return { status: r.status, body: await r.json() };
     };
     expect(await post({ toString: 1 })).toMatchObject({ status: 400, body: { errMsg: 'unknown control toString' } });
@@ -80,7 +86,10 @@ describe('the payer and control endpoints', () => {
     expect(await post({ failPrepay: { status: 200, code: 'X', message: 'y', times: 1 } })).toMatchObject({ status: 400 });
     expect(await post({ signWith: 'nothing' })).toMatchObject({ status: 400 });
     expect(sandbox.controls.timeScale).toBe(1);
-    expect(await post({ dropNotifications: false, timeScale: 0.5 })).toMatchObject({ status: 200, body: { dropNotifications: 0, timeScale: 0.5 } });
+    expect(await post({ dropNotifications: false, timeScale: 0.5 })).toMatchObject({
+      status: 200,
+      body: { dropNotifications: 0, timeScale: 0.5 },
+    });
   });
 });
 
@@ -89,12 +98,19 @@ describe('where the sandbox may start', () => {
     expect(() => loadSandboxConfig({ HOST: '0.0.0.0' })).toThrow(/HOST=0\.0\.0\.0 is not a loopback address/);
     expect(() => loadSandboxConfig({ NODE_ENV: 'production' })).toThrow(/NODE_ENV=production/);
     expect(loadSandboxConfig({}).warnings).toEqual([]);
-    expect(loadSandboxConfig({ HOST: '0.0.0.0', UNSAFE_ALLOW_SANDBOX: 'true' }).warnings[0]).toMatch(/anyone who reaches this server or the sandbox can pay any order/);
+    expect(loadSandboxConfig({ HOST: '0.0.0.0', UNSAFE_ALLOW_SANDBOX: 'true' }).warnings[0]).toMatch(
+      /anyone who reaches this server or the sandbox can pay any order/,
+    );
   });
 
   it('validates every variable it reads', () => {
     expect(() => loadSandboxConfig({ SANDBOX_TIME_SCALE: '0' })).toThrow(/SANDBOX_TIME_SCALE/);
     expect(() => loadSandboxConfig({ SANDBOX_PORT: '70000' })).toThrow(/SANDBOX_PORT/);
-    expect(loadSandboxConfig({ SANDBOX_TIME_SCALE: '0.01', SANDBOX_PORT: '0' })).toMatchObject({ timeScale: 0.01, port: 0, host: '127.0.0.1', dataDir: './data' });
+    expect(loadSandboxConfig({ SANDBOX_TIME_SCALE: '0.01', SANDBOX_PORT: '0' })).toMatchObject({
+      timeScale: 0.01,
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: './data',
+    });
   });
 });

@@ -42,7 +42,14 @@ beforeAll(async () => {
     .listen(0, '127.0.0.1');
   await new Promise((r) => receiver.once('listening', r));
   notifyUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/notify`;
-  merchant = { appid: keys.appid, mchid: keys.mchid, certSerial: keys.merchantSerial, privateKey: loadPrivateKey(keys.merchantPrivateKeyPem), apiV3Key: keys.apiV3Key, notifyUrl };
+  merchant = {
+    appid: keys.appid,
+    mchid: keys.mchid,
+    certSerial: keys.merchantSerial,
+    privateKey: loadPrivateKey(keys.merchantPrivateKeyPem),
+    apiV3Key: keys.apiV3Key,
+    notifyUrl,
+  };
 });
 afterAll(() => {
   sandbox.stop();
@@ -51,9 +58,19 @@ afterAll(() => {
 });
 
 const verifier = () => createVerifier({ publicKey: { id: keys.publicKeyId, pem: keys.platformPublicKeyPem } });
-const client = (m: Partial<Merchant> = {}) => createWechatPayClient({ baseUrl: base, merchant: { ...merchant, ...m }, verifier: verifier(), now: Date.now });
+const client = (m: Partial<Merchant> = {}) =>
+  createWechatPayClient({ baseUrl: base, merchant: { ...merchant, ...m }, verifier: verifier(), now: Date.now });
 const body = (outTradeNo: string, openid: string, over: Record<string, unknown> = {}) =>
-  JSON.stringify({ appid: keys.appid, mchid: keys.mchid, description: '测试', out_trade_no: outTradeNo, notify_url: notifyUrl, amount: { total: 101, currency: 'CNY' }, payer: { openid }, ...over });
+  JSON.stringify({
+    appid: keys.appid,
+    mchid: keys.mchid,
+    description: '测试',
+    out_trade_no: outTradeNo,
+    notify_url: notifyUrl,
+    amount: { total: 101, currency: 'CNY' },
+    payer: { openid },
+    ...over,
+  });
 const newNo = () => `SB${crypto.randomBytes(8).toString('hex')}`;
 
 describe('code2Session', () => {
@@ -76,13 +93,19 @@ describe('code2Session', () => {
     const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
     const { code } = s2.issueCode('late');
     t += 5 * 60_000 + 1;
-    const res = await (await fetch(`${url}/sns/jscode2session?appid=${keys.appid}&secret=${keys.appSecret}&js_code=${code}&grant_type=authorization_code`)).json();
+    const res = await (
+      await fetch(`${url}/sns/jscode2session?appid=${keys.appid}&secret=${keys.appSecret}&js_code=${code}&grant_type=authorization_code`)
+    ).json();
     expect(res.errcode).toBe(40029);
     srv.close();
   });
 
   it('answers 40125 for a wrong secret, -1 when busy, 45011 past 100 logins a minute', async () => {
-    await expect(c2s('wrong').exchange(sandbox.issueCode('u2').code)).rejects.toMatchObject({ errcode: 40125, isCodeInvalid: false, isBusy: false });
+    await expect(c2s('wrong').exchange(sandbox.issueCode('u2').code)).rejects.toMatchObject({
+      errcode: 40125,
+      isCodeInvalid: false,
+      isBusy: false,
+    });
     sandbox.controls.code2sessionErrcode = { errcode: -1, times: 1 };
     await expect(c2s().exchange(sandbox.issueCode('u2').code)).rejects.toMatchObject({ errcode: -1, isBusy: true });
     for (let i = 0; i < 100; i++) await c2s().exchange(sandbox.issueCode('busy-user').code);
@@ -97,12 +120,15 @@ describe('code2Session', () => {
 
 describe('v3 API: authentication and signed answers', () => {
   it('refuses requests without Accept or User-Agent, with a bad signature, or from another serial', async () => {
-    const r1 = await fetch(`${base}/v3/pay/transactions/jsapi`, { method: 'POST', body: '{}' , headers: { 'User-Agent': '' } });
+    const r1 = await fetch(`${base}/v3/pay/transactions/jsapi`, { method: 'POST', body: '{}', headers: { 'User-Agent': '' } });
     expect(r1.status).toBe(400);
     const { openid } = sandbox.issueCode('v3');
     await expect(client({ certSerial: 'ABCDEF0123' }).jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({ code: 'SIGN_ERROR' });
     const otherKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-    await expect(client({ privateKey: otherKey }).jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({ code: 'SIGN_ERROR', httpStatus: 401 });
+    await expect(client({ privateKey: otherKey }).jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({
+      code: 'SIGN_ERROR',
+      httpStatus: 401,
+    });
   });
 
   it('validates the JSAPI body the way WeChat does', async () => {
@@ -116,8 +142,13 @@ describe('v3 API: authentication and signed answers', () => {
       [{ description: 'x'.repeat(128) }, 'PARAM_ERROR'],
       [{ appid: 'wx0000000000000000' }, 'APPID_MCHID_NOT_MATCH'],
     ];
-    for (const [over, code] of bad) await expect(c.jsapiPrepay(body(newNo(), openid, over)), JSON.stringify(over)).rejects.toMatchObject({ code });
-    await expect(c.jsapiPrepay(body(newNo(), 'o_not_from_this_app'))).rejects.toMatchObject({ code: 'OPENID_MISMATCH', kind: 'API', isRetryable: false });
+    for (const [over, code] of bad)
+      await expect(c.jsapiPrepay(body(newNo(), openid, over)), JSON.stringify(over)).rejects.toMatchObject({ code });
+    await expect(c.jsapiPrepay(body(newNo(), 'o_not_from_this_app'))).rejects.toMatchObject({
+      code: 'OPENID_MISMATCH',
+      kind: 'API',
+      isRetryable: false,
+    });
   });
 
   it('re-posting identical parameters gives a new prepay_id; changed parameters are OUT_TRADE_NO_USED', async () => {
@@ -152,11 +183,20 @@ describe('v3 API: authentication and signed answers', () => {
     const wrong = createWechatPayClient({
       baseUrl: base,
       merchant,
-      verifier: createVerifier({ publicKey: { id: keys.publicKeyId, pem: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString() } }),
+      verifier: createVerifier({
+        publicKey: {
+          id: keys.publicKeyId,
+          pem: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        },
+      }),
       now: Date.now,
     });
     const { openid } = sandbox.issueCode('v3e');
-    await expect(wrong.jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({ kind: 'UNTRUSTED', code: 'BAD_SIGNATURE', message: expect.stringMatching(/could not be trusted/) });
+    await expect(wrong.jsapiPrepay(body(newNo(), openid))).rejects.toMatchObject({
+      kind: 'UNTRUSTED',
+      code: 'BAD_SIGNATURE',
+      message: expect.stringMatching(/could not be trusted/),
+    });
   });
 });
 
@@ -167,14 +207,22 @@ describe('v3 API: fidelity to WeChat Pay', () => {
     const c = client();
     await c.jsapiPrepay(body(no, openid));
     const fields = JSON.parse(body(no, openid)) as Record<string, unknown>;
-    const reordered = JSON.stringify(Object.fromEntries(Object.entries(fields).reverse().map(([k, v]) => [k, v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse()) : v])));
+    const reordered = JSON.stringify(
+      Object.fromEntries(
+        Object.entries(fields)
+          .reverse()
+          .map(([k, v]) => [k, v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse()) : v]),
+      ),
+    );
     expect(reordered).not.toBe(body(no, openid));
     expect(await c.jsapiPrepay(reordered)).toMatch(/^wx/);
   });
 
   it("puts the offending value, not the field's path, in a PARAM_ERROR's detail.value", async () => {
     const { openid } = sandbox.issueCode('fid2');
-    const err = await client().jsapiPrepay(body(newNo(), openid, { amount: { total: 1, currency: 'XYZ' } })).catch((e: unknown) => e);
+    const err = await client()
+      .jsapiPrepay(body(newNo(), openid, { amount: { total: 1, currency: 'XYZ' } }))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'PARAM_ERROR', httpStatus: 400 });
     const res = await rawV3('POST', '/v3/pay/transactions/jsapi', body(newNo(), openid, { amount: { total: 1, currency: 'XYZ' } }));
     expect(res.body).toMatchObject({ code: 'PARAM_ERROR', detail: { field: '/amount/currency', value: 'XYZ', location: 'body' } });
@@ -209,7 +257,12 @@ describe('v3 API: fidelity to WeChat Pay', () => {
 async function rawV3(method: string, pathWithQuery: string, payload: string) {
   const res = await fetch(`${base}${pathWithQuery}`, {
     method,
-    headers: { Authorization: await authorize(merchant, method, pathWithQuery, payload, Date.now()), Accept: 'application/json', 'User-Agent': 'test', 'Content-Type': 'application/json' },
+    headers: {
+      Authorization: await authorize(merchant, method, pathWithQuery, payload, Date.now()),
+      Accept: 'application/json',
+      'User-Agent': 'test',
+      'Content-Type': 'application/json',
+    },
     body: method === 'GET' ? undefined : payload,
   });
   const text = await res.text();
@@ -224,7 +277,13 @@ describe('the payment sheet and notifications', () => {
     return { no, params: await signRequestPayment(merchant, prepayId, Date.now()) };
   }
   const pay = async (p: object, outcome = 'success') =>
-    (await fetch(`${base}/sandbox/pay`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...p, outcome }) })).json();
+    (
+      await fetch(`${base}/sandbox/pay`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ...p, outcome }),
+      })
+    ).json();
 
   it('verifies paySign as WeChat does: tampered fields, MD5 signType, milliseconds are refused', async () => {
     const { params } = await prepay('sheet1');
@@ -245,14 +304,19 @@ describe('the payment sheet and notifications', () => {
     const h = received[0]!.headers;
     const n = parseNotification(
       { verifier: verifier(), apiV3Key: keys.apiV3Key, nowMs: Date.now },
-      { serial: h['wechatpay-serial'] as string, signature: h['wechatpay-signature'] as string, timestamp: h['wechatpay-timestamp'] as string, nonce: h['wechatpay-nonce'] as string },
+      {
+        serial: h['wechatpay-serial'] as string,
+        signature: h['wechatpay-signature'] as string,
+        timestamp: h['wechatpay-timestamp'] as string,
+        nonce: h['wechatpay-nonce'] as string,
+      },
       Buffer.from(received[0]!.body),
     );
     expect(n.transaction).toMatchObject({ out_trade_no: no, trade_state: 'SUCCESS', amount: { total: 101, payer_total: 101 } });
     expect((await pay(params)).errMsg).toMatch(/已支付/);
   });
 
-  it('retries on WeChat\'s schedule until answered 2xx, reusing the notification id', async () => {
+  it("retries on WeChat's schedule until answered 2xx, reusing the notification id", async () => {
     received.length = 0;
     answerWith = 500;
     const { params } = await prepay('sheet3');
@@ -295,7 +359,13 @@ describe('v3 refunds', () => {
     const no = newNo();
     const prepayId = await client().jsapiPrepay(body(no, openid));
     const params = await signRequestPayment(merchant, prepayId, Date.now());
-    const paid = await (await fetch(`${base}/sandbox/pay`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...params, outcome: 'success' }) })).json();
+    const paid = await (
+      await fetch(`${base}/sandbox/pay`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ...params, outcome: 'success' }),
+      })
+    ).json();
     expect(paid.errMsg).toBe('requestPayment:ok');
     const t = await client().queryByOutTradeNo(no);
     return { no, transactionId: t!.transaction_id! };
@@ -312,18 +382,29 @@ describe('v3 refunds', () => {
     const { no, transactionId } = await paidOrder('refund1');
     const c = client();
     const first = await c.refund(order(transactionId, `${no}R1`, 60));
-    expect(first).toMatchObject({ out_refund_no: `${no}R1`, out_trade_no: no, transaction_id: transactionId, status: 'PROCESSING', amount: { refund: 60, total: 101 } });
+    expect(first).toMatchObject({
+      out_refund_no: `${no}R1`,
+      out_trade_no: no,
+      transaction_id: transactionId,
+      status: 'PROCESSING',
+      amount: { refund: 60, total: 101 },
+    });
     expect((await c.refund(order(transactionId, `${no}R1`, 60))).refund_id).toBe(first.refund_id);
     await expect(c.refund(order(transactionId, `${no}R1`, 61))).rejects.toMatchObject({ code: 'INVALID_REQUEST', httpStatus: 400 });
     await expect(c.refund(order(transactionId, `${no}R2`, 42))).rejects.toMatchObject({ code: 'NOT_ENOUGH', httpStatus: 403 });
-    await expect(c.refund(order(transactionId, `${no}R3`, 1, { amount: { refund: 1, total: 100, currency: 'CNY' } }))).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    await expect(
+      c.refund(order(transactionId, `${no}R3`, 1, { amount: { refund: 1, total: 100, currency: 'CNY' } })),
+    ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     await expect(c.refund(order(transactionId, 'bad refund no', 1))).rejects.toMatchObject({ code: 'PARAM_ERROR' });
     expect((await c.refund(order(transactionId, `${no}R4`, 41))).status).toBe('PROCESSING');
   });
 
   it('refuses a refund of an unknown or unpaid order, and answers unknown refunds with 404', async () => {
     const c = client();
-    await expect(c.refund(order('4200000000000000000000000000', 'RFUNKNOWN1', 1))).rejects.toMatchObject({ code: 'RESOURCE_NOT_EXISTS', httpStatus: 404 });
+    await expect(c.refund(order('4200000000000000000000000000', 'RFUNKNOWN1', 1))).rejects.toMatchObject({
+      code: 'RESOURCE_NOT_EXISTS',
+      httpStatus: 404,
+    });
     expect(await c.queryRefund('RFNOSUCH')).toBeNull();
   });
 
@@ -346,7 +427,13 @@ describe('v3 refunds', () => {
       },
       Buffer.from(delivered.body),
     );
-    expect(n.refund).toMatchObject({ out_refund_no: 'RFABNORMAL01', refund_id: r.refund_id, refund_status: 'ABNORMAL', mchid: keys.mchid, amount: { refund: 101 } });
+    expect(n.refund).toMatchObject({
+      out_refund_no: 'RFABNORMAL01',
+      refund_id: r.refund_id,
+      refund_status: 'ABNORMAL',
+      mchid: keys.mchid,
+      amount: { refund: 101 },
+    });
     expect(n.transaction).toBeNull();
   });
 });

@@ -33,7 +33,10 @@ export async function startSandbox(o: StartSandboxOptions): Promise<RunningSandb
   const sandbox = createSandbox({ ...o, keys, allowHttpNotifyUrl: true });
   const server = http.createServer(sandbox.app);
   // API v2 refunds: mutual TLS, a client certificate from the sandbox's CA demanded at the handshake.
-  const tlsServer = https.createServer({ key: keys.tls.serverKeyPem, cert: keys.tls.serverCertPem, ca: keys.tls.caCertPem, requestCert: true, rejectUnauthorized: true }, sandbox.tlsApp);
+  const tlsServer = https.createServer(
+    { key: keys.tls.serverKeyPem, cert: keys.tls.serverCertPem, ca: keys.tls.caCertPem, requestCert: true, rejectUnauthorized: true },
+    sandbox.tlsApp,
+  );
   const listen = (s: http.Server, port: number) =>
     new Promise<number>((resolve, reject) => {
       s.once('error', reject);

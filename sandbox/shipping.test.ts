@@ -22,8 +22,16 @@ afterAll(() => {
   server.close();
 });
 
-const post = async (path: string, body?: unknown) => (await fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })).json() as Promise<any>;
-const stable = (extra: Record<string, unknown> = {}) => post('/cgi-bin/stable_token', { grant_type: 'client_credential', appid: keys.appid, secret: keys.appSecret, ...extra });
+const post = async (path: string, body?: unknown) =>
+  (
+    await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+  ).json() as Promise<any>;
+const stable = (extra: Record<string, unknown> = {}) =>
+  post('/cgi-bin/stable_token', { grant_type: 'client_credential', appid: keys.appid, secret: keys.appSecret, ...extra });
 
 describe('access tokens', () => {
   it('stable_token: the same token in normal mode; force_refresh rotates, at most once per 30 s; the old one overlaps 5 minutes', async () => {
@@ -34,7 +42,9 @@ describe('access tokens', () => {
     expect(b.access_token).not.toBe(a.access_token);
     expect((await stable({ force_refresh: true })).access_token).toBe(b.access_token); // too soon: no refresh
     // The old token still works during the overlap, then is "not latest".
-    expect((await post(`/wxa/sec/order/is_trade_managed?access_token=${a.access_token}`, { appid: keys.appid })).is_trade_managed).toBe(true);
+    expect((await post(`/wxa/sec/order/is_trade_managed?access_token=${a.access_token}`, { appid: keys.appid })).is_trade_managed).toBe(
+      true,
+    );
     now += 6 * 60_000;
     expect((await post(`/wxa/sec/order/is_trade_managed?access_token=${a.access_token}`, { appid: keys.appid })).errcode).toBe(40001);
     now += 30_000;
@@ -52,21 +62,43 @@ describe('access tokens', () => {
     expect((await post(`/wxa/sec/order/get_order?access_token=${t}`)).errcode).toBe(44002);
     expect((await post(`/wxa/sec/order/get_order?access_token=${t}`, {})).errcode).toBe(10060014);
     expect((await post(`/wxa/sec/order/get_order?access_token=${t}`, { transaction_id: '4200000000000000' })).errcode).toBe(10060001);
-    expect((await post(`/wxa/sec/order/upload_shipping_info?access_token=${t}`, { order_key: { order_number_type: 3 } })).errcode).toBe(268485194);
-    expect((await post(`/wxa/sec/order/upload_shipping_info?access_token=${t}`, { order_key: { order_number_type: 2, transaction_id: 'x' }, delivery_mode: 'UNIFIED_DELIVERY' })).errcode).toBe(268485224);
-    expect((await post(`/wxa/sec/order/upload_shipping_info?access_token=${t}`, { order_key: { order_number_type: 2, transaction_id: 'x' }, delivery_mode: 1, shipping_list: {} })).errcode).toBe(47001);
+    expect((await post(`/wxa/sec/order/upload_shipping_info?access_token=${t}`, { order_key: { order_number_type: 3 } })).errcode).toBe(
+      268485194,
+    );
+    expect(
+      (
+        await post(`/wxa/sec/order/upload_shipping_info?access_token=${t}`, {
+          order_key: { order_number_type: 2, transaction_id: 'x' },
+          delivery_mode: 'UNIFIED_DELIVERY',
+        })
+      ).errcode,
+    ).toBe(268485224);
+    expect(
+      (
+        await post(`/wxa/sec/order/upload_shipping_info?access_token=${t}`, {
+          order_key: { order_number_type: 2, transaction_id: 'x' },
+          delivery_mode: 1,
+          shipping_list: {},
+        })
+      ).errcode,
+    ).toBe(47001);
     sandbox.shipping.expireTokens();
     const e = await post(`/wxa/sec/order/get_order?access_token=${t}`, { transaction_id: 'x' });
     expect(e.errcode).toBe(42001);
     expect(e.errmsg).toMatch(/ rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$/);
   });
 
-  it('/cgi-bin/token rotates on every call, and its tokens are not stable_token\'s', async () => {
-    const get = async () => (await (await fetch(`${base}/cgi-bin/token?grant_type=client_credential&appid=${keys.appid}&secret=${keys.appSecret}`)).json()) as any;
+  it("/cgi-bin/token rotates on every call, and its tokens are not stable_token's", async () => {
+    const get = async () =>
+      (await (
+        await fetch(`${base}/cgi-bin/token?grant_type=client_credential&appid=${keys.appid}&secret=${keys.appSecret}`)
+      ).json()) as any;
     const a = await get();
     const b = await get();
     expect(a.access_token).not.toBe(b.access_token);
-    expect((await post(`/wxa/sec/order/is_trade_managed?access_token=${a.access_token}`, { appid: keys.appid })).is_trade_managed).toBe(true);
+    expect((await post(`/wxa/sec/order/is_trade_managed?access_token=${a.access_token}`, { appid: keys.appid })).is_trade_managed).toBe(
+      true,
+    );
     expect((await stable()).access_token).not.toBe(b.access_token);
   });
 
@@ -81,7 +113,9 @@ describe('access tokens', () => {
   it('lists carriers, SF among them', async () => {
     const t = (await stable()).access_token;
     const list = await post(`/cgi-bin/express/delivery/open_msg/get_delivery_list?access_token=${t}`, {});
-    expect(list.delivery_list.map((d: { delivery_id: string }) => d.delivery_id)).toEqual(expect.arrayContaining(['SF', 'YTO', 'ZTO', 'STO', 'YD', 'JTSD', 'DHL']));
+    expect(list.delivery_list.map((d: { delivery_id: string }) => d.delivery_id)).toEqual(
+      expect.arrayContaining(['SF', 'YTO', 'ZTO', 'STO', 'YD', 'JTSD', 'DHL']),
+    );
     expect(list.count).toBe(list.delivery_list.length);
   });
 });

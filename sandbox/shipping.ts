@@ -82,7 +82,11 @@ export interface ShippingControls {
   autoConfirmSeconds: number;
 }
 
-export const DEFAULT_SHIPPING_CONTROLS: ShippingControls = { failShippingUploads: null, dropMessagePushes: 0, autoConfirmSeconds: 10 * 86_400 };
+export const DEFAULT_SHIPPING_CONTROLS: ShippingControls = {
+  failShippingUploads: null,
+  dropMessagePushes: 0,
+  autoConfirmSeconds: 10 * 86_400,
+};
 
 export interface ShippingSandbox {
   routes: Router;
@@ -98,8 +102,10 @@ export interface ShippingSandbox {
   stop(): void;
 }
 
-const rid = () => `${crypto.randomBytes(4).toString('hex')}-${crypto.randomBytes(4).toString('hex')}-${crypto.randomBytes(4).toString('hex')}`;
-const answer = (res: Response, errcode: number, errmsg: string, extra: Record<string, unknown> = {}) => res.json({ errcode, errmsg: errcode === 0 ? 'ok' : `${errmsg} rid: ${rid()}`, ...extra });
+const rid = () =>
+  `${crypto.randomBytes(4).toString('hex')}-${crypto.randomBytes(4).toString('hex')}-${crypto.randomBytes(4).toString('hex')}`;
+const answer = (res: Response, errcode: number, errmsg: string, extra: Record<string, unknown> = {}) =>
+  res.json({ errcode, errmsg: errcode === 0 ? 'ok' : `${errmsg} rid: ${rid()}`, ...extra });
 
 /** RFC 3339 with an offset (Z or ±hh:mm), optional fraction: what upload_time must be. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
@@ -119,7 +125,11 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
   const newToken = (family: Token[]): Token => {
     const now = s.now();
     for (const t of family) if (t.replacedAt === null) t.replacedAt = now;
-    const t = { value: `${family === tokens.stable ? 'ST' : 'AT'}_${crypto.randomBytes(48).toString('base64url')}`, expiresAt: now + TOKEN_TTL_S * 1000, replacedAt: null };
+    const t = {
+      value: `${family === tokens.stable ? 'ST' : 'AT'}_${crypto.randomBytes(48).toString('base64url')}`,
+      expiresAt: now + TOKEN_TTL_S * 1000,
+      replacedAt: null,
+    };
     family.push(t);
     while (family.length > 4) family.shift();
     issued += 1;
@@ -159,7 +169,13 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     if (refunded >= r.amount && r.state < 3) r.state = 5;
     return r;
   };
-  const findByKey = (key: { transaction_id?: unknown; merchant_id?: unknown; mchid?: unknown; merchant_trade_no?: unknown; out_trade_no?: unknown }): ShippingOrder | null => {
+  const findByKey = (key: {
+    transaction_id?: unknown;
+    merchant_id?: unknown;
+    mchid?: unknown;
+    merchant_trade_no?: unknown;
+    out_trade_no?: unknown;
+  }): ShippingOrder | null => {
     if (typeof key.transaction_id === 'string') {
       const no = s.transactions.get(key.transaction_id);
       const o = no ? s.orders.get(no) : undefined;
@@ -176,7 +192,10 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     merchant_id: s.keys.mchid,
     sub_merchant_id: '',
     merchant_trade_no: r.outTradeNo,
-    description: r.packages.map((p) => p.goods_desc).join(';').replace(/^(.{120}).+$/su, '$1...'),
+    description: r.packages
+      .map((p) => p.goods_desc)
+      .join(';')
+      .replace(/^(.{120}).+$/su, '$1...'),
     paid_amount: r.amount,
     openid: r.openid,
     trade_create_time: r.payTime,
@@ -186,7 +205,14 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     shipping:
       r.deliveryMode === null
         ? {}
-        : { delivery_mode: r.deliveryMode, logistics_type: r.logisticsType, finish_shipping: r.finishCount > 0, finish_shipping_count: r.finishCount, goods_desc: '', shipping_list: r.packages },
+        : {
+            delivery_mode: r.deliveryMode,
+            logistics_type: r.logisticsType,
+            finish_shipping: r.finishCount > 0,
+            finish_shipping_count: r.finishCount,
+            goods_desc: '',
+            shipping_list: r.packages,
+          },
   });
 
   // ---- message pushes -------------------------------------------------------------------------
@@ -203,7 +229,14 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     const token = s.keys.messageToken;
     const key = s.keys.encodingAesKey ? aesKeyOf(s.keys.encodingAesKey) : null;
     if (!url || !token || !key) return;
-    const message = { ToUserName: `gh_${s.keys.appid.slice(2, 14)}`, FromUserName: 'o_system', CreateTime: Math.floor(s.now() / 1000), MsgType: 'event', Event: event, ...fields };
+    const message = {
+      ToUserName: `gh_${s.keys.appid.slice(2, 14)}`,
+      FromUserName: 'o_system',
+      CreateTime: Math.floor(s.now() / 1000),
+      MsgType: 'event',
+      Event: event,
+      ...fields,
+    };
     const record: PushRecord = { event, url, body: message, attempts: 0, status: 'failed' };
     pushes.push(record);
     if (controls.dropMessagePushes > 0) {
@@ -217,10 +250,21 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
       const timestamp = String(Math.floor(s.now() / 1000));
       const nonce = String(crypto.randomInt(1e9));
       const encrypted = encryptMessage(key, JSON.stringify(message), s.keys.appid);
-      const q = new URLSearchParams({ signature: pushSignature(token, timestamp, nonce), timestamp, nonce, encrypt_type: 'aes', msg_signature: pushSignature(token, timestamp, nonce, encrypted) });
+      const q = new URLSearchParams({
+        signature: pushSignature(token, timestamp, nonce),
+        timestamp,
+        nonce,
+        encrypt_type: 'aes',
+        msg_signature: pushSignature(token, timestamp, nonce, encrypted),
+      });
       record.attempts += 1;
       try {
-        const res = await fetch(`${url}?${q}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ToUserName: message.ToUserName, Encrypt: encrypted }), signal: AbortSignal.timeout(5000) });
+        const res = await fetch(`${url}?${q}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ ToUserName: message.ToUserName, Encrypt: encrypted }),
+          signal: AbortSignal.timeout(5000),
+        });
         const text = (await res.text()).trim();
         if (res.ok && (text === '' || text === 'success')) {
           record.status = 'delivered';
@@ -323,7 +367,8 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
       const t = [...tokens.stable, ...tokens.plain].find((x) => x.value === token);
       if (!t) return answer(res, 40001, 'invalid credential, access_token is invalid or not latest');
       if (t.expiresAt <= now) return answer(res, 42001, 'access_token expired');
-      if (t.replacedAt !== null && now - t.replacedAt > OVERLAP_MS) return answer(res, 40001, 'invalid credential, access_token is invalid or not latest');
+      if (t.replacedAt !== null && now - t.replacedAt > OVERLAP_MS)
+        return answer(res, 40001, 'invalid credential, access_token is invalid or not latest');
       const text = typeof req.body === 'string' ? req.body : '';
       if (!text.trim()) return answer(res, 44002, 'empty post data');
       let body: unknown;
@@ -349,11 +394,13 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
       if (b.delivery_mode !== 1 && b.delivery_mode !== 2) return answer(res, 268485224, 'invalid delivery_mode');
       const list = b.shipping_list;
       if (list !== undefined && !Array.isArray(list)) return answer(res, 47001, 'data format error');
-      if (!Array.isArray(list) || (b.delivery_mode === 1 && list.length !== 1)) return answer(res, 268485228, 'unified delivery requires exactly one shipping_list item');
+      if (!Array.isArray(list) || (b.delivery_mode === 1 && list.length !== 1))
+        return answer(res, 268485228, 'unified delivery requires exactly one shipping_list item');
       if (list.length > 15) return answer(res, 10060024, 'shipping_list too long');
       if (![1, 2, 3, 4].includes(b.logistics_type as number)) return answer(res, 10060005, 'invalid logistics_type');
       if (b.delivery_mode === 2 && b.logistics_type !== 1) return answer(res, 10060006, 'split delivery is for express only');
-      if (b.delivery_mode === 2 && typeof b.is_all_delivered !== 'boolean') return answer(res, 10060007, 'is_all_delivered is required in split mode');
+      if (b.delivery_mode === 2 && typeof b.is_all_delivered !== 'boolean')
+        return answer(res, 10060007, 'is_all_delivered is required in split mode');
       for (const item of list as Record<string, unknown>[]) {
         if (!item || typeof item !== 'object') return answer(res, 47001, 'data format error');
         if (b.logistics_type === 1) {
@@ -362,12 +409,14 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
           if (bytes(String(item.tracking_no)) > 128) return answer(res, 10060026, 'tracking_no too long');
           if (bytes(String(item.express_company)) > 128) return answer(res, 10060025, 'express_company too long');
           // choice: an express_company outside the delivery list is refused with 10060014.
-          if (!CARRIERS.has(String(item.express_company))) return answer(res, 10060014, `unknown express_company ${String(item.express_company).slice(0, 20)}`);
+          if (!CARRIERS.has(String(item.express_company)))
+            return answer(res, 10060014, `unknown express_company ${String(item.express_company).slice(0, 20)}`);
           // choice: SF requires a masked contact; the errcode for its absence is unconfirmed, 10060014 here.
           if (item.express_company === 'SF') {
             const c = item.contact as Record<string, unknown> | undefined;
             const v = String(c?.consignor_contact ?? c?.receiver_contact ?? '');
-            if (!/^(\+\d{1,3}-)?[\d-]*\*{4}\d{4}$/.test(v)) return answer(res, 10060014, 'SF requires contact.consignor_contact or receiver_contact, masked (e.g. 189****1234)');
+            if (!/^(\+\d{1,3}-)?[\d-]*\*{4}\d{4}$/.test(v))
+              return answer(res, 10060014, 'SF requires contact.consignor_contact or receiver_contact, masked (e.g. 189****1234)');
           }
         }
         if (!item.item_desc || typeof item.item_desc !== 'string') return answer(res, 10060008, 'item_desc is empty');
@@ -425,7 +474,8 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
   routes.all(
     '/wxa/sec/order/get_order',
     ...business((_req, res, b) => {
-      if (!b.transaction_id && !(b.merchant_id && b.merchant_trade_no)) return answer(res, 10060014, 'transaction_id or merchant_id + merchant_trade_no required');
+      if (!b.transaction_id && !(b.merchant_id && b.merchant_trade_no))
+        return answer(res, 10060014, 'transaction_id or merchant_id + merchant_trade_no required');
       const r = findByKey(b);
       if (!r) return answer(res, 10060001, 'payment order not found');
       answer(res, 0, 'ok', { order: orderJson(r) });
@@ -455,7 +505,11 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
         .sort((x, y) => x.payTime - y.payTime || x.transactionId.localeCompare(y.transactionId));
       const page = all.slice(from, from + size);
       const hasMore = from + size < all.length;
-      answer(res, 0, 'ok', { order_list: page.map(orderJson), last_index: Buffer.from(`pos:${from + page.length}`).toString('base64url'), has_more: hasMore });
+      answer(res, 0, 'ok', {
+        order_list: page.map(orderJson),
+        last_index: Buffer.from(`pos:${from + page.length}`).toString('base64url'),
+        has_more: hasMore,
+      });
     }),
   );
 
@@ -467,7 +521,8 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
       if (r.state !== 2) return answer(res, 10060028, 'the order is not shipped');
       if (r.logisticsType !== 1) return answer(res, 10060032, 'only express orders may be reminded');
       if (r.reminded) return answer(res, 10060030, 'the reminder was already used');
-      if (typeof b.received_time !== 'number' || b.received_time * 1000 <= (r.shippedAt ?? 0)) return answer(res, 10060029, 'invalid received_time');
+      if (typeof b.received_time !== 'number' || b.received_time * 1000 <= (r.shippedAt ?? 0))
+        return answer(res, 10060029, 'invalid received_time');
       r.reminded = true;
       answer(res, 0, 'ok');
     }),
@@ -499,18 +554,30 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
   const controlRoutes = express.Router();
   controlRoutes.post('/confirm-receipt', express.json(), (req, res) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
-    const req_extradata = { merchant_id: b.merchant_id, merchant_trade_no: b.merchant_trade_no, ...(b.transaction_id ? { transaction_id: b.transaction_id } : {}) };
+    const req_extradata = {
+      merchant_id: b.merchant_id,
+      merchant_trade_no: b.merchant_trade_no,
+      ...(b.transaction_id ? { transaction_id: b.transaction_id } : {}),
+    };
     const r = findByKey(b);
     // As community reports describe the component: cancel when not awaiting receipt, fail for another payer.
-    if (!r || r.state !== 2) return res.json({ appId: CONFIRM_COMPONENT_APPID, extraData: { status: 'cancel', req_extradata } });
-    if (typeof b.openid === 'string' && b.openid !== r.openid) return res.json({ appId: CONFIRM_COMPONENT_APPID, extraData: { status: 'fail', errormsg: 'not the payer', req_extradata } });
+    if (r?.state !== 2) return res.json({ appId: CONFIRM_COMPONENT_APPID, extraData: { status: 'cancel', req_extradata } });
+    if (typeof b.openid === 'string' && b.openid !== r.openid)
+      return res.json({ appId: CONFIRM_COMPONENT_APPID, extraData: { status: 'fail', errormsg: 'not the payer', req_extradata } });
     settle(r, 2);
     res.json({ appId: CONFIRM_COMPONENT_APPID, extraData: { status: 'success', req_extradata } });
   });
   const controlsSchema = z.strictObject({
-    failShippingUploads: z.strictObject({ errcode: z.number().int(), times: z.number().int().min(1).max(1000) }).nullable().optional(),
+    failShippingUploads: z
+      .strictObject({ errcode: z.number().int(), times: z.number().int().min(1).max(1000) })
+      .nullable()
+      .optional(),
     dropMessagePushes: z.number().int().min(0).max(1_000_000).optional(),
-    autoConfirmSeconds: z.number().min(0).max(90 * 86_400).optional(),
+    autoConfirmSeconds: z
+      .number()
+      .min(0)
+      .max(90 * 86_400)
+      .optional(),
   });
   controlRoutes.get('/shipping-controls', (_req, res) => res.json(controls));
   controlRoutes.post('/shipping-controls', express.json(), (req, res) => {
@@ -524,11 +591,18 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
   });
   // WeChat reminds the merchant about an order unshipped for 48 hours; this sends that push now.
   controlRoutes.post('/remind-shipping', express.json(), (req, res) => {
-    const no = String((req.body ?? {}).merchant_trade_no ?? '');
+    const no = String(req.body?.merchant_trade_no ?? '');
     const o = s.orders.get(no);
     const r = o ? shippingOf(o) : null;
-    if (!r || r.state !== 1) return res.status(409).json({ errMsg: 'only a paid order still to ship is reminded' });
-    void push(r, 'trade_manage_remind_shipping', { transaction_id: r.transactionId, merchant_id: s.keys.mchid, sub_merchant_id: '', merchant_trade_no: r.outTradeNo, pay_time: r.payTime, msg: '你有订单超过48小时未发货，请尽快发货' });
+    if (r?.state !== 1) return res.status(409).json({ errMsg: 'only a paid order still to ship is reminded' });
+    void push(r, 'trade_manage_remind_shipping', {
+      transaction_id: r.transactionId,
+      merchant_id: s.keys.mchid,
+      sub_merchant_id: '',
+      merchant_trade_no: r.outTradeNo,
+      pay_time: r.payTime,
+      msg: '你有订单超过48小时未发货，请尽快发货',
+    });
     res.json({ sent: true });
   });
   controlRoutes.get('/tokens', (_req, res) => res.json({ issued }));
@@ -543,7 +617,13 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     const o = s.orders.get(req.params.outTradeNo);
     const r = o ? shippingOf(o) : null;
     if (!r) return res.status(404).json({ errMsg: 'no paid order with this out_trade_no' });
-    res.json({ order: orderJson(r), uploads: r.uploads, pushes: pushes.filter((p) => p.body.merchant_trade_no === r.outTradeNo).map(({ event, status, attempts }) => ({ event, status, attempts })) });
+    res.json({
+      order: orderJson(r),
+      uploads: r.uploads,
+      pushes: pushes
+        .filter((p) => p.body.merchant_trade_no === r.outTradeNo)
+        .map(({ event, status, attempts }) => ({ event, status, attempts })),
+    });
   });
 
   return {

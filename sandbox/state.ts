@@ -213,7 +213,11 @@ export function canonicalJson(value: unknown): string {
     Array.isArray(v)
       ? v.map(sort)
       : v && typeof v === 'object'
-        ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
+        ? Object.fromEntries(
+            Object.keys(v as object)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
         : v;
   return JSON.stringify(sort(value));
 }
@@ -222,7 +226,7 @@ export function canonicalJson(value: unknown): string {
 export function refundable(s: SandboxState, transactionId: string): number {
   const no = s.transactions.get(transactionId);
   const o = no ? s.orders.get(no) : undefined;
-  if (!o || o.state !== 'SUCCESS') return 0;
+  if (o?.state !== 'SUCCESS') return 0;
   let reserved = 0;
   for (const r of s.refunds.values()) if (r.transactionId === transactionId && r.status !== 'CLOSED') reserved += r.amount;
   return o.body.amount.total - reserved;
@@ -246,7 +250,16 @@ export function refundOf(r: SandboxRefund): Record<string, unknown> {
     create_time: r.createTime,
     status: r.status,
     funds_account: 'AVAILABLE',
-    amount: { total: r.total, refund: r.amount, payer_total: r.total, payer_refund: r.amount, settlement_refund: r.amount, settlement_total: r.total, discount_refund: 0, currency: 'CNY' },
+    amount: {
+      total: r.total,
+      refund: r.amount,
+      payer_total: r.total,
+      payer_refund: r.amount,
+      settlement_refund: r.amount,
+      settlement_total: r.total,
+      discount_refund: 0,
+      currency: 'CNY',
+    },
   };
 }
 

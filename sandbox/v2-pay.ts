@@ -29,27 +29,51 @@ export function v2Routes(s: SandboxState, o: { deliveries: Deliveries; tls: bool
   const returnFail = (res: Response, msg: string) => xml(res, { return_code: 'FAIL', return_msg: msg });
   /** A signed answer, as WeChat gives one when return_code is SUCCESS. */
   const answer = (res: Response, signType: V2SignType, fields: Record<string, string | number | undefined>) => {
-    const body: Record<string, string | number | undefined> = { return_code: 'SUCCESS', return_msg: 'OK', appid: keys.appid, mch_id: keys.mchid, nonce_str: randomNonce(32), ...fields };
+    const body: Record<string, string | number | undefined> = {
+      return_code: 'SUCCESS',
+      return_msg: 'OK',
+      appid: keys.appid,
+      mch_id: keys.mchid,
+      nonce_str: randomNonce(32),
+      ...fields,
+    };
     body.sign = v2Sign(body, apiKey, signType);
     return xml(res, body);
   };
-  const businessFail = (res: Response, signType: V2SignType, code: string, des: string) => answer(res, signType, { result_code: 'FAIL', err_code: code, err_code_des: des });
+  const businessFail = (res: Response, signType: V2SignType, code: string, des: string) =>
+    answer(res, signType, { result_code: 'FAIL', err_code: code, err_code_des: des });
 
   /** Every v2 call: POST, well-formed XML, our appid and mch_id, a valid sign. Returns the fields, or answers itself. */
   function authenticated(req: Request, res: Response): { p: Record<string, string>; signType: V2SignType } | null {
-    if (req.method !== 'POST') return void returnFail(res, 'REQUIRE_POST_METHOD 请使用post方法'), null;
+    if (req.method !== 'POST') {
+      returnFail(res, 'REQUIRE_POST_METHOD 请使用post方法');
+      return null;
+    }
     const text = typeof req.body === 'string' ? req.body : '';
-    if (!text) return void returnFail(res, 'POST_DATA_EMPTY post数据为空'), null;
+    if (!text) {
+      returnFail(res, 'POST_DATA_EMPTY post数据为空');
+      return null;
+    }
     let p: Record<string, string>;
     try {
       p = parseV2Xml(text);
     } catch {
-      return void returnFail(res, 'XML_FORMAT_ERROR XML格式错误'), null;
+      returnFail(res, 'XML_FORMAT_ERROR XML格式错误');
+      return null;
     }
     const signType = declaredSignType(p);
-    if (!signType) return void returnFail(res, 'sign_type 不支持'), null;
-    if (!p.sign || !v2Verify(p, apiKey, signType)) return void returnFail(res, '签名错误'), null;
-    if (p.appid !== keys.appid || p.mch_id !== keys.mchid) return void businessFail(res, signType, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配'), null;
+    if (!signType) {
+      returnFail(res, 'sign_type 不支持');
+      return null;
+    }
+    if (!p.sign || !v2Verify(p, apiKey, signType)) {
+      returnFail(res, '签名错误');
+      return null;
+    }
+    if (p.appid !== keys.appid || p.mch_id !== keys.mchid) {
+      businessFail(res, signType, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
+      return null;
+    }
     return { p, signType };
   }
 
@@ -66,7 +90,15 @@ export function v2Routes(s: SandboxState, o: { deliveries: Deliveries; tls: bool
       trade_state_desc: { NOTPAY: '订单未支付', SUCCESS: '支付成功', CLOSED: '订单已关闭' }[order.state],
       total_fee: order.body.amount.total,
       fee_type: 'CNY',
-      ...(paid ? { transaction_id: order.transactionId!, time_end: beijingCompact(Date.parse(order.successTime!)), bank_type: 'OTHERS', cash_fee: order.body.amount.total, is_subscribe: 'N' } : {}),
+      ...(paid
+        ? {
+            transaction_id: order.transactionId!,
+            time_end: beijingCompact(Date.parse(order.successTime!)),
+            bank_type: 'OTHERS',
+            cash_fee: order.body.amount.total,
+            is_subscribe: 'N',
+          }
+        : {}),
     };
   }
 
@@ -115,7 +147,15 @@ export function v2Routes(s: SandboxState, o: { deliveries: Deliveries; tls: bool
           api: 'v2',
           signType,
           canonical,
-          body: { appid: p.appid!, mchid: p.mch_id!, description: p.body!, out_trade_no: p.out_trade_no!, notify_url: p.notify_url!, amount: { total: Number(p.total_fee) }, payer: { openid: p.openid } },
+          body: {
+            appid: p.appid!,
+            mchid: p.mch_id!,
+            description: p.body!,
+            out_trade_no: p.out_trade_no!,
+            notify_url: p.notify_url!,
+            amount: { total: Number(p.total_fee) },
+            payer: { openid: p.openid },
+          },
           state: 'NOTPAY',
           createdAt: s.now(),
           expiresAt,
@@ -182,20 +222,32 @@ export function v2Routes(s: SandboxState, o: { deliveries: Deliveries; tls: bool
     if (!OUT_REFUND_NO.test(p.out_refund_no!)) return businessFail(res, signType, 'INVALID_REQUEST', 'out_refund_no 格式错误');
     const no = p.transaction_id ? s.transactions.get(p.transaction_id) : p.out_trade_no;
     const order = no ? s.orders.get(no) : undefined;
-    if (!order || order.state !== 'SUCCESS') return businessFail(res, signType, 'ORDERNOTEXIST', '订单不存在或未支付');
-    if (Number(p.total_fee) !== order.body.amount.total) return businessFail(res, signType, 'INVALID_REQUEST', '订单金额或退款金额与之前请求不一致');
+    if (order?.state !== 'SUCCESS') return businessFail(res, signType, 'ORDERNOTEXIST', '订单不存在或未支付');
+    if (Number(p.total_fee) !== order.body.amount.total)
+      return businessFail(res, signType, 'INVALID_REQUEST', '订单金额或退款金额与之前请求不一致');
     const transactionId = p.transaction_id ?? order.transactionId!;
     const { nonce_str: _n, sign: _s, sign_type: _t, ...stable } = p;
     const canonical = canonicalJson({ ...stable, transaction_id: transactionId });
     const existing = s.refunds.get(p.out_refund_no!);
     const refundAnswer = (refund: SandboxRefund) =>
-      answer(res, signType, { result_code: 'SUCCESS', transaction_id: refund.transactionId, out_trade_no: refund.outTradeNo, out_refund_no: refund.outRefundNo, refund_id: refund.refundId, refund_fee: refund.amount, total_fee: refund.total, cash_fee: refund.total });
+      answer(res, signType, {
+        result_code: 'SUCCESS',
+        transaction_id: refund.transactionId,
+        out_trade_no: refund.outTradeNo,
+        out_refund_no: refund.outRefundNo,
+        refund_id: refund.refundId,
+        refund_fee: refund.amount,
+        total_fee: refund.total,
+        cash_fee: refund.total,
+      });
     if (existing) {
-      if (existing.canonical !== canonical) return businessFail(res, signType, 'INVALID_REQUEST', '订单金额或退款金额与之前请求不一致，请核实后再试');
+      if (existing.canonical !== canonical)
+        return businessFail(res, signType, 'INVALID_REQUEST', '订单金额或退款金额与之前请求不一致，请核实后再试');
       return refundAnswer(existing);
     }
     const amount = Number(p.refund_fee);
-    if (!Number.isSafeInteger(amount) || amount <= 0) return businessFail(res, signType, 'INVALID_REQUEST', 'refund_fee 必须为正整数（分）');
+    if (!Number.isSafeInteger(amount) || amount <= 0)
+      return businessFail(res, signType, 'INVALID_REQUEST', 'refund_fee 必须为正整数（分）');
     if (amount > refundable(s, transactionId)) return businessFail(res, signType, 'NOTENOUGH', '订单可退金额不足');
     const refund = startRefund(s, o.deliveries, {
       api: 'v2',
@@ -257,5 +309,11 @@ export function v2RefundNotification(s: SandboxState, r: SandboxRefund): string 
     },
     'root',
   );
-  return buildV2Xml({ return_code: 'SUCCESS', appid: s.keys.appid, mch_id: s.keys.mchid, nonce_str: randomNonce(32), req_info: encryptReqInfo(inner, s.keys.apiV2Key!) });
+  return buildV2Xml({
+    return_code: 'SUCCESS',
+    appid: s.keys.appid,
+    mch_id: s.keys.mchid,
+    nonce_str: randomNonce(32),
+    req_info: encryptReqInfo(inner, s.keys.apiV2Key!),
+  });
 }

@@ -34,7 +34,11 @@ export function v3Answers(s: SandboxState): V3Answers {
     const body = payload === null ? '' : JSON.stringify(payload);
     const asked = req.get('Wechatpay-Serial');
     const signer =
-      asked === keys.publicKeyId ? s.publicKeySigner : asked && s.certSigner && asked === s.certSigner.serial ? s.certSigner : defaultSigner(s);
+      asked === keys.publicKeyId
+        ? s.publicKeySigner
+        : asked && s.certSigner && asked === s.certSigner.serial
+          ? s.certSigner
+          : defaultSigner(s);
     const timestamp = Math.floor(s.now() / 1000).toString();
     const nonce = randomNonce(32);
     res.status(status).set({
@@ -91,7 +95,11 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
     const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     const message = requestMessage(req.method, req.originalUrl, auth.timestamp, auth.nonce_str, body);
     if (!rsaVerify(s.merchantPublicKey, message, auth.signature)) {
-      return v3Error(req, res, 401, 'SIGN_ERROR', '错误的签名，验签失败', { detail: { issue: 'sign not match' }, field: 'signature', location: 'authorization' });
+      return v3Error(req, res, 401, 'SIGN_ERROR', '错误的签名，验签失败', {
+        detail: { issue: 'sign not match' },
+        field: 'signature',
+        location: 'authorization',
+      });
     }
     (req as unknown as { text: string }).text = body;
     next();
@@ -116,8 +124,10 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
       v3Error(req, res, 400, 'PARAM_ERROR', '参数错误', { field, value: value ?? null, issue, location: 'body' });
     if (typeof b.appid !== 'string' || !b.appid || b.appid.length > 32) return bad('/appid', b.appid, 'appid is required');
     if (typeof b.mchid !== 'string' || !b.mchid) return bad('/mchid', b.mchid, 'mchid is required');
-    if (typeof b.description !== 'string' || !b.description || [...b.description].length > 127) return bad('/description', b.description, 'length must be 1..127');
-    if (typeof b.out_trade_no !== 'string' || !ALLOWED_OUT_TRADE_NO.test(b.out_trade_no)) return bad('/out_trade_no', b.out_trade_no, 'must be 6..32 of [0-9A-Za-z_-|*]');
+    if (typeof b.description !== 'string' || !b.description || [...b.description].length > 127)
+      return bad('/description', b.description, 'length must be 1..127');
+    if (typeof b.out_trade_no !== 'string' || !ALLOWED_OUT_TRADE_NO.test(b.out_trade_no))
+      return bad('/out_trade_no', b.out_trade_no, 'must be 6..32 of [0-9A-Za-z_-|*]');
     if (typeof b.notify_url !== 'string' || b.notify_url.length > 255) return bad('/notify_url', b.notify_url, 'notify_url is required');
     let notify: URL;
     try {
@@ -126,18 +136,23 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
       return bad('/notify_url', b.notify_url, 'must be an absolute URL');
     }
     if (notify.search) return bad('/notify_url', b.notify_url, 'must not carry a query string');
-    if (notify.protocol !== 'https:' && !(o.allowHttpNotifyUrl && notify.protocol === 'http:')) return bad('/notify_url', b.notify_url, 'must be https');
-    if (!b.amount || !Number.isSafeInteger(b.amount.total) || b.amount.total <= 0) return bad('/amount/total', b.amount?.total, 'must be a positive integer number of fen');
+    if (notify.protocol !== 'https:' && !(o.allowHttpNotifyUrl && notify.protocol === 'http:'))
+      return bad('/notify_url', b.notify_url, 'must be https');
+    if (!b.amount || !Number.isSafeInteger(b.amount.total) || b.amount.total <= 0)
+      return bad('/amount/total', b.amount?.total, 'must be a positive integer number of fen');
     if ((b.amount.currency ?? 'CNY') !== 'CNY') return bad('/amount/currency', b.amount.currency, 'Currency code is invalid');
-    if (!b.payer || typeof b.payer.openid !== 'string' || !b.payer.openid) return bad('/payer/openid', b.payer?.openid, 'openid is required');
+    if (!b.payer || typeof b.payer.openid !== 'string' || !b.payer.openid)
+      return bad('/payer/openid', b.payer?.openid, 'openid is required');
     if (b.scene_info !== undefined) {
       const ip = (b.scene_info as { payer_client_ip?: unknown } | null)?.payer_client_ip;
-      if (typeof ip !== 'string' || !ip || ip.length > 45) return bad('/scene_info/payer_client_ip', ip, 'payer_client_ip is required in scene_info');
+      if (typeof ip !== 'string' || !ip || ip.length > 45)
+        return bad('/scene_info/payer_client_ip', ip, 'payer_client_ip is required in scene_info');
     }
     let expiresAt = s.now() + 7 * 24 * 3600_000;
     if (b.time_expire !== undefined) {
       const t = Date.parse(b.time_expire);
-      if (typeof b.time_expire !== 'string' || !/[+-]\d{2}:\d{2}$/.test(b.time_expire) || Number.isNaN(t)) return bad('/time_expire', b.time_expire, 'must be RFC 3339 with an offset');
+      if (typeof b.time_expire !== 'string' || !/[+-]\d{2}:\d{2}$/.test(b.time_expire) || Number.isNaN(t))
+        return bad('/time_expire', b.time_expire, 'must be RFC 3339 with an offset');
       expiresAt = Math.min(Math.max(t, s.now() + 60_000), s.now() + 90 * 24 * 3600_000);
     }
     if (b.appid !== keys.appid || b.mchid !== keys.mchid) return v3Error(req, res, 400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
@@ -150,7 +165,17 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
       if (existing.state === 'CLOSED') return v3Error(req, res, 400, 'ORDER_CLOSED', '订单已关闭');
       if (existing.canonical !== canonical) return v3Error(req, res, 403, 'OUT_TRADE_NO_USED', '商户订单号重复');
     } else {
-      s.orders.set(b.out_trade_no, { api: 'v3', canonical, body: b, state: 'NOTPAY', createdAt: s.now(), expiresAt, transactionId: null, successTime: null, dropNotifications: false });
+      s.orders.set(b.out_trade_no, {
+        api: 'v3',
+        canonical,
+        body: b,
+        state: 'NOTPAY',
+        createdAt: s.now(),
+        expiresAt,
+        transactionId: null,
+        successTime: null,
+        dropNotifications: false,
+      });
     }
     const prepayId = `wx${beijingCompact(s.now())}${crypto.randomBytes(10).toString('hex')}`;
     s.prepays.set(prepayId, { outTradeNo: b.out_trade_no, expiresAt: s.now() + PREPAY_TTL_MS });

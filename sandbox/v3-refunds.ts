@@ -33,12 +33,17 @@ export function refundRoutes(s: SandboxState, o: { answers: V3Answers; deliverie
       return v3Error(req, res, 400, 'PARAM_ERROR', '请求体不是合法的JSON');
     }
     if (!b || typeof b !== 'object' || Array.isArray(b)) return v3Error(req, res, 400, 'PARAM_ERROR', '请求体不是JSON对象');
-    const bad = (field: string, value: unknown, issue: string) => v3Error(req, res, 400, 'PARAM_ERROR', '参数错误', { field, value: value ?? null, issue, location: 'body' });
-    if (b.transaction_id === undefined && b.out_trade_no === undefined) return bad('/transaction_id', null, 'transaction_id or out_trade_no is required');
-    if (b.transaction_id !== undefined && typeof b.transaction_id !== 'string') return bad('/transaction_id', b.transaction_id, 'must be a string');
+    const bad = (field: string, value: unknown, issue: string) =>
+      v3Error(req, res, 400, 'PARAM_ERROR', '参数错误', { field, value: value ?? null, issue, location: 'body' });
+    if (b.transaction_id === undefined && b.out_trade_no === undefined)
+      return bad('/transaction_id', null, 'transaction_id or out_trade_no is required');
+    if (b.transaction_id !== undefined && typeof b.transaction_id !== 'string')
+      return bad('/transaction_id', b.transaction_id, 'must be a string');
     if (b.out_trade_no !== undefined && typeof b.out_trade_no !== 'string') return bad('/out_trade_no', b.out_trade_no, 'must be a string');
-    if (typeof b.out_refund_no !== 'string' || !OUT_REFUND_NO.test(b.out_refund_no)) return bad('/out_refund_no', b.out_refund_no, 'must be 1..64 of [0-9A-Za-z_-|*@]');
-    if (b.reason !== undefined && (typeof b.reason !== 'string' || [...b.reason].length > 80)) return bad('/reason', b.reason, 'at most 80 characters');
+    if (typeof b.out_refund_no !== 'string' || !OUT_REFUND_NO.test(b.out_refund_no))
+      return bad('/out_refund_no', b.out_refund_no, 'must be 1..64 of [0-9A-Za-z_-|*@]');
+    if (b.reason !== undefined && (typeof b.reason !== 'string' || [...b.reason].length > 80))
+      return bad('/reason', b.reason, 'at most 80 characters');
     let notifyUrl: string | null = null;
     if (b.notify_url !== undefined) {
       try {
@@ -49,14 +54,17 @@ export function refundRoutes(s: SandboxState, o: { answers: V3Answers; deliverie
       }
     }
     const a = b.amount;
-    if (!a || !Number.isSafeInteger(a.refund) || (a.refund as number) <= 0) return bad('/amount/refund', a?.refund, 'must be a positive integer number of fen');
-    if (!Number.isSafeInteger(a.total) || (a.total as number) <= 0) return bad('/amount/total', a.total, 'must be a positive integer number of fen');
+    if (!a || !Number.isSafeInteger(a.refund) || (a.refund as number) <= 0)
+      return bad('/amount/refund', a?.refund, 'must be a positive integer number of fen');
+    if (!Number.isSafeInteger(a.total) || (a.total as number) <= 0)
+      return bad('/amount/total', a.total, 'must be a positive integer number of fen');
     if (a.currency !== 'CNY') return bad('/amount/currency', a.currency, 'Currency code is invalid');
 
     const outTradeNo = typeof b.transaction_id === 'string' ? s.transactions.get(b.transaction_id) : (b.out_trade_no as string);
     const order = outTradeNo ? s.orders.get(outTradeNo) : undefined;
-    if (!order || order.state !== 'SUCCESS') return v3Error(req, res, 404, 'RESOURCE_NOT_EXISTS', '订单不存在或未支付');
-    if (typeof b.out_trade_no === 'string' && b.out_trade_no !== order.body.out_trade_no) return v3Error(req, res, 400, 'INVALID_REQUEST', 'transaction_id与out_trade_no不匹配');
+    if (order?.state !== 'SUCCESS') return v3Error(req, res, 404, 'RESOURCE_NOT_EXISTS', '订单不存在或未支付');
+    if (typeof b.out_trade_no === 'string' && b.out_trade_no !== order.body.out_trade_no)
+      return v3Error(req, res, 400, 'INVALID_REQUEST', 'transaction_id与out_trade_no不匹配');
     if (a.total !== order.body.amount.total) return v3Error(req, res, 400, 'INVALID_REQUEST', '订单金额与原订单不一致');
     const transactionId = typeof b.transaction_id === 'string' ? b.transaction_id : order.transactionId!;
 

@@ -38,7 +38,8 @@ function ensureLocalSecret(file: string, make: () => string): string {
 }
 
 /** The operator's token for a local run (DATA_DIR/admin_token). */
-export const ensureAdminToken = (dataDir: string) => ensureLocalSecret(adminTokenFile(dataDir), () => crypto.randomBytes(32).toString('base64url'));
+export const ensureAdminToken = (dataDir: string) =>
+  ensureLocalSecret(adminTokenFile(dataDir), () => crypto.randomBytes(32).toString('base64url'));
 /** The key that encrypts secrets at rest for a local run (DATA_DIR/data_key). */
 export const ensureDataKey = (dataDir: string) => ensureLocalSecret(dataKeyFile(dataDir), () => crypto.randomBytes(32).toString('base64'));
 
@@ -53,7 +54,10 @@ export interface SandboxedOptions {
  * Starts the sandbox and returns the server's environment: `env` with the sandbox's credentials
  * over it. The API port is fixed first (a free one when PORT is 0), since the notify URL names it.
  */
-export async function startSandboxFor(env: NodeJS.ProcessEnv, o: SandboxedOptions = {}): Promise<{ sandbox: RunningSandbox; serverEnv: NodeJS.ProcessEnv }> {
+export async function startSandboxFor(
+  env: NodeJS.ProcessEnv,
+  o: SandboxedOptions = {},
+): Promise<{ sandbox: RunningSandbox; serverEnv: NodeJS.ProcessEnv }> {
   const sc = loadSandboxConfig(env);
   for (const w of sc.warnings) console.error(w);
   const apiPort = sc.apiPort === 0 ? await freePort(sc.host) : sc.apiPort;
@@ -80,11 +84,20 @@ export interface Launched {
 }
 
 /** The sandbox and the server, in this process. */
-export async function launchSandboxed(env: NodeJS.ProcessEnv, o: SandboxedOptions & Partial<ServerOptions> & { logger: Logger }): Promise<Launched> {
+export async function launchSandboxed(
+  env: NodeJS.ProcessEnv,
+  o: SandboxedOptions & Partial<ServerOptions> & { logger: Logger },
+): Promise<Launched> {
   const { sandbox, serverEnv } = await startSandboxFor(env, o);
   try {
     const config = loadConfig(serverEnv);
-    const server = await startServer(config, { logger: o.logger, clock: o.clock, store: o.store, clientDir: o.clientDir, limits: o.limits });
+    const server = await startServer(config, {
+      logger: o.logger,
+      clock: o.clock,
+      store: o.store,
+      clientDir: o.clientDir,
+      limits: o.limits,
+    });
     return {
       config,
       server,

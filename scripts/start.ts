@@ -13,7 +13,9 @@ async function main() {
   if (!process.env.WECHAT_APPID) {
     if (process.env.NODE_ENV === 'production' && !/^(1|true|yes)$/i.test(process.env.UNSAFE_ALLOW_SANDBOX ?? '')) {
       const v2 = process.env.WECHATPAY_API_VERSION === 'v2';
-      const missing = [...REQUIRED_WECHAT_VARIABLES, ...(v2 ? REQUIRED_V2_VARIABLES : REQUIRED_V3_VARIABLES)].filter((k) => !process.env[k]);
+      const missing = [...REQUIRED_WECHAT_VARIABLES, ...(v2 ? REQUIRED_V2_VARIABLES : REQUIRED_V3_VARIABLES)].filter(
+        (k) => !process.env[k],
+      );
       console.error(
         `Cannot start: NODE_ENV=production, and these WeChat variables are not set: ${missing.join(', ')}` +
           (v2 ? '.\n' : ' (and WECHATPAY_PUBLIC_KEY_FILE + WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT_FILES).\n') +
@@ -23,8 +25,11 @@ async function main() {
     }
     try {
       const { sandbox, serverEnv } = await startSandboxFor(process.env);
-      console.log(`Sandbox    ${sandbox.url}  (stands in for WeChat and the payment sheet; credentials in ${path.join(serverEnv.DATA_DIR ?? './data', 'sandbox', 'sandbox.env')})`);
-      if (!process.env.ADMIN_TOKEN) console.log(`Admin      /api/admin with Authorization: Bearer $(cat ${adminTokenFile(serverEnv.DATA_DIR ?? './data')})`);
+      console.log(
+        `Sandbox    ${sandbox.url}  (stands in for WeChat and the payment sheet; credentials in ${path.join(serverEnv.DATA_DIR ?? './data', 'sandbox', 'sandbox.env')})`,
+      );
+      if (!process.env.ADMIN_TOKEN)
+        console.log(`Admin      /api/admin with Authorization: Bearer $(cat ${adminTokenFile(serverEnv.DATA_DIR ?? './data')})`);
       env = serverEnv;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -10,4 +10,5 @@ const runtime = typeof window !== 'undefined' ? window.__CHECKOUT_CONFIG__ : und
 
 export const API_BASE: string = typeof __API_BASE__ === 'string' ? __API_BASE__ : '';
 export const PAYMENT_MODE: 'wechat' | 'sandbox' = typeof __PAYMENT_MODE__ === 'string' ? __PAYMENT_MODE__ : 'sandbox';
-export const SANDBOX_BASE: string = runtime?.sandboxBase ?? (typeof __SANDBOX_BASE__ === 'string' ? __SANDBOX_BASE__ : 'http://127.0.0.1:3100');
+export const SANDBOX_BASE: string =
+  runtime?.sandboxBase ?? (typeof __SANDBOX_BASE__ === 'string' ? __SANDBOX_BASE__ : 'http://127.0.0.1:3100');

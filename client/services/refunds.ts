@@ -8,7 +8,8 @@ export function refundSummary(order: Pick<OrderView, 'total' | 'refundedTotal' |
   const processing = sum('PROCESSING');
   const abnormal = sum('ABNORMAL');
   const parts: string[] = [];
-  if (order.refundedTotal > 0) parts.push(`${order.refundedTotal >= order.total ? '已退款' : '部分退款'} ${formatYuan(order.refundedTotal)}`);
+  if (order.refundedTotal > 0)
+    parts.push(`${order.refundedTotal >= order.total ? '已退款' : '部分退款'} ${formatYuan(order.refundedTotal)}`);
   if (processing > 0) parts.push(`退款中 ${formatYuan(processing)}`);
   if (abnormal > 0) parts.push(`退款异常 ${formatYuan(abnormal)}，请联系商家`);
   return parts.length ? parts.join('，') : null;

@@ -25,4 +25,6 @@ function pass(rest: Record<string, unknown>) {
   return Object.fromEntries(Object.entries(rest).filter(([k]) => k.startsWith('aria-') || k.startsWith('data-') || k === 'role'));
 }
 
-export const Image = ({ className, src, ...rest }: Props & { src?: string }) => <img className={className} src={src} alt='' {...pass(rest)} />;
+export const Image = ({ className, src, ...rest }: Props & { src?: string }) => (
+  <img className={className} src={src} alt="" {...pass(rest)} />
+);

@@ -29,7 +29,8 @@ beforeEach(() => taroTest.reset());
 afterEach(cleanup);
 
 const button = (name: string | RegExp) => screen.getByRole('button', { name });
-const ordersOfCurrentUser = async () => (await sys.http('GET', '/api/orders', { token: taroTest.storage.get('checkout.token') as string })).body.orders;
+const ordersOfCurrentUser = async () =>
+  (await sys.http('GET', '/api/orders', { token: taroTest.storage.get('checkout.token') as string })).body.orders;
 const lastNavigation = () => taroTest.navigations.at(-1)!;
 
 /** Renders the checkout, adds one mug, and returns when the Pay button shows the total. */
@@ -241,7 +242,14 @@ describe('orders page and the cart', () => {
     const paid = await sys.checkout(token, [{ sku: 'MUG-CERAMIC', quantity: 1 }]);
     await sys.pay(paid.payment);
     await waitFor(async () => expect((await sys.http('GET', `/api/orders/${paid.order.id}`, { token })).body.order.status).toBe('PAID'));
-    expect((await sys.admin('POST', `/orders/${paid.order.id}/shipments`, { logisticsType: 'express', packages: [{ carrier: 'YTO', trackingNo: 'YT9988776655' }] })).status).toBe(201);
+    expect(
+      (
+        await sys.admin('POST', `/orders/${paid.order.id}/shipments`, {
+          logisticsType: 'express',
+          packages: [{ carrier: 'YTO', trackingNo: 'YT9988776655' }],
+        })
+      ).status,
+    ).toBe(201);
     render(<OrdersPage />);
     expect(await screen.findByText('已发货')).toBeTruthy();
     expect(screen.getByText('圆通速递 YT9988776655')).toBeTruthy();

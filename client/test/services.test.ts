@@ -23,7 +23,12 @@ describe('money', () => {
     expect(formatYuan(100000)).toBe('¥1,000.00');
     expect(formatYuan(-9000)).toBe('-¥90.00');
     expect(() => formatYuan(19.9)).toThrow(RangeError);
-    expect(cartTotal([{ price: 1990, quantity: 3 }, { price: 1, quantity: 2 }])).toBe(5972);
+    expect(
+      cartTotal([
+        { price: 1990, quantity: 3 },
+        { price: 1, quantity: 2 },
+      ]),
+    ).toBe(5972);
   });
 });
 
@@ -74,7 +79,10 @@ describe('the mini-program payment seam', () => {
     Object.assign(globalThis, { __PAYMENT_MODE__: 'wechat' });
     try {
       const wx = await import('../services/wx');
-      taroTest.login = async () => ({ code: (await sys.http('POST', `${sys.sandbox}/sandbox/login`, { body: { user: 'wechat-mode' } })).body.code, errMsg: 'login:ok' });
+      taroTest.login = async () => ({
+        code: (await sys.http('POST', `${sys.sandbox}/sandbox/login`, { body: { user: 'wechat-mode' } })).body.code,
+        errMsg: 'login:ok',
+      });
       const code = await wx.wxLogin();
       const token = (await sys.http('POST', '/api/auth/login', { body: { code } })).body.token;
       const { payment, order } = await sys.checkout(token);

@@ -35,7 +35,9 @@ describe('refund summary', () => {
     expect(refundSummary({ total: 9000, refundedTotal: 3000, refunds: [r(3000, 'SUCCESS')] })).toBe('部分退款 ¥30.00');
     expect(refundSummary({ total: 9000, refundedTotal: 9000, refunds: [r(3000, 'SUCCESS'), r(6000, 'SUCCESS')] })).toBe('已退款 ¥90.00');
     expect(refundSummary({ total: 9000, refundedTotal: 0, refunds: [r(1000, 'PROCESSING'), r(500, 'CLOSED')] })).toBe('退款中 ¥10.00');
-    expect(refundSummary({ total: 9000, refundedTotal: 3000, refunds: [r(3000, 'SUCCESS'), r(2000, 'ABNORMAL')] })).toBe('部分退款 ¥30.00，退款异常 ¥20.00，请联系商家');
+    expect(refundSummary({ total: 9000, refundedTotal: 3000, refunds: [r(3000, 'SUCCESS'), r(2000, 'ABNORMAL')] })).toBe(
+      '部分退款 ¥30.00，退款异常 ¥20.00，请联系商家',
+    );
   });
 });
 
@@ -50,7 +52,9 @@ describe('what the shopper is told', () => {
 
   it("gives the server's real reason for a refused field, in Chinese", async () => {
     const { ApiError, describeError } = await import('../services/errors');
-    expect(describeError(new ApiError(400, 'VALIDATION_FAILED', 'items[0].quantity: at most 10 of MUG-CERAMIC', 'items[0].quantity'))).toBe('商品数量超出可购买的范围，请调整数量后重试');
+    expect(describeError(new ApiError(400, 'VALIDATION_FAILED', 'items[0].quantity: at most 10 of MUG-CERAMIC', 'items[0].quantity'))).toBe(
+      '商品数量超出可购买的范围，请调整数量后重试',
+    );
     expect(describeError(new ApiError(400, 'VALIDATION_FAILED', 'items: the cart is empty', 'items'))).toBe('购物车是空的，请先选择商品');
     expect(describeError(new ApiError(400, 'VALIDATION_FAILED', 'x', 'Idempotency-Key'))).toBe('订单信息有误，请返回刷新后重新下单');
     expect(describeError(new ApiError(0, 'NETWORK', 'network request failed'))).toBe('网络连接失败，请检查网络后重试');
@@ -62,9 +66,16 @@ describe('shipment summary', () => {
     const { shipmentSummary } = await import('../services/shipment');
     const paid = { status: 'PAID', total: 4500, refundedTotal: 0, shipment: null } as never;
     expect(shipmentSummary(paid)).toBe('待发货');
-    const shipped = { status: 'PAID', total: 4500, refundedTotal: 0, shipment: { status: 'SHIPPED', packages: [{ carrier: 'YTO', carrierName: '圆通速递', trackingNo: 'YT1' }] } } as never;
+    const shipped = {
+      status: 'PAID',
+      total: 4500,
+      refundedTotal: 0,
+      shipment: { status: 'SHIPPED', packages: [{ carrier: 'YTO', carrierName: '圆通速递', trackingNo: 'YT1' }] },
+    } as never;
     expect(shipmentSummary(shipped)).toBe('已发货 · 圆通速递 YT1');
-    expect(shipmentSummary({ status: 'PAID', total: 4500, refundedTotal: 0, shipment: { status: 'COMPLETED', packages: [] } } as never)).toBe('已完成');
+    expect(
+      shipmentSummary({ status: 'PAID', total: 4500, refundedTotal: 0, shipment: { status: 'COMPLETED', packages: [] } } as never),
+    ).toBe('已完成');
     expect(shipmentSummary({ status: 'PENDING', total: 4500, refundedTotal: 0, shipment: null } as never)).toBeNull();
     expect(shipmentSummary({ status: 'PAID', total: 4500, refundedTotal: 4500, shipment: null } as never)).toBeNull();
   });

@@ -37,7 +37,8 @@ const makeState = () => ({
 
 // One state per test file even when modules are re-imported (vi.resetModules).
 const holder = globalThis as { __taroTest?: ReturnType<typeof makeState> };
-export const taroTest = (holder.__taroTest ??= makeState());
+holder.__taroTest ??= makeState();
+export const taroTest = holder.__taroTest;
 
 function httpRequest(o: WxRequest) {
   taroTest.requests.push({ method: o.method ?? 'GET', url: o.url, headers: { ...o.header } });
@@ -56,7 +57,9 @@ const Taro = {
     const confirm = taroTest.modalAnswers.shift() ?? false;
     return { confirm, cancel: !confirm, errMsg: 'showModal:ok' };
   },
-  setClipboardData: async ({ data }: { data: string }) => void (taroTest.clipboard = data),
+  setClipboardData: async ({ data }: { data: string }) => {
+    taroTest.clipboard = data;
+  },
   showToast: async ({ title }: { title: string }) => void taroTest.toasts.push(title),
   openBusinessView: async (o: Record<string, unknown>) => {
     taroTest.businessViews.push(o);
@@ -69,7 +72,8 @@ const Taro = {
 
 /** The page shows (on mount here; again when the app returns to it in a real runtime). */
 export function useDidShow(fn: () => void) {
-  useEffect(() => fn(), []); // eslint-disable-line react-hooks/exhaustive-deps
+  // biome-ignore lint/correctness/useExhaustiveDependencies: on mount only, as a page's first show
+  useEffect(() => fn(), []);
 }
 
 export function useRouter() {

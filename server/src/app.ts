@@ -68,7 +68,10 @@ export function buildApp(deps: AppDeps): express.Express {
   app.use(deps.metrics.http);
   // Prometheus text, for the operator's scraper: behind the admin token like the rest of ops.
   app.get('/metrics', requireAdmin(deps.adminToken), async (_req, res) => {
-    res.set('Cache-Control', 'no-store').type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    res
+      .set('Cache-Control', 'no-store')
+      .type(deps.metrics.registry.contentType)
+      .send(await deps.metrics.registry.metrics());
   });
 
   // Before the JSON parser: the notification is read as raw bytes.
@@ -89,7 +92,17 @@ export function buildApp(deps: AppDeps): express.Express {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`);
   });
   app.use('/api', api);
-  app.use('/admin', opsRoutes({ payments: deps.checkout, fulfilment: deps.fulfilment, reminders: deps.reminders, adminToken: deps.adminToken, reconcileNow: deps.reconcileNow, refusedNotifications: deps.refusedNotifications }));
+  app.use(
+    '/admin',
+    opsRoutes({
+      payments: deps.checkout,
+      fulfilment: deps.fulfilment,
+      reminders: deps.reminders,
+      adminToken: deps.adminToken,
+      reconcileNow: deps.reconcileNow,
+      refusedNotifications: deps.refusedNotifications,
+    }),
+  );
 
   if (deps.clientDir) app.use(serveH5Client(deps.clientDir, deps.sandboxUrl ?? null));
 
@@ -100,14 +113,17 @@ export function buildApp(deps: AppDeps): express.Express {
 /** Every route the app answers, as `METHOD /path` with Express's `:param` syntax (for the OpenAPI test). */
 export function listRoutes(app: express.Express): string[] {
   const out: string[] = [];
-  const walk = (stack: any[], prefix: string) => {
+  // Express keeps its routing table untyped: a layer has a route, or a nested router's stack.
+  type Layer = { rawPath?: unknown; route?: { path: unknown; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
+  const walk = (stack: Layer[], prefix: string) => {
     for (const layer of stack) {
       const at = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
       if (layer.route) {
-        for (const method of Object.keys(layer.route.methods)) if (method !== '_all') out.push(`${method.toUpperCase()} ${prefix}${layer.route.path === '/' ? '' : layer.route.path}` || '/');
+        for (const method of Object.keys(layer.route.methods))
+          if (method !== '_all') out.push(`${method.toUpperCase()} ${prefix}${layer.route.path === '/' ? '' : layer.route.path}` || '/');
       } else if (Array.isArray(layer.handle?.stack)) walk(layer.handle.stack, prefix + at);
     }
   };
-  walk((app as any).router.stack, '');
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '');
   return [...new Set(out)];
 }

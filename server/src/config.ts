@@ -28,7 +28,12 @@ export const ENV_SCHEMA = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
-  MONGODB_URI: optionalString.pipe(z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional()),
+  MONGODB_URI: optionalString.pipe(
+    z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+      .optional(),
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SESSION_TTL_HOURS: positiveInt.default(72),
   ORDER_PAY_WINDOW_MINUTES: positiveInt.max(60 * 24 * 7).default(30),
@@ -44,12 +49,30 @@ export const ENV_SCHEMA = z.object({
   LIMIT_RETRIES_PER_MINUTE: positiveInt.default(30),
   LIMIT_READS_PER_MINUTE: positiveInt.default(300),
   /** Message pushes (the mini program's 消息推送 configuration): its Token and EncodingAESKey. Unset: /api/wechat/messages answers 404. */
-  WECHAT_MESSAGE_TOKEN: optionalString.pipe(z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'must be the 3–32 letters and digits set as the message push Token').optional()),
-  WECHAT_MESSAGE_AES_KEY: optionalString.pipe(z.string().regex(/^[A-Za-z0-9+/]{43}$/, 'must be the 43-character EncodingAESKey of the message push configuration').optional()),
+  WECHAT_MESSAGE_TOKEN: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9]{3,32}$/, 'must be the 3–32 letters and digits set as the message push Token')
+      .optional(),
+  ),
+  WECHAT_MESSAGE_AES_KEY: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{43}$/, 'must be the 43-character EncodingAESKey of the message push configuration')
+      .optional(),
+  ),
   /** The shop's contact number: sent masked (138****8000) with SF Express shipments, as WeChat requires; never in full. */
-  SHOP_CONTACT_PHONE: optionalString.pipe(z.string().regex(/^(\+\d{1,3}-)?[\d-]{7,20}$/, 'must be a phone number (digits and dashes, optionally +86-)').optional()),
+  SHOP_CONTACT_PHONE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(\+\d{1,3}-)?[\d-]{7,20}$/, 'must be a phone number (digits and dashes, optionally +86-)')
+      .optional(),
+  ),
   /** Where WeChat's shipping messages open the mini program (set_msg_jump_path). */
-  SHIPPING_JUMP_PATH: z.string().regex(/^[\w/-]{1,128}$/, 'must be a mini program page path such as pages/orders/index').default('pages/orders/index'),
+  SHIPPING_JUMP_PATH: z
+    .string()
+    .regex(/^[\w/-]{1,128}$/, 'must be a mini program page path such as pages/orders/index')
+    .default('pages/orders/index'),
   /** Written by the sandbox into sandbox.env: WeChat is the local sandbox at this address. */
   SANDBOX_URL: optionalString.pipe(z.url().optional()),
   /** Which proxies to believe for the client's address (X-Forwarded-For): unset believes none. */
@@ -57,24 +80,53 @@ export const ENV_SCHEMA = z.object({
   /** 32 bytes (base64 or hex) that encrypt secrets at rest (session_key). */
   DATA_ENCRYPTION_KEY: optionalString,
   /** The operator's bearer token for /api/admin; unset turns the admin routes off. */
-  ADMIN_TOKEN: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional()),
+  ADMIN_TOKEN: optionalString.pipe(
+    z.string().min(32, 'must be at least 32 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional(),
+  ),
   /** The documented opt-in to run against the sandbox in production or on a public interface. */
   UNSAFE_ALLOW_SANDBOX: truthy,
 
-  WECHAT_APPID: optionalString.pipe(z.string().regex(/^wx[0-9a-zA-Z]{16}$/, 'must look like wx followed by 16 letters or digits').optional()),
+  WECHAT_APPID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^wx[0-9a-zA-Z]{16}$/, 'must look like wx followed by 16 letters or digits')
+      .optional(),
+  ),
   WECHAT_APP_SECRET: optionalString,
-  WECHATPAY_MCHID: optionalString.pipe(z.string().regex(/^\d{6,32}$/, 'must be the numeric merchant id').optional()),
+  WECHATPAY_MCHID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{6,32}$/, 'must be the numeric merchant id')
+      .optional(),
+  ),
   WECHATPAY_PRIVATE_KEY_FILE: optionalString,
-  WECHATPAY_CERT_SERIAL: optionalString.pipe(z.string().regex(/^[0-9A-Fa-f]{8,40}$/, 'must be the hex serial of the merchant API certificate').optional()),
-  WECHATPAY_APIV3_KEY: optionalString.pipe(z.string().length(32, 'must be exactly 32 characters (the APIv3 key, not the APIv2 key)').optional()),
+  WECHATPAY_CERT_SERIAL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[0-9A-Fa-f]{8,40}$/, 'must be the hex serial of the merchant API certificate')
+      .optional(),
+  ),
+  WECHATPAY_APIV3_KEY: optionalString.pipe(
+    z.string().length(32, 'must be exactly 32 characters (the APIv3 key, not the APIv2 key)').optional(),
+  ),
   WECHATPAY_PUBLIC_KEY_FILE: optionalString,
-  WECHATPAY_PUBLIC_KEY_ID: optionalString.pipe(z.string().regex(/^PUB_KEY_ID_\w+$/, 'must start with PUB_KEY_ID_').optional()),
+  WECHATPAY_PUBLIC_KEY_ID: optionalString.pipe(
+    z
+      .string()
+      .regex(/^PUB_KEY_ID_\w+$/, 'must start with PUB_KEY_ID_')
+      .optional(),
+  ),
   /** Comma-separated PEM files of platform certificates; several during a rotation. */
   WECHATPAY_PLATFORM_CERT_FILES: optionalString,
   WECHATPAY_NOTIFY_URL: optionalString,
   /** Which WeChat Pay API: v3 (JSON, RSA) or v2 (XML, MD5 / HMAC-SHA256 with the APIv2 key). */
   WECHATPAY_API_VERSION: z.enum(['v3', 'v2']).default('v3'),
-  WECHATPAY_APIV2_KEY: optionalString.pipe(z.string().regex(/^[0-9A-Za-z]{32}$/, 'must be the 32-character APIv2 key (letters and digits)').optional()),
+  WECHATPAY_APIV2_KEY: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[0-9A-Za-z]{32}$/, 'must be the 32-character APIv2 key (letters and digits)')
+      .optional(),
+  ),
   WECHATPAY_V2_SIGN_TYPE: z.enum(['MD5', 'HMAC-SHA256']).default('MD5'),
   /** apiclient_cert.pem, the merchant API certificate: v2 refunds present it (mutual TLS). */
   WECHATPAY_CERT_FILE: optionalString,
@@ -156,7 +208,11 @@ export class ConfigError extends Error {
 
 /** DATA_ENCRYPTION_KEY: 32 bytes as base64 (44 characters) or hex (64). */
 export function parseDataKey(value: string): Buffer | null {
-  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(value) ? Buffer.from(value, 'base64') : null;
+  const key = /^[0-9a-fA-F]{64}$/.test(value)
+    ? Buffer.from(value, 'hex')
+    : /^[A-Za-z0-9+/_-]{43}=?$/.test(value)
+      ? Buffer.from(value, 'base64')
+      : null;
   return key && key.length === 32 ? key : null;
 }
 
@@ -165,17 +221,27 @@ export function parseTrustProxy(value: string | undefined): false | number | str
   if (!value || value === 'false' || value === '0') return false;
   if (/^\d+$/.test(value)) return Number(value);
   if (value === 'true') return 'true: trusting every hop lets any client choose its address; give the number of proxies or their addresses';
-  const list = value.split(',').map((v) => v.trim()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   for (const item of list) {
     if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) continue;
     const [addr, bits] = item.split('/');
-    if (!ipaddr.isValid(addr ?? '') || (bits !== undefined && !/^\d{1,3}$/.test(bits))) return `${item} is not an address, a subnet, loopback, linklocal or uniquelocal`;
+    if (!ipaddr.isValid(addr ?? '') || (bits !== undefined && !/^\d{1,3}$/.test(bits)))
+      return `${item} is not an address, a subnet, loopback, linklocal or uniquelocal`;
   }
   return list;
 }
 
 /** The variables the server cannot start without, whatever the API version. */
-export const REQUIRED_WECHAT_VARIABLES = ['WECHAT_APPID', 'WECHAT_APP_SECRET', 'WECHATPAY_MCHID', 'WECHATPAY_NOTIFY_URL', 'DATA_ENCRYPTION_KEY'] as const;
+export const REQUIRED_WECHAT_VARIABLES = [
+  'WECHAT_APPID',
+  'WECHAT_APP_SECRET',
+  'WECHATPAY_MCHID',
+  'WECHATPAY_NOTIFY_URL',
+  'DATA_ENCRYPTION_KEY',
+] as const;
 /** And for API v3 (besides a WeChat Pay public key or platform certificates). */
 export const REQUIRED_V3_VARIABLES = ['WECHATPAY_PRIVATE_KEY_FILE', 'WECHATPAY_CERT_SERIAL', 'WECHATPAY_APIV3_KEY'] as const;
 /** And for API v2. */
@@ -221,7 +287,7 @@ export function apiBaseProblem(url: string, o: { sandbox?: boolean } = {}): stri
   const u = new URL(url);
   if (u.protocol === 'https:') return null;
   if (o.sandbox && u.protocol === 'http:' && isLoopbackHost(u.hostname.replace(/^\[|\]$/g, ''))) return null;
-  return 'must use https:// (over http the AppSecret and WeChat\'s answers could be read and changed on the way)';
+  return "must use https:// (over http the AppSecret and WeChat's answers could be read and changed on the way)";
 }
 
 /**
@@ -252,9 +318,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const v2 = e.WECHATPAY_API_VERSION === 'v2';
   for (const k of REQUIRED_WECHAT_VARIABLES) if (!e[k]) problems.push(`${k}: required`);
-  for (const k of v2 ? REQUIRED_V2_VARIABLES : REQUIRED_V3_VARIABLES) if (!e[k]) problems.push(`${k}: required for API ${e.WECHATPAY_API_VERSION}`);
+  for (const k of v2 ? REQUIRED_V2_VARIABLES : REQUIRED_V3_VARIABLES)
+    if (!e[k]) problems.push(`${k}: required for API ${e.WECHATPAY_API_VERSION}`);
   const hasPublicKey = Boolean(e.WECHATPAY_PUBLIC_KEY_FILE || e.WECHATPAY_PUBLIC_KEY_ID);
-  const certFiles = (e.WECHATPAY_PLATFORM_CERT_FILES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const certFiles = (e.WECHATPAY_PLATFORM_CERT_FILES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!v2) {
     if (hasPublicKey && !(e.WECHATPAY_PUBLIC_KEY_FILE && e.WECHATPAY_PUBLIC_KEY_ID)) {
       problems.push('WECHATPAY_PUBLIC_KEY_FILE and WECHATPAY_PUBLIC_KEY_ID: set both or neither');
@@ -264,9 +334,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   } else {
     if (Boolean(e.WECHATPAY_CERT_FILE) !== Boolean(e.WECHATPAY_PRIVATE_KEY_FILE)) {
-      problems.push('WECHATPAY_CERT_FILE and WECHATPAY_PRIVATE_KEY_FILE: set both (v2 refunds present the merchant API certificate) or neither (no refunds)');
+      problems.push(
+        'WECHATPAY_CERT_FILE and WECHATPAY_PRIVATE_KEY_FILE: set both (v2 refunds present the merchant API certificate) or neither (no refunds)',
+      );
     }
-    if (e.WECHATPAY_V2_CA_FILE && !sandbox) problems.push('WECHATPAY_V2_CA_FILE: only a sandbox configuration may trust its own CA; WeChat Pay is trusted through the system CAs');
+    if (e.WECHATPAY_V2_CA_FILE && !sandbox)
+      problems.push(
+        'WECHATPAY_V2_CA_FILE: only a sandbox configuration may trust its own CA; WeChat Pay is trusted through the system CAs',
+      );
     if (e.WECHATPAY_V2_REFUND_BASE) {
       const p = apiBaseProblem(e.WECHATPAY_V2_REFUND_BASE, { sandbox });
       if (p) problems.push(`WECHATPAY_V2_REFUND_BASE: ${p}`);
@@ -281,8 +356,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (p) problems.push(`${k}: ${p}`);
   }
   const dataKey = e.DATA_ENCRYPTION_KEY ? parseDataKey(e.DATA_ENCRYPTION_KEY) : null;
-  if (e.DATA_ENCRYPTION_KEY && !dataKey) problems.push('DATA_ENCRYPTION_KEY: must be 32 bytes, as base64 (44 characters) or hex (64); `openssl rand -base64 32` makes one');
-  if (Boolean(e.WECHAT_MESSAGE_TOKEN) !== Boolean(e.WECHAT_MESSAGE_AES_KEY)) problems.push('WECHAT_MESSAGE_TOKEN and WECHAT_MESSAGE_AES_KEY: set both (message pushes in safe mode) or neither');
+  if (e.DATA_ENCRYPTION_KEY && !dataKey)
+    problems.push('DATA_ENCRYPTION_KEY: must be 32 bytes, as base64 (44 characters) or hex (64); `openssl rand -base64 32` makes one');
+  if (Boolean(e.WECHAT_MESSAGE_TOKEN) !== Boolean(e.WECHAT_MESSAGE_AES_KEY))
+    problems.push('WECHAT_MESSAGE_TOKEN and WECHAT_MESSAGE_AES_KEY: set both (message pushes in safe mode) or neither');
   const trustProxy = parseTrustProxy(e.TRUST_PROXY);
   if (typeof trustProxy === 'string') problems.push(`TRUST_PROXY: ${trustProxy}`);
   const warnings: string[] = [];
@@ -305,13 +382,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileMinAgeMs: Math.round(e.RECONCILE_MIN_AGE_SECONDS * 1000),
     wechatPayTimeoutMs: e.WECHATPAY_TIMEOUT_MS,
     serveClient: e.SERVE_CLIENT === 'auto',
-    limits: { loginPerMinute: e.LIMIT_LOGIN_PER_MINUTE, ordersPerMinute: e.LIMIT_ORDERS_PER_MINUTE, retriesPerMinute: e.LIMIT_RETRIES_PER_MINUTE, readsPerMinute: e.LIMIT_READS_PER_MINUTE },
+    limits: {
+      loginPerMinute: e.LIMIT_LOGIN_PER_MINUTE,
+      ordersPerMinute: e.LIMIT_ORDERS_PER_MINUTE,
+      retriesPerMinute: e.LIMIT_RETRIES_PER_MINUTE,
+      readsPerMinute: e.LIMIT_READS_PER_MINUTE,
+    },
     sandboxUrl: e.SANDBOX_URL ?? null,
     adminToken: e.ADMIN_TOKEN ?? null,
     trustProxy: trustProxy as false | number | string[],
     dataKey: dataKey!,
     warnings,
-    shipping: { messageToken: e.WECHAT_MESSAGE_TOKEN ?? null, messageAesKey: e.WECHAT_MESSAGE_AES_KEY ?? null, contactPhone: e.SHOP_CONTACT_PHONE ?? null, jumpPath: e.SHIPPING_JUMP_PATH },
+    shipping: {
+      messageToken: e.WECHAT_MESSAGE_TOKEN ?? null,
+      messageAesKey: e.WECHAT_MESSAGE_AES_KEY ?? null,
+      contactPhone: e.SHOP_CONTACT_PHONE ?? null,
+      jumpPath: e.SHIPPING_JUMP_PATH,
+    },
     wechat: {
       appid: e.WECHAT_APPID!,
       appSecret: e.WECHAT_APP_SECRET!,
@@ -325,7 +412,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           version: 'v2',
           apiKey: e.WECHATPAY_APIV2_KEY!,
           signType: e.WECHATPAY_V2_SIGN_TYPE,
-          tls: e.WECHATPAY_CERT_FILE ? { certFile: e.WECHATPAY_CERT_FILE, keyFile: e.WECHATPAY_PRIVATE_KEY_FILE!, caFile: e.WECHATPAY_V2_CA_FILE } : undefined,
+          tls: e.WECHATPAY_CERT_FILE
+            ? { certFile: e.WECHATPAY_CERT_FILE, keyFile: e.WECHATPAY_PRIVATE_KEY_FILE!, caFile: e.WECHATPAY_V2_CA_FILE }
+            : undefined,
           refundBase: e.WECHATPAY_V2_REFUND_BASE ?? e.WECHATPAY_API_BASE,
           clientIp: e.WECHATPAY_V2_CLIENT_IP,
         }

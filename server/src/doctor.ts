@@ -34,7 +34,8 @@ export function doctorEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; sou
   if (env.WECHAT_APPID) return { env, source: 'the environment' };
   const dataDir = env.DATA_DIR ?? './data';
   const file = path.join(dataDir, 'sandbox', 'sandbox.env');
-  if (!fs.existsSync(file)) return { env, source: 'the environment (no WECHAT_APPID, and no sandbox.env: run `npm start` first to check the sandbox)' };
+  if (!fs.existsSync(file))
+    return { env, source: 'the environment (no WECHAT_APPID, and no sandbox.env: run `npm start` first to check the sandbox)' };
   const sandbox = util.parseEnv(fs.readFileSync(file, 'utf8')) as Record<string, string>;
   const keyFile = path.join(dataDir, 'data_key');
   const dataKey = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8').trim() : undefined;
@@ -75,16 +76,29 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
   let privateKey: crypto.KeyObject | null = null;
   if (privateKeyFile) {
     const pem = readable(privateKeyFile);
-    if (pem instanceof Error) fail('Merchant private key', pem.message, 'point WECHATPAY_PRIVATE_KEY_FILE at apiclient_key.pem from the merchant console, readable by this user');
+    if (pem instanceof Error)
+      fail(
+        'Merchant private key',
+        pem.message,
+        'point WECHATPAY_PRIVATE_KEY_FILE at apiclient_key.pem from the merchant console, readable by this user',
+      );
     else {
       try {
         privateKey = crypto.createPrivateKey(pem);
         const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
         if (privateKey.asymmetricKeyType !== 'rsa' || bits !== 2048) {
-          fail('Merchant private key', `${privateKey.asymmetricKeyType} ${bits} bits`, 'WeChat Pay merchant keys are RSA-2048: use apiclient_key.pem, not another key');
+          fail(
+            'Merchant private key',
+            `${privateKey.asymmetricKeyType} ${bits} bits`,
+            'WeChat Pay merchant keys are RSA-2048: use apiclient_key.pem, not another key',
+          );
         } else pass('Merchant private key', 'RSA-2048');
       } catch {
-        fail('Merchant private key', `${privateKeyFile} is not a PEM private key`, 'use apiclient_key.pem (BEGIN PRIVATE KEY), not the certificate or the .p12');
+        fail(
+          'Merchant private key',
+          `${privateKeyFile} is not a PEM private key`,
+          'use apiclient_key.pem (BEGIN PRIVATE KEY), not the certificate or the .p12',
+        );
       }
     }
   } else if (!v2) fail('Merchant private key', 'WECHATPAY_PRIVATE_KEY_FILE is not set', 'set it to the path of apiclient_key.pem');
@@ -97,19 +111,34 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
       try {
         cert = new crypto.X509Certificate(pem);
       } catch {
-        fail('Merchant certificate', `${env.WECHATPAY_CERT_FILE} is not a PEM certificate`, 'use apiclient_cert.pem from the merchant console');
+        fail(
+          'Merchant certificate',
+          `${env.WECHATPAY_CERT_FILE} is not a PEM certificate`,
+          'use apiclient_cert.pem from the merchant console',
+        );
       }
       if (cert) {
         const serial = cert.serialNumber.toUpperCase().replace(/^0+/, '');
         const configured = (env.WECHATPAY_CERT_SERIAL ?? '').toUpperCase().replace(/^0+/, '');
         if (!v2) {
           if (configured === serial) pass('Certificate serial', `WECHATPAY_CERT_SERIAL matches the certificate (${cert.serialNumber})`);
-          else fail('Certificate serial', `WECHATPAY_CERT_SERIAL is ${env.WECHATPAY_CERT_SERIAL ?? '(unset)'}, the certificate's serial is ${cert.serialNumber}`, `set WECHATPAY_CERT_SERIAL=${cert.serialNumber} (\`openssl x509 -in apiclient_cert.pem -noout -serial\`)`);
+          else
+            fail(
+              'Certificate serial',
+              `WECHATPAY_CERT_SERIAL is ${env.WECHATPAY_CERT_SERIAL ?? '(unset)'}, the certificate's serial is ${cert.serialNumber}`,
+              `set WECHATPAY_CERT_SERIAL=${cert.serialNumber} (\`openssl x509 -in apiclient_cert.pem -noout -serial\`)`,
+            );
         }
         if (privateKey) {
           const der = (k: crypto.KeyObject) => k.export({ type: 'spki', format: 'der' });
-          if (der(crypto.createPublicKey(privateKey)).equals(der(cert.publicKey))) pass('Key and certificate', 'the private key is the certificate\'s');
-          else fail('Key and certificate', 'the private key does not belong to the merchant certificate', 'use the apiclient_key.pem issued together with apiclient_cert.pem (both from the same download)');
+          if (der(crypto.createPublicKey(privateKey)).equals(der(cert.publicKey)))
+            pass('Key and certificate', "the private key is the certificate's");
+          else
+            fail(
+              'Key and certificate',
+              'the private key does not belong to the merchant certificate',
+              'use the apiclient_key.pem issued together with apiclient_cert.pem (both from the same download)',
+            );
         }
       }
     }
@@ -119,11 +148,21 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
     const key = env.WECHATPAY_APIV3_KEY ?? '';
     const bytes = Buffer.byteLength(key, 'utf8');
     if (bytes === 32) pass('APIv3 key', '32 bytes');
-    else fail('APIv3 key', `${bytes} bytes`, 'WECHATPAY_APIV3_KEY must be exactly 32 bytes: the APIv3 key set in the merchant console (API安全), not the APIv2 key');
+    else
+      fail(
+        'APIv3 key',
+        `${bytes} bytes`,
+        'WECHATPAY_APIV3_KEY must be exactly 32 bytes: the APIv3 key set in the merchant console (API安全), not the APIv2 key',
+      );
     const id = env.WECHATPAY_PUBLIC_KEY_ID;
     if (id !== undefined) {
       if (/^PUB_KEY_ID_\d+$/.test(id)) pass('WeChat Pay public key id', id);
-      else fail('WeChat Pay public key id', id, 'WECHATPAY_PUBLIC_KEY_ID is PUB_KEY_ID_ followed by digits, as shown beside the public key in the merchant console');
+      else
+        fail(
+          'WeChat Pay public key id',
+          id,
+          'WECHATPAY_PUBLIC_KEY_ID is PUB_KEY_ID_ followed by digits, as shown beside the public key in the merchant console',
+        );
     }
     if (env.WECHATPAY_PUBLIC_KEY_FILE) {
       const pem = readable(env.WECHATPAY_PUBLIC_KEY_FILE);
@@ -137,22 +176,40 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
         }
       }
       if (ok) pass('WeChat Pay public key', 'RSA public key');
-      else fail('WeChat Pay public key', pem instanceof Error ? pem.message : `${env.WECHATPAY_PUBLIC_KEY_FILE} is not a PEM public key`, 'download pub_key.pem from the merchant console (API安全 → 微信支付公钥)');
+      else
+        fail(
+          'WeChat Pay public key',
+          pem instanceof Error ? pem.message : `${env.WECHATPAY_PUBLIC_KEY_FILE} is not a PEM public key`,
+          'download pub_key.pem from the merchant console (API安全 → 微信支付公钥)',
+        );
     }
   }
   if (v2 || env.WECHATPAY_APIV2_KEY !== undefined) {
     const key = env.WECHATPAY_APIV2_KEY ?? '';
     if (/^[0-9A-Za-z]{32}$/.test(key)) pass('APIv2 key', '32 letters and digits');
-    else fail('APIv2 key', `${Buffer.byteLength(key)} bytes${/[^0-9A-Za-z]/.test(key) ? ', with characters other than letters and digits' : ''}`, 'WECHATPAY_APIV2_KEY is the 32-character APIv2 key (API密钥) from the merchant console');
+    else
+      fail(
+        'APIv2 key',
+        `${Buffer.byteLength(key)} bytes${/[^0-9A-Za-z]/.test(key) ? ', with characters other than letters and digits' : ''}`,
+        'WECHATPAY_APIV2_KEY is the 32-character APIv2 key (API密钥) from the merchant console',
+      );
   }
 
   // 3. Addresses.
   if (env.WECHATPAY_NOTIFY_URL) {
     const p = notifyUrlProblem(env.WECHATPAY_NOTIFY_URL, { sandbox });
-    if (p) fail('Notify URL', `${env.WECHATPAY_NOTIFY_URL} ${p}`, 'use https://<your public domain>/api/wechatpay/notify, with no port, query or fragment');
+    if (p)
+      fail(
+        'Notify URL',
+        `${env.WECHATPAY_NOTIFY_URL} ${p}`,
+        'use https://<your public domain>/api/wechatpay/notify, with no port, query or fragment',
+      );
     else pass('Notify URL', env.WECHATPAY_NOTIFY_URL);
   } else fail('Notify URL', 'WECHATPAY_NOTIFY_URL is not set', 'set it to https://<your public domain>/api/wechatpay/notify');
-  const bases = { WECHAT_API_BASE: String(e.WECHAT_API_BASE ?? 'https://api.weixin.qq.com'), WECHATPAY_API_BASE: String(e.WECHATPAY_API_BASE ?? 'https://api.mch.weixin.qq.com') };
+  const bases = {
+    WECHAT_API_BASE: String(e.WECHAT_API_BASE ?? 'https://api.weixin.qq.com'),
+    WECHATPAY_API_BASE: String(e.WECHATPAY_API_BASE ?? 'https://api.mch.weixin.qq.com'),
+  };
   for (const [k, url] of Object.entries(bases)) {
     let p: string | null;
     try {
@@ -175,17 +232,31 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
     if (date) {
       const skew = (clock.now() - Date.parse(date)) / 1000;
       if (Math.abs(skew) < CLOCK_TOLERANCE_S) pass('Clock', `within ${Math.max(1, Math.ceil(Math.abs(skew)))} s of WeChat Pay's`);
-      else fail('Clock', `${skew > 0 ? 'ahead of' : 'behind'} WeChat Pay's by ${Math.round(Math.abs(skew))} s`, `synchronize this machine's clock (NTP: \`timedatectl set-ntp true\`); WeChat Pay refuses requests ${MAX_SKEW_S} s off, and this server refuses notifications as old`);
-    } else fail('Clock', 'WeChat Pay sent no Date header', 'check that WECHATPAY_API_BASE is WeChat Pay and not a proxy that strips headers');
+      else
+        fail(
+          'Clock',
+          `${skew > 0 ? 'ahead of' : 'behind'} WeChat Pay's by ${Math.round(Math.abs(skew))} s`,
+          `synchronize this machine's clock (NTP: \`timedatectl set-ntp true\`); WeChat Pay refuses requests ${MAX_SKEW_S} s off, and this server refuses notifications as old`,
+        );
+    } else
+      fail('Clock', 'WeChat Pay sent no Date header', 'check that WECHATPAY_API_BASE is WeChat Pay and not a proxy that strips headers');
   } catch (err) {
-    fail('WeChat Pay reachable', `${base}: ${(err as Error).message}`, 'check DNS, the firewall and any outbound proxy from this machine to WeChat Pay');
+    fail(
+      'WeChat Pay reachable',
+      `${base}: ${(err as Error).message}`,
+      'check DNS, the firewall and any outbound proxy from this machine to WeChat Pay',
+    );
   }
   if (configProblems.length === 0 && reachable) {
     const reference = `DOCTOR${clock.now()}${crypto.randomBytes(4).toString('hex')}`.slice(0, 32);
     try {
       const providers = createProviders(loadConfig(env), clock);
       const found = await providers.payments.query(reference);
-      if (found === null) pass('Signed call', `WeChat Pay verified our signature and answered ORDER_NOT_EXIST for ${reference}${v2 ? '' : ', and its answer verified with our WeChat Pay key'}`);
+      if (found === null)
+        pass(
+          'Signed call',
+          `WeChat Pay verified our signature and answered ORDER_NOT_EXIST for ${reference}${v2 ? '' : ', and its answer verified with our WeChat Pay key'}`,
+        );
       else fail('Signed call', `WeChat Pay knows ${reference}`, 'this cannot happen for a made-up reference: check WECHATPAY_API_BASE');
     } catch (err) {
       const code = err instanceof PaymentProviderError ? err.providerCode : null;
@@ -194,17 +265,27 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
         code === 'SIGN_ERROR' || /sign/i.test(code ?? '')
           ? v2
             ? 'WECHATPAY_APIV2_KEY (and WECHATPAY_V2_SIGN_TYPE) must be the ones set in the merchant console'
-            : 'WeChat Pay refused our signature: WECHATPAY_PRIVATE_KEY_FILE and WECHATPAY_CERT_SERIAL must be the merchant API certificate\'s key and serial'
+            : "WeChat Pay refused our signature: WECHATPAY_PRIVATE_KEY_FILE and WECHATPAY_CERT_SERIAL must be the merchant API certificate's key and serial"
           : /trusted|verif/i.test(message)
             ? "WeChat Pay's answer did not verify: WECHATPAY_PUBLIC_KEY_FILE and WECHATPAY_PUBLIC_KEY_ID (or the platform certificates) must be current"
             : 'read the message: it is what WeChat Pay answered';
       fail('Signed call', `${code ? `${code}: ` : ''}${message}`, fix);
     }
-  } else fail('Signed call', configProblems.length ? 'skipped: fix the configuration first' : 'skipped: WeChat Pay is not reachable', 'fix the checks above, then run the doctor again');
+  } else
+    fail(
+      'Signed call',
+      configProblems.length ? 'skipped: fix the configuration first' : 'skipped: WeChat Pay is not reachable',
+      'fix the checks above, then run the doctor again',
+    );
   // 5. The mini program's side: an access token proves the appid and AppSecret (shipping needs it).
   if (configProblems.length === 0) {
     try {
-      const tokens = createAccessTokens({ baseUrl: bases.WECHAT_API_BASE, appid: String(env.WECHAT_APPID), appSecret: String(env.WECHAT_APP_SECRET), timeoutMs: o.timeoutMs });
+      const tokens = createAccessTokens({
+        baseUrl: bases.WECHAT_API_BASE,
+        appid: String(env.WECHAT_APPID),
+        appSecret: String(env.WECHAT_APP_SECRET),
+        timeoutMs: o.timeoutMs,
+      });
       await tokens.call(async () => ({ errcode: 0 }));
       pass('Access token', 'stable_token answered for WECHAT_APPID and WECHAT_APP_SECRET');
     } catch (err) {

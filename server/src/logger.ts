@@ -45,7 +45,9 @@ export const LOG_BUFFER_BYTES = 64 * 1024 * 1024;
  */
 export function logLines(dest: number | string = 1, maxBytes = LOG_BUFFER_BYTES): DestinationStream {
   const stream = pino.destination({ dest, sync: false, maxLength: maxBytes });
-  stream.on('drop', () => void (droppedLines += 1));
+  stream.on('drop', () => {
+    droppedLines += 1;
+  });
   return stream;
 }
 
@@ -55,9 +57,20 @@ export function logLines(dest: number | string = 1, maxBytes = LOG_BUFFER_BYTES)
  * Redaction happens before either.
  */
 export function createLogger(level: string, destination?: DestinationStream, opts: { pretty?: boolean } = {}): Logger {
-  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: undefined, mixin: () => logContext.getStore() ?? {} };
+  const options = {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: undefined,
+    mixin: () => logContext.getStore() ?? {},
+  };
   if (opts.pretty && !destination) {
-    return pino(options, pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true } }));
+    return pino(
+      options,
+      pino.transport({
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true },
+      }),
+    );
   }
   return pino(options, destination ?? logLines());
 }

@@ -39,7 +39,11 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<Start
   console.log(
     [
       `API        ${server.apiUrl}/api  (health: ${server.apiUrl}/api/health; docs: ${server.apiUrl}/api/docs)`,
-      ...(config.adminToken ? [`Ops        ${server.apiUrl}/admin  (metrics: ${server.apiUrl}/metrics; both with the admin token; check the setup: npm run doctor)`] : []),
+      ...(config.adminToken
+        ? [
+            `Ops        ${server.apiUrl}/admin  (metrics: ${server.apiUrl}/metrics; both with the admin token; check the setup: npm run doctor)`,
+          ]
+        : []),
       `Storage    ${server.store.kind}${server.store.kind === 'sqlite' ? ` (${path.join(config.dataDir, 'checkout.sqlite')})` : ''}`,
       `WeChat     ${config.sandboxUrl ? `the local sandbox (${config.sandboxUrl})` : `WeChat Pay (${config.wechat.wechatPayApiBase})`}, API ${config.wechatPay.version}${config.wechatPay.version === 'v2' ? ` (${config.wechatPay.signType})` : ''}`,
     ].join('\n'),

@@ -25,12 +25,28 @@ export interface Metrics {
   reconciled(report: ReconcileReport): void;
 }
 
-
 /** Store methods that write: each is timed until its write is durable. */
 const WRITES = new Set([
-  'upsertUser', 'createSession', 'deleteSession', 'deleteSessionsOfUser', 'purgeExpiredSessions', 'insertOrder', 'setPrepay', 'replaceAttempt',
-  'markPaid', 'markClosed', 'flagForReview', 'claimOrder', 'releaseOrder', 'recordPayment', 'insertRefund', 'moveRefund', 'setRefundProviderId',
-  'recordNotification', 'recordRejectedNotification', 'trimRejectedNotifications',
+  'upsertUser',
+  'createSession',
+  'deleteSession',
+  'deleteSessionsOfUser',
+  'purgeExpiredSessions',
+  'insertOrder',
+  'setPrepay',
+  'replaceAttempt',
+  'markPaid',
+  'markClosed',
+  'flagForReview',
+  'claimOrder',
+  'releaseOrder',
+  'recordPayment',
+  'insertRefund',
+  'moveRefund',
+  'setRefundProviderId',
+  'recordNotification',
+  'recordRejectedNotification',
+  'trimRejectedNotifications',
 ]);
 const PROVIDER_CALLS = new Set(['prepare', 'sheetParams', 'query', 'close', 'refund', 'queryRefund']);
 
@@ -48,7 +64,10 @@ function observe<T extends object>(target: T, names: ReadonlySet<string>, wrap: 
       const value = Reflect.get(t, prop, receiver);
       if (typeof prop !== 'string' || typeof value !== 'function' || !names.has(prop)) return value;
       let w = wrapped.get(value as AsyncFn);
-      if (!w) wrapped.set(value as AsyncFn, (w = wrap(t, prop, value as AsyncFn)));
+      if (!w) {
+        w = wrap(t, prop, value as AsyncFn);
+        wrapped.set(value as AsyncFn, w);
+      }
       return w;
     },
   });

@@ -62,7 +62,11 @@ function keyFromFile(variable: string, file: string, kind: 'private' | 'public' 
     else if (kind === 'certificate') key = new crypto.X509Certificate(pem).publicKey;
     else key = crypto.createPublicKey(pem);
   } catch {
-    const expected = { private: 'a PEM private key (apiclient_key.pem)', public: 'a PEM public key (pub_key.pem)', certificate: 'a PEM certificate' }[kind];
+    const expected = {
+      private: 'a PEM private key (apiclient_key.pem)',
+      public: 'a PEM public key (pub_key.pem)',
+      certificate: 'a PEM certificate',
+    }[kind];
     throw new ConfigError([`${variable}: ${file} is not ${expected}`]);
   }
   if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
@@ -84,7 +88,14 @@ function readNamed(variable: string, file: string): string {
 export function createProviders(config: Config, clock: Clock = systemClock): Providers {
   const c = config.wechat;
   const identity = wechatLogin(createCode2SessionClient({ baseUrl: c.wechatApiBase, appid: c.appid, appSecret: c.appSecret }));
-  const shipping = createWechatShipping({ baseUrl: c.wechatApiBase, appid: c.appid, appSecret: c.appSecret, mchid: c.mchid, contactPhone: config.shipping.contactPhone, now: () => clock.now() });
+  const shipping = createWechatShipping({
+    baseUrl: c.wechatApiBase,
+    appid: c.appid,
+    appSecret: c.appSecret,
+    mchid: c.mchid,
+    contactPhone: config.shipping.contactPhone,
+    now: () => clock.now(),
+  });
   const p = config.wechatPay;
   if (p.version === 'v2') {
     if (p.tls) {
@@ -102,7 +113,11 @@ export function createProviders(config: Config, clock: Clock = systemClock): Pro
       notifyUrl: c.notifyUrl,
       clientIp: p.clientIp,
       tls: p.tls
-        ? { cert: readNamed('WECHATPAY_CERT_FILE', p.tls.certFile), key: readNamed('WECHATPAY_PRIVATE_KEY_FILE', p.tls.keyFile), ca: p.tls.caFile ? readNamed('WECHATPAY_V2_CA_FILE', p.tls.caFile) : undefined }
+        ? {
+            cert: readNamed('WECHATPAY_CERT_FILE', p.tls.certFile),
+            key: readNamed('WECHATPAY_PRIVATE_KEY_FILE', p.tls.keyFile),
+            ca: p.tls.caFile ? readNamed('WECHATPAY_V2_CA_FILE', p.tls.caFile) : undefined,
+          }
         : undefined,
       clock,
       timeoutMs: config.wechatPayTimeoutMs,
@@ -118,7 +133,9 @@ export function createProviders(config: Config, clock: Clock = systemClock): Pro
     notifyUrl: c.notifyUrl,
   };
   const verifier = createVerifier({
-    publicKey: p.publicKey ? { id: p.publicKey.id, pem: keyFromFile('WECHATPAY_PUBLIC_KEY_FILE', p.publicKey.file, 'public').pem } : undefined,
+    publicKey: p.publicKey
+      ? { id: p.publicKey.id, pem: keyFromFile('WECHATPAY_PUBLIC_KEY_FILE', p.publicKey.file, 'public').pem }
+      : undefined,
     platformCerts: p.platformCertFiles.map((f) => keyFromFile('WECHATPAY_PLATFORM_CERT_FILES', f, 'certificate').pem),
   });
   return {
@@ -156,8 +173,10 @@ export interface ServerOptions {
  */
 export function limiterFactory(store: Store): LimiterFactory {
   const connection = mongoConnectionOf(store);
-  if (connection) return (name, points, duration) => new RateLimiterMongo({ storeClient: connection, keyPrefix: `limit:${name}`, points, duration });
-  if (cluster.isWorker) return (name, points, duration) => new RateLimiterCluster({ keyPrefix: `limit:${name}`, points, duration, timeoutMs: 1000 });
+  if (connection)
+    return (name, points, duration) => new RateLimiterMongo({ storeClient: connection, keyPrefix: `limit:${name}`, points, duration });
+  if (cluster.isWorker)
+    return (name, points, duration) => new RateLimiterCluster({ keyPrefix: `limit:${name}`, points, duration, timeoutMs: 1000 });
   return (name, points, duration) => new RateLimiterMemory({ keyPrefix: `limit:${name}`, points, duration });
 }
 
@@ -213,15 +232,41 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       queryThrottle: new Map(),
       // Longer than the provider calls made under one lease (at most three in a Retry).
       leaseMs: Math.max(30_000, 3 * config.wechatPayTimeoutMs + 5_000),
-      mayQueryProvider: () => queryBudget.consume('all').then(() => true, () => false),
+      mayQueryProvider: () =>
+        queryBudget.consume('all').then(
+          () => true,
+          () => false,
+        ),
     };
-    const fulfilment: FulfilmentDeps = { store: checkout.store, shipping: providers.shipping, now, logger, contactPhone: config.shipping.contactPhone, merchantId: config.wechat.mchid };
-    const reconciler = startReconciler({ ...checkout, minAgeMs: config.reconcileMinAgeMs, fulfilment }, config.reconcileIntervalMs, metrics.reconciled);
+    const fulfilment: FulfilmentDeps = {
+      store: checkout.store,
+      shipping: providers.shipping,
+      now,
+      logger,
+      contactPhone: config.shipping.contactPhone,
+      merchantId: config.wechat.mchid,
+    };
+    const reconciler = startReconciler(
+      { ...checkout, minAgeMs: config.reconcileMinAgeMs, fulfilment },
+      config.reconcileIntervalMs,
+      metrics.reconciled,
+    );
     // WeChat's shipping messages open the shop's order page; failing here only costs the default page.
-    void providers.shipping.setJumpPath(config.shipping.jumpPath).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'set_msg_jump_path failed; shipping messages open WeChat\'s default page'));
-    const auth = { store, identity: providers.identity, now, sessionTtlMs: config.sessionTtlMs, sealer: createSecretBox(config.dataKey, 'session_key') };
+    void providers.shipping
+      .setJumpPath(config.shipping.jumpPath)
+      .catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message }, "set_msg_jump_path failed; shipping messages open WeChat's default page"),
+      );
+    const auth = {
+      store,
+      identity: providers.identity,
+      now,
+      sessionTtlMs: config.sessionTtlMs,
+      sealer: createSecretBox(config.dataKey, 'session_key'),
+    };
     // Expired sessions authenticate nobody; they are deleted at boot and every hour.
-    const purge = () => purgeExpiredSessions(auth).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'purging expired sessions failed'));
+    const purge = () =>
+      purgeExpiredSessions(auth).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'purging expired sessions failed'));
     await purge();
     const purgeTimer = setInterval(purge, 3600_000).unref();
     const refusals = createRefusalLog({ store, logger, now });
@@ -242,7 +287,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       refusedNotifications: () => refusals.counts(),
       fulfilment,
       reminders: createReminderLog(),
-      messages: config.shipping.messageToken && config.shipping.messageAesKey ? { token: config.shipping.messageToken, aesKey: config.shipping.messageAesKey, appid: config.wechat.appid } : null,
+      messages:
+        config.shipping.messageToken && config.shipping.messageAesKey
+          ? { token: config.shipping.messageToken, aesKey: config.shipping.messageAesKey, appid: config.wechat.appid }
+          : null,
     });
     const httpServer = http.createServer(app);
     let port: number;

@@ -20,7 +20,13 @@ function filesUnder(dir: string): string[] {
 function importsOf(file: string): string[] {
   const info = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true);
   return info.importedFiles.map(({ fileName: spec }) => {
-    if (!spec.startsWith('.')) return spec.startsWith('node:') ? spec : spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+    if (!spec.startsWith('.'))
+      return spec.startsWith('node:')
+        ? spec
+        : spec
+            .split('/')
+            .slice(0, spec.startsWith('@') ? 2 : 1)
+            .join('/');
     return path.relative(root, path.resolve(path.dirname(file), spec));
   });
 }
@@ -32,7 +38,9 @@ function violations(from: string, forbidden: (RegExp | string)[], except: (RegEx
   const matches = (imp: string, p: RegExp | string) => (typeof p === 'string' ? imp === p || imp.startsWith(`${p}/`) : p.test(imp));
   return graph
     .filter((g) => g.file.startsWith(`${from}/`))
-    .flatMap((g) => g.imports.filter((i) => forbidden.some((p) => matches(i, p)) && !except.some((p) => matches(i, p))).map((i) => `${g.file} → ${i}`));
+    .flatMap((g) =>
+      g.imports.filter((i) => forbidden.some((p) => matches(i, p)) && !except.some((p) => matches(i, p))).map((i) => `${g.file} → ${i}`),
+    );
 }
 
 describe('the import graph', () => {
@@ -50,7 +58,19 @@ describe('the import graph', () => {
     expect(
       violations(
         'server/src/domain',
-        ['server/src/wechatpay', 'server/src/wechat', 'server/src/http', 'server/src/storage/sqlite', 'server/src/storage/mongo', 'server/src/payments', 'server/src/identity', 'express', 'better-sqlite3', 'mongoose', 'mongodb'],
+        [
+          'server/src/wechatpay',
+          'server/src/wechat',
+          'server/src/http',
+          'server/src/storage/sqlite',
+          'server/src/storage/mongo',
+          'server/src/payments',
+          'server/src/identity',
+          'express',
+          'better-sqlite3',
+          'mongoose',
+          'mongodb',
+        ],
         ['server/src/payments/port', 'server/src/identity/port'],
       ),
     ).toEqual([]);
@@ -70,7 +90,10 @@ describe('the import graph', () => {
     // The same check over a made-up graph entry: the rules are not vacuous.
     graph.push({ file: 'server/src/domain/bad.ts', imports: ['server/src/wechatpay/client', 'express'] });
     try {
-      expect(violations('server/src/domain', ['server/src/wechatpay', 'express'])).toEqual(['server/src/domain/bad.ts → server/src/wechatpay/client', 'server/src/domain/bad.ts → express']);
+      expect(violations('server/src/domain', ['server/src/wechatpay', 'express'])).toEqual([
+        'server/src/domain/bad.ts → server/src/wechatpay/client',
+        'server/src/domain/bad.ts → express',
+      ]);
     } finally {
       graph.pop();
     }

@@ -16,7 +16,9 @@ describe('bench load', () => {
       last = performance.now();
     }, 20);
   });
-  const listening = new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  const listening = new Promise<string>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
   afterAll(() => new Promise((r) => server.close(r)));
 
   it('reports a fixed amount of requests as that amount over the time they took', async () => {

@@ -27,7 +27,15 @@ const live = {
 describe('configuration', () => {
   it('needs WeChat credentials, and names every missing one', () => {
     const p = problems({});
-    for (const k of ['WECHAT_APPID', 'WECHAT_APP_SECRET', 'WECHATPAY_MCHID', 'WECHATPAY_PRIVATE_KEY_FILE', 'WECHATPAY_CERT_SERIAL', 'WECHATPAY_APIV3_KEY', 'WECHATPAY_NOTIFY_URL']) {
+    for (const k of [
+      'WECHAT_APPID',
+      'WECHAT_APP_SECRET',
+      'WECHATPAY_MCHID',
+      'WECHATPAY_PRIVATE_KEY_FILE',
+      'WECHATPAY_CERT_SERIAL',
+      'WECHATPAY_APIV3_KEY',
+      'WECHATPAY_NOTIFY_URL',
+    ]) {
       expect(p).toContain(`${k}: required`);
     }
     expect(p).toMatch(/WECHATPAY_PLATFORM_CERT_FILES: required to verify WeChat Pay/);
@@ -53,9 +61,17 @@ describe('configuration', () => {
   it('takes live mode with a public key, with platform certificates, or both', () => {
     expect(loadConfig(live).wechat).toMatchObject({ appid: live.WECHAT_APPID });
     expect(loadConfig(live).wechatPay).toMatchObject({ version: 'v3', publicKey: { id: live.WECHATPAY_PUBLIC_KEY_ID } });
-    const certsOnly = { ...live, WECHATPAY_PUBLIC_KEY_FILE: '', WECHATPAY_PUBLIC_KEY_ID: '', WECHATPAY_PLATFORM_CERT_FILES: '/a.pem, /b.pem' };
+    const certsOnly = {
+      ...live,
+      WECHATPAY_PUBLIC_KEY_FILE: '',
+      WECHATPAY_PUBLIC_KEY_ID: '',
+      WECHATPAY_PLATFORM_CERT_FILES: '/a.pem, /b.pem',
+    };
     expect(loadConfig(certsOnly).wechatPay).toMatchObject({ platformCertFiles: ['/a.pem', '/b.pem'], publicKey: undefined });
-    expect(loadConfig({ ...live, WECHATPAY_PLATFORM_CERT_FILES: '/a.pem' }).wechatPay).toMatchObject({ platformCertFiles: ['/a.pem'], publicKey: { id: live.WECHATPAY_PUBLIC_KEY_ID } });
+    expect(loadConfig({ ...live, WECHATPAY_PLATFORM_CERT_FILES: '/a.pem' }).wechatPay).toMatchObject({
+      platformCertFiles: ['/a.pem'],
+      publicKey: { id: live.WECHATPAY_PUBLIC_KEY_ID },
+    });
   });
 
   it('takes API v2 with its own variables, and says which are missing', () => {
@@ -68,13 +84,24 @@ describe('configuration', () => {
       DATA_ENCRYPTION_KEY: live.DATA_ENCRYPTION_KEY,
       WECHATPAY_APIV2_KEY: 'k'.repeat(32),
     };
-    expect(loadConfig(v2).wechatPay).toEqual({ version: 'v2', apiKey: 'k'.repeat(32), signType: 'MD5', tls: undefined, refundBase: 'https://api.mch.weixin.qq.com', clientIp: '127.0.0.1' });
+    expect(loadConfig(v2).wechatPay).toEqual({
+      version: 'v2',
+      apiKey: 'k'.repeat(32),
+      signType: 'MD5',
+      tls: undefined,
+      refundBase: 'https://api.mch.weixin.qq.com',
+      clientIp: '127.0.0.1',
+    });
     expect(loadConfig({ ...v2, WECHATPAY_V2_SIGN_TYPE: 'HMAC-SHA256' }).wechatPay).toMatchObject({ signType: 'HMAC-SHA256' });
     expect(problems({ ...v2, WECHATPAY_APIV2_KEY: '' })).toMatch(/^WECHATPAY_APIV2_KEY: required for API v2$/m);
     expect(problems({ ...v2, WECHATPAY_APIV2_KEY: 'short' })).toMatch(/^WECHATPAY_APIV2_KEY: must be the 32-character APIv2 key/);
     expect(problems({ ...v2, WECHATPAY_V2_SIGN_TYPE: 'SHA1' })).toMatch(/^WECHATPAY_V2_SIGN_TYPE:/);
-    expect(problems({ ...v2, WECHATPAY_CERT_FILE: '/keys/apiclient_cert.pem' })).toMatch(/WECHATPAY_CERT_FILE and WECHATPAY_PRIVATE_KEY_FILE: set both/);
-    expect(problems({ ...v2, WECHATPAY_V2_CA_FILE: '/ca.pem', WECHATPAY_CERT_FILE: '/c.pem', WECHATPAY_PRIVATE_KEY_FILE: '/k.pem' })).toMatch(/WECHATPAY_V2_CA_FILE: only a sandbox/);
+    expect(problems({ ...v2, WECHATPAY_CERT_FILE: '/keys/apiclient_cert.pem' })).toMatch(
+      /WECHATPAY_CERT_FILE and WECHATPAY_PRIVATE_KEY_FILE: set both/,
+    );
+    expect(
+      problems({ ...v2, WECHATPAY_V2_CA_FILE: '/ca.pem', WECHATPAY_CERT_FILE: '/c.pem', WECHATPAY_PRIVATE_KEY_FILE: '/k.pem' }),
+    ).toMatch(/WECHATPAY_V2_CA_FILE: only a sandbox/);
     // v3's variables are not asked for in v2, nor v2's in v3.
     expect(problems(v2)).toBe('ok');
     expect(problems({ ...v2, WECHATPAY_API_VERSION: 'v3' })).toMatch(/WECHATPAY_APIV3_KEY: required for API v3/);
@@ -141,7 +168,9 @@ describe('configuration', () => {
     const local = { ...live, WECHATPAY_NOTIFY_URL: 'http://127.0.0.1:3000/api/wechatpay/notify' };
     expect(problems(local)).toMatch(/^WECHATPAY_NOTIFY_URL: must use https/);
     expect(loadConfig({ ...local, SANDBOX_URL: 'http://127.0.0.1:3100' }).sandboxUrl).toBe('http://127.0.0.1:3100');
-    expect(problems({ ...local, WECHATPAY_NOTIFY_URL: 'http://shop.example.com/api/wechatpay/notify', SANDBOX_URL: 'http://127.0.0.1:3100' })).toMatch(/must use https/);
+    expect(
+      problems({ ...local, WECHATPAY_NOTIFY_URL: 'http://shop.example.com/api/wechatpay/notify', SANDBOX_URL: 'http://127.0.0.1:3100' }),
+    ).toMatch(/must use https/);
   });
 });
 
@@ -149,7 +178,9 @@ describe('the sandbox is safe by default', () => {
   const sandboxed = { ...live, WECHATPAY_NOTIFY_URL: 'http://127.0.0.1:3000/api/wechatpay/notify', SANDBOX_URL: 'http://127.0.0.1:3100' };
 
   it('refuses to run against the sandbox in production', () => {
-    expect(problems({ ...sandboxed, NODE_ENV: 'production' })).toMatch(/^SANDBOX_URL: NODE_ENV=production, but WeChat is the local sandbox.*UNSAFE_ALLOW_SANDBOX=true/);
+    expect(problems({ ...sandboxed, NODE_ENV: 'production' })).toMatch(
+      /^SANDBOX_URL: NODE_ENV=production, but WeChat is the local sandbox.*UNSAFE_ALLOW_SANDBOX=true/,
+    );
   });
 
   it('refuses to run against the sandbox on a public interface', () => {

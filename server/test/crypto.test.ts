@@ -17,7 +17,7 @@ import {
   rsaVerify,
 } from '../src/wechatpay/crypto';
 import { createVerifier } from '../src/wechatpay/verifier';
-import { parseNotification, NotificationRejected } from '../src/wechatpay/notification';
+import { parseNotification, type NotificationRejected } from '../src/wechatpay/notification';
 import { signRequestPayment } from '../src/wechatpay/merchant';
 
 const dir = path.join(__dirname, 'fixtures/wechat');
@@ -42,9 +42,21 @@ describe('RSA-SHA256 signatures', () => {
     expect(msg).toBe(r.message);
     const signature = rsaSign(key, msg);
     expect(signature).toBe(r.signature);
-    const header = formatAuthorization({ mchid: '1230000109', nonce_str: r.nonce, timestamp: String(r.timestamp), serial_no: S.merchant_cert_serial_used, signature });
+    const header = formatAuthorization({
+      mchid: '1230000109',
+      nonce_str: r.nonce,
+      timestamp: String(r.timestamp),
+      serial_no: S.merchant_cert_serial_used,
+      signature,
+    });
     expect(header).toBe(r.authorization);
-    expect(parseAuthorization(header)).toEqual({ mchid: '1230000109', nonce_str: r.nonce, timestamp: String(r.timestamp), serial_no: 'F5765756002FDD77', signature });
+    expect(parseAuthorization(header)).toEqual({
+      mchid: '1230000109',
+      nonce_str: r.nonce,
+      timestamp: String(r.timestamp),
+      serial_no: 'F5765756002FDD77',
+      signature,
+    });
   });
 
   it('keeps the empty body line for GET, as wechatpay-go does', () => {
@@ -60,12 +72,21 @@ describe('RSA-SHA256 signatures', () => {
   });
 
   it('signs the five wx.requestPayment fields the way WeChat verifies them', async () => {
-    const m = { appid: 'wx8888888888888888', mchid: '1230000109', certSerial: 'F5765756002FDD77', privateKey: key, apiV3Key: 'x'.repeat(32), notifyUrl: 'https://example.com/n' };
+    const m = {
+      appid: 'wx8888888888888888',
+      mchid: '1230000109',
+      certSerial: 'F5765756002FDD77',
+      privateKey: key,
+      apiV3Key: 'x'.repeat(32),
+      notifyUrl: 'https://example.com/n',
+    };
     const params = await signRequestPayment(m, 'wx201410272009395522657a690389285100', 1414561699_000);
     expect(params.timeStamp).toBe('1414561699');
     expect(params.package).toBe('prepay_id=wx201410272009395522657a690389285100');
     expect(params.signType).toBe('RSA');
-    expect(rsaVerify(loadPublicKey(pubPem), paySignMessage(m.appid, params.timeStamp, params.nonceStr, params.package), params.paySign)).toBe(true);
+    expect(
+      rsaVerify(loadPublicKey(pubPem), paySignMessage(m.appid, params.timeStamp, params.nonceStr, params.package), params.paySign),
+    ).toBe(true);
   });
 
   it('verifies the published response signatures, including an empty 204 body', () => {
@@ -130,22 +151,38 @@ describe('notification pipeline against the published notifications', () => {
     const v = parseNotification({ verifier: certVerifier, apiV3Key: n.apiv3_key, nowMs: at(1624523846) }, headers, Buffer.from(n.body));
     expect(v.id).toBe('EV-2018022511223320873');
     expect(v.eventType).toBe('TRANSACTION.SUCCESS');
-    expect(v.transaction).toMatchObject({ out_trade_no: '1217752501201407033233368018', trade_state: 'SUCCESS', amount: { total: 100, currency: 'CNY' } });
+    expect(v.transaction).toMatchObject({
+      out_trade_no: '1217752501201407033233368018',
+      trade_state: 'SUCCESS',
+      amount: { total: 100, currency: 'CNY' },
+    });
   });
 
   it('verifies the same signature in public-key mode and in combined mode', () => {
     const pk = createVerifier({ publicKey: { id: 'D7CE59D1F522D701', pem: pubPem } });
-    expect(parseNotification({ verifier: pk, apiV3Key: n.apiv3_key, nowMs: at(1624523846) }, headers, Buffer.from(n.body)).id).toBe('EV-2018022511223320873');
-    const both = createVerifier({ publicKey: { id: 'PUB_KEY_ID_0000000000000024101100397200000006', pem: pubPem }, platformCerts: [certPem] });
+    expect(parseNotification({ verifier: pk, apiV3Key: n.apiv3_key, nowMs: at(1624523846) }, headers, Buffer.from(n.body)).id).toBe(
+      'EV-2018022511223320873',
+    );
+    const both = createVerifier({
+      publicKey: { id: 'PUB_KEY_ID_0000000000000024101100397200000006', pem: pubPem },
+      platformCerts: [certPem],
+    });
     expect(both.preferredSerial).toBe('PUB_KEY_ID_0000000000000024101100397200000006');
-    expect(parseNotification({ verifier: both, apiV3Key: n.apiv3_key, nowMs: at(1624523846) }, headers, Buffer.from(n.body)).id).toBe('EV-2018022511223320873');
+    expect(parseNotification({ verifier: both, apiV3Key: n.apiv3_key, nowMs: at(1624523846) }, headers, Buffer.from(n.body)).id).toBe(
+      'EV-2018022511223320873',
+    );
   });
 
   it('verifies the wechatpay-go notification (AES-128 key) and treats a non-transaction event as such', () => {
     const g = sdk.notification_go_AES128;
     const v = parseNotification(
       { verifier: certVerifier, apiV3Key: g.apiv3_key_utf8, nowMs: at(1624523846) },
-      { serial: g.headers['Wechatpay-Serial'], signature: g.headers['Wechatpay-Signature'], timestamp: g.headers['Wechatpay-Timestamp'], nonce: g.headers['Wechatpay-Nonce'] },
+      {
+        serial: g.headers['Wechatpay-Serial'],
+        signature: g.headers['Wechatpay-Signature'],
+        timestamp: g.headers['Wechatpay-Timestamp'],
+        nonce: g.headers['Wechatpay-Nonce'],
+      },
       Buffer.from(g.body),
     );
     expect(v.eventType).toBe('PAYSCORE.USER_OPEN_SERVICE');
@@ -161,8 +198,16 @@ describe('notification pipeline against the published notifications', () => {
       }
       return 'accepted';
     };
-    expect(reason(() => parseNotification({ verifier: certVerifier, apiV3Key: n.apiv3_key, nowMs: at(1624523846 + 300) }, headers, Buffer.from(n.body)))).toBe('STALE_TIMESTAMP');
-    expect(reason(() => parseNotification({ verifier: certVerifier, apiV3Key: n.apiv3_key, nowMs: at(1624523846) }, headers, Buffer.from(`${n.body} `)))).toBe('BAD_SIGNATURE');
+    expect(
+      reason(() =>
+        parseNotification({ verifier: certVerifier, apiV3Key: n.apiv3_key, nowMs: at(1624523846 + 300) }, headers, Buffer.from(n.body)),
+      ),
+    ).toBe('STALE_TIMESTAMP');
+    expect(
+      reason(() =>
+        parseNotification({ verifier: certVerifier, apiV3Key: n.apiv3_key, nowMs: at(1624523846) }, headers, Buffer.from(`${n.body} `)),
+      ),
+    ).toBe('BAD_SIGNATURE');
   });
 });
 

@@ -26,7 +26,7 @@ describe('npm run doctor', () => {
     expect(named(checks, 'Certificate serial').ok).toBe(true);
   });
 
-  it('a private key that is not the certificate\'s: the key check and the signed call fail, saying which files go together', async () => {
+  it("a private key that is not the certificate's: the key check and the signed call fail, saying which files go together", async () => {
     const other = path.join(tempDir('doctor-'), 'other_key.pem');
     fs.writeFileSync(other, crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const checks = await runDoctor({ ...env, WECHATPAY_PRIVATE_KEY_FILE: other });
@@ -76,8 +76,11 @@ describe('npm run doctor', () => {
     // Asynchronously: the sandbox it checks runs in this process.
     const run = (extra: Record<string, string>) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', 'scripts/doctor.ts'], { cwd: path.resolve(__dirname, '../..'), env: { ...process.env, DATA_DIR: sys.dataDir, ...extra } }, (err, stdout, stderr) =>
-          resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'scripts/doctor.ts'],
+          { cwd: path.resolve(__dirname, '../..'), env: { ...process.env, DATA_DIR: sys.dataDir, ...extra } },
+          (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
         );
       });
     const ok = await run({});

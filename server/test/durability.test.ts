@@ -18,7 +18,11 @@ afterAll(() => {
 });
 
 function start(script: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: root,
+    env: { ...env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {
@@ -53,7 +57,10 @@ describe('durability under group commit', () => {
       let token = '';
       for (let i = 0; i < 150; i++) {
         if (i % 50 === 0) token = await shopper(`burst-${i}`); // within each shopper's order limit
-        const r = await httpJson('POST', `${api}/api/orders`, { token, body: { items: [{ sku: 'STICKER-PACK', quantity: (i % 99) + 1 }] } });
+        const r = await httpJson('POST', `${api}/api/orders`, {
+          token,
+          body: { items: [{ sku: 'STICKER-PACK', quantity: (i % 99) + 1 }] },
+        });
         expect(r.status).toBe(201);
         orders.push(r.body.order);
       }
@@ -62,7 +69,14 @@ describe('durability under group commit', () => {
         buildNotification({
           apiV3Key: keys.apiV3Key,
           signer: sandbox.sandbox.signer(),
-          transaction: { appid: keys.appid, mchid: keys.mchid, out_trade_no: o.outTradeNo, transaction_id: `42000000002026113000${String(i).padStart(8, '0')}`, trade_state: 'SUCCESS', amount: { total: o.total, currency: 'CNY' } },
+          transaction: {
+            appid: keys.appid,
+            mchid: keys.mchid,
+            out_trade_no: o.outTradeNo,
+            transaction_id: `42000000002026113000${String(i).padStart(8, '0')}`,
+            trade_state: 'SUCCESS',
+            amount: { total: o.total, currency: 'CNY' },
+          },
         }),
       );
       // 64 at a time; the server is killed once 60 have been answered.
@@ -97,10 +111,16 @@ describe('durability under group commit', () => {
         for (const i of answered) {
           const o = orders[i]!;
           expect((await store.findOrder(o.id))?.status, `order ${i} was answered 2xx`).toBe('PAID');
-          expect(await store.findNotification(JSON.parse(deliveries[i]!.body).id, o.outTradeNo), `notification ${i}`).toMatchObject({ outcome: 'APPLIED' });
+          expect(await store.findNotification(JSON.parse(deliveries[i]!.body).id, o.outTradeNo), `notification ${i}`).toMatchObject({
+            outcome: 'APPLIED',
+          });
           paid += 1;
         }
-        figure('kill-9-burst', `150 notifications 64 at a time, server SIGKILLed after 60 answers: ${answered.length} answered 2xx, ${paid} of them PAID and recorded after restart (0 lost)`, { answered: answered.length, paid });
+        figure(
+          'kill-9-burst',
+          `150 notifications 64 at a time, server SIGKILLed after 60 answers: ${answered.length} answered 2xx, ${paid} of them PAID and recorded after restart (0 lost)`,
+          { answered: answered.length, paid },
+        );
         expect(paid).toBe(answered.length);
       } finally {
         await store.close();
@@ -117,10 +137,15 @@ describe('one process per core', () => {
     const apiPort = await freePort();
     const { sandbox, serverEnv } = await startSandboxFor({ ...process.env, DATA_DIR: dataDir, PORT: String(apiPort), SANDBOX_PORT: '0' });
     try {
-      const c = await start('server/src/cluster.ts', { ...serverEnv, SERVE_CLIENT: 'off', WORKERS: '2', RECONCILE_INTERVAL_SECONDS: '0' }, /(^API [\s\S]*){2}/m); // both workers' banners (the WeChat line says "API v3" too)
+      const c = await start(
+        'server/src/cluster.ts',
+        { ...serverEnv, SERVE_CLIENT: 'off', WORKERS: '2', RECONCILE_INTERVAL_SECONDS: '0' },
+        /(^API [\s\S]*){2}/m,
+      ); // both workers' banners (the WeChat line says "API v3" too)
       expect(c.output().match(/^API /gm)).toHaveLength(2);
       const statuses: number[] = [];
-      for (let i = 0; i < 33; i++) statuses.push((await httpJson('POST', `http://127.0.0.1:${apiPort}/api/auth/login`, { body: { code: 'bad' } })).status);
+      for (let i = 0; i < 33; i++)
+        statuses.push((await httpJson('POST', `http://127.0.0.1:${apiPort}/api/auth/login`, { body: { code: 'bad' } })).status);
       expect(statuses.filter((s) => s === 401)).toHaveLength(30);
       expect(statuses.slice(30)).toEqual([429, 429, 429]);
       c.child.kill('SIGTERM');

@@ -8,5 +8,8 @@ const dir = path.resolve(__dirname, '../../test-results/figures');
 export function figure(name: string, summary: string, values: Record<string, number | string | boolean> = {}): void {
   console.log(`[figure] ${name}: ${summary}`);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify({ name, summary, ...values, at: new Date().toISOString() }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(dir, `${name}.json`),
+    `${JSON.stringify({ name, summary, ...values, at: new Date().toISOString() }, null, 2)}\n`,
+  );
 }

@@ -8,7 +8,8 @@ beforeAll(async () => {
 });
 afterAll(() => sys.close());
 
-const orderStatus = async (token: string, id: string) => (await sys.request('GET', `/api/orders/${id}`, { token })).body.order.status as string;
+const orderStatus = async (token: string, id: string) =>
+  (await sys.request('GET', `/api/orders/${id}`, { token })).body.order.status as string;
 
 describe('login', () => {
   it('exchanges a wx.login code for a session token and never returns the session_key', async () => {
@@ -40,7 +41,11 @@ describe('login', () => {
   });
 
   it('requires a valid bearer token on every other route', async () => {
-    for (const [m, p] of [['GET', '/api/orders'], ['POST', '/api/orders'], ['GET', '/api/orders/ord_00000000000000000000000000000000']] as const) {
+    for (const [m, p] of [
+      ['GET', '/api/orders'],
+      ['POST', '/api/orders'],
+      ['GET', '/api/orders/ord_00000000000000000000000000000000'],
+    ] as const) {
       const res = await sys.request(m, p, { token: 'x'.repeat(43) });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
@@ -64,12 +69,24 @@ describe('checkout', () => {
   it('prices the cart on the server and pays: order shows PAID within 2 seconds', async () => {
     const token = await sys.login('carol');
     const started = Date.now();
-    const res = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'COFFEE-BEANS-250G', quantity: 2 }, { sku: 'STICKER-PACK', quantity: 3 }] } });
+    const res = await sys.request('POST', '/api/orders', {
+      token,
+      body: {
+        items: [
+          { sku: 'COFFEE-BEANS-250G', quantity: 2 },
+          { sku: 'STICKER-PACK', quantity: 3 },
+        ],
+      },
+    });
     expect(res.status).toBe(201);
     const { order, payment } = res.body;
     expect(order).toMatchObject({ status: 'PENDING', total: 6800 * 2 + 3, currency: 'CNY' });
     expect(Object.keys(payment).sort()).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
-    expect(payment).toMatchObject({ signType: 'RSA', package: expect.stringMatching(/^prepay_id=wx/), timeStamp: expect.stringMatching(/^\d{10}$/) });
+    expect(payment).toMatchObject({
+      signType: 'RSA',
+      package: expect.stringMatching(/^prepay_id=wx/),
+      timeStamp: expect.stringMatching(/^\d{10}$/),
+    });
     expect((await sys.pay(payment)).body.errMsg).toBe('requestPayment:ok');
     await waitFor(async () => (await orderStatus(token, order.id)) === 'PAID', 2000);
     expect(Date.now() - started).toBeLessThan(2500);
@@ -126,19 +143,37 @@ describe('checkout', () => {
   it('is idempotent per Idempotency-Key: same body → same order, other body → 409', async () => {
     const token = await sys.login('erin');
     const key = `checkout-${Date.now()}`;
-    const a = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }, headers: { 'Idempotency-Key': key } });
-    const b = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }, headers: { 'Idempotency-Key': key } });
+    const a = await sys.request('POST', '/api/orders', {
+      token,
+      body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] },
+      headers: { 'Idempotency-Key': key },
+    });
+    const b = await sys.request('POST', '/api/orders', {
+      token,
+      body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] },
+      headers: { 'Idempotency-Key': key },
+    });
     expect(a.status).toBe(201);
     expect(b.status).toBe(200);
     expect(b.headers.get('idempotent-replayed')).toBe('true');
     expect(b.body.order.id).toBe(a.body.order.id);
-    const c = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 2 }] }, headers: { 'Idempotency-Key': key } });
+    const c = await sys.request('POST', '/api/orders', {
+      token,
+      body: { items: [{ sku: 'MUG-CERAMIC', quantity: 2 }] },
+      headers: { 'Idempotency-Key': key },
+    });
     expect(c.status).toBe(409);
     expect(c.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     // A double tap: ten concurrent identical requests make one order.
     const key2 = `tap-${Date.now()}`;
     const taps = await Promise.all(
-      Array.from({ length: 10 }, () => sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'DRIP-BAGS-10', quantity: 1 }] }, headers: { 'Idempotency-Key': key2 } })),
+      Array.from({ length: 10 }, () =>
+        sys.request('POST', '/api/orders', {
+          token,
+          body: { items: [{ sku: 'DRIP-BAGS-10', quantity: 1 }] },
+          headers: { 'Idempotency-Key': key2 },
+        }),
+      ),
     );
     expect(new Set(taps.map((t) => t.body.order.id)).size).toBe(1);
     expect(taps.every((t) => t.status === 200 || t.status === 201)).toBe(true);
@@ -152,7 +187,16 @@ describe('checkout', () => {
       [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1.5 }] }, 'VALIDATION_FAILED', 'items[0].quantity'],
       [{ items: [{ sku: 'MUG-CERAMIC', quantity: '2' }] }, 'VALIDATION_FAILED', 'items[0].quantity'],
       [{ items: [{ sku: 'MUG-CERAMIC', quantity: 11 }] }, 'VALIDATION_FAILED', 'items[0].quantity'],
-      [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }, { sku: 'MUG-CERAMIC', quantity: 1 }] }, 'VALIDATION_FAILED', 'items[1].sku'],
+      [
+        {
+          items: [
+            { sku: 'MUG-CERAMIC', quantity: 1 },
+            { sku: 'MUG-CERAMIC', quantity: 1 },
+          ],
+        },
+        'VALIDATION_FAILED',
+        'items[1].sku',
+      ],
       [{ items: [] }, 'VALIDATION_FAILED', 'items'],
       [{}, 'VALIDATION_FAILED', 'items'],
     ];
@@ -167,11 +211,14 @@ describe('checkout', () => {
     expect(notJson.body.error.code).toBe('VALIDATION_FAILED');
   });
 
-  it('shows another user\'s order as 404', async () => {
+  it("shows another user's order as 404", async () => {
     const alice = await sys.login('owner');
     const mallory = await sys.login('mallory');
     const { order } = await sys.checkout(alice);
-    for (const [m, p] of [['GET', `/api/orders/${order.id}`], ['POST', `/api/orders/${order.id}/payment`]] as const) {
+    for (const [m, p] of [
+      ['GET', `/api/orders/${order.id}`],
+      ['POST', `/api/orders/${order.id}/payment`],
+    ] as const) {
       const res = await sys.request(m, p, { token: mallory });
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('NOT_FOUND');
@@ -183,14 +230,22 @@ describe('checkout', () => {
   it('saves the order when WeChat Pay fails, answers 503, and the retry pays it', async () => {
     const token = await sys.login();
     sys.sandbox.controls.failPrepay = { status: 500, code: 'SYSTEM_ERROR', message: '系统错误', times: 1 };
-    const res = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }, headers: { 'Idempotency-Key': 'busy-1' } });
+    const res = await sys.request('POST', '/api/orders', {
+      token,
+      body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] },
+      headers: { 'Idempotency-Key': 'busy-1' },
+    });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('WECHATPAY_BUSY');
     const orders = (await sys.request('GET', '/api/orders', { token })).body.orders;
     expect(orders).toHaveLength(1);
     expect(orders[0].status).toBe('PENDING');
     // Repeating the request with the same key resumes the same order.
-    const again = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }, headers: { 'Idempotency-Key': 'busy-1' } });
+    const again = await sys.request('POST', '/api/orders', {
+      token,
+      body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] },
+      headers: { 'Idempotency-Key': 'busy-1' },
+    });
     expect(again.body.order.id).toBe(orders[0].id);
     expect((await sys.pay(again.body.payment)).body.errMsg).toBe('requestPayment:ok');
     await waitFor(async () => (await orderStatus(token, orders[0].id)) === 'PAID', 2000);

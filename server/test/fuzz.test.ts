@@ -22,18 +22,25 @@ afterAll(async () => {
   const lines = Object.entries(tally).map(([route, t]) => `${route} ${t.runs} (${t.s2xx} 2xx, ${t.s4xx} 4xx, ${t.s5xx} 5xx)`);
   const total = Object.values(tally).reduce((n, t) => n + t.runs, 0);
   const fives = Object.values(tally).reduce((n, t) => n + t.s5xx, 0);
-  figure('fuzz', `${total} generated requests over ${lines.length} routes, ${fives} 5xx: ${lines.join('; ')}`, { total, fiveHundreds: fives });
+  figure('fuzz', `${total} generated requests over ${lines.length} routes, ${fives} 5xx: ${lines.join('; ')}`, {
+    total,
+    fiveHundreds: fives,
+  });
   await sys.close();
 });
 
 const printable = fc.string({ unit: fc.constantFrom(...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i))), maxLength: 80 });
 const anyText = fc.string({ unit: 'binary', maxLength: 300 });
-const anyJson = fc.oneof(fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? 'null'), anyText);
+const anyJson = fc.oneof(
+  fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? 'null'),
+  anyText,
+);
 
 async function send(route: string, method: string, path: string, body: string | undefined, headers: Record<string, string>) {
   const res = await fetch(`${sys.api}${path}`, { method, body, headers: { 'Content-Type': 'application/json', ...headers } });
   const text = await res.text();
-  const t = (tally[route] ??= { runs: 0, s2xx: 0, s4xx: 0, s5xx: 0 });
+  tally[route] ??= { runs: 0, s2xx: 0, s4xx: 0, s5xx: 0 };
+  const t = tally[route];
   t.runs += 1;
   if (res.status >= 500) t.s5xx += 1;
   else if (res.status >= 400) t.s4xx += 1;
@@ -73,7 +80,9 @@ function validCart(body: unknown): boolean {
 /** Carts the server must accept, so the 2xx side of the oracle is exercised too. */
 const validCartArb = fc
   .uniqueArray(fc.constantFrom(...SEED_PRODUCTS), { minLength: 1, maxLength: SEED_PRODUCTS.length, selector: (p) => p.sku })
-  .chain((products) => fc.tuple(...products.map((p) => fc.integer({ min: 1, max: p.maxQuantity }).map((quantity) => ({ sku: p.sku, quantity })))))
+  .chain((products) =>
+    fc.tuple(...products.map((p) => fc.integer({ min: 1, max: p.maxQuantity }).map((quantity) => ({ sku: p.sku, quantity })))),
+  )
   .map((items) => ({ items }));
 
 const cartArb = fc.record(
@@ -96,9 +105,15 @@ const cartArb = fc.record(
 describe(`fuzzing every public route (${RUNS} inputs each)`, () => {
   it('POST /api/auth/login', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(anyJson, fc.record({ code: fc.oneof(fc.string({ maxLength: 140 }), fc.integer()) }).map((v) => JSON.stringify(v))), async (body) => {
-        expectClientError(await send('POST /api/auth/login', 'POST', '/api/auth/login', body, {}));
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          anyJson,
+          fc.record({ code: fc.oneof(fc.string({ maxLength: 140 }), fc.integer()) }).map((v) => JSON.stringify(v)),
+        ),
+        async (body) => {
+          expectClientError(await send('POST /api/auth/login', 'POST', '/api/auth/login', body, {}));
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -125,16 +140,25 @@ describe(`fuzzing every public route (${RUNS} inputs each)`, () => {
     const route = pay ? 'POST /api/orders/:id/payment' : 'GET /api/orders/:id';
     it(route, async () => {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.string({ minLength: 1, maxLength: 60 }).filter((s) => s !== '.' && s !== '..'), hex32.map((h) => `ord_${h}`)), async (id) => {
-          const path = `/api/orders/${encodeURIComponent(id)}${pay ? '/payment' : ''}`;
-          expectClientError(await send(route, pay ? 'POST' : 'GET', path, undefined, { Authorization: `Bearer ${token}` }));
-        }),
+        fc.asyncProperty(
+          fc.oneof(
+            fc.string({ minLength: 1, maxLength: 60 }).filter((s) => s !== '.' && s !== '..'),
+            hex32.map((h) => `ord_${h}`),
+          ),
+          async (id) => {
+            const path = `/api/orders/${encodeURIComponent(id)}${pay ? '/payment' : ''}`;
+            expectClientError(await send(route, pay ? 'POST' : 'GET', path, undefined, { Authorization: `Bearer ${token}` }));
+          },
+        ),
         { numRuns: RUNS },
       );
     });
   }
 
-  for (const [method, path] of [['GET', '/api/orders'], ['POST', '/api/auth/logout']] as const) {
+  for (const [method, path] of [
+    ['GET', '/api/orders'],
+    ['POST', '/api/auth/logout'],
+  ] as const) {
     it(`${method} ${path} with forged Authorization headers`, async () => {
       await fc.assert(
         fc.asyncProperty(printable, async (auth) => {
@@ -146,16 +170,26 @@ describe(`fuzzing every public route (${RUNS} inputs each)`, () => {
   }
 
   it('POST /api/wechatpay/notify (headers and raw body)', async () => {
-    const header = fc.option(fc.oneof(printable, fc.constant(String(Math.floor(Date.now() / 1000))), fc.constant('WECHATPAY/SIGNTEST/abc')), { nil: undefined });
+    const header = fc.option(
+      fc.oneof(printable, fc.constant(String(Math.floor(Date.now() / 1000))), fc.constant('WECHATPAY/SIGNTEST/abc')),
+      { nil: undefined },
+    );
     await fc.assert(
-      fc.asyncProperty(header, header, header, header, fc.oneof(anyJson, fc.constant('{"id":"x","resource":{}}')), async (serial, signature, timestamp, nonce, body) => {
-        const headers: Record<string, string> = {};
-        if (serial !== undefined) headers['Wechatpay-Serial'] = serial;
-        if (signature !== undefined) headers['Wechatpay-Signature'] = signature;
-        if (timestamp !== undefined) headers['Wechatpay-Timestamp'] = timestamp;
-        if (nonce !== undefined) headers['Wechatpay-Nonce'] = nonce;
-        expectClientError(await send('POST /api/wechatpay/notify', 'POST', '/api/wechatpay/notify', body, headers), true);
-      }),
+      fc.asyncProperty(
+        header,
+        header,
+        header,
+        header,
+        fc.oneof(anyJson, fc.constant('{"id":"x","resource":{}}')),
+        async (serial, signature, timestamp, nonce, body) => {
+          const headers: Record<string, string> = {};
+          if (serial !== undefined) headers['Wechatpay-Serial'] = serial;
+          if (signature !== undefined) headers['Wechatpay-Signature'] = signature;
+          if (timestamp !== undefined) headers['Wechatpay-Timestamp'] = timestamp;
+          if (nonce !== undefined) headers['Wechatpay-Nonce'] = nonce;
+          expectClientError(await send('POST /api/wechatpay/notify', 'POST', '/api/wechatpay/notify', body, headers), true);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -18,7 +18,9 @@ beforeAll(async () => {
 afterAll(() => sys.close());
 
 const dirSize = (dir: string): number =>
-  fs.readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirSize(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size), 0);
+  fs
+    .readdirSync(dir, { withFileTypes: true })
+    .reduce((n, e) => n + (e.isDirectory() ? dirSize(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size), 0);
 
 describe('1. the notify route and strangers', () => {
   it('2,000 junk POSTs grow DATA_DIR by less than 1 MB and the log by a few lines (server in its own process)', async () => {
@@ -32,7 +34,13 @@ describe('1. the notify route and strangers', () => {
       const junk = (i: number) => ({
         method: 'POST',
         body: `junk-${i}-${'x'.repeat(200)}`,
-        headers: { 'Wechatpay-Serial': 'S'.repeat(4000), 'Request-ID': 'R'.repeat(4000), 'Wechatpay-Signature': 'x', 'Wechatpay-Timestamp': String(Math.floor(Date.now() / 1000)), 'Wechatpay-Nonce': 'n' },
+        headers: {
+          'Wechatpay-Serial': 'S'.repeat(4000),
+          'Request-ID': 'R'.repeat(4000),
+          'Wechatpay-Signature': 'x',
+          'Wechatpay-Timestamp': String(Math.floor(Date.now() / 1000)),
+          'Wechatpay-Nonce': 'n',
+        },
       });
       let sent = 0;
       await Promise.all(
@@ -45,14 +53,22 @@ describe('1. the notify route and strangers', () => {
       );
       await new Promise((r) => setTimeout(r, 200)); // the last log lines reach the pipe
       const grown = dirSize(dataDir) - sizeBefore;
-      const newLines = server.output().split('\n').slice(linesBefore).filter((l) => l.trim());
+      const newLines = server
+        .output()
+        .split('\n')
+        .slice(linesBefore)
+        .filter((l) => l.trim());
       const rejectedLines = newLines.filter((l) => l.includes('notification rejected')).length;
       // The shop's latency during such a flood is a performance figure: `npm run bench` measures it
       // (the flood from a process of its own), never a timed test.
-      figure('junk-notifications', `2,000 junk notify POSTs (4 KB headers each, 8 at a time, server in its own process): DATA_DIR grew ${(grown / 1024).toFixed(0)} KB; ${newLines.length} log lines (${rejectedLines} "notification rejected")`, {
-        grownBytes: grown,
-        logLines: newLines.length,
-      });
+      figure(
+        'junk-notifications',
+        `2,000 junk notify POSTs (4 KB headers each, 8 at a time, server in its own process): DATA_DIR grew ${(grown / 1024).toFixed(0)} KB; ${newLines.length} log lines (${rejectedLines} "notification rejected")`,
+        {
+          grownBytes: grown,
+          logLines: newLines.length,
+        },
+      );
       expect(grown).toBeLessThan(1024 * 1024);
       expect(newLines.length).toBeLessThanOrEqual(50);
     } finally {
@@ -64,7 +80,16 @@ describe('1. the notify route and strangers', () => {
     const before = sys.server.refusedNotifications().UNKNOWN_SERIAL ?? 0;
     const storedBefore = await sys.server.store.countRejectedNotifications();
     for (let i = 0; i < 12; i++) {
-      await fetch(`${sys.api}/api/wechatpay/notify`, { method: 'POST', body: 'x', headers: { 'Wechatpay-Serial': 'S'.repeat(500), 'Wechatpay-Signature': 'x', 'Wechatpay-Timestamp': String(Math.floor(Date.now() / 1000)), 'Wechatpay-Nonce': 'n' } });
+      await fetch(`${sys.api}/api/wechatpay/notify`, {
+        method: 'POST',
+        body: 'x',
+        headers: {
+          'Wechatpay-Serial': 'S'.repeat(500),
+          'Wechatpay-Signature': 'x',
+          'Wechatpay-Timestamp': String(Math.floor(Date.now() / 1000)),
+          'Wechatpay-Nonce': 'n',
+        },
+      });
     }
     expect((sys.server.refusedNotifications().UNKNOWN_SERIAL ?? 0) - before).toBe(12);
     const stored = (await sys.server.store.countRejectedNotifications()) - storedBefore;
@@ -81,7 +106,10 @@ describe('2. limits that cannot be walked around', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 8; i++) {
-        statuses.push((await own.request('POST', '/api/auth/login', { body: { code: `bad-${i}` }, headers: { 'X-Forwarded-For': `198.51.100.${i}` } })).status);
+        statuses.push(
+          (await own.request('POST', '/api/auth/login', { body: { code: `bad-${i}` }, headers: { 'X-Forwarded-For': `198.51.100.${i}` } }))
+            .status,
+        );
       }
       expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
     } finally {
@@ -90,9 +118,13 @@ describe('2. limits that cannot be walked around', () => {
   });
 
   it('believes X-Forwarded-For only from the proxies TRUST_PROXY names', async () => {
-    const own = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0', TRUST_PROXY: 'loopback' }, system: { limits: { loginPerMinute: 2 } } });
+    const own = await startTestSystem({
+      env: { RECONCILE_INTERVAL_SECONDS: '0', TRUST_PROXY: 'loopback' },
+      system: { limits: { loginPerMinute: 2 } },
+    });
     try {
-      const from = async (ip: string) => (await own.request('POST', '/api/auth/login', { body: { code: 'bad' }, headers: { 'X-Forwarded-For': ip } })).status;
+      const from = async (ip: string) =>
+        (await own.request('POST', '/api/auth/login', { body: { code: 'bad' }, headers: { 'X-Forwarded-For': ip } })).status;
       expect([await from('198.51.100.1'), await from('198.51.100.1'), await from('198.51.100.1')]).toEqual([401, 401, 429]);
       expect(await from('198.51.100.2')).toBe(401); // another client behind the trusted proxy has its own budget
     } finally {
@@ -101,7 +133,10 @@ describe('2. limits that cannot be walked around', () => {
   });
 
   it('limits Retry and order reads per shopper', async () => {
-    const own = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0' }, system: { limits: { retriesPerMinute: 3, readsPerMinute: 5 } } });
+    const own = await startTestSystem({
+      env: { RECONCILE_INTERVAL_SECONDS: '0' },
+      system: { limits: { retriesPerMinute: 3, readsPerMinute: 5 } },
+    });
     try {
       const token = await own.login();
       const { order } = await own.checkout(token);
@@ -120,7 +155,7 @@ describe('2. limits that cannot be walked around', () => {
 describe('4. code2Session answers are validated', () => {
   it('refuses an openid that is not a string, and stores nothing', async () => {
     // A WeChat (or a man in the middle) that answers with an operator object for the openid.
-    const fake = http.createServer((_req, res) => res.end(JSON.stringify({ openid: { $ne: null }, session_key: 'a'.repeat(22) + '==' })));
+    const fake = http.createServer((_req, res) => res.end(JSON.stringify({ openid: { $ne: null }, session_key: `${'a'.repeat(22)}==` })));
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
     const base = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
     const own = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0' } });
@@ -129,9 +164,22 @@ describe('4. code2Session answers are validated', () => {
       const { startServer } = await import('../src/server');
       const { createLogger } = await import('../src/logger');
       const { credentialsOf } = await import('./helpers');
-      const server = await startServer(loadConfig({ ...credentialsOf(own.dataDir), WECHAT_API_BASE: base, PORT: '0', DATA_DIR: own.dataDir, RECONCILE_INTERVAL_SECONDS: '0' }), { logger: createLogger('silent') });
+      const server = await startServer(
+        loadConfig({
+          ...credentialsOf(own.dataDir),
+          WECHAT_API_BASE: base,
+          PORT: '0',
+          DATA_DIR: own.dataDir,
+          RECONCILE_INTERVAL_SECONDS: '0',
+        }),
+        { logger: createLogger('silent') },
+      );
       try {
-        const res = await fetch(`${server.apiUrl}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: 'anything' }) });
+        const res = await fetch(`${server.apiUrl}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ code: 'anything' }),
+        });
         expect(res.status).toBe(502);
         expect((await res.json()).error.code).toBe('WECHAT_UNREACHABLE');
       } finally {
@@ -172,7 +220,11 @@ describe('6. at rest', () => {
     expect((await sys.request('POST', '/api/auth/logout-all', { token: a })).status).toBe(204);
     expect((await sys.request('GET', '/api/orders', { token: a })).status).toBe(401);
     expect((await sys.request('GET', '/api/orders', { token: b })).status).toBe(401);
-    await sys.server.store.createSession({ tokenHash: 'expired-session', userId: (await sys.server.store.upsertUser({ openid: 'oEXPIRED0001', unionid: null, sessionKey: 'v1:x', now: 1 })).id, expiresAt: 5 });
+    await sys.server.store.createSession({
+      tokenHash: 'expired-session',
+      userId: (await sys.server.store.upsertUser({ openid: 'oEXPIRED0001', unionid: null, sessionKey: 'v1:x', now: 1 })).id,
+      expiresAt: 5,
+    });
     expect(await sys.server.store.purgeExpiredSessions(Date.now())).toBeGreaterThanOrEqual(1);
     expect(await sys.server.store.findSession('expired-session')).toBeNull();
   });
@@ -180,7 +232,10 @@ describe('6. at rest', () => {
 
 describe('7. HTTP', () => {
   it('answers a body that is not JSON with 415, before reading it', async () => {
-    for (const [type, body] of [['text/plain', '{"code":"x"}'], ['application/x-www-form-urlencoded', 'code=x']] as const) {
+    for (const [type, body] of [
+      ['text/plain', '{"code":"x"}'],
+      ['application/x-www-form-urlencoded', 'code=x'],
+    ] as const) {
       const res = await fetch(`${sys.api}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': type }, body });
       expect(res.status, type).toBe(415);
       expect((await res.json()).error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', field: 'Content-Type' });
@@ -219,8 +274,11 @@ describe('8. the MongoDB adapter, without a server', () => {
       Object.assign(new Error('x'), { name: 'MongoServerError', errorLabels: ['RetryableWriteError'] }),
       Object.assign(new Error('x'), { name: 'MongoBulkWriteError', writeConcernError: { code: 64 } }),
     ];
-    for (const e of unavailable) expect(mapError(e), `${e.name} ${(e as { code?: number }).code ?? ''}`).toBeInstanceOf(StoreUnavailableError);
-    expect(mapError(Object.assign(new Error('E11000 duplicate key'), { code: 11000, keyPattern: { outRefundNo: 1 } }))).toMatchObject({ index: 'out_refund_no' });
+    for (const e of unavailable)
+      expect(mapError(e), `${e.name} ${(e as { code?: number }).code ?? ''}`).toBeInstanceOf(StoreUnavailableError);
+    expect(mapError(Object.assign(new Error('E11000 duplicate key'), { code: 11000, keyPattern: { outRefundNo: 1 } }))).toMatchObject({
+      index: 'out_refund_no',
+    });
     const other = new Error('a bug');
     expect(mapError(other)).toBe(other);
   });
@@ -229,7 +287,10 @@ describe('8. the MongoDB adapter, without a server', () => {
 describe('7. the page', () => {
   it('serves a real favicon and the page under a nonce CSP', async () => {
     const dist = tempDir('h5-');
-    fs.writeFileSync(path.join(dist, 'index.html'), '<!DOCTYPE html><html><head><title>t</title><script>document.documentElement.style.fontSize="20px"</script></head><body><script src="/js/app.js"></script></body></html>');
+    fs.writeFileSync(
+      path.join(dist, 'index.html'),
+      '<!DOCTYPE html><html><head><title>t</title><script>document.documentElement.style.fontSize="20px"</script></head><body><script src="/js/app.js"></script></body></html>',
+    );
     fs.mkdirSync(path.join(dist, 'js'));
     fs.writeFileSync(path.join(dist, 'js', 'app.js'), 'console.log(1)');
     const own = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0' }, system: { clientDir: dist } });

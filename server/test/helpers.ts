@@ -23,7 +23,11 @@ export interface TestSystem {
   sandboxUrl: string;
   logs: string[];
   dataDir: string;
-  request(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  request(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   login(user?: string): Promise<string>;
   checkout(token: string, items?: { sku: string; quantity: number }[], key?: string): Promise<CheckoutResponse>;
   pay(payment: CheckoutResponse['payment'], outcome?: 'success' | 'cancel' | 'fail'): Promise<{ status: number; body: any }>;
@@ -45,7 +49,9 @@ export function tempDir(prefix = 'checkout-test-'): string {
 export type TestSystemOptions = SandboxedOptions & Partial<Pick<ServerOptions, 'store' | 'limits' | 'clientDir'>>;
 
 /** The sandbox and the server started as `npm start` starts them (scripts/launch.ts), on free ports. */
-export async function startTestSystem(opts: { env?: Record<string, string>; system?: TestSystemOptions; dataDir?: string } = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  opts: { env?: Record<string, string>; system?: TestSystemOptions; dataDir?: string } = {},
+): Promise<TestSystem> {
   const dataDir = opts.dataDir ?? tempDir();
   const env = { PORT: '0', SANDBOX_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'debug', ...opts.env };
   const logs: string[] = [];
@@ -76,7 +82,8 @@ export async function startTestSystem(opts: { env?: Record<string, string>; syst
     } catch {
       // leave as text
     }
-    if (!p.startsWith('http') || p.startsWith(api)) checkAgainstOpenApi(method, p.startsWith('http') ? p : `${api}${p}`, res.status, body, res.headers.get('content-type'));
+    if (!p.startsWith('http') || p.startsWith(api))
+      checkAgainstOpenApi(method, p.startsWith('http') ? p : `${api}${p}`, res.status, body, res.headers.get('content-type'));
     return { status: res.status, body: body as any, headers: res.headers };
   }
 

@@ -9,7 +9,15 @@ import { credentialsOf, tempDir } from './helpers';
 import { httpJson } from './system-process';
 
 const root = path.resolve(__dirname, '../..');
-const WECHAT_VARIABLES = ['WECHAT_APPID', 'WECHAT_APP_SECRET', 'WECHATPAY_MCHID', 'WECHATPAY_PRIVATE_KEY_FILE', 'WECHATPAY_CERT_SERIAL', 'WECHATPAY_APIV3_KEY', 'WECHATPAY_NOTIFY_URL'];
+const WECHAT_VARIABLES = [
+  'WECHAT_APPID',
+  'WECHAT_APP_SECRET',
+  'WECHATPAY_MCHID',
+  'WECHATPAY_PRIVATE_KEY_FILE',
+  'WECHATPAY_CERT_SERIAL',
+  'WECHATPAY_APIV3_KEY',
+  'WECHATPAY_NOTIFY_URL',
+];
 
 interface Run {
   code: number | null;
@@ -72,7 +80,15 @@ describe('npm start (the launcher)', () => {
     api = /^API +(http:\/\/[^/\s]+)\/api/m.exec(r.output)![1]!;
     expect(api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const env = util.parseEnv(fs.readFileSync(path.join(dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
-    for (const k of [...WECHAT_VARIABLES, 'WECHATPAY_PUBLIC_KEY_FILE', 'WECHATPAY_PUBLIC_KEY_ID', 'WECHAT_API_BASE', 'WECHATPAY_API_BASE', 'SANDBOX_URL']) expect(env[k], k).toBeTruthy();
+    for (const k of [
+      ...WECHAT_VARIABLES,
+      'WECHATPAY_PUBLIC_KEY_FILE',
+      'WECHATPAY_PUBLIC_KEY_ID',
+      'WECHAT_API_BASE',
+      'WECHATPAY_API_BASE',
+      'SANDBOX_URL',
+    ])
+      expect(env[k], k).toBeTruthy();
     expect(env.WECHATPAY_NOTIFY_URL).toBe(`${api}/api/wechatpay/notify`);
     expect(fs.readFileSync(env.WECHATPAY_PRIVATE_KEY_FILE!, 'utf8')).toMatch(/BEGIN PRIVATE KEY/);
     expect(fs.statSync(env.WECHATPAY_PRIVATE_KEY_FILE!).mode & 0o777).toBe(0o600);

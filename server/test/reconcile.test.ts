@@ -13,7 +13,12 @@ const clock = { now: () => Date.now() + offset };
 let sys: TestSystem;
 beforeAll(async () => {
   sys = await startTestSystem({
-    env: { ORDER_PAY_WINDOW_MINUTES: '1', RECONCILE_INTERVAL_SECONDS: '0', RECONCILE_MIN_AGE_SECONDS: '0', ORDER_QUERY_THROTTLE_MS: '600000' },
+    env: {
+      ORDER_PAY_WINDOW_MINUTES: '1',
+      RECONCILE_INTERVAL_SECONDS: '0',
+      RECONCILE_MIN_AGE_SECONDS: '0',
+      ORDER_QUERY_THROTTLE_MS: '600000',
+    },
     system: { clock },
   });
 });
@@ -43,12 +48,22 @@ describe('reconciliation', () => {
       apiV3Key: keys.apiV3Key,
       signer: sys.sandbox.signer(),
       nowMs: clock.now(),
-      transaction: { appid: keys.appid, mchid: keys.mchid, out_trade_no: order.outTradeNo, transaction_id: '4200000000202611280000007777', trade_state: 'SUCCESS', amount: { total: order.total, currency: 'CNY' } },
+      transaction: {
+        appid: keys.appid,
+        mchid: keys.mchid,
+        out_trade_no: order.outTradeNo,
+        transaction_id: '4200000000202611280000007777',
+        trade_state: 'SUCCESS',
+        amount: { total: order.total, currency: 'CNY' },
+      },
     });
     const res = await fetch(`${sys.api}/api/wechatpay/notify`, { method: 'POST', body: d.body, headers: d.headers });
     expect(res.status).toBe(204);
     expect(await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo)).toMatchObject({ outcome: 'PAID_AFTER_CLOSE' });
-    expect((await sys.request('GET', `/api/orders/${order.id}`, { token })).body.order).toMatchObject({ status: 'CLOSED', refundDue: true });
+    expect((await sys.request('GET', `/api/orders/${order.id}`, { token })).body.order).toMatchObject({
+      status: 'CLOSED',
+      refundDue: true,
+    });
     expect(sys.logs.some((l) => l.includes('refund needed') && l.includes(order.id))).toBe(true);
   });
 

@@ -33,12 +33,19 @@ describe('notifications under duplication and loss', () => {
     });
     const started = performance.now();
     const statuses = await Promise.all(
-      Array.from({ length: 100 }, async () => (await fetch(`${sys.api}/api/wechatpay/notify`, { method: 'POST', body: d.body, headers: d.headers })).status),
+      Array.from(
+        { length: 100 },
+        async () => (await fetch(`${sys.api}/api/wechatpay/notify`, { method: 'POST', body: d.body, headers: d.headers })).status,
+      ),
     );
     const ms = performance.now() - started;
     const transitions = sys.logs.filter((l) => l.includes('"order paid"') && l.includes(order.id)).length;
     const ok = statuses.filter((s) => s >= 200 && s < 300).length;
-    figure('concurrent-notifications', `100 concurrent identical notifications → ${transitions} transition, ${ok} answers of 2xx, in ${ms.toFixed(0)} ms`, { sent: 100, ok, transitions, ms: Math.round(ms) });
+    figure(
+      'concurrent-notifications',
+      `100 concurrent identical notifications → ${transitions} transition, ${ok} answers of 2xx, in ${ms.toFixed(0)} ms`,
+      { sent: 100, ok, transitions, ms: Math.round(ms) },
+    );
     expect(ok).toBe(100);
     expect(transitions).toBe(1);
     expect((await sys.server.store.findNotification(JSON.parse(d.body).id, order.outTradeNo))?.deliveries).toBe(100);
@@ -54,13 +61,21 @@ describe('notifications under duplication and loss', () => {
       for (const { payment } of orders) expect((await sys.pay(payment)).body.errMsg).toBe('requestPayment:ok');
       const paidAt = performance.now();
       const deliveriesBefore = sandbox.deliveries.length;
-      await waitFor(async () => {
-        const states = await Promise.all(orders.map(({ order }) => sys.server.store.findOrder(order.id)));
-        return states.every((o) => o?.status === 'PAID');
-      }, 2 * INTERVAL_MS + 2000, 25);
+      await waitFor(
+        async () => {
+          const states = await Promise.all(orders.map(({ order }) => sys.server.store.findOrder(order.id)));
+          return states.every((o) => o?.status === 'PAID');
+        },
+        2 * INTERVAL_MS + 2000,
+        25,
+      );
       const ms = performance.now() - paidAt;
       expect(sandbox.deliveries.length).toBe(deliveriesBefore); // nothing was delivered: reconciliation did it
-      figure('reconcile-lost-notifications', `20 paid orders, every notification dropped → all 20 PAID by reconciliation after ${ms.toFixed(0)} ms (interval ${INTERVAL_MS} ms)`, { orders: 20, ms: Math.round(ms), intervalMs: INTERVAL_MS });
+      figure(
+        'reconcile-lost-notifications',
+        `20 paid orders, every notification dropped → all 20 PAID by reconciliation after ${ms.toFixed(0)} ms (interval ${INTERVAL_MS} ms)`,
+        { orders: 20, ms: Math.round(ms), intervalMs: INTERVAL_MS },
+      );
       expect(ms).toBeLessThan(2 * INTERVAL_MS);
     } finally {
       sandbox.controls.dropNotifications = 0;
@@ -71,11 +86,14 @@ describe('notifications under duplication and loss', () => {
 describe('a store that fails while a notification is processed', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    sys = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0', ORDER_QUERY_THROTTLE_MS: '600000' }, system: { controls: { timeScale: 0.002 } } });
+    sys = await startTestSystem({
+      env: { RECONCILE_INTERVAL_SECONDS: '0', ORDER_QUERY_THROTTLE_MS: '600000' },
+      system: { controls: { timeScale: 0.002 } },
+    });
   });
   afterAll(() => sys.close());
 
-  it('answers 5xx; WeChat\'s retry later succeeds; the order ends paid; nothing is lost', async () => {
+  it("answers 5xx; WeChat's retry later succeeds; the order ends paid; nothing is lost", async () => {
     const token = await sys.login();
     const { order, payment } = await sys.checkout(token);
     const store = sys.server.store;
@@ -96,7 +114,11 @@ describe('a store that fails while a notification is processed', () => {
     }
     const answers = sys.sandbox.deliveries.filter((d) => d.outTradeNo === order.outTradeNo).map((d) => d.status);
     const after = await store.findOrder(order.id);
-    figure('store-failure', `store failed twice while processing → answers ${answers.join(', ')}; WeChat's retry succeeded; order ${after?.status}`, { answers: answers.join(','), status: after?.status ?? 'missing' });
+    figure(
+      'store-failure',
+      `store failed twice while processing → answers ${answers.join(', ')}; WeChat's retry succeeded; order ${after?.status}`,
+      { answers: answers.join(','), status: after?.status ?? 'missing' },
+    );
     expect(answers).toEqual([500, 500, 204]);
     expect(after?.status).toBe('PAID');
   });
@@ -122,8 +144,12 @@ describe('WeChat Pay failing on order creation', () => {
       const sandbox = sys.sandbox;
       const token = await sys.login();
       Object.assign(sandbox.controls, controls);
-      const key = `fail-${name.replace(/\W+/g, "-")}`;
-      const first = await sys.request('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }, headers: { 'Idempotency-Key': key } });
+      const key = `fail-${name.replace(/\W+/g, '-')}`;
+      const first = await sys.request('POST', '/api/orders', {
+        token,
+        body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] },
+        headers: { 'Idempotency-Key': key },
+      });
       Object.assign(sandbox.controls, { prepayDelayMs: 0, failPrepay: null });
       expect(first.status).toBe(status);
       expect(first.body.error).toMatchObject({ code, orderId: expect.stringMatching(/^ord_/) });
@@ -134,7 +160,8 @@ describe('WeChat Pay failing on order creation', () => {
       expect((await sys.pay(retry.body.payment)).body.errMsg).toBe('requestPayment:ok');
       await waitFor(async () => (await sys.request('GET', `/api/orders/${orderId}`, { token })).body.order.status === 'PAID', 3000);
       seen.push(`${name} → ${status}`);
-      if (seen.length === cases.length) figure('wechatpay-failures', `${seen.join('; ')}; every order stayed PENDING and was paid on retry`, { cases: cases.length });
+      if (seen.length === cases.length)
+        figure('wechatpay-failures', `${seen.join('; ')}; every order stayed PENDING and was paid on retry`, { cases: cases.length });
     });
   }
 });

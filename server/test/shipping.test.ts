@@ -15,14 +15,24 @@ import { startSystemProcess } from './system-process';
 let sys: TestSystem;
 let env: Record<string, string>;
 beforeAll(async () => {
-  sys = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0', SHOP_CONTACT_PHONE: '13800138000', LIMIT_ORDERS_PER_MINUTE: '1000', LIMIT_LOGIN_PER_MINUTE: '1000' } });
+  sys = await startTestSystem({
+    env: {
+      RECONCILE_INTERVAL_SECONDS: '0',
+      SHOP_CONTACT_PHONE: '13800138000',
+      LIMIT_ORDERS_PER_MINUTE: '1000',
+      LIMIT_LOGIN_PER_MINUTE: '1000',
+    },
+  });
   env = util.parseEnv(fs.readFileSync(path.join(sys.dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
 });
 afterAll(() => sys.close());
 
-const sandbox = (method: string, p: string, body?: unknown) => sys.request(method, `${sys.sandboxUrl}/sandbox${p}`, body === undefined ? {} : { body });
-const ship = (orderId: string, body: unknown) => sys.request('POST', `/api/admin/orders/${orderId}/shipments`, { body, headers: { Authorization: `Bearer ${sys.adminToken}` } });
-const adminOrder = async (orderId: string) => (await sys.request('GET', `/api/admin/orders/${orderId}`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).body;
+const sandbox = (method: string, p: string, body?: unknown) =>
+  sys.request(method, `${sys.sandboxUrl}/sandbox${p}`, body === undefined ? {} : { body });
+const ship = (orderId: string, body: unknown) =>
+  sys.request('POST', `/api/admin/orders/${orderId}/shipments`, { body, headers: { Authorization: `Bearer ${sys.adminToken}` } });
+const adminOrder = async (orderId: string) =>
+  (await sys.request('GET', `/api/admin/orders/${orderId}`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).body;
 
 const paidOrder = (items?: { sku: string; quantity: number }[]) => sys.paidOrder(items);
 
@@ -31,7 +41,12 @@ describe('what is sent to WeChat', () => {
     expect(maskPhone('13800138000')).toBe('138****8000');
     expect(maskPhone('+86-17712341234')).toBe('+86-177****1234');
     expect(maskPhone('021-12345678')).toBe('021-****5678');
-    expect(itemDescription([{ name: '陶瓷马克杯', quantity: 2 }, { name: '贴纸一套', quantity: 1 }])).toBe('陶瓷马克杯*2;贴纸一套*1');
+    expect(
+      itemDescription([
+        { name: '陶瓷马克杯', quantity: 2 },
+        { name: '贴纸一套', quantity: 1 },
+      ]),
+    ).toBe('陶瓷马克杯*2;贴纸一套*1');
     const long = itemDescription(Array.from({ length: 30 }, (_, i) => ({ name: `商品${i}`, quantity: 1 })));
     expect([...long]).toHaveLength(120);
     expect(long.endsWith('…')).toBe(true);
@@ -39,7 +54,10 @@ describe('what is sent to WeChat', () => {
   });
 
   it('an express order ships: the sandbox holds exactly the uploaded fields (time format, description, SF contact masked)', async () => {
-    const { order } = await paidOrder([{ sku: 'MUG-CERAMIC', quantity: 2 }, { sku: 'STICKER-PACK', quantity: 1 }]);
+    const { order } = await paidOrder([
+      { sku: 'MUG-CERAMIC', quantity: 2 },
+      { sku: 'STICKER-PACK', quantity: 1 },
+    ]);
     const res = await ship(order.id, { logisticsType: 'express', packages: [{ carrier: 'SF', trackingNo: 'SF1234567890' }] });
     expect(res.status).toBe(201);
     expect(res.body.shipment).toMatchObject({ status: 'SHIPPED', upload: 'ACCEPTED', shipCount: 1, wechatState: 2 });
@@ -51,7 +69,14 @@ describe('what is sent to WeChat', () => {
       order_key: { order_number_type: 1, mchid: env.WECHATPAY_MCHID, out_trade_no: order.outTradeNo },
       logistics_type: 1,
       delivery_mode: 1,
-      shipping_list: [{ tracking_no: 'SF1234567890', express_company: 'SF', item_desc: expect.stringMatching(/^陶瓷马克杯\*2;.+\*1$/), contact: { consignor_contact: '138****8000' } }],
+      shipping_list: [
+        {
+          tracking_no: 'SF1234567890',
+          express_company: 'SF',
+          item_desc: expect.stringMatching(/^陶瓷马克杯\*2;.+\*1$/),
+          contact: { consignor_contact: '138****8000' },
+        },
+      ],
       payer: { openid: expect.stringMatching(/^o/) },
     });
     expect(u.upload_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+08:00$/);
@@ -60,7 +85,11 @@ describe('what is sent to WeChat', () => {
     expect(JSON.stringify(at)).not.toContain('13800138000');
     // The shopper sees it, with the carrier's name.
     const view = (await adminOrder(order.id)).order.shipment;
-    expect(view).toMatchObject({ status: 'SHIPPED', logisticsType: 'express', packages: [{ carrier: 'SF', carrierName: '顺丰速运', trackingNo: 'SF1234567890' }] });
+    expect(view).toMatchObject({
+      status: 'SHIPPED',
+      logisticsType: 'express',
+      packages: [{ carrier: 'SF', carrierName: '顺丰速运', trackingNo: 'SF1234567890' }],
+    });
   });
 
   it('a virtual-goods order ships without a tracking number', async () => {
@@ -133,7 +162,10 @@ describe('the rules', () => {
 
   it('a refunded order cannot be shipped', async () => {
     const { order } = await paidOrder();
-    const refund = await sys.request('POST', `/api/admin/orders/${order.id}/refunds`, { body: { amount: order.total }, headers: { Authorization: `Bearer ${sys.adminToken}` } });
+    const refund = await sys.request('POST', `/api/admin/orders/${order.id}/refunds`, {
+      body: { amount: order.total },
+      headers: { Authorization: `Bearer ${sys.adminToken}` },
+    });
     expect(refund.status).toBe(201);
     const res = await ship(order.id, { logisticsType: 'virtual' });
     expect(res.status).toBe(409);
@@ -185,28 +217,48 @@ describe('what WeChat tells us back', () => {
     const nonce = String(crypto.randomInt(1e9));
     const encrypted = encryptMessage(key, JSON.stringify(message), o.appid ?? env.WECHAT_APPID!);
     const sig = o.badSignature ? 'f'.repeat(40) : pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, nonce, encrypted);
-    const q = new URLSearchParams({ signature: pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, nonce), timestamp, nonce, encrypt_type: 'aes', msg_signature: sig });
-    return fetch(`${sys.api}/api/wechat/messages?${q}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ToUserName: 'gh_x', Encrypt: encrypted }) });
+    const q = new URLSearchParams({
+      signature: pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, nonce),
+      timestamp,
+      nonce,
+      encrypt_type: 'aes',
+      msg_signature: sig,
+    });
+    return fetch(`${sys.api}/api/wechat/messages?${q}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ToUserName: 'gh_x', Encrypt: encrypted }),
+    });
   };
 
   it('answers the URL check with echostr when the signature holds', async () => {
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const ok = await fetch(`${sys.api}/api/wechat/messages?${new URLSearchParams({ signature: pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, '42'), timestamp, nonce: '42', echostr: 'hello-123' })}`);
+    const ok = await fetch(
+      `${sys.api}/api/wechat/messages?${new URLSearchParams({ signature: pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, '42'), timestamp, nonce: '42', echostr: 'hello-123' })}`,
+    );
     expect(await ok.text()).toBe('hello-123');
-    const bad = await fetch(`${sys.api}/api/wechat/messages?${new URLSearchParams({ signature: 'x', timestamp, nonce: '42', echostr: 'hello-123' })}`);
+    const bad = await fetch(
+      `${sys.api}/api/wechat/messages?${new URLSearchParams({ signature: 'x', timestamp, nonce: '42', echostr: 'hello-123' })}`,
+    );
     expect(bad.status).toBe(401);
   });
 
   it('decrypts what it encrypts, with 32-byte padding and the appid check', () => {
     const key = crypto.randomBytes(32);
-    for (const text of ['', 'a', 'x'.repeat(27), 'x'.repeat(28), '中文'.repeat(50)]) expect(decryptMessage(key, encryptMessage(key, text, 'wxabc'), 'wxabc')).toBe(text);
+    for (const text of ['', 'a', 'x'.repeat(27), 'x'.repeat(28), '中文'.repeat(50)])
+      expect(decryptMessage(key, encryptMessage(key, text, 'wxabc'), 'wxabc')).toBe(text);
     expect(() => decryptMessage(key, encryptMessage(key, 'hi', 'wxother'), 'wxabc')).toThrow(/another appid/);
   });
 
   it('a push with a bad signature, a wrong appid or a stale timestamp is refused and changes nothing; a good one completes the order', async () => {
     const { order } = await paidOrder();
     await ship(order.id, { logisticsType: 'virtual' });
-    const settled = { Event: 'trade_manage_order_settlement', merchant_trade_no: order.outTradeNo, confirm_receive_time: Math.floor(Date.now() / 1000), settlement_time: Math.floor(Date.now() / 1000) };
+    const settled = {
+      Event: 'trade_manage_order_settlement',
+      merchant_trade_no: order.outTradeNo,
+      confirm_receive_time: Math.floor(Date.now() / 1000),
+      settlement_time: Math.floor(Date.now() / 1000),
+    };
     expect((await pushTo(settled, { badSignature: true })).status).toBe(401);
     expect((await pushTo(settled, { appid: 'wx0000000000000000' })).status).toBe(401);
     expect((await pushTo(settled, { timestamp: Math.floor(Date.now() / 1000) - 3600 })).status).toBe(401);
@@ -220,11 +272,20 @@ describe('what WeChat tells us back', () => {
     const { order } = await paidOrder();
     await ship(order.id, { logisticsType: 'virtual' });
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const body = JSON.stringify({ Event: 'trade_manage_order_settlement', merchant_trade_no: order.outTradeNo, settlement_time: Number(timestamp) });
-    const url = (sig: string) => `${sys.api}/api/wechat/messages?${new URLSearchParams({ signature: sig, timestamp, nonce: '7', openid: 'o_system' })}`;
+    const body = JSON.stringify({
+      Event: 'trade_manage_order_settlement',
+      merchant_trade_no: order.outTradeNo,
+      settlement_time: Number(timestamp),
+    });
+    const url = (sig: string) =>
+      `${sys.api}/api/wechat/messages?${new URLSearchParams({ signature: sig, timestamp, nonce: '7', openid: 'o_system' })}`;
     expect((await fetch(url('0'.repeat(40)), { method: 'POST', body, headers: { 'Content-Type': 'application/json' } })).status).toBe(401);
     expect((await adminOrder(order.id)).shipment.status).toBe('SHIPPED');
-    const ok = await fetch(url(pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, '7')), { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    const ok = await fetch(url(pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, '7')), {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(await ok.text()).toBe('success');
     expect((await adminOrder(order.id)).shipment.status).toBe('COMPLETED');
   });
@@ -232,7 +293,16 @@ describe('what WeChat tells us back', () => {
   it("surfaces WeChat's reminder about an order unshipped for 48 hours on the ops page", async () => {
     const { order } = await paidOrder();
     expect((await sandbox('POST', '/remind-shipping', { merchant_trade_no: order.outTradeNo })).status).toBe(200);
-    const cookie = (await fetch(`${sys.api}/admin/login`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(sys.adminToken)}` })).headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = (
+      await fetch(`${sys.api}/admin/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `token=${encodeURIComponent(sys.adminToken)}`,
+      })
+    ).headers
+      .get('set-cookie')!
+      .split(';')[0]!;
     let html = '';
     for (let i = 0; i < 50 && !html.includes(order.outTradeNo); i++) {
       html = await (await fetch(`${sys.api}/admin`, { headers: { Cookie: cookie } })).text();
@@ -279,8 +349,19 @@ describe('what WeChat tells us back', () => {
 
 describe("the sandbox's get_order_list", () => {
   it("pages a shopper's orders with the cursor, filtered by state and openid", async () => {
-    const tok = (await (await fetch(`${env.WECHAT_API_BASE}/cgi-bin/stable_token`, { method: 'POST', body: JSON.stringify({ grant_type: 'client_credential', appid: env.WECHAT_APPID, secret: env.WECHAT_APP_SECRET }) })).json()) as { access_token: string };
-    const list = async (body: object) => (await (await fetch(`${env.WECHAT_API_BASE}/wxa/sec/order/get_order_list?access_token=${tok.access_token}`, { method: 'POST', body: JSON.stringify(body) })).json()) as any;
+    const tok = (await (
+      await fetch(`${env.WECHAT_API_BASE}/cgi-bin/stable_token`, {
+        method: 'POST',
+        body: JSON.stringify({ grant_type: 'client_credential', appid: env.WECHAT_APPID, secret: env.WECHAT_APP_SECRET }),
+      })
+    ).json()) as { access_token: string };
+    const list = async (body: object) =>
+      (await (
+        await fetch(`${env.WECHAT_API_BASE}/wxa/sec/order/get_order_list?access_token=${tok.access_token}`, {
+          method: 'POST',
+          body: JSON.stringify(body),
+        })
+      ).json()) as any;
     const user = `lister-${Date.now()}`;
     const token = await sys.login(user);
     const made: string[] = [];
@@ -304,23 +385,44 @@ describe("the sandbox's get_order_list", () => {
   });
 });
 
-describe('black-box, as a merchant client written against WeChat\'s documented API', () => {
+describe("black-box, as a merchant client written against WeChat's documented API", () => {
   it('sees order_state 2 and our tracking number after the operator ships, and 3 or later after the shopper confirms', async () => {
     const proc = await startSystemProcess({ RECONCILE_INTERVAL_SECONDS: '0' });
     try {
       const creds = util.parseEnv(fs.readFileSync(path.join(proc.dataDir, 'sandbox', 'sandbox.env'), 'utf8')) as Record<string, string>;
       const { order } = await proc.paidOrder();
-      expect((await proc.admin('POST', `/orders/${order.id}/shipments`, { logisticsType: 'express', packages: [{ carrier: 'ZTO', trackingNo: 'ZTO777' }] })).status).toBe(201);
+      expect(
+        (
+          await proc.admin('POST', `/orders/${order.id}/shipments`, {
+            logisticsType: 'express',
+            packages: [{ carrier: 'ZTO', trackingNo: 'ZTO777' }],
+          })
+        ).status,
+      ).toBe(201);
       // The merchant's own client: stable_token, then get_order.
       const base = creds.WECHAT_API_BASE!;
-      const tok = (await (await fetch(`${base}/cgi-bin/stable_token`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ grant_type: 'client_credential', appid: creds.WECHAT_APPID, secret: creds.WECHAT_APP_SECRET }) })).json()) as { access_token: string; expires_in: number };
+      const tok = (await (
+        await fetch(`${base}/cgi-bin/stable_token`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ grant_type: 'client_credential', appid: creds.WECHAT_APPID, secret: creds.WECHAT_APP_SECRET }),
+        })
+      ).json()) as { access_token: string; expires_in: number };
       expect(tok.expires_in).toBeGreaterThanOrEqual(300);
-      const getOrder = async () => (await (await fetch(`${base}/wxa/sec/order/get_order?access_token=${tok.access_token}`, { method: 'POST', body: JSON.stringify({ merchant_id: creds.WECHATPAY_MCHID, merchant_trade_no: order.outTradeNo }) })).json()) as { errcode: number; order: { order_state: number; shipping: { shipping_list: { tracking_no: string }[] } } };
+      const getOrder = async () =>
+        (await (
+          await fetch(`${base}/wxa/sec/order/get_order?access_token=${tok.access_token}`, {
+            method: 'POST',
+            body: JSON.stringify({ merchant_id: creds.WECHATPAY_MCHID, merchant_trade_no: order.outTradeNo }),
+          })
+        ).json()) as { errcode: number; order: { order_state: number; shipping: { shipping_list: { tracking_no: string }[] } } };
       const shipped = await getOrder();
       expect(shipped.errcode).toBe(0);
       expect(shipped.order.order_state).toBe(2);
       expect(shipped.order.shipping.shipping_list[0]!.tracking_no).toBe('ZTO777');
-      await proc.http('POST', `${proc.sandbox}/sandbox/confirm-receipt`, { body: { merchant_id: creds.WECHATPAY_MCHID, merchant_trade_no: order.outTradeNo } });
+      await proc.http('POST', `${proc.sandbox}/sandbox/confirm-receipt`, {
+        body: { merchant_id: creds.WECHATPAY_MCHID, merchant_trade_no: order.outTradeNo },
+      });
       expect((await getOrder()).order.order_state).toBeGreaterThanOrEqual(3);
     } finally {
       await proc.stop();

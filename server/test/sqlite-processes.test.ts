@@ -16,7 +16,11 @@ describe('SQLite shared with another process', () => {
     // Another process takes the write lock on the server's database for two seconds.
     const holder = spawn(
       process.execPath,
-      ['-e', `const db = new (require('better-sqlite3'))(process.argv[1]); db.prepare('BEGIN IMMEDIATE').run(); console.log('held'); setTimeout(() => { db.prepare('COMMIT').run(); console.log('released'); }, 2000);`, path.join(sys.dataDir, 'checkout.sqlite')],
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(process.argv[1]); db.prepare('BEGIN IMMEDIATE').run(); console.log('held'); setTimeout(() => { db.prepare('COMMIT').run(); console.log('released'); }, 2000);`,
+        path.join(sys.dataDir, 'checkout.sqlite'),
+      ],
       { cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let holderOut = '';
@@ -49,15 +53,21 @@ describe('SQLite shared with another process', () => {
       const at = String(Date.now() + 4000);
       const results = await Promise.all(
         Array.from({ length: 6 }, () => {
-          const child = spawn(process.execPath, ['--import', 'tsx', '-e', opener, file, at], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn(process.execPath, ['--import', 'tsx', '-e', opener, file, at], {
+            cwd: root,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
           let out = '';
           child.stdout.on('data', (d) => (out += d));
           child.stderr.on('data', (d) => (out += d));
-          return new Promise<string>((resolve) => child.on('exit', (code) => resolve(code === 0 ? out.trim() : `exit ${code}: ${out.split('\n').find((l) => /Error/.test(l)) ?? out}`)));
+          return new Promise<string>((resolve) =>
+            child.on('exit', (code) =>
+              resolve(code === 0 ? out.trim() : `exit ${code}: ${out.split('\n').find((l) => /Error/.test(l)) ?? out}`),
+            ),
+          );
         }),
       );
       expect(results).toEqual(Array(6).fill('opened'));
     }
   }, 120_000);
 });
-

@@ -36,7 +36,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       const tokenHash = uniq();
       await store.createSession({ tokenHash, userId, expiresAt: 99 });
       expect(await store.findSession(tokenHash)).toEqual({ tokenHash, userId, expiresAt: 99 });
-      expect(await store.findSessionUser(tokenHash)).toEqual({ session: { tokenHash, userId, expiresAt: 99 }, user: await store.findUserById(userId) });
+      expect(await store.findSessionUser(tokenHash)).toEqual({
+        session: { tokenHash, userId, expiresAt: 99 },
+        user: await store.findUserById(userId),
+      });
       await store.deleteSession(tokenHash);
       expect(await store.findSession(tokenHash)).toBeNull();
       expect(await store.findSessionUser(tokenHash)).toBeNull();
@@ -46,8 +49,20 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       const { order, attempt } = makeOrder(userId);
       expect(await store.findOrderRecords(order.id)).toBeNull();
       await store.insertOrder(order, attempt);
-      expect(await store.findOrderRecords(order.id)).toEqual({ order: await store.findOrder(order.id), payments: [], refunds: [], shipment: null });
-      const pay = { transactionId: `42${uniq()}`, orderId: order.id, outTradeNo: order.outTradeNo, amount: order.total, kind: 'ORDER' as const, paidAt: 5 };
+      expect(await store.findOrderRecords(order.id)).toEqual({
+        order: await store.findOrder(order.id),
+        payments: [],
+        refunds: [],
+        shipment: null,
+      });
+      const pay = {
+        transactionId: `42${uniq()}`,
+        orderId: order.id,
+        outTradeNo: order.outTradeNo,
+        amount: order.total,
+        kind: 'ORDER' as const,
+        paidAt: 5,
+      };
       await store.markPaid(order.id, { transactionId: pay.transactionId, paidAt: 5, outTradeNo: order.outTradeNo }, 6, { payment: pay });
       const records = await store.findOrderRecords(order.id);
       expect(records).toMatchObject({ order: { status: 'PAID' }, payments: [{ ...pay, refundReserved: 0 }], refunds: [], shipment: null });
@@ -128,11 +143,34 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       const { order, attempt } = makeOrder(userId);
       await store.insertOrder(order, attempt);
       const update = { transactionId: `42${uniq()}`, paidAt: 5000, outTradeNo: order.outTradeNo };
-      const payment = { transactionId: update.transactionId, orderId: order.id, outTradeNo: order.outTradeNo, amount: order.total, kind: 'ORDER' as const, paidAt: 5000 };
-      const record = (id: string): NotificationRecord => ({ id, eventType: 'TRANSACTION.SUCCESS', outTradeNo: order.outTradeNo, transactionId: update.transactionId, outcome: 'APPLIED', detail: null, requestId: null, firstReceivedAt: 6000, lastReceivedAt: 6000, deliveries: 1 });
+      const payment = {
+        transactionId: update.transactionId,
+        orderId: order.id,
+        outTradeNo: order.outTradeNo,
+        amount: order.total,
+        kind: 'ORDER' as const,
+        paidAt: 5000,
+      };
+      const record = (id: string): NotificationRecord => ({
+        id,
+        eventType: 'TRANSACTION.SUCCESS',
+        outTradeNo: order.outTradeNo,
+        transactionId: update.transactionId,
+        outcome: 'APPLIED',
+        detail: null,
+        requestId: null,
+        firstReceivedAt: 6000,
+        lastReceivedAt: 6000,
+        deliveries: 1,
+      });
       // Raced by twenty deliveries, each with a notification id of its own: one moves the order and writes.
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.markPaid(order.id, update, 6000, { payment, notification: { record: record(`np-${i}`), replaces: outcomesReplacedBy('APPLIED') } })),
+        Array.from({ length: 20 }, (_, i) =>
+          store.markPaid(order.id, update, 6000, {
+            payment,
+            notification: { record: record(`np-${i}`), replaces: outcomesReplacedBy('APPLIED') },
+          }),
+        ),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = results.indexOf(true);
@@ -143,7 +181,12 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       const closed = makeOrder(userId);
       await store.insertOrder(closed.order, closed.attempt);
       await store.markClosed(closed.order.id, 7000);
-      expect(await store.markPaid(closed.order.id, { ...update, transactionId: `42${uniq()}` }, 8000, { payment: { ...payment, orderId: closed.order.id, transactionId: `42${uniq()}` }, notification: { record: record('np-closed'), replaces: [] } })).toBe(false);
+      expect(
+        await store.markPaid(closed.order.id, { ...update, transactionId: `42${uniq()}` }, 8000, {
+          payment: { ...payment, orderId: closed.order.id, transactionId: `42${uniq()}` },
+          notification: { record: record('np-closed'), replaces: [] },
+        }),
+      ).toBe(false);
       expect(await store.listPayments(closed.order.id)).toEqual([]);
       expect(await store.findNotification('np-closed', order.outTradeNo)).toBeNull();
     });
@@ -170,7 +213,14 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
     it('keeps each payment once, and never reserves refunds beyond a payment', async () => {
       const { order, attempt } = makeOrder(userId);
       await store.insertOrder(order, attempt);
-      const pay = { transactionId: `42${uniq()}`, orderId: order.id, outTradeNo: order.outTradeNo, amount: 9000, kind: 'ORDER' as const, paidAt: 5 };
+      const pay = {
+        transactionId: `42${uniq()}`,
+        orderId: order.id,
+        outTradeNo: order.outTradeNo,
+        amount: 9000,
+        kind: 'ORDER' as const,
+        paidAt: 5,
+      };
       expect(await store.recordPayment(pay)).toBe(true);
       expect(await store.recordPayment({ ...pay, amount: 1 })).toBe(false);
       expect(await store.listPayments(order.id)).toEqual([{ ...pay, refundReserved: 0 }]);
@@ -211,8 +261,16 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       const b = refund(30, 6000);
       expect(await store.insertRefund(b)).toBe(true);
       await store.setRefundProviderId(b.outRefundNo, '50300', 210);
-      expect(await store.moveRefund(b.outRefundNo, ['PROCESSING'], 'SUCCESS', { settledAt: 220, providerRefundId: '50300' }, false, 220)).toBe(true);
-      expect(await store.findRefund(b.outRefundNo)).toEqual({ ...b, status: 'SUCCESS', providerRefundId: '50300', settledAt: 220, updatedAt: 220 });
+      expect(
+        await store.moveRefund(b.outRefundNo, ['PROCESSING'], 'SUCCESS', { settledAt: 220, providerRefundId: '50300' }, false, 220),
+      ).toBe(true);
+      expect(await store.findRefund(b.outRefundNo)).toEqual({
+        ...b,
+        status: 'SUCCESS',
+        providerRefundId: '50300',
+        settledAt: 220,
+        updatedAt: 220,
+      });
       expect((await store.listRefunds(order.id)).map((r) => r.outRefundNo)).toContain(b.outRefundNo);
       expect((await store.listRefundsInStatus('PROCESSING', 1000, 100)).some((r) => r.outRefundNo === b.outRefundNo)).toBe(false);
       expect((await store.findPayment(pay.transactionId))?.refundReserved).toBe(9000);
@@ -264,7 +322,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       const fresh = makeOrder(userId, { createdAt: 5000 });
       await store.insertOrder(old.order, old.attempt);
       await store.insertOrder(fresh.order, fresh.attempt);
-      const ids = async (now: number) => (await store.listReconcileCandidates(1000, now, 100)).map((o) => o.id).filter((id) => id === old.order.id || id === fresh.order.id);
+      const ids = async (now: number) =>
+        (await store.listReconcileCandidates(1000, now, 100)).map((o) => o.id).filter((id) => id === old.order.id || id === fresh.order.id);
       expect(await ids(2000)).toEqual([old.order.id]);
       const claims = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => store.claimOrder(old.order.id, owner, 3000, 2000)));
       expect(claims.filter(Boolean)).toHaveLength(1);
@@ -305,7 +364,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       expect(await store.findNotification(rec.id, rec.outTradeNo)).toEqual(third.record);
       // The same id for another order is another notification.
       expect(await store.findNotification(rec.id, 'OTHER-ORDER')).toBeNull();
-      const many = await Promise.all(Array.from({ length: 10 }, () => store.recordNotification({ ...rec, id: `${rec.id}-c` }, outcomesReplacedBy(rec.outcome))));
+      const many = await Promise.all(
+        Array.from({ length: 10 }, () => store.recordNotification({ ...rec, id: `${rec.id}-c` }, outcomesReplacedBy(rec.outcome))),
+      );
       expect(many.filter((m) => !m.duplicate)).toHaveLength(1);
       expect((await store.findNotification(`${rec.id}-c`, rec.outTradeNo))?.deliveries).toBe(10);
     });
@@ -327,13 +388,27 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       await store.recordNotification(rec, outcomesReplacedBy(rec.outcome));
       const mismatch = { ...rec, outcome: 'AMOUNT_MISMATCH' as const, detail: 'expected 4500 CNY, reported 1 CNY', lastReceivedAt: 20 };
       const r = await store.recordNotification(mismatch, outcomesReplacedBy(mismatch.outcome));
-      expect(r.record).toEqual({ ...rec, deliveries: 2, lastReceivedAt: 20, outcome: 'AMOUNT_MISMATCH', detail: 'expected 4500 CNY, reported 1 CNY' });
+      expect(r.record).toEqual({
+        ...rec,
+        deliveries: 2,
+        lastReceivedAt: 20,
+        outcome: 'AMOUNT_MISMATCH',
+        detail: 'expected 4500 CNY, reported 1 CNY',
+      });
       // AMOUNT_MISMATCH is settled: a further unsettled outcome changes neither field.
-      const r2 = await store.recordNotification({ ...rec, outcome: 'MCHID_MISMATCH', detail: 'mchid 1', lastReceivedAt: 30 }, outcomesReplacedBy('MCHID_MISMATCH'));
+      const r2 = await store.recordNotification(
+        { ...rec, outcome: 'MCHID_MISMATCH', detail: 'mchid 1', lastReceivedAt: 30 },
+        outcomesReplacedBy('MCHID_MISMATCH'),
+      );
       expect(r2.record).toMatchObject({ deliveries: 3, outcome: 'AMOUNT_MISMATCH', detail: 'expected 4500 CNY, reported 1 CNY' });
       // Only what the caller names is replaced: the store decides nothing itself.
       const r3 = await store.recordNotification({ ...rec, outcome: 'IGNORED_EVENT', detail: 'x', lastReceivedAt: 40 }, []);
-      expect(r3.record).toMatchObject({ deliveries: 4, outcome: 'AMOUNT_MISMATCH', detail: 'expected 4500 CNY, reported 1 CNY', lastReceivedAt: 40 });
+      expect(r3.record).toMatchObject({
+        deliveries: 4,
+        outcome: 'AMOUNT_MISMATCH',
+        detail: 'expected 4500 CNY, reported 1 CNY',
+        lastReceivedAt: 40,
+      });
     });
 
     it('keeps a log of rejected deliveries', async () => {

@@ -19,7 +19,9 @@ if (!mongo) {
 describe('MongoDB adapter without a server', () => {
   it('fails fast with StoreUnavailableError instead of hanging', async () => {
     const started = Date.now();
-    await expect(createMongoStore({ uri: 'mongodb://127.0.0.1:9/none', serverSelectionTimeoutMS: 300 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(createMongoStore({ uri: 'mongodb://127.0.0.1:9/none', serverSelectionTimeoutMS: 300 })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });

@@ -29,7 +29,9 @@ describe('SQLite adapter only', () => {
   it('commits the writes of one turn together, each answered after the commit, a failing one alone', async () => {
     const store = createSqliteStore({ filename: path.join(tempDir(), 'group.sqlite') });
     const before = store.commitStats!();
-    const users = await Promise.all(Array.from({ length: 20 }, (_, i) => store.upsertUser({ openid: `oGROUP${i}`, unionid: null, sessionKey: 'v1:x', now: i })));
+    const users = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.upsertUser({ openid: `oGROUP${i}`, unionid: null, sessionKey: 'v1:x', now: i })),
+    );
     const after = store.commitStats!();
     expect(after.writes - before.writes).toBe(20);
     expect(after.commits - before.commits).toBe(1); // twenty writes, one fsync
@@ -53,7 +55,11 @@ describe('SQLite adapter only', () => {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE t (v INTEGER)');
     const syncs: ((err: Error | null) => void)[] = [];
-    const gc = createGroupCommit(db, (e) => e, (done) => void syncs.push(done));
+    const gc = createGroupCommit(
+      db,
+      (e) => e,
+      (done) => void syncs.push(done),
+    );
     const answered: number[] = [];
     const write = (v: number) => gc.write(() => db.prepare('INSERT INTO t VALUES (?)').run(v)).then(() => answered.push(v));
     const first = [write(1), write(2)];
@@ -81,7 +87,12 @@ describe('SQLite adapter only', () => {
     db.exec('CREATE TABLE t (v INTEGER)');
     const syncs: ((err: Error | null) => void)[] = [];
     const failures: Error[] = [];
-    const gc = createGroupCommit(db, (e) => e, (done) => void syncs.push(done), (e) => failures.push(e));
+    const gc = createGroupCommit(
+      db,
+      (e) => e,
+      (done) => void syncs.push(done),
+      (e) => failures.push(e),
+    );
     const a = gc.write(() => db.prepare('INSERT INTO t VALUES (1)').run());
     await new Promise((r) => setImmediate(r));
     const b = gc.write(() => db.prepare('INSERT INTO t VALUES (2)').run());
@@ -94,10 +105,13 @@ describe('SQLite adapter only', () => {
   });
 
   it('after a failed WAL sync answers nothing, reads included, so health fails and the process is restarted', async () => {
-    const failing = (done: (err: Error | null) => void) => setImmediate(() => done(new StoreUnavailableError(new Error('EIO: i/o error, fdatasync'))));
+    const failing = (done: (err: Error | null) => void) =>
+      setImmediate(() => done(new StoreUnavailableError(new Error('EIO: i/o error, fdatasync'))));
     const store = createSqliteStore({ filename: path.join(tempDir(), 'failsync.sqlite'), syncWal: failing });
     expect(await store.listProducts()).toEqual([]);
-    await expect(store.upsertUser({ openid: 'oFAIL', unionid: null, sessionKey: 'v1:x', now: 1 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.upsertUser({ openid: 'oFAIL', unionid: null, sessionKey: 'v1:x', now: 1 })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
     await expect(store.listProducts()).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(store.findUserById('u')).rejects.toBeInstanceOf(StoreUnavailableError);
     await store.close();
@@ -116,7 +130,7 @@ describe('SQLite adapter only', () => {
     return { mine, other };
   };
 
-  it('with another process on the file, a batch that reads before it writes is not failed by the other\'s commit', async () => {
+  it("with another process on the file, a batch that reads before it writes is not failed by the other's commit", async () => {
     const { mine, other } = twoConnections('snapshot.sqlite');
     const gc = createGroupCommit(mine, (e) => e, null);
     let theOther = '';
@@ -136,12 +150,17 @@ describe('SQLite adapter only', () => {
     other.close();
   });
 
-  it('waits for another process\'s write lock without blocking the event loop, up to the busy timeout', async () => {
+  it("waits for another process's write lock without blocking the event loop, up to the busy timeout", async () => {
     const { mine, other } = twoConnections('busy.sqlite');
     const gc = createGroupCommit(mine, (e) => e, null);
     other.prepare('BEGIN IMMEDIATE').run(); // another worker is writing
     const events: string[] = [];
-    const written = gc.write(() => mine.prepare('INSERT INTO t VALUES (1)').run().changes).then((n) => (events.push('written'), n));
+    const written = gc
+      .write(() => mine.prepare('INSERT INTO t VALUES (1)').run().changes)
+      .then((n) => {
+        events.push('written');
+        return n;
+      });
     // Released by a timer on this same event loop: a connection that slept in SQLite's busy handler
     // would hold the loop until its timeout and fail with SQLITE_BUSY.
     setTimeout(() => {
@@ -186,7 +205,9 @@ describe('SQLite adapter only', () => {
   it('runs a file database at synchronous=NORMAL and syncs the WAL itself', async () => {
     const file = path.join(tempDir(), 'sync.sqlite');
     const store = createSqliteStore({ filename: file });
-    await Promise.all(Array.from({ length: 5 }, (_, i) => store.upsertUser({ openid: `oSYNC${i}`, unionid: null, sessionKey: 'v1:x', now: i })));
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) => store.upsertUser({ openid: `oSYNC${i}`, unionid: null, sessionKey: 'v1:x', now: i })),
+    );
     expect(store.commitStats!()).toMatchObject({ writes: 5, commits: 1, syncs: 1 });
     await store.close();
     const db = new Database(file);

@@ -13,7 +13,11 @@ export interface SystemProcess {
   dataDir: string;
   /** The operator's token (ADMIN_TOKEN). */
   adminToken: string;
-  http(method: string, url: string, opts?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
+  http(
+    method: string,
+    url: string,
+    opts?: { body?: unknown; token?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any }>;
   controls(patch: Record<string, unknown>): Promise<void>;
   /** A call to /api/admin with the operator's token. */
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
@@ -90,7 +94,8 @@ export async function startSystemProcess(env: Record<string, string> = {}): Prom
     dataDir,
     adminToken: ready.adminToken,
     http: (method, url, opts) => checked(method, url.startsWith('http') ? url : `${ready.api}${url}`, opts),
-    admin: (method, p, body) => checked(method, `${ready.api}/api/admin${p}`, { body, headers: { Authorization: `Bearer ${ready.adminToken}` } }),
+    admin: (method, p, body) =>
+      checked(method, `${ready.api}/api/admin${p}`, { body, headers: { Authorization: `Bearer ${ready.adminToken}` } }),
     async controls(patch) {
       const r = await httpJson('POST', `${ready.sandbox}/sandbox/controls`, { body: patch });
       if (r.status !== 200) throw new Error(`controls: ${JSON.stringify(r.body)}`);

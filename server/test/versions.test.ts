@@ -15,8 +15,14 @@ const VERSIONS = [
 
 /** The v2 algorithm written out again, independently of the server's, from the documentation. */
 function independentV2Sign(fields: Record<string, string>, key: string, type: string): string {
-  const text = `${Object.keys(fields).filter((k) => k !== 'sign' && fields[k] !== '').sort().map((k) => `${k}=${fields[k]}`).join('&')}&key=${key}`;
-  return (type === 'MD5' ? crypto.createHash('md5').update(text) : crypto.createHmac('sha256', key).update(text)).digest('hex').toUpperCase();
+  const text = `${Object.keys(fields)
+    .filter((k) => k !== 'sign' && fields[k] !== '')
+    .sort()
+    .map((k) => `${k}=${fields[k]}`)
+    .join('&')}&key=${key}`;
+  return (type === 'MD5' ? crypto.createHash('md5').update(text) : crypto.createHmac('sha256', key).update(text))
+    .digest('hex')
+    .toUpperCase();
 }
 
 for (const version of VERSIONS) {
@@ -29,7 +35,13 @@ for (const version of VERSIONS) {
 
     beforeAll(async () => {
       sys = await startTestSystem({
-        env: { ...version.env, RECONCILE_INTERVAL_SECONDS: '0', RECONCILE_MIN_AGE_SECONDS: '0', ORDER_QUERY_THROTTLE_MS: '600000', ORDER_PAY_WINDOW_MINUTES: '600' },
+        env: {
+          ...version.env,
+          RECONCILE_INTERVAL_SECONDS: '0',
+          RECONCILE_MIN_AGE_SECONDS: '0',
+          ORDER_QUERY_THROTTLE_MS: '600000',
+          ORDER_PAY_WINDOW_MINUTES: '600',
+        },
         system: { clock, controls: { timeScale: 0.001 } },
       });
       env = credentialsOf(sys.dataDir);
@@ -37,13 +49,25 @@ for (const version of VERSIONS) {
     afterAll(() => sys.close());
 
     const view = async (token: string, id: string) => (await sys.request('GET', `/api/orders/${id}`, { token })).body.order;
-    const admin = (method: string, path: string, body?: unknown) => sys.request(method, `/api/admin${path}`, { body, headers: { Authorization: `Bearer ${sys.adminToken}` } });
+    const admin = (method: string, path: string, body?: unknown) =>
+      sys.request(method, `/api/admin${path}`, { body, headers: { Authorization: `Bearer ${sys.adminToken}` } });
 
     /** A notification as WeChat would send it for this version, for `order` (fields overridable). */
-    function notification(order: { outTradeNo: string; total: number }, over: Record<string, string | number> = {}): { body: string; headers: Record<string, string> } {
+    function notification(
+      order: { outTradeNo: string; total: number },
+      over: Record<string, string | number> = {},
+    ): { body: string; headers: Record<string, string> } {
       const keys = JSON.parse(require('node:fs').readFileSync(`${sys.dataDir}/sandbox/keys.json`, 'utf8'));
       if (!v2) {
-        const tx = { appid: env.WECHAT_APPID, mchid: env.WECHATPAY_MCHID, out_trade_no: order.outTradeNo, transaction_id: '4200000000202611300000008888', trade_state: 'SUCCESS', amount: { total: order.total, currency: 'CNY' }, ...over };
+        const tx = {
+          appid: env.WECHAT_APPID,
+          mchid: env.WECHATPAY_MCHID,
+          out_trade_no: order.outTradeNo,
+          transaction_id: '4200000000202611300000008888',
+          trade_state: 'SUCCESS',
+          amount: { total: order.total, currency: 'CNY' },
+          ...over,
+        };
         if ('total' in over) tx.amount = { total: Number(over.total), currency: 'CNY' };
         return buildNotification({ apiV3Key: keys.apiV3Key, signer: sys.sandbox.signer(), transaction: tx, nowMs: clock.now() });
       }
@@ -61,7 +85,9 @@ for (const version of VERSIONS) {
         transaction_id: '4200000000202611300000008888',
         out_trade_no: order.outTradeNo,
         time_end: '20261130120000',
-        ...Object.fromEntries(Object.entries(over).map(([k, v]) => [k === 'mchid' ? 'mch_id' : k === 'total' ? 'total_fee' : k, String(v)])),
+        ...Object.fromEntries(
+          Object.entries(over).map(([k, v]) => [k === 'mchid' ? 'mch_id' : k === 'total' ? 'total_fee' : k, String(v)]),
+        ),
       };
       fields.sign = independentV2Sign(fields, env.WECHATPAY_APIV2_KEY!, version.signType);
       return { body: buildV2Xml(fields), headers: { 'Content-Type': 'text/xml' } };
@@ -77,11 +103,19 @@ for (const version of VERSIONS) {
       expect(payment.signType).toBe(version.signType);
       expect(Object.keys(payment).sort()).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
       if (v2) {
-        const fields = { appId: env.WECHAT_APPID!, nonceStr: payment.nonceStr, package: payment.package, signType: payment.signType, timeStamp: payment.timeStamp };
+        const fields = {
+          appId: env.WECHAT_APPID!,
+          nonceStr: payment.nonceStr,
+          package: payment.package,
+          signType: payment.signType,
+          timeStamp: payment.timeStamp,
+        };
         expect(payment.paySign).toBe(independentV2Sign(fields, env.WECHATPAY_APIV2_KEY!, version.signType));
       } else {
         const message = `${env.WECHAT_APPID}\n${payment.timeStamp}\n${payment.nonceStr}\n${payment.package}\n`;
-        const publicKey = crypto.createPublicKey(crypto.createPrivateKey(require('node:fs').readFileSync(env.WECHATPAY_PRIVATE_KEY_FILE!, 'utf8')));
+        const publicKey = crypto.createPublicKey(
+          crypto.createPrivateKey(require('node:fs').readFileSync(env.WECHATPAY_PRIVATE_KEY_FILE!, 'utf8')),
+        );
         expect(crypto.verify('sha256', Buffer.from(message), publicKey, Buffer.from(payment.paySign, 'base64'))).toBe(true);
       }
       // The notification comes late (as it may): the result page's read confirms the order by a query first.
@@ -154,18 +188,44 @@ for (const version of VERSIONS) {
       expect(await view(token, order.id)).toMatchObject({ refundedTotal: 9000, refunds: [{ status: 'SUCCESS' }, { status: 'SUCCESS' }] });
     });
 
-    it('refuses every bad notification in this version\'s own answer, and changes nothing', async () => {
+    it("refuses every bad notification in this version's own answer, and changes nothing", async () => {
       const token = await sys.login();
       const { order } = await sys.checkout(token);
-      const fail = (text: string) => (v2 ? /^<xml><return_code><!\[CDATA\[FAIL\]\]><\/return_code><return_msg><!\[CDATA\[.*\]\]><\/return_msg><\/xml>$/.test(text) : JSON.parse(text).code === 'FAIL');
+      const fail = (text: string) =>
+        v2
+          ? /^<xml><return_code><!\[CDATA\[FAIL\]\]><\/return_code><return_msg><!\[CDATA\[.*\]\]><\/return_msg><\/xml>$/.test(text)
+          : JSON.parse(text).code === 'FAIL';
       const good = notification(order);
       const cases: [string, { body: string; headers: Record<string, string> }, number][] = [
-        ['a bad signature', v2 ? { ...good, body: good.body.replace(/<sign><!\[CDATA\[[0-9A-F]+\]\]><\/sign>/, '<sign><![CDATA[00000000000000000000000000000000]]></sign>') } : { ...good, headers: { ...good.headers, 'Wechatpay-Signature': Buffer.alloc(256, 1).toString('base64') } }, 401],
+        [
+          'a bad signature',
+          v2
+            ? {
+                ...good,
+                body: good.body.replace(
+                  /<sign><!\[CDATA\[[0-9A-F]+\]\]><\/sign>/,
+                  '<sign><![CDATA[00000000000000000000000000000000]]></sign>',
+                ),
+              }
+            : { ...good, headers: { ...good.headers, 'Wechatpay-Signature': Buffer.alloc(256, 1).toString('base64') } },
+          401,
+        ],
         ['a wrong amount', notification(order, { total: 1 }), 204],
         ['a wrong appid', notification(order, { appid: 'wx0000000000000000' }), 400],
         ['a wrong mch_id', notification(order, { mchid: '1900000000' }), 400],
-        ['malformed XML or JSON', { body: v2 ? '<xml><return_code>SUCCESS</return_code' : '{"id":', headers: good.headers }, v2 ? 400 : 401],
-        ['XML entity expansion', { body: '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><xml><return_code>&lol2;</return_code></xml>', headers: v2 ? { 'Content-Type': 'text/xml' } : good.headers }, v2 ? 400 : 401],
+        [
+          'malformed XML or JSON',
+          { body: v2 ? '<xml><return_code>SUCCESS</return_code' : '{"id":', headers: good.headers },
+          v2 ? 400 : 401,
+        ],
+        [
+          'XML entity expansion',
+          {
+            body: '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><xml><return_code>&lol2;</return_code></xml>',
+            headers: v2 ? { 'Content-Type': 'text/xml' } : good.headers,
+          },
+          v2 ? 400 : 401,
+        ],
         ['an oversized body', { body: `<xml><a>${'x'.repeat(70_000)}</a></xml>`, headers: { 'Content-Type': 'text/xml' } }, 413],
       ];
       for (const [name, d, expected] of cases) {

@@ -4,7 +4,7 @@ import { Text, View } from '@tarojs/components';
 export default function ErrorNote({ message }: { message: string | null }) {
   if (!message) return null;
   return (
-    <View className='error-note' role='alert'>
+    <View className="error-note" role="alert">
       <Text>{message}</Text>
     </View>
   );

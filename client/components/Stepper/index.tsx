@@ -24,20 +24,32 @@ export default function Stepper({ value, max, disabled, label, onStep }: Stepper
     if (!disabled && stepQuantity(value, delta, max) !== value) onStep(delta);
   };
   return (
-    <View className='stepper-wrap'>
-      <View className='stepper'>
-        <Button className={`stepper__btn${disabled || value <= 0 ? ' stepper__btn--disabled' : ''}`} size='mini' disabled={disabled || value <= 0} aria-label={`减少${label}`} onClick={() => step(-1)}>
+    <View className="stepper-wrap">
+      <View className="stepper">
+        <Button
+          className={`stepper__btn${disabled || value <= 0 ? ' stepper__btn--disabled' : ''}`}
+          size="mini"
+          disabled={disabled || value <= 0}
+          aria-label={`减少${label}`}
+          onClick={() => step(-1)}
+        >
           −
         </Button>
-        <Text className='stepper__value' aria-label={`${label}数量`}>
+        <Text className="stepper__value" aria-label={`${label}数量`}>
           {value}
         </Text>
-        <Button className={`stepper__btn${disabled || value >= max ? ' stepper__btn--disabled' : ''}`} size='mini' disabled={disabled || value >= max} aria-label={`增加${label}`} onClick={() => step(1)}>
+        <Button
+          className={`stepper__btn${disabled || value >= max ? ' stepper__btn--disabled' : ''}`}
+          size="mini"
+          disabled={disabled || value >= max}
+          aria-label={`增加${label}`}
+          onClick={() => step(1)}
+        >
           +
         </Button>
       </View>
       {value >= max ? (
-        <Text className='stepper__limit' aria-live='polite'>
+        <Text className="stepper__limit" aria-live="polite">
           最多 {max} 件
         </Text>
       ) : null}

@@ -61,7 +61,7 @@ export default function CheckoutPage() {
     const cart = JSON.stringify(items);
     if (keyRef.current?.cart !== cart) keyRef.current = { cart, key: newIdempotencyKey() };
     try {
-      let created;
+      let created: Awaited<ReturnType<typeof createOrder>>;
       try {
         created = await createOrder(items, keyRef.current.key);
       } catch (err) {
@@ -87,22 +87,22 @@ export default function CheckoutPage() {
 
   if (!products) {
     return (
-      <View className='page checkout'>
+      <View className="page checkout">
         {loadError ? (
           <>
             <ErrorNote message={loadError} />
-            <Button className='btn-primary' type='primary' onClick={() => void load()}>
+            <Button className="btn-primary" type="primary" onClick={() => void load()}>
               重新加载
             </Button>
           </>
         ) : (
-          <View className='skeleton' aria-busy>
-            <Text className='visually-hidden'>正在加载商品…</Text>
+          <View className="skeleton" aria-busy>
+            <Text className="visually-hidden">正在加载商品…</Text>
             {[0, 1, 2, 3].map((i) => (
-              <View className='skeleton__card' key={i}>
-                <View className='skeleton__line skeleton__line--title' />
-                <View className='skeleton__line' />
-                <View className='skeleton__line skeleton__line--short' />
+              <View className="skeleton__card" key={i}>
+                <View className="skeleton__line skeleton__line--title" />
+                <View className="skeleton__line" />
+                <View className="skeleton__line skeleton__line--short" />
               </View>
             ))}
           </View>
@@ -112,20 +112,20 @@ export default function CheckoutPage() {
   }
 
   return (
-    <View className='page checkout'>
-      <View className='checkout__head'>
-        <Text className='checkout__orders' aria-label='我的订单' onClick={() => void Taro.navigateTo({ url: '/pages/orders/index' })}>
+    <View className="page checkout">
+      <View className="checkout__head">
+        <Text className="checkout__orders" aria-label="我的订单" onClick={() => void Taro.navigateTo({ url: '/pages/orders/index' })}>
           我的订单 ›
         </Text>
       </View>
-      <View className='checkout__list'>
+      <View className="checkout__list">
         {products.map((p) => (
-          <View className='product' key={p.sku} data-sku={p.sku}>
-            <Image className='product__image' src={productImage(p.sku)} mode='aspectFit' aria-hidden />
-            <View className='product__info'>
-              <Text className='product__name'>{p.name}</Text>
-              <Text className='muted product__desc'>{p.description}</Text>
-              <Text className='product__price'>{formatYuan(p.price)}</Text>
+          <View className="product" key={p.sku} data-sku={p.sku}>
+            <Image className="product__image" src={productImage(p.sku)} mode="aspectFit" aria-hidden />
+            <View className="product__info">
+              <Text className="product__name">{p.name}</Text>
+              <Text className="muted product__desc">{p.description}</Text>
+              <Text className="product__price">{formatYuan(p.price)}</Text>
             </View>
             <Stepper
               label={p.name}
@@ -137,17 +137,17 @@ export default function CheckoutPage() {
           </View>
         ))}
       </View>
-      <View className='checkout__footer'>
+      <View className="checkout__footer">
         <ErrorNote message={error} />
-        <View className='checkout__total'>
-          <Text className='muted'>合计</Text>
-          <Text className='checkout__amount' aria-label='合计金额'>
+        <View className="checkout__total">
+          <Text className="muted">合计</Text>
+          <Text className="checkout__amount" aria-label="合计金额">
             {formatYuan(total)}
           </Text>
         </View>
         <Button
           className={`btn-primary checkout__pay${paying || items.length === 0 ? ' btn-primary--disabled' : ''}`}
-          type='primary'
+          type="primary"
           disabled={paying || items.length === 0}
           aria-busy={paying}
           onClick={() => void pay()}

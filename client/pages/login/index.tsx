@@ -29,14 +29,14 @@ export default function LoginPage() {
   }, [attempt]);
 
   return (
-    <View className='page login'>
-      <View className='login__body'>
-        <Text className='login__title'>云南咖啡小铺</Text>
-        {busy ? <Text className='muted login__status'>正在登录…</Text> : null}
+    <View className="page login">
+      <View className="login__body">
+        <Text className="login__title">云南咖啡小铺</Text>
+        {busy ? <Text className="muted login__status">正在登录…</Text> : null}
         <ErrorNote message={error} />
       </View>
       {!busy && error ? (
-        <Button className='btn-primary' type='primary' onClick={() => void attempt()}>
+        <Button className="btn-primary" type="primary" onClick={() => void attempt()}>
           重新登录
         </Button>
       ) : null}

@@ -16,7 +16,11 @@ import { countdown, formatTime } from '../../services/time';
 import './index.css';
 
 const STATUS: Record<OrderView['status'], string> = { PENDING: '待支付', PAID: '已支付', CLOSED: '已关闭' };
-const SHIPMENT: Record<NonNullable<OrderView['shipment']>['status'], string> = { SHIPPED: '已发货', RECEIVED: '已收货', COMPLETED: '已完成' };
+const SHIPMENT: Record<NonNullable<OrderView['shipment']>['status'], string> = {
+  SHIPPED: '已发货',
+  RECEIVED: '已收货',
+  COMPLETED: '已完成',
+};
 
 /** What the status corner says: payment first, then fulfilment once paid. */
 function statusOf(o: OrderView, left: string | null): { text: string; tone: string } {
@@ -53,7 +57,10 @@ export default function OrdersPage() {
     const back = takeReceiptReturn();
     const id = awaitingReceipt.current ?? orders?.find((o) => back?.merchantTradeNo && o.outTradeNo === back.merchantTradeNo)?.id ?? null;
     awaitingReceipt.current = null;
-    if (id) void checkReceipt(id).catch(() => undefined).then(load);
+    if (id)
+      void checkReceipt(id)
+        .catch(() => undefined)
+        .then(load);
     else void load();
   });
 
@@ -86,32 +93,32 @@ export default function OrdersPage() {
 
   if (!orders) {
     return (
-      <View className='page orders'>
+      <View className="page orders">
         {error ? (
           <>
             <ErrorNote message={error} />
-            <Button className='btn-primary' type='primary' onClick={() => void load()}>
+            <Button className="btn-primary" type="primary" onClick={() => void load()}>
               重新加载
             </Button>
           </>
         ) : (
-          <Text className='muted'>正在加载订单…</Text>
+          <Text className="muted">正在加载订单…</Text>
         )}
       </View>
     );
   }
   if (orders.length === 0) {
     return (
-      <View className='page orders orders--empty'>
-        <Text className='muted'>还没有订单</Text>
-        <Button className='btn-primary' type='primary' onClick={() => void Taro.reLaunch({ url: '/pages/checkout/index' })}>
+      <View className="page orders orders--empty">
+        <Text className="muted">还没有订单</Text>
+        <Button className="btn-primary" type="primary" onClick={() => void Taro.reLaunch({ url: '/pages/checkout/index' })}>
           去逛逛
         </Button>
       </View>
     );
   }
   return (
-    <View className='page orders'>
+    <View className="page orders">
       <ErrorNote message={error} />
       {orders.map((o) => {
         const left = o.status === 'PENDING' ? countdown(o.payDeadline, now) : null;
@@ -119,24 +126,29 @@ export default function OrdersPage() {
         const status = statusOf(o, left);
         const shipment = o.status === 'PAID' ? o.shipment : null;
         return (
-          <View className='order-row' key={o.id} data-order={o.id}>
-            <View className='order-row__top'>
-              <Text className='order-row__desc'>{o.description}</Text>
+          <View className="order-row" key={o.id} data-order={o.id}>
+            <View className="order-row__top">
+              <Text className="order-row__desc">{o.description}</Text>
               <Text className={`order-row__status order-row__status--${status.tone}`}>{status.text}</Text>
             </View>
-            <View className='order-row__bottom'>
-              <Text className='muted'>{formatTime(o.createdAt)}</Text>
-              <Text className='order-row__amount'>{formatYuan(o.total)}</Text>
+            <View className="order-row__bottom">
+              <Text className="muted">{formatTime(o.createdAt)}</Text>
+              <Text className="order-row__amount">{formatYuan(o.total)}</Text>
             </View>
-            {refund ? <Text className='order-row__refund'>{refund}</Text> : null}
+            {refund ? <Text className="order-row__refund">{refund}</Text> : null}
             {shipment
               ? shipment.packages.map((p) =>
                   p.trackingNo ? (
-                    <View className='order-row__parcel' key={p.trackingNo}>
-                      <Text className='muted'>
+                    <View className="order-row__parcel" key={p.trackingNo}>
+                      <Text className="muted">
                         {p.carrierName ?? p.carrier} {p.trackingNo}
                       </Text>
-                      <Button className='order-row__copy' size='mini' onClick={() => copy(p.trackingNo!)} aria-label={`复制运单号 ${p.trackingNo}`}>
+                      <Button
+                        className="order-row__copy"
+                        size="mini"
+                        onClick={() => copy(p.trackingNo!)}
+                        aria-label={`复制运单号 ${p.trackingNo}`}
+                      >
                         复制
                       </Button>
                     </View>
@@ -144,12 +156,12 @@ export default function OrdersPage() {
                 )
               : null}
             {shipment?.status === 'SHIPPED' && shipment.logisticsType === 'express' && o.refundedTotal < o.total ? (
-              <View className='order-row__pay'>
-                <Text className='muted'>收到商品后请确认收货</Text>
+              <View className="order-row__pay">
+                <Text className="muted">收到商品后请确认收货</Text>
                 <Button
                   className={`btn-primary order-row__btn${confirming === o.id ? ' btn-primary--disabled' : ''}`}
-                  type='primary'
-                  size='mini'
+                  type="primary"
+                  size="mini"
                   disabled={confirming === o.id}
                   aria-label={`确认收货 ${o.description}`}
                   onClick={() => void confirmReceipt(o)}
@@ -159,9 +171,15 @@ export default function OrdersPage() {
               </View>
             ) : null}
             {left ? (
-              <View className='order-row__pay'>
-                <Text className='muted'>剩余 {left} 支付</Text>
-                <Button className='btn-primary order-row__btn' type='primary' size='mini' aria-label={`去支付 ${o.description}`} onClick={() => pay(o)}>
+              <View className="order-row__pay">
+                <Text className="muted">剩余 {left} 支付</Text>
+                <Button
+                  className="btn-primary order-row__btn"
+                  type="primary"
+                  size="mini"
+                  aria-label={`去支付 ${o.description}`}
+                  onClick={() => pay(o)}
+                >
                   去支付
                 </Button>
               </View>

@@ -58,13 +58,12 @@ export default function ResultPage() {
     [orderId],
   );
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: on arrival only (the sheet's answer is read once); Retry calls check itself
   useEffect(() => {
     void check(sheet);
     return () => {
       generation.current += 1;
     };
-    // Only on arrival; Retry calls check itself.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [check]);
 
   const retry = async () => {
@@ -90,26 +89,33 @@ export default function ResultPage() {
   const refund = order ? refundSummary(order) : null;
   const shipping = order ? shipmentSummary(order) : null;
 
-  const layout = (icon: 'ok' | 'wait' | 'warn' | 'closed', tone: 'ok' | 'wait' | 'warn', title: string, text: string, primary: JSX.Element | null, secondary: JSX.Element | null) => (
+  const layout = (
+    icon: 'ok' | 'wait' | 'warn' | 'closed',
+    tone: 'ok' | 'wait' | 'warn',
+    title: string,
+    text: string,
+    primary: JSX.Element | null,
+    secondary: JSX.Element | null,
+  ) => (
     <View className={`page result result--${view.kind}`}>
-      <View className='result__body'>
+      <View className="result__body">
         <View className={`result__icon result__icon--${tone} result__icon--${icon}`} aria-hidden />
-        <Text className='result__title'>{title}</Text>
-        {amount ? <Text className='result__amount'>{amount}</Text> : null}
-        {refund ? <Text className='result__refund'>{refund}</Text> : null}
-        {shipping ? <Text className='muted result__shipping'>{shipping}</Text> : null}
-        {text ? <Text className='muted result__text'>{text}</Text> : null}
+        <Text className="result__title">{title}</Text>
+        {amount ? <Text className="result__amount">{amount}</Text> : null}
+        {refund ? <Text className="result__refund">{refund}</Text> : null}
+        {shipping ? <Text className="muted result__shipping">{shipping}</Text> : null}
+        {text ? <Text className="muted result__text">{text}</Text> : null}
         {order ? (
-          <View className='result__meta'>
-            <Text className='muted'>订单号 {order.outTradeNo}</Text>
-            <Text className='muted'>下单时间 {formatTime(order.createdAt)}</Text>
-            <Text className='result__link' onClick={() => void Taro.navigateTo({ url: '/pages/orders/index' })}>
+          <View className="result__meta">
+            <Text className="muted">订单号 {order.outTradeNo}</Text>
+            <Text className="muted">下单时间 {formatTime(order.createdAt)}</Text>
+            <Text className="result__link" onClick={() => void Taro.navigateTo({ url: '/pages/orders/index' })}>
               查看订单 ›
             </Text>
           </View>
         ) : null}
       </View>
-      <View className='result__actions'>
+      <View className="result__actions">
         {/* A closed order's page already says what happened: the Retry that found it out adds nothing. */}
         <ErrorNote message={view.kind === 'closed' ? null : retryError} />
         {primary}
@@ -119,7 +125,13 @@ export default function ResultPage() {
   );
 
   const retryButton = (
-    <Button className={`btn-primary${retrying ? ' btn-primary--disabled' : ''}`} type='primary' disabled={retrying} aria-busy={retrying} onClick={() => void retry()}>
+    <Button
+      className={`btn-primary${retrying ? ' btn-primary--disabled' : ''}`}
+      type="primary"
+      disabled={retrying}
+      aria-busy={retrying}
+      onClick={() => void retry()}
+    >
       {retrying ? <Spinner /> : null}
       {retrying ? '正在发起支付…' : '重新支付'}
     </Button>
@@ -142,7 +154,7 @@ export default function ResultPage() {
         'wait',
         '支付结果确认中',
         '如已扣款，订单会自动更新，请勿重复支付',
-        <Button className='btn-primary' type='primary' onClick={() => void check({ outcome: 'ok' })}>
+        <Button className="btn-primary" type="primary" onClick={() => void check({ outcome: 'ok' })}>
           刷新结果
         </Button>,
         shopButton(false),
@@ -150,7 +162,14 @@ export default function ResultPage() {
     case 'cancelled':
       return layout('warn', 'warn', '支付已取消', '订单已为你保留，可以重新支付', retryButton, shopButton(false));
     case 'failed':
-      return layout('warn', 'warn', '支付未完成', `${view.reason ? `${view.reason}。` : ''}订单已为你保留，可以重新支付`, retryButton, shopButton(false));
+      return layout(
+        'warn',
+        'warn',
+        '支付未完成',
+        `${view.reason ? `${view.reason}。` : ''}订单已为你保留，可以重新支付`,
+        retryButton,
+        shopButton(false),
+      );
     case 'closed':
       return layout(
         'closed',
@@ -166,7 +185,7 @@ export default function ResultPage() {
         'warn',
         '暂时无法确认支付结果',
         view.message,
-        <Button className='btn-primary' type='primary' onClick={() => void check(sheet)}>
+        <Button className="btn-primary" type="primary" onClick={() => void check(sheet)}>
           重试
         </Button>,
         shopButton(false),

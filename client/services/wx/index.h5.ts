@@ -10,7 +10,12 @@ export type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, SheetInfo };
 
 /** 确认收货 in the browser: a modal and the sandbox stand in for WeChat's confirm-receipt component. */
 export async function wxConfirmReceipt(info: ReceiptInfo): Promise<ReceiptOutcome> {
-  const { confirm } = await Taro.showModal({ title: '确认收货', content: `${info.description}\n请确认已收到商品`, confirmText: '确认收货', cancelText: '取消' });
+  const { confirm } = await Taro.showModal({
+    title: '确认收货',
+    content: `${info.description}\n请确认已收到商品`,
+    confirmText: '确认收货',
+    cancelText: '取消',
+  });
   return confirm ? sandboxConfirmReceipt(info.merchantId, info.outTradeNo) : 'cancel';
 }
 

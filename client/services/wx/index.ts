@@ -16,11 +16,18 @@ export type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, SheetInfo };
  */
 export async function wxConfirmReceipt(info: ReceiptInfo): Promise<ReceiptOutcome> {
   if (PAYMENT_MODE === 'sandbox') {
-    const { confirm } = await Taro.showModal({ title: '确认收货（沙箱）', content: `${info.description}\n请确认已收到商品`, confirmText: '确认收货', cancelText: '取消' });
+    const { confirm } = await Taro.showModal({
+      title: '确认收货（沙箱）',
+      content: `${info.description}\n请确认已收到商品`,
+      confirmText: '确认收货',
+      cancelText: '取消',
+    });
     return confirm ? sandboxConfirmReceipt(info.merchantId, info.outTradeNo) : 'cancel';
   }
   // Taro's types know only the WeChat Pay score views' extraData; weappOrderConfirm takes the order's ids.
-  const extraData = { merchant_id: info.merchantId, merchant_trade_no: info.outTradeNo } as unknown as Parameters<typeof Taro.openBusinessView>[0]['extraData'];
+  const extraData = { merchant_id: info.merchantId, merchant_trade_no: info.outTradeNo } as unknown as Parameters<
+    typeof Taro.openBusinessView
+  >[0]['extraData'];
   await Taro.openBusinessView({ businessType: 'weappOrderConfirm', extraData });
   return 'opened';
 }

@@ -18,7 +18,10 @@ function sandboxUser(): string {
 }
 
 export async function sandboxLogin(): Promise<string> {
-  const res = await request<{ errMsg: string; code?: string }>('POST', `${SANDBOX_BASE}/sandbox/login`, { body: { user: sandboxUser() }, auth: false });
+  const res = await request<{ errMsg: string; code?: string }>('POST', `${SANDBOX_BASE}/sandbox/login`, {
+    body: { user: sandboxUser() },
+    auth: false,
+  });
   if (!res.code) throw new ApiError(0, 'WECHAT_UNREACHABLE', res.errMsg);
   return res.code;
 }
@@ -26,10 +29,14 @@ export async function sandboxLogin(): Promise<string> {
 export async function sandboxPay(params: RequestPaymentParams, outcome: 'success' | 'cancel' | 'fail'): Promise<PaymentOutcome> {
   let errMsg: string;
   try {
-    errMsg = (await request<{ errMsg: string }>('POST', `${SANDBOX_BASE}/sandbox/pay`, { body: { ...params, outcome }, auth: false })).errMsg;
+    errMsg = (await request<{ errMsg: string }>('POST', `${SANDBOX_BASE}/sandbox/pay`, { body: { ...params, outcome }, auth: false }))
+      .errMsg;
   } catch (err) {
     // The sandbox refused the sheet (for example a prepay_id it no longer knows): say it in the shopper's words.
-    return { outcome: 'fail', message: err instanceof ApiError && err.status === 409 ? '订单状态已变化，请刷新后查看' : '支付未能完成，请重新支付' };
+    return {
+      outcome: 'fail',
+      message: err instanceof ApiError && err.status === 409 ? '订单状态已变化，请刷新后查看' : '支付未能完成，请重新支付',
+    };
   }
   return toOutcome(errMsg);
 }

@@ -44,7 +44,10 @@ export interface AdminOrderPage {
   next: string | null;
 }
 
-export async function adminListOrders(store: Store, f: { status?: OrderStatus; refundDue?: boolean; before?: string; limit: number }): Promise<AdminOrderPage> {
+export async function adminListOrders(
+  store: Store,
+  f: { status?: OrderStatus; refundDue?: boolean; before?: string; limit: number },
+): Promise<AdminOrderPage> {
   const createdBefore = f.before ? Date.parse(f.before) : undefined;
   const orders: Order[] = await store.listOrders({ status: f.status, refundDue: f.refundDue, createdBefore, limit: f.limit });
   const views = await Promise.all(orders.map(async (o) => ({ ...(await viewOrder(store, o)), reviewReason: o.reviewReason })));

@@ -26,7 +26,12 @@ export async function login(deps: AuthDeps, code: string): Promise<LoginResult> 
     throw err instanceof IdentityProviderError ? identityFailure(err) : err;
   });
   const now = deps.now();
-  const user = await deps.store.upsertUser({ openid: session.openid, unionid: session.unionid, sessionKey: deps.sealer.seal(session.sessionKey), now });
+  const user = await deps.store.upsertUser({
+    openid: session.openid,
+    unionid: session.unionid,
+    sessionKey: deps.sealer.seal(session.sessionKey),
+    now,
+  });
   const token = crypto.randomBytes(32).toString('base64url');
   const expiresAt = now + deps.sessionTtlMs;
   await deps.store.createSession({ tokenHash: hashToken(token), userId: user.id, expiresAt });

@@ -69,8 +69,7 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
-export const invalid = (field: string, message: string) =>
-  new AppError('VALIDATION_FAILED', `${field}: ${message}`, { field });
+export const invalid = (field: string, message: string) => new AppError('VALIDATION_FAILED', `${field}: ${message}`, { field });
 
 /** Raised by storage adapters when a unique index rejects a write; never a driver error above the adapter. */
 export class DuplicateKeyError extends Error {
@@ -104,7 +103,12 @@ export function paymentFailure(err: PaymentProviderError, orderId?: string): App
 /** A login provider's failure in the API's words. */
 export function identityFailure(err: IdentityProviderError): AppError {
   const details = { errcode: err.providerCode };
-  if (err.failure === 'CODE_INVALID') return new AppError('WECHAT_CODE_INVALID', 'the login code is invalid, expired or already used; call wx.login again', details);
+  if (err.failure === 'CODE_INVALID')
+    return new AppError('WECHAT_CODE_INVALID', 'the login code is invalid, expired or already used; call wx.login again', details);
   if (err.failure === 'BUSY') return new AppError('WECHAT_BUSY', 'WeChat login is busy; try again in a moment', details);
-  return new AppError('WECHAT_UNREACHABLE', `WeChat login failed${err.providerCode !== null ? ` (errcode ${err.providerCode})` : '; try again'}`, details);
+  return new AppError(
+    'WECHAT_UNREACHABLE',
+    `WeChat login failed${err.providerCode !== null ? ` (errcode ${err.providerCode})` : '; try again'}`,
+    details,
+  );
 }

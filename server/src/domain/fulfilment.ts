@@ -30,7 +30,11 @@ export interface ShipInput {
 const invalid = (field: string, message: string) => new AppError('VALIDATION_FAILED', `${field}: ${message}`, { field });
 
 /** Records the shipment (or its one change), then uploads it. The answer says how the upload went. */
-export async function shipOrder(deps: FulfilmentDeps, orderId: string, input: ShipInput): Promise<{ shipment: Shipment; created: boolean }> {
+export async function shipOrder(
+  deps: FulfilmentDeps,
+  orderId: string,
+  input: ShipInput,
+): Promise<{ shipment: Shipment; created: boolean }> {
   const order = await deps.store.findOrder(orderId);
   if (!order) throw notFound('order');
   if (order.status !== 'PAID') throw new AppError('ORDER_NOT_PAID', 'only a paid order can be shipped');
@@ -48,20 +52,26 @@ export async function shipOrder(deps: FulfilmentDeps, orderId: string, input: Sh
     names = new Map(list.map((c) => [c.id, c.name]));
     for (const [i, p] of input.packages.entries()) {
       if (!p.carrier) throw invalid(`packages[${i}].carrier`, 'required for express');
-      if (carriers.size && !carriers.has(p.carrier)) throw invalid(`packages[${i}].carrier`, `${p.carrier} is not in WeChat's delivery list (GET /api/admin/carriers)`);
+      if (carriers.size && !carriers.has(p.carrier))
+        throw invalid(`packages[${i}].carrier`, `${p.carrier} is not in WeChat's delivery list (GET /api/admin/carriers)`);
       if (!p.trackingNo) throw invalid(`packages[${i}].trackingNo`, 'required for express');
       if (Buffer.byteLength(p.trackingNo) > 128) throw invalid(`packages[${i}].trackingNo`, 'at most 128 bytes');
-      if (p.carrier === 'SF' && !deps.contactPhone) throw invalid(`packages[${i}].carrier`, "SF Express needs the shop's contact number: set SHOP_CONTACT_PHONE on the server");
+      if (p.carrier === 'SF' && !deps.contactPhone)
+        throw invalid(`packages[${i}].carrier`, "SF Express needs the shop's contact number: set SHOP_CONTACT_PHONE on the server");
     }
   } else if (input.packages.length > 0) {
     throw invalid('packages', `a ${input.logisticsType} shipment has no packages`);
   }
 
   const existing = await deps.store.findShipment(order.id);
-  if (existing && existing.status !== 'SHIPPED') throw new AppError('SHIPMENT_LOCKED', 'the shopper has confirmed receipt: the shipment can no longer change');
+  if (existing && existing.status !== 'SHIPPED')
+    throw new AppError('SHIPMENT_LOCKED', 'the shopper has confirmed receipt: the shipment can no longer change');
   // WeChat allows one change of an accepted shipment; a third is refused here, before calling it.
   if (existing && existing.upload === 'ACCEPTED' && existing.shipCount >= 2) {
-    throw new AppError('RESHIP_USED', 'WeChat allows one change of a shipment and it has been used; change it in the mini program admin console (发货信息管理) if it must change');
+    throw new AppError(
+      'RESHIP_USED',
+      'WeChat allows one change of a shipment and it has been used; change it in the mini program admin console (发货信息管理) if it must change',
+    );
   }
   const user = await deps.store.findUserById(order.userId);
   if (!user) throw new AppError('INTERNAL', 'the order has no shopper');
@@ -71,7 +81,11 @@ export async function shipOrder(deps: FulfilmentDeps, orderId: string, input: Sh
     merchantId: deps.merchantId,
     status: 'SHIPPED',
     logisticsType: input.logisticsType,
-    packages: input.packages.map((p) => ({ carrier: p.carrier, carrierName: p.carrier ? (names.get(p.carrier) ?? null) : null, trackingNo: p.trackingNo })),
+    packages: input.packages.map((p) => ({
+      carrier: p.carrier,
+      carrierName: p.carrier ? (names.get(p.carrier) ?? null) : null,
+      trackingNo: p.trackingNo,
+    })),
     allDelivered: input.allDelivered ?? true,
     itemDesc: itemDescription(order.lines),
     shipCount: existing ? (existing.upload === 'ACCEPTED' ? 2 : existing.shipCount) : 1,
@@ -89,7 +103,10 @@ export async function shipOrder(deps: FulfilmentDeps, orderId: string, input: Sh
   if (!(await deps.store.saveShipment(next, existing?.version ?? null))) {
     throw new AppError('SHIPMENT_CHANGED', 'the shipment changed meanwhile: load the order again');
   }
-  deps.logger.info({ orderId: order.id, logisticsType: next.logisticsType, packages: next.packages.length, shipCount: next.shipCount }, existing ? 'shipment changed' : 'shipment recorded');
+  deps.logger.info(
+    { orderId: order.id, logisticsType: next.logisticsType, packages: next.packages.length, shipCount: next.shipCount },
+    existing ? 'shipment changed' : 'shipment recorded',
+  );
   return { shipment: await uploadShipment(deps, next, user.openid, order.outTradeNo), created: !existing };
 }
 
@@ -97,12 +114,23 @@ export async function shipOrder(deps: FulfilmentDeps, orderId: string, input: Sh
 export async function uploadShipment(deps: FulfilmentDeps, s: Shipment, payerOpenid: string, outTradeNo: string): Promise<Shipment> {
   let next: Shipment;
   try {
-    await deps.shipping.upload({ outTradeNo, payerOpenid, logisticsType: s.logisticsType, packages: s.packages, allDelivered: s.allDelivered, itemDesc: s.itemDesc, uploadTime: s.uploadTime });
+    await deps.shipping.upload({
+      outTradeNo,
+      payerOpenid,
+      logisticsType: s.logisticsType,
+      packages: s.packages,
+      allDelivered: s.allDelivered,
+      itemDesc: s.itemDesc,
+      uploadTime: s.uploadTime,
+    });
     next = { ...s, upload: 'ACCEPTED', refusal: null, wechatState: 2 };
   } catch (err) {
     if (!(err instanceof ShippingProviderError)) throw err;
     if (err.retryable) {
-      deps.logger.warn({ orderId: s.orderId, code: err.code }, 'shipment upload not taken by WeChat yet; reconciliation will send it again');
+      deps.logger.warn(
+        { orderId: s.orderId, code: err.code },
+        'shipment upload not taken by WeChat yet; reconciliation will send it again',
+      );
       next = { ...s };
     } else {
       deps.logger.warn({ orderId: s.orderId, code: err.code }, 'WeChat refused the shipment');
@@ -117,7 +145,13 @@ export async function uploadShipment(deps: FulfilmentDeps, s: Shipment, payerOpe
 const FROM_WECHAT: Partial<Record<WechatFulfilment, ShipmentStatus>> = { RECEIVED: 'RECEIVED', COMPLETED: 'COMPLETED' };
 
 /** Moves a shipment forward to what WeChat says (never back); records WeChat's order_state either way. */
-export async function advanceShipment(deps: Pick<FulfilmentDeps, 'store' | 'now' | 'logger'>, orderId: string, to: ShipmentStatus | null, wechatState: number | null, at: number): Promise<Shipment | null> {
+export async function advanceShipment(
+  deps: Pick<FulfilmentDeps, 'store' | 'now' | 'logger'>,
+  orderId: string,
+  to: ShipmentStatus | null,
+  wechatState: number | null,
+  at: number,
+): Promise<Shipment | null> {
   for (let i = 0; i < 3; i++) {
     const s = await deps.store.findShipment(orderId);
     if (!s) return null;
@@ -189,7 +223,10 @@ export async function syncShipments(deps: FulfilmentDeps, limit = 50): Promise<S
 }
 
 /** A trade_manage_order_settlement push: with a settlement time the order is COMPLETED, with a confirm time RECEIVED. */
-export async function applySettlementPush(deps: Pick<FulfilmentDeps, 'store' | 'now' | 'logger'>, push: { merchantTradeNo: string; confirmReceiveTime: number | null; settlementTime: number | null }): Promise<Shipment | null> {
+export async function applySettlementPush(
+  deps: Pick<FulfilmentDeps, 'store' | 'now' | 'logger'>,
+  push: { merchantTradeNo: string; confirmReceiveTime: number | null; settlementTime: number | null },
+): Promise<Shipment | null> {
   const attempt = await deps.store.findAttempt(push.merchantTradeNo);
   if (!attempt) return null;
   if (push.settlementTime) return advanceShipment(deps, attempt.orderId, 'COMPLETED', 4, push.settlementTime * 1000);

@@ -39,7 +39,14 @@ function requestFor(deps: CheckoutDeps, order: Order, reference: string, payer: 
 }
 
 export function newPaymentAttempt(deps: CheckoutDeps, order: Order, outTradeNo: string, openid: string, now: number): PaymentAttempt {
-  return { outTradeNo, orderId: order.id, requestBody: requestFor(deps, order, outTradeNo, openid), prepayId: null, prepayExpiresAt: null, createdAt: now };
+  return {
+    outTradeNo,
+    orderId: order.id,
+    requestBody: requestFor(deps, order, outTradeNo, openid),
+    prepayId: null,
+    prepayExpiresAt: null,
+    createdAt: now,
+  };
 }
 
 /** A failure after the order was saved names the order, so the caller can retry it. */
@@ -78,7 +85,12 @@ export const leaseOwner = () => `checkout-${crypto.randomBytes(6).toString('hex'
  * holds (a new order is inserted leased to its checkout): then nobody else can have touched it, and
  * no claim is made.
  */
-export async function preparePayment(deps: CheckoutDeps, user: User, given: Order, held: string | null = null): Promise<PaymentSheetParams> {
+export async function preparePayment(
+  deps: CheckoutDeps,
+  user: User,
+  given: Order,
+  held: string | null = null,
+): Promise<PaymentSheetParams> {
   const owner = held ?? leaseOwner();
   const waitUntil = Date.now() + LEASE_WAIT_MS;
   for (let order = given; ; ) {
@@ -113,7 +125,13 @@ export async function preparePayment(deps: CheckoutDeps, user: User, given: Orde
   }
 }
 
-async function prepareUnderLease(deps: CheckoutDeps, user: User, order: Order, attempt: PaymentAttempt, owner: string): Promise<PaymentSheetParams> {
+async function prepareUnderLease(
+  deps: CheckoutDeps,
+  user: User,
+  order: Order,
+  attempt: PaymentAttempt,
+  owner: string,
+): Promise<PaymentSheetParams> {
   assertPayable(deps, order);
   const current = requestFor(deps, order, attempt.outTradeNo, user.openid);
   let prepayId: string;
@@ -138,7 +156,7 @@ async function prepareUnderLease(deps: CheckoutDeps, user: User, order: Order, a
   }
   // The deadline may have passed while the provider answered: then this sheet must never be shown.
   const after = await deps.store.findOrder(order.id);
-  if (!after || after.status !== 'PENDING' || after.payDeadline <= deps.now()) {
+  if (after?.status !== 'PENDING' || after.payDeadline <= deps.now()) {
     await deps.provider.close(outTradeNo).catch((err: unknown) => {
       if (err instanceof PaymentProviderError && err.failure === 'ALREADY_PAID') return takePayment(deps, order);
       throw err;
@@ -164,7 +182,12 @@ async function takePayment(deps: CheckoutDeps, order: Order): Promise<never> {
 }
 
 /** Closes the old reference at the provider (so it can never be paid too), then opens a new one. */
-async function newAttempt(deps: CheckoutDeps, user: User, order: Order, previous: PaymentAttempt): Promise<{ prepayId: string; outTradeNo: string }> {
+async function newAttempt(
+  deps: CheckoutDeps,
+  user: User,
+  order: Order,
+  previous: PaymentAttempt,
+): Promise<{ prepayId: string; outTradeNo: string }> {
   await deps.provider.close(previous.outTradeNo);
   const now = deps.now();
   const outTradeNo = deps.provider.newReference(now);

@@ -23,10 +23,22 @@ export type NotificationIfApplied = { record: NotificationRecord; replaces: read
 
 /** Keeps a successful transaction on record (once per transaction id). */
 export async function recordPayment(deps: PaymentDeps, order: Pick<Order, 'id'>, e: PaymentSucceeded, kind: PaymentKind): Promise<void> {
-  await deps.store.recordPayment({ transactionId: e.transactionId, orderId: order.id, outTradeNo: e.reference, amount: e.amount!, kind, paidAt: e.paidAt });
+  await deps.store.recordPayment({
+    transactionId: e.transactionId,
+    orderId: order.id,
+    outTradeNo: e.reference,
+    amount: e.amount!,
+    kind,
+    paidAt: e.paidAt,
+  });
 }
 
-export async function applyPaymentSucceeded(deps: PaymentDeps, e: PaymentSucceeded, source: PaymentSource, notification?: NotificationIfApplied): Promise<ApplyResult> {
+export async function applyPaymentSucceeded(
+  deps: PaymentDeps,
+  e: PaymentSucceeded,
+  source: PaymentSource,
+  notification?: NotificationIfApplied,
+): Promise<ApplyResult> {
   const attempt = await deps.store.findAttempt(e.reference);
   const order = attempt ? await deps.store.findOrder(attempt.orderId) : null;
   if (!attempt || !order) return { outcome: 'UNKNOWN_ORDER', orderId: null, detail: `no order for out_trade_no ${e.reference}` };
@@ -50,7 +62,14 @@ export async function applyPaymentSucceeded(deps: PaymentDeps, e: PaymentSucceed
 
   const update = { transactionId: e.transactionId, paidAt: e.paidAt, outTradeNo: e.reference };
   // The transition, the payment's record and the notification's: one write, one commit.
-  const payment = { transactionId: e.transactionId, orderId: order.id, outTradeNo: e.reference, amount: e.amount!, kind: 'ORDER' as const, paidAt: e.paidAt };
+  const payment = {
+    transactionId: e.transactionId,
+    orderId: order.id,
+    outTradeNo: e.reference,
+    amount: e.amount!,
+    kind: 'ORDER' as const,
+    paidAt: e.paidAt,
+  };
   if (await deps.store.markPaid(order.id, update, deps.now(), { payment, notification })) {
     deps.logger.info({ orderId: order.id, source }, 'order paid');
     return result('APPLIED');
@@ -60,7 +79,11 @@ export async function applyPaymentSucceeded(deps: PaymentDeps, e: PaymentSucceed
     const same = current.transactionId === e.transactionId;
     // The same payment again also repairs a record that a crash may have left out.
     await recordPayment(deps, order, e, same ? 'ORDER' : 'DUPLICATE');
-    if (!same) deps.logger.error({ orderId: order.id, transactionId: e.transactionId }, 'second payment for an already paid order: kept on record, refund due');
+    if (!same)
+      deps.logger.error(
+        { orderId: order.id, transactionId: e.transactionId },
+        'second payment for an already paid order: kept on record, refund due',
+      );
     return result('ALREADY_PAID', same ? null : `already paid by ${current.transactionId}; ${e.transactionId} needs a refund`);
   }
   // CLOSED: never reopen; keep the payment on record for a refund.

@@ -32,18 +32,30 @@ async function priceCart(store: Store, items: CartItem[]): Promise<{ lines: Orde
   const seen = new Set<string>();
   const lines = items.map((item, i): OrderLine => {
     const product = catalog.get(item.sku);
-    if (!product) throw new AppError('UNKNOWN_SKU', `items[${i}].sku: no product ${JSON.stringify(item.sku)}`, { field: `items[${i}].sku` });
+    if (!product)
+      throw new AppError('UNKNOWN_SKU', `items[${i}].sku: no product ${JSON.stringify(item.sku)}`, { field: `items[${i}].sku` });
     if (seen.has(item.sku)) throw invalid(`items[${i}].sku`, `${item.sku} appears twice; send one line per sku`);
     seen.add(item.sku);
     if (item.quantity > product.maxQuantity) throw invalid(`items[${i}].quantity`, `at most ${product.maxQuantity} of ${item.sku}`);
-    return { sku: product.sku, name: product.name, unitPrice: product.price, quantity: item.quantity, lineTotal: lineTotal(product.price, item.quantity) };
+    return {
+      sku: product.sku,
+      name: product.name,
+      unitPrice: product.price,
+      quantity: item.quantity,
+      lineTotal: lineTotal(product.price, item.quantity),
+    };
   });
   const total = lines.reduce((sum, l) => sum + l.lineTotal, 0);
   if (total <= 0) throw invalid('items', 'the order total must be more than 0');
   return { lines, total };
 }
 
-export async function createOrder(deps: CheckoutDeps, user: User, items: CartItem[], idempotencyKey: string | null): Promise<CheckoutResult> {
+export async function createOrder(
+  deps: CheckoutDeps,
+  user: User,
+  items: CartItem[],
+  idempotencyKey: string | null,
+): Promise<CheckoutResult> {
   const requestHash = cartHash(items);
   if (idempotencyKey) {
     const existing = await deps.store.findOrderByIdempotencyKey(user.id, idempotencyKey);

@@ -16,10 +16,15 @@ export async function ownOrder(store: Store, user: User, id: string): Promise<Or
 }
 
 /** The order as the API shows it, with its payments and refunds summarized (a shipment only once paid). */
-const toView = ({ order, payments, refunds, shipment }: OrderRecords): OrderView => toOrderView(order, { payments, refunds, shipment: order.status === 'PAID' ? shipment : null });
+const toView = ({ order, payments, refunds, shipment }: OrderRecords): OrderView =>
+  toOrderView(order, { payments, refunds, shipment: order.status === 'PAID' ? shipment : null });
 
 export async function viewOrder(store: Store, order: Order): Promise<OrderView> {
-  const [payments, refunds, shipment] = await Promise.all([store.listPayments(order.id), store.listRefunds(order.id), order.status === 'PAID' ? store.findShipment(order.id) : null]);
+  const [payments, refunds, shipment] = await Promise.all([
+    store.listPayments(order.id),
+    store.listRefunds(order.id),
+    order.status === 'PAID' ? store.findShipment(order.id) : null,
+  ]);
   return toView({ order, payments, refunds, shipment });
 }
 

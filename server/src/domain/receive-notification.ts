@@ -63,7 +63,10 @@ export async function receiveNotification(deps: NotifyDeps, incoming: IncomingNo
   let detail: string | null = n.kind === 'OTHER' ? n.detail : null;
   if (n.kind === 'PAYMENT_SUCCEEDED') {
     // The usual case, a payment that moves its order to PAID, is recorded with the transition: one commit.
-    const applied = await applyPaymentSucceeded(deps, n.payment, 'notification', { record: recordOf('APPLIED', null), replaces: outcomesReplacedBy('APPLIED') });
+    const applied = await applyPaymentSucceeded(deps, n.payment, 'notification', {
+      record: recordOf('APPLIED', null),
+      replaces: outcomesReplacedBy('APPLIED'),
+    });
     if (applied.outcome === 'APPLIED') return processed(applied.outcome, known !== null); // recorded with it
     ({ outcome, detail } = applied);
   } else if (n.kind === 'REFUND_UPDATED') {

@@ -86,7 +86,8 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
   }
   report.refunds = await reconcileRefunds(deps);
   if (deps.fulfilment) report.shipments = await syncShipments(deps.fulfilment);
-  if (report.examined || report.errors || report.refunds.examined || report.shipments.examined) deps.logger.info({ ...report }, 'reconciliation round');
+  if (report.examined || report.errors || report.refunds.examined || report.shipments.examined)
+    deps.logger.info({ ...report }, 'reconciliation round');
   return report;
 }
 
@@ -97,7 +98,11 @@ export interface Reconciler {
 }
 
 /** Runs reconcileOnce every `intervalMs` (0: only when asked) until stopped; rounds never overlap. */
-export function startReconciler(deps: ReconcileDeps, intervalMs: number, onRound: (report: ReconcileReport) => void = () => undefined): Reconciler {
+export function startReconciler(
+  deps: ReconcileDeps,
+  intervalMs: number,
+  onRound: (report: ReconcileReport) => void = () => undefined,
+): Reconciler {
   let stopped = false;
   let running: Promise<ReconcileReport> | null = null;
   let timer: NodeJS.Timeout | null = null;

@@ -25,7 +25,14 @@ export interface RefundResult {
 export async function paymentsOf(deps: PaymentDeps, order: Order): Promise<PaymentRecord[]> {
   const payments = await deps.store.listPayments(order.id);
   if (order.status === 'PAID' && order.transactionId && !payments.some((p) => p.transactionId === order.transactionId)) {
-    await deps.store.recordPayment({ transactionId: order.transactionId, orderId: order.id, outTradeNo: order.outTradeNo, amount: order.total, kind: 'ORDER', paidAt: order.paidAt ?? order.updatedAt });
+    await deps.store.recordPayment({
+      transactionId: order.transactionId,
+      orderId: order.id,
+      outTradeNo: order.outTradeNo,
+      amount: order.total,
+      kind: 'ORDER',
+      paidAt: order.paidAt ?? order.updatedAt,
+    });
     return deps.store.listPayments(order.id);
   }
   return payments;
@@ -34,13 +41,19 @@ export async function paymentsOf(deps: PaymentDeps, order: Order): Promise<Payme
 const sameRequest = (r: Refund, input: RefundInput) =>
   r.amount === input.amount && r.reason === input.reason && (input.transactionId === undefined || input.transactionId === r.transactionId);
 
-export async function requestRefund(deps: PaymentDeps, orderId: string, input: RefundInput, idempotencyKey: string | null): Promise<RefundResult> {
+export async function requestRefund(
+  deps: PaymentDeps,
+  orderId: string,
+  input: RefundInput,
+  idempotencyKey: string | null,
+): Promise<RefundResult> {
   const order = await deps.store.findOrder(orderId);
   if (!order) throw notFound('order');
   const replay = async (): Promise<RefundResult | null> => {
     const existing = idempotencyKey ? await deps.store.findRefundByIdempotencyKey(order.id, idempotencyKey) : null;
     if (!existing) return null;
-    if (!sameRequest(existing, input)) throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another refund; use a new key for a new refund');
+    if (!sameRequest(existing, input))
+      throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another refund; use a new key for a new refund');
     return { refund: existing, replayed: true };
   };
   const replayed = await replay();
@@ -53,7 +66,8 @@ export async function requestRefund(deps: PaymentDeps, orderId: string, input: R
     : (payments.find(isRefundDue) ?? payments.find((p) => p.kind === 'ORDER') ?? payments[0]);
   if (!target) throw invalid('transactionId', `not a payment of order ${order.id}`);
   const remaining = target.amount - target.refundReserved;
-  if (input.amount > remaining) throw invalid('amount', `at most ${remaining} fen of transaction ${target.transactionId} can still be refunded`);
+  if (input.amount > remaining)
+    throw invalid('amount', `at most ${remaining} fen of transaction ${target.transactionId} can still be refunded`);
 
   const now = deps.now();
   const refund: Refund = {
@@ -76,7 +90,10 @@ export async function requestRefund(deps: PaymentDeps, orderId: string, input: R
     // The conditional write: concurrent requests that together exceed the payment cannot all pass.
     if (!(await deps.store.insertRefund(refund))) {
       const fresh = await deps.store.findPayment(target.transactionId);
-      throw invalid('amount', `at most ${fresh ? fresh.amount - fresh.refundReserved : 0} fen of transaction ${target.transactionId} can still be refunded`);
+      throw invalid(
+        'amount',
+        `at most ${fresh ? fresh.amount - fresh.refundReserved : 0} fen of transaction ${target.transactionId} can still be refunded`,
+      );
     }
   } catch (err) {
     if (err instanceof DuplicateKeyError && err.index === 'idempotency_key') {
@@ -111,11 +128,21 @@ async function submitRefund(deps: PaymentDeps, refund: Refund, payment: PaymentR
   } catch (err) {
     if (!(err instanceof PaymentProviderError)) throw err;
     if (err.failure === 'BUSY' || err.failure === 'UNREACHABLE') {
-      deps.logger.warn({ refundId: refund.id, providerCode: err.providerCode }, 'refund not confirmed by WeChat Pay yet; reconciliation will ask again');
+      deps.logger.warn(
+        { refundId: refund.id, providerCode: err.providerCode },
+        'refund not confirmed by WeChat Pay yet; reconciliation will ask again',
+      );
       return;
     }
     const failure = `${err.providerCode ?? err.failure}: ${err.message}`;
-    await deps.store.moveRefund(refund.outRefundNo, refundStatusesBefore('CLOSED'), 'CLOSED', { failure }, releasesReservation('CLOSED'), deps.now());
+    await deps.store.moveRefund(
+      refund.outRefundNo,
+      refundStatusesBefore('CLOSED'),
+      'CLOSED',
+      { failure },
+      releasesReservation('CLOSED'),
+      deps.now(),
+    );
     deps.logger.error({ refundId: refund.id, providerCode: err.providerCode }, 'refund refused by WeChat Pay');
     throw paymentFailure(err);
   }
@@ -129,27 +156,49 @@ export interface RefundApplyResult {
 }
 
 /** Moves a refund forward as the provider reports it; a repeat or an older report changes nothing. */
-export async function applyRefundReport(deps: PaymentDeps, report: RefundReport, source: 'request' | 'notification' | 'reconcile'): Promise<RefundApplyResult> {
+export async function applyRefundReport(
+  deps: PaymentDeps,
+  report: RefundReport,
+  source: 'request' | 'notification' | 'reconcile',
+): Promise<RefundApplyResult> {
   const refund = await deps.store.findRefund(report.outRefundNo);
   if (!refund) return { outcome: 'UNKNOWN_REFUND', orderId: null, detail: `no refund ${report.outRefundNo}` };
-  const result = (outcome: RefundApplyResult['outcome'], detail: string | null = null): RefundApplyResult => ({ outcome, orderId: refund.orderId, detail });
-  if (report.merchantId !== null && report.merchantId !== deps.provider.payee.merchantId) return result('MCHID_MISMATCH', `mchid ${report.merchantId}`);
+  const result = (outcome: RefundApplyResult['outcome'], detail: string | null = null): RefundApplyResult => ({
+    outcome,
+    orderId: refund.orderId,
+    detail,
+  });
+  if (report.merchantId !== null && report.merchantId !== deps.provider.payee.merchantId)
+    return result('MCHID_MISMATCH', `mchid ${report.merchantId}`);
   if (report.amount !== refund.amount) {
-    deps.logger.error({ refundId: refund.id, expected: refund.amount, reported: report.amount }, 'refund amount mismatch: not applied, needs review');
+    deps.logger.error(
+      { refundId: refund.id, expected: refund.amount, reported: report.amount },
+      'refund amount mismatch: not applied, needs review',
+    );
     return result('AMOUNT_MISMATCH', `expected a refund of ${refund.amount}, reported ${report.amount}`);
   }
-  if (report.providerRefundId && !refund.providerRefundId) await deps.store.setRefundProviderId(refund.outRefundNo, report.providerRefundId, deps.now());
+  if (report.providerRefundId && !refund.providerRefundId)
+    await deps.store.setRefundProviderId(refund.outRefundNo, report.providerRefundId, deps.now());
   if (report.status === 'PROCESSING') return result('REFUND_UNCHANGED');
   const to = report.status;
   const moved = await deps.store.moveRefund(
     refund.outRefundNo,
     refundStatusesBefore(to),
     to,
-    { providerRefundId: report.providerRefundId, settledAt: to === 'SUCCESS' ? (report.settledAt ?? deps.now()) : null, failure: to === 'ABNORMAL' ? 'ABNORMAL: the money could not reach the shopper; handle it in the merchant platform' : null },
+    {
+      providerRefundId: report.providerRefundId,
+      settledAt: to === 'SUCCESS' ? (report.settledAt ?? deps.now()) : null,
+      failure: to === 'ABNORMAL' ? 'ABNORMAL: the money could not reach the shopper; handle it in the merchant platform' : null,
+    },
     releasesReservation(to),
     deps.now(),
   );
-  if (moved) (to === 'SUCCESS' ? deps.logger.info : deps.logger.error).call(deps.logger, { refundId: refund.id, orderId: refund.orderId, status: to, source }, 'refund settled');
+  if (moved)
+    (to === 'SUCCESS' ? deps.logger.info : deps.logger.error).call(
+      deps.logger,
+      { refundId: refund.id, orderId: refund.orderId, status: to, source },
+      'refund settled',
+    );
   return result(moved ? 'REFUND_APPLIED' : 'REFUND_UNCHANGED');
 }
 
@@ -178,7 +227,10 @@ export async function reconcileRefunds(deps: PaymentDeps & { minAgeMs: number; b
       }
     } catch (err) {
       report.errors += 1;
-      deps.logger.warn({ refundId: refund.id, err: (err as Error).message }, 'reconciliation of a refund failed; will try again next round');
+      deps.logger.warn(
+        { refundId: refund.id, err: (err as Error).message },
+        'reconciliation of a refund failed; will try again next round',
+      );
     }
   }
   return report;

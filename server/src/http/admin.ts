@@ -20,7 +20,8 @@ export function requireAdmin(token: string | null): RequestHandler {
     if (!expected) throw new AppError('NOT_FOUND', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
     const given = /^Bearer (\S{1,256})$/.exec(req.get('Authorization') ?? '')?.[1];
     // Compared as digests, in constant time: the token's length and prefix leak nothing.
-    if (!given || !crypto.timingSafeEqual(digest(given), expected)) throw new AppError('UNAUTHENTICATED', 'the admin token is missing or wrong');
+    if (!given || !crypto.timingSafeEqual(digest(given), expected))
+      throw new AppError('UNAUTHENTICATED', 'the admin token is missing or wrong');
     next();
   };
 }
@@ -47,7 +48,12 @@ export const shipmentBody = z.strictObject({
   allDelivered: z.boolean().optional(),
 });
 
-export function adminRoutes(deps: PaymentDeps, adminToken: string | null, stats: () => Record<string, unknown>, fulfilment: FulfilmentDeps): Router {
+export function adminRoutes(
+  deps: PaymentDeps,
+  adminToken: string | null,
+  stats: () => Record<string, unknown>,
+  fulfilment: FulfilmentDeps,
+): Router {
   const r = express.Router();
   r.use(requireAdmin(adminToken));
 
@@ -73,9 +79,11 @@ export function adminRoutes(deps: PaymentDeps, adminToken: string | null, stats:
   });
 
   r.get('/carriers', async (_req, res) => {
-    res.json({ carriers: await fulfilment.shipping.carriers().catch((err: unknown) => {
-      throw new AppError('WECHAT_UNREACHABLE', `WeChat's delivery list could not be read: ${(err as Error).message}`);
-    }) });
+    res.json({
+      carriers: await fulfilment.shipping.carriers().catch((err: unknown) => {
+        throw new AppError('WECHAT_UNREACHABLE', `WeChat's delivery list could not be read: ${(err as Error).message}`);
+      }),
+    });
   });
 
   r.post('/orders/:id/refunds', async (req, res) => {
@@ -83,9 +91,22 @@ export function adminRoutes(deps: PaymentDeps, adminToken: string | null, stats:
     const body = parse(refundBody, req.body);
     const keyHeader = req.get('Idempotency-Key');
     const key = keyHeader === undefined ? null : parse(idempotencyKey, keyHeader, 'Idempotency-Key');
-    const { refund, replayed } = await requestRefund(deps, id, { amount: body.amount, reason: body.reason ?? null, transactionId: body.transactionId }, key);
+    const { refund, replayed } = await requestRefund(
+      deps,
+      id,
+      { amount: body.amount, reason: body.reason ?? null, transactionId: body.transactionId },
+      key,
+    );
     if (replayed) res.set('Idempotent-Replayed', 'true');
-    res.status(replayed ? 200 : 201).json({ refund: { ...toRefundView(refund), outRefundNo: refund.outRefundNo, transactionId: refund.transactionId, reason: refund.reason, failure: refund.failure } });
+    res.status(replayed ? 200 : 201).json({
+      refund: {
+        ...toRefundView(refund),
+        outRefundNo: refund.outRefundNo,
+        transactionId: refund.transactionId,
+        reason: refund.reason,
+        failure: refund.failure,
+      },
+    });
   });
   return r;
 }

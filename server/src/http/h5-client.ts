@@ -59,7 +59,10 @@ export function serveH5Client(dir: string, sandboxBase: string | null): Router {
       index: false,
       serveStatic: {
         setHeaders(res, file) {
-          res.setHeader('Cache-Control', /[.-][0-9a-f]{8,}\.(js|css)(\.br|\.gz)?$/.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache');
+          res.setHeader(
+            'Cache-Control',
+            /[.-][0-9a-f]{8,}\.(js|css)(\.br|\.gz)?$/.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache',
+          );
         },
       },
     }),
@@ -77,7 +80,10 @@ export function serveH5Client(dir: string, sandboxBase: string | null): Router {
       }
       // Rebuilt while running: read it again, otherwise serve what was read.
       if (cached?.mtimeMs !== mtimeMs) cached = { mtimeMs, html: injectClientConfig(fs.readFileSync(index, 'utf8'), { sandboxBase }) };
-      res.type('html').set('Cache-Control', 'no-cache').send(cached.html.replaceAll(NONCE, nonceOf(res)));
+      res
+        .type('html')
+        .set('Cache-Control', 'no-cache')
+        .send(cached.html.replaceAll(NONCE, nonceOf(res)));
     });
   });
   return router;

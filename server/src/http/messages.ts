@@ -34,7 +34,12 @@ export function messageRoutes(deps: MessageDeps): Router {
 
   // The URL check when the push URL is configured: echo echostr once the signature holds.
   r.get('/', (req, res) => {
-    const { signature, timestamp, nonce, echostr } = { signature: q(req.query.signature), timestamp: q(req.query.timestamp), nonce: q(req.query.nonce), echostr: q(req.query.echostr) };
+    const { signature, timestamp, nonce, echostr } = {
+      signature: q(req.query.signature),
+      timestamp: q(req.query.timestamp),
+      nonce: q(req.query.nonce),
+      echostr: q(req.query.echostr),
+    };
     if (!sameSignature(signature, pushSignature(config!.token, timestamp, nonce))) return refuse(res, 'signature does not match');
     res.type('text/plain').send(echostr);
   });
@@ -52,26 +57,41 @@ export function messageRoutes(deps: MessageDeps): Router {
     let message: Record<string, unknown>;
     if (q(req.query.encrypt_type) === 'aes') {
       const encrypted = q(body.Encrypt);
-      if (!encrypted || !sameSignature(q(req.query.msg_signature), pushSignature(config!.token, timestamp, nonce, encrypted))) return refuse(res, 'msg_signature does not match');
+      if (!encrypted || !sameSignature(q(req.query.msg_signature), pushSignature(config!.token, timestamp, nonce, encrypted)))
+        return refuse(res, 'msg_signature does not match');
       try {
         message = JSON.parse(decryptMessage(key!, encrypted, config!.appid)) as Record<string, unknown>;
       } catch (err) {
         return refuse(res, `cannot decrypt: ${(err as Error).message}`);
       }
     } else {
-      if (!sameSignature(q(req.query.signature), pushSignature(config!.token, timestamp, nonce))) return refuse(res, 'signature does not match');
+      if (!sameSignature(q(req.query.signature), pushSignature(config!.token, timestamp, nonce)))
+        return refuse(res, 'signature does not match');
       message = body;
     }
     const event = q(message.Event);
     if (event === 'trade_manage_order_settlement') {
-      const num = (v: unknown) => (typeof v === 'number' && v > 0 ? v : typeof v === 'string' && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : null);
-      const shipment = await applySettlementPush(deps, { merchantTradeNo: q(message.merchant_trade_no), confirmReceiveTime: num(message.confirm_receive_time), settlementTime: num(message.settlement_time) });
+      const num = (v: unknown) =>
+        typeof v === 'number' && v > 0 ? v : typeof v === 'string' && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : null;
+      const shipment = await applySettlementPush(deps, {
+        merchantTradeNo: q(message.merchant_trade_no),
+        confirmReceiveTime: num(message.confirm_receive_time),
+        settlementTime: num(message.settlement_time),
+      });
       deps.logger.info({ event, merchantTradeNo: q(message.merchant_trade_no), status: shipment?.status ?? null }, 'message push');
     } else if (event === 'trade_manage_remind_shipping') {
       const merchantTradeNo = q(message.merchant_trade_no).slice(0, 64);
       const attempt = merchantTradeNo ? await deps.store.findAttempt(merchantTradeNo) : null;
-      deps.reminders.add({ merchantTradeNo, transactionId: q(message.transaction_id).slice(0, 64), orderId: attempt?.orderId ?? null, receivedAt: deps.now() });
-      deps.logger.warn({ event, merchantTradeNo: q(message.merchant_trade_no), transactionId: q(message.transaction_id) }, 'WeChat reminds: an order has been unshipped for more than 48 hours');
+      deps.reminders.add({
+        merchantTradeNo,
+        transactionId: q(message.transaction_id).slice(0, 64),
+        orderId: attempt?.orderId ?? null,
+        receivedAt: deps.now(),
+      });
+      deps.logger.warn(
+        { event, merchantTradeNo: q(message.merchant_trade_no), transactionId: q(message.transaction_id) },
+        'WeChat reminds: an order has been unshipped for more than 48 hours',
+      );
     } else {
       deps.logger.info({ event: event.slice(0, 64) }, 'message push ignored');
     }

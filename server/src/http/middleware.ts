@@ -10,7 +10,12 @@ import { AppError } from '../domain/errors';
 
 /** helmet's defaults everywhere; the API's answers are data: no content of theirs may run or be framed. */
 export function securityHeaders(): RequestHandler {
-  const base = helmet({ contentSecurityPolicy: false, frameguard: { action: 'deny' }, crossOriginResourcePolicy: { policy: 'same-origin' }, referrerPolicy: { policy: 'no-referrer' } });
+  const base = helmet({
+    contentSecurityPolicy: false,
+    frameguard: { action: 'deny' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
   const api = helmet.contentSecurityPolicy({ useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
   return (req, res, next) => {
     base(req, res, (err?: unknown) => {
@@ -62,8 +67,19 @@ export function requestLog(logger: Logger): RequestHandler {
     wrapSerializers: false,
     serializers: { req: () => undefined, res: () => undefined, err: (e: Error) => e.message },
     // The line's fields, computed once the answer is sent (status and duration are known then).
-    customSuccessObject: (req, res, val: { responseTime?: number }) => ({ method: req.method, path: pathOf(req), status: res.statusCode, ms: val.responseTime }),
-    customErrorObject: (req, res, err, val: { responseTime?: number }) => ({ method: req.method, path: pathOf(req), status: res.statusCode, ms: val.responseTime, err: err?.message }),
+    customSuccessObject: (req, res, val: { responseTime?: number }) => ({
+      method: req.method,
+      path: pathOf(req),
+      status: res.statusCode,
+      ms: val.responseTime,
+    }),
+    customErrorObject: (req, res, err, val: { responseTime?: number }) => ({
+      method: req.method,
+      path: pathOf(req),
+      status: res.statusCode,
+      ms: val.responseTime,
+      err: err?.message,
+    }),
   });
   return (req, res, next) => http(req, res, () => logContext.run({ reqId: String(req.id) }, next));
 }

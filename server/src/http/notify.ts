@@ -6,7 +6,7 @@ import { logContext } from '../logger';
 import type { NotificationMetric } from '../metrics';
 import { toAppError } from './errors';
 import type { NotificationOutcome } from '../domain/notification';
-import { receiveNotification, type NotifyDeps } from '../domain/receive-notification';
+import { type NotificationAnswer, receiveNotification, type NotifyDeps } from '../domain/receive-notification';
 
 /** The status WeChat gets for each recorded outcome. */
 function statusFor(outcome: NotificationOutcome, settled: boolean): number {
@@ -37,7 +37,7 @@ export function notifyRoutes(deps: NotifyDeps): Router {
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v[0] : v;
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    let answer;
+    let answer: NotificationAnswer;
     try {
       answer = await receiveNotification(deps, { headers, body });
     } catch (err) {

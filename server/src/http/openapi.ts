@@ -25,16 +25,30 @@ const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
 /** Error answers, each with what it means on this route; all share the Error body. */
 function errors(codes: Record<number, string>): ZodOpenApiResponsesObject {
-  return Object.fromEntries(Object.entries(codes).map(([status, description]) => [status, { description, content: json(errorResponseSchema) }]));
+  return Object.fromEntries(
+    Object.entries(codes).map(([status, description]) => [status, { description, content: json(errorResponseSchema) }]),
+  );
 }
-const COMMON = { 413: 'PAYLOAD_TOO_LARGE: a JSON body over 16 KB', 415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not application/json', 500: 'INTERNAL', 503: 'STORE_UNAVAILABLE: the database cannot be reached; try again' };
+const COMMON = {
+  413: 'PAYLOAD_TOO_LARGE: a JSON body over 16 KB',
+  415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not application/json',
+  500: 'INTERNAL',
+  503: 'STORE_UNAVAILABLE: the database cannot be reached; try again',
+};
 const AUTHED = { 401: 'UNAUTHENTICATED: no token, or an expired one: log in again' };
-const ADMIN = { 401: 'UNAUTHENTICATED: the admin token is missing or wrong', 404: 'NOT_FOUND: also every admin route when ADMIN_TOKEN is not set' };
+const ADMIN = {
+  401: 'UNAUTHENTICATED: the admin token is missing or wrong',
+  404: 'NOT_FOUND: also every admin route when ADMIN_TOKEN is not set',
+};
 const LIMITED = { 429: 'RATE_LIMITED: too many requests; `Retry-After` says when to try again' };
 
 const idPath = { path: z.object({ id: orderIdParam.meta({ description: 'The order id (ord_ and 32 hex digits)' }) }) };
 const keyHeader = {
-  header: z.object({ 'Idempotency-Key': idempotencyKey.optional().meta({ description: 'The same key and body return the first answer (Idempotent-Replayed: true); another body is refused' }) }),
+  header: z.object({
+    'Idempotency-Key': idempotencyKey
+      .optional()
+      .meta({ description: 'The same key and body return the first answer (Idempotent-Replayed: true); another body is refused' }),
+  }),
 };
 
 const recordSchema = (id: string, description: string) => z.looseObject({}).meta({ id, description });
@@ -46,26 +60,49 @@ const shipmentSchema = z
     packages: z.array(z.looseObject({ carrier: z.string().nullable(), trackingNo: z.string().nullable() })),
     itemDesc: z.string(),
     shipCount: z.number().int().min(1).max(2).meta({ description: '2 once the one change WeChat allows has been used' }),
-    upload: z.enum(['PENDING', 'ACCEPTED', 'REFUSED']).meta({ description: 'PENDING: reconciliation sends it again; REFUSED: see refusal' }),
+    upload: z
+      .enum(['PENDING', 'ACCEPTED', 'REFUSED'])
+      .meta({ description: 'PENDING: reconciliation sends it again; REFUSED: see refusal' }),
     refusal: z.object({ code: z.number(), message: z.string(), fix: z.string() }).nullable(),
-    wechatState: z.number().int().nullable().meta({ description: "WeChat's order_state: 1 to ship, 2 shipped, 3 confirmed, 4 completed, 5 refunded, 6 awaiting settlement" }),
+    wechatState: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: "WeChat's order_state: 1 to ship, 2 shipped, 3 confirmed, 4 completed, 5 refunded, 6 awaiting settlement" }),
   })
   .meta({ id: 'Shipment' });
 const adminOrderSchema = z
   .object({
     order: orderViewSchema.extend({ userId: z.string(), reviewReason: z.string().nullable() }),
     attempts: z.array(recordSchema('PaymentAttempt', 'One payment attempt: outTradeNo, prepayId, prepayExpiresAt, createdAt')),
-    payments: z.array(recordSchema('PaymentRecord', 'A payment WeChat reported: transactionId, amount, kind (ORDER, DUPLICATE, AFTER_CLOSE), paidAt, refundReserved')),
-    notifications: z.array(recordSchema('NotificationRecord', 'A notification received: id, eventType, outcome, detail, requestId, deliveries, times')),
+    payments: z.array(
+      recordSchema(
+        'PaymentRecord',
+        'A payment WeChat reported: transactionId, amount, kind (ORDER, DUPLICATE, AFTER_CLOSE), paidAt, refundReserved',
+      ),
+    ),
+    notifications: z.array(
+      recordSchema('NotificationRecord', 'A notification received: id, eventType, outcome, detail, requestId, deliveries, times'),
+    ),
     refunds: z.array(recordSchema('Refund', 'A refund with its provider references and failure, if any')),
     shipment: shipmentSchema.nullable(),
   })
   .meta({ id: 'AdminOrder' });
 const adminOrderPageSchema = z
-  .object({ orders: z.array(orderViewSchema.extend({ reviewReason: z.string().nullable() })), next: z.string().nullable().meta({ description: 'Pass as `before` for the next page' }) })
+  .object({
+    orders: z.array(orderViewSchema.extend({ reviewReason: z.string().nullable() })),
+    next: z.string().nullable().meta({ description: 'Pass as `before` for the next page' }),
+  })
   .meta({ id: 'AdminOrderPage' });
 const adminRefundSchema = z
-  .object({ refund: refundViewSchema.extend({ outRefundNo: z.string(), transactionId: z.string(), reason: z.string().nullable(), failure: z.string().nullable() }) })
+  .object({
+    refund: refundViewSchema.extend({
+      outRefundNo: z.string(),
+      transactionId: z.string(),
+      reason: z.string().nullable(),
+      failure: z.string().nullable(),
+    }),
+  })
   .meta({ id: 'AdminRefundResponse' });
 const wechatAnswer = z.object({ code: z.literal('FAIL'), message: z.string() }).meta({ id: 'WechatPayNotifyAnswer' });
 
@@ -78,7 +115,7 @@ export function openApiDocument() {
       title: 'WeChat Pay checkout API',
       version: '1.0.0',
       description:
-        'Money is integer fen. Every answer carries a `Request-ID`. Shopper routes take `Authorization: Bearer <token>` from /api/auth/login; admin routes the operator\'s `ADMIN_TOKEN`. JSON bodies must be `application/json`.',
+        "Money is integer fen. Every answer carries a `Request-ID`. Shopper routes take `Authorization: Bearer <token>` from /api/auth/login; admin routes the operator's `ADMIN_TOKEN`. JSON bodies must be `application/json`.",
     },
     components: {
       securitySchemes: {
@@ -87,8 +124,20 @@ export function openApiDocument() {
       },
     },
     paths: {
-      '/api/health': { get: op({ summary: 'Liveness, and that the store answers', tags: ['system'], responses: { 200: { description: 'Up', content: json(healthResponseSchema) }, ...errors({ 503: COMMON[503] }) } }) },
-      '/api/openapi.json': { get: op({ summary: 'This document', tags: ['system'], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.looseObject({}) } } } } }) },
+      '/api/health': {
+        get: op({
+          summary: 'Liveness, and that the store answers',
+          tags: ['system'],
+          responses: { 200: { description: 'Up', content: json(healthResponseSchema) }, ...errors({ 503: COMMON[503] }) },
+        }),
+      },
+      '/api/openapi.json': {
+        get: op({
+          summary: 'This document',
+          tags: ['system'],
+          responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.looseObject({}) } } } },
+        }),
+      },
       '/api/auth/login': {
         post: op({
           summary: 'Log in with a wx.login code (code2Session)',
@@ -96,15 +145,40 @@ export function openApiDocument() {
           requestBody: { content: json(loginBody) },
           responses: {
             200: { description: 'A session token', content: json(loginResponseSchema) },
-            ...errors({ 400: 'VALIDATION_FAILED', 401: 'WECHAT_CODE_INVALID: the code was used or expired: call wx.login again', ...LIMITED, ...COMMON, 502: 'WECHAT_UNREACHABLE', 503: 'WECHAT_BUSY (WeChat asks to try again) or STORE_UNAVAILABLE' }),
+            ...errors({
+              400: 'VALIDATION_FAILED',
+              401: 'WECHAT_CODE_INVALID: the code was used or expired: call wx.login again',
+              ...LIMITED,
+              ...COMMON,
+              502: 'WECHAT_UNREACHABLE',
+              503: 'WECHAT_BUSY (WeChat asks to try again) or STORE_UNAVAILABLE',
+            }),
           },
         }),
       },
-      '/api/auth/logout': { post: op({ summary: 'End this session', tags: ['shopper'], security: [{ shopper: [] }], responses: { 204: { description: 'Logged out' }, ...errors({ ...AUTHED, ...COMMON }) } }) },
-      '/api/auth/logout-all': {
-        post: op({ summary: "End every session of this shopper (log out everywhere)", tags: ['shopper'], security: [{ shopper: [] }], responses: { 204: { description: 'Every session ended' }, ...errors({ ...AUTHED, ...COMMON }) } }),
+      '/api/auth/logout': {
+        post: op({
+          summary: 'End this session',
+          tags: ['shopper'],
+          security: [{ shopper: [] }],
+          responses: { 204: { description: 'Logged out' }, ...errors({ ...AUTHED, ...COMMON }) },
+        }),
       },
-      '/api/products': { get: op({ summary: 'The catalog; prices in fen', tags: ['shopper'], responses: { 200: { description: 'Products', content: json(productsResponseSchema) }, ...errors({ 503: COMMON[503] }) } }) },
+      '/api/auth/logout-all': {
+        post: op({
+          summary: 'End every session of this shopper (log out everywhere)',
+          tags: ['shopper'],
+          security: [{ shopper: [] }],
+          responses: { 204: { description: 'Every session ended' }, ...errors({ ...AUTHED, ...COMMON }) },
+        }),
+      },
+      '/api/products': {
+        get: op({
+          summary: 'The catalog; prices in fen',
+          tags: ['shopper'],
+          responses: { 200: { description: 'Products', content: json(productsResponseSchema) }, ...errors({ 503: COMMON[503] }) },
+        }),
+      },
       '/api/orders': {
         post: op({
           summary: 'Place an order: the server prices the cart, saves it and returns the signed wx.requestPayment fields',
@@ -114,7 +188,10 @@ export function openApiDocument() {
           requestBody: { content: json(createOrderBody) },
           responses: {
             201: { description: 'Created, with the payment fields', content: json(checkoutResponseSchema) },
-            200: { description: 'A replay of the same Idempotency-Key and body (Idempotent-Replayed: true)', content: json(checkoutResponseSchema) },
+            200: {
+              description: 'A replay of the same Idempotency-Key and body (Idempotent-Replayed: true)',
+              content: json(checkoutResponseSchema),
+            },
             ...errors({
               400: 'VALIDATION_FAILED (with `field`) or UNKNOWN_SKU',
               ...AUTHED,
@@ -125,7 +202,15 @@ export function openApiDocument() {
             }),
           },
         }),
-        get: op({ summary: "The shopper's orders, newest first", tags: ['shopper'], security: [{ shopper: [] }], responses: { 200: { description: 'Orders', content: json(ordersResponseSchema) }, ...errors({ ...AUTHED, ...LIMITED, ...COMMON }) } }),
+        get: op({
+          summary: "The shopper's orders, newest first",
+          tags: ['shopper'],
+          security: [{ shopper: [] }],
+          responses: {
+            200: { description: 'Orders', content: json(ordersResponseSchema) },
+            ...errors({ ...AUTHED, ...LIMITED, ...COMMON }),
+          },
+        }),
       },
       '/api/orders/{id}': {
         get: op({
@@ -133,7 +218,16 @@ export function openApiDocument() {
           tags: ['shopper'],
           security: [{ shopper: [] }],
           requestParams: idPath,
-          responses: { 200: { description: 'The order', content: json(orderResponseSchema) }, ...errors({ 400: 'VALIDATION_FAILED: not an order id', ...AUTHED, 404: 'NOT_FOUND (also for another shopper\'s order)', ...LIMITED, ...COMMON }) },
+          responses: {
+            200: { description: 'The order', content: json(orderResponseSchema) },
+            ...errors({
+              400: 'VALIDATION_FAILED: not an order id',
+              ...AUTHED,
+              404: "NOT_FOUND (also for another shopper's order)",
+              ...LIMITED,
+              ...COMMON,
+            }),
+          },
         }),
       },
       '/api/orders/{id}/payment': {
@@ -144,17 +238,39 @@ export function openApiDocument() {
           requestParams: idPath,
           responses: {
             200: { description: 'The order and fresh payment fields', content: json(checkoutResponseSchema) },
-            ...errors({ 400: 'VALIDATION_FAILED', ...AUTHED, 404: 'NOT_FOUND', 409: 'ORDER_ALREADY_PAID or ORDER_CLOSED', ...LIMITED, 502: 'WECHATPAY_UNREACHABLE or WECHATPAY_REJECTED', 503: 'WECHATPAY_BUSY: another request is working on the order', 500: 'INTERNAL', 415: COMMON[415] }),
+            ...errors({
+              400: 'VALIDATION_FAILED',
+              ...AUTHED,
+              404: 'NOT_FOUND',
+              409: 'ORDER_ALREADY_PAID or ORDER_CLOSED',
+              ...LIMITED,
+              502: 'WECHATPAY_UNREACHABLE or WECHATPAY_REJECTED',
+              503: 'WECHATPAY_BUSY: another request is working on the order',
+              500: 'INTERNAL',
+              415: COMMON[415],
+            }),
           },
         }),
       },
       '/api/orders/{id}/receipt': {
         post: op({
-          summary: "Back from WeChat's confirm-receipt component: the server asks WeChat (get_order) and moves the shipment forward; the client's word is never taken",
+          summary:
+            "Back from WeChat's confirm-receipt component: the server asks WeChat (get_order) and moves the shipment forward; the client's word is never taken",
           tags: ['shopper'],
           security: [{ shopper: [] }],
           requestParams: idPath,
-          responses: { 200: { description: 'The order as WeChat now has it', content: json(orderResponseSchema) }, ...errors({ 400: 'VALIDATION_FAILED', ...AUTHED, 404: 'NOT_FOUND', 409: 'ORDER_NOT_PAID: not shipped yet', ...LIMITED, 502: 'WECHAT_UNREACHABLE', ...COMMON }) },
+          responses: {
+            200: { description: 'The order as WeChat now has it', content: json(orderResponseSchema) },
+            ...errors({
+              400: 'VALIDATION_FAILED',
+              ...AUTHED,
+              404: 'NOT_FOUND',
+              409: 'ORDER_NOT_PAID: not shipped yet',
+              ...LIMITED,
+              502: 'WECHAT_UNREACHABLE',
+              ...COMMON,
+            }),
+          },
         }),
       },
       '/api/wechat/messages': {
@@ -162,16 +278,29 @@ export function openApiDocument() {
           summary: "WeChat's URL check for the message-push configuration: echoes echostr when the signature holds",
           tags: ['wechat'],
           requestParams: { query: z.object({ signature: z.string(), timestamp: z.string(), nonce: z.string(), echostr: z.string() }) },
-          responses: { 200: { description: 'echostr', content: { 'text/plain': { schema: z.string() } } }, 401: { description: 'Signature does not match', content: { 'text/plain': { schema: z.string() } } }, ...errors({ 404: 'NOT_FOUND: WECHAT_MESSAGE_TOKEN is not set' }) },
+          responses: {
+            200: { description: 'echostr', content: { 'text/plain': { schema: z.string() } } },
+            401: { description: 'Signature does not match', content: { 'text/plain': { schema: z.string() } } },
+            ...errors({ 404: 'NOT_FOUND: WECHAT_MESSAGE_TOKEN is not set' }),
+          },
         }),
         post: op({
           summary: 'Message pushes (JSON, plaintext or safe mode): trade_manage_order_settlement, trade_manage_remind_shipping',
           tags: ['wechat'],
-          requestBody: { content: { 'application/json': { schema: z.looseObject({}).meta({ description: 'Safe mode: {ToUserName, Encrypt}; plaintext: the event itself' }) } } },
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: z.looseObject({}).meta({ description: 'Safe mode: {ToUserName, Encrypt}; plaintext: the event itself' }),
+              },
+            },
+          },
           responses: {
             200: { description: 'success', content: { 'text/plain': { schema: z.string() } } },
             400: { description: 'Not JSON', content: { 'text/plain': { schema: z.string() } } },
-            401: { description: 'Signature, timestamp or appid refused: nothing changed', content: { 'text/plain': { schema: z.string() } } },
+            401: {
+              description: 'Signature, timestamp or appid refused: nothing changed',
+              content: { 'text/plain': { schema: z.string() } },
+            },
             ...errors({ 404: 'NOT_FOUND: WECHAT_MESSAGE_TOKEN is not set', 413: COMMON[413], 500: 'INTERNAL', 503: COMMON[503] }),
           },
         }),
@@ -179,13 +308,26 @@ export function openApiDocument() {
       '/api/wechatpay/notify': {
         post: op({
           summary: "WeChat Pay's payment and refund notifications (its notify_url)",
-          description: 'Read as raw bytes: API v3 JSON signed in the Wechatpay-* headers, or API v2 XML signed in its body. 204 (v2: 200 with SUCCESS XML) only once the outcome is verified and stored; any other status makes WeChat deliver again on its schedule.',
+          description:
+            'Read as raw bytes: API v3 JSON signed in the Wechatpay-* headers, or API v2 XML signed in its body. 204 (v2: 200 with SUCCESS XML) only once the outcome is verified and stored; any other status makes WeChat deliver again on its schedule.',
           tags: ['wechat'],
-          requestBody: { content: { 'application/json': { schema: z.looseObject({}).meta({ description: 'The v3 envelope: id, create_time, event_type, resource (AEAD_AES_256_GCM)' }) }, 'text/xml': { schema: z.string() } } },
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: z
+                  .looseObject({})
+                  .meta({ description: 'The v3 envelope: id, create_time, event_type, resource (AEAD_AES_256_GCM)' }),
+              },
+              'text/xml': { schema: z.string() },
+            },
+          },
           responses: {
             204: { description: 'Verified and recorded with a settled outcome' },
             200: { description: 'API v2: <xml><return_code>SUCCESS</return_code></xml>', content: { 'text/xml': { schema: z.string() } } },
-            400: { description: 'Malformed, or recorded with an outcome the shop cannot apply (WeChat retries)', content: json(wechatAnswer) },
+            400: {
+              description: 'Malformed, or recorded with an outcome the shop cannot apply (WeChat retries)',
+              content: json(wechatAnswer),
+            },
             401: { description: 'Signature, serial or timestamp refused', content: json(wechatAnswer) },
             404: { description: 'UNKNOWN_ORDER or UNKNOWN_REFUND (WeChat retries: the order may appear)', content: json(wechatAnswer) },
             413: { description: 'Body over 64 KB', content: json(wechatAnswer) },
@@ -194,7 +336,18 @@ export function openApiDocument() {
         }),
       },
       '/api/admin/stats': {
-        get: op({ summary: "This process's counters", tags: ['admin'], security: [{ admin: [] }], responses: { 200: { description: 'pid, store commits, refused notifications by reason', content: json(z.looseObject({ pid: z.number().int() }).meta({ id: 'AdminStats' })) }, ...errors({ ...ADMIN, 500: 'INTERNAL' }) } }),
+        get: op({
+          summary: "This process's counters",
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          responses: {
+            200: {
+              description: 'pid, store commits, refused notifications by reason',
+              content: json(z.looseObject({ pid: z.number().int() }).meta({ id: 'AdminStats' })),
+            },
+            ...errors({ ...ADMIN, 500: 'INTERNAL' }),
+          },
+        }),
       },
       '/api/admin/orders': {
         get: op({
@@ -202,16 +355,22 @@ export function openApiDocument() {
           tags: ['admin'],
           security: [{ admin: [] }],
           requestParams: { query: adminOrdersQuery },
-          responses: { 200: { description: 'A page of orders', content: json(adminOrderPageSchema) }, ...errors({ 400: 'VALIDATION_FAILED', ...ADMIN, ...COMMON }) },
+          responses: {
+            200: { description: 'A page of orders', content: json(adminOrderPageSchema) },
+            ...errors({ 400: 'VALIDATION_FAILED', ...ADMIN, ...COMMON }),
+          },
         }),
       },
       '/api/admin/orders/{id}': {
         get: op({
-          summary: "One order with its attempts, payments, notifications and refunds",
+          summary: 'One order with its attempts, payments, notifications and refunds',
           tags: ['admin'],
           security: [{ admin: [] }],
           requestParams: idPath,
-          responses: { 200: { description: 'The order and its story', content: json(adminOrderSchema) }, ...errors({ 400: 'VALIDATION_FAILED', ...ADMIN, ...COMMON }) },
+          responses: {
+            200: { description: 'The order and its story', content: json(adminOrderSchema) },
+            ...errors({ 400: 'VALIDATION_FAILED', ...ADMIN, ...COMMON }),
+          },
         }),
       },
       '/api/admin/orders/{id}/refunds': {
@@ -222,9 +381,18 @@ export function openApiDocument() {
           requestParams: { ...idPath, ...keyHeader },
           requestBody: { content: json(refundBody) },
           responses: {
-            201: { description: 'Requested (usually PROCESSING; the outcome follows by notification or query)', content: json(adminRefundSchema) },
+            201: {
+              description: 'Requested (usually PROCESSING; the outcome follows by notification or query)',
+              content: json(adminRefundSchema),
+            },
             200: { description: 'A replay of the same Idempotency-Key', content: json(adminRefundSchema) },
-            ...errors({ 400: 'VALIDATION_FAILED: the amount is more than what is left to refund, or not whole fen', ...ADMIN, 409: 'ORDER_NOT_PAID or IDEMPOTENCY_KEY_REUSED', 502: 'WECHATPAY_UNREACHABLE or WECHATPAY_REJECTED', ...COMMON }),
+            ...errors({
+              400: 'VALIDATION_FAILED: the amount is more than what is left to refund, or not whole fen',
+              ...ADMIN,
+              409: 'ORDER_NOT_PAID or IDEMPOTENCY_KEY_REUSED',
+              502: 'WECHATPAY_UNREACHABLE or WECHATPAY_REJECTED',
+              ...COMMON,
+            }),
           },
         }),
       },
@@ -236,17 +404,45 @@ export function openApiDocument() {
           requestParams: idPath,
           requestBody: { content: json(shipmentBody) },
           responses: {
-            201: { description: 'Recorded; `upload` says whether WeChat took it (ACCEPTED), will be sent again (PENDING) or refused it (REFUSED, with the fix)', content: json(z.object({ shipment: shipmentSchema })) },
+            201: {
+              description:
+                'Recorded; `upload` says whether WeChat took it (ACCEPTED), will be sent again (PENDING) or refused it (REFUSED, with the fix)',
+              content: json(z.object({ shipment: shipmentSchema })),
+            },
             200: { description: 'The shipment changed (its one change)', content: json(z.object({ shipment: shipmentSchema })) },
-            ...errors({ 400: 'VALIDATION_FAILED naming the field (carrier not in the delivery list, missing tracking number, SF without SHOP_CONTACT_PHONE)', ...ADMIN, 409: 'ORDER_NOT_PAID, ORDER_REFUNDED, RESHIP_USED, SHIPMENT_LOCKED (receipt confirmed) or SHIPMENT_CHANGED', ...COMMON }),
+            ...errors({
+              400: 'VALIDATION_FAILED naming the field (carrier not in the delivery list, missing tracking number, SF without SHOP_CONTACT_PHONE)',
+              ...ADMIN,
+              409: 'ORDER_NOT_PAID, ORDER_REFUNDED, RESHIP_USED, SHIPMENT_LOCKED (receipt confirmed) or SHIPMENT_CHANGED',
+              ...COMMON,
+            }),
           },
         }),
       },
       '/api/admin/carriers': {
-        get: op({ summary: "WeChat's delivery list (cached for an hour)", tags: ['admin'], security: [{ admin: [] }], responses: { 200: { description: 'Carriers', content: json(z.object({ carriers: z.array(z.object({ id: z.string(), name: z.string() })) })) }, ...errors({ ...ADMIN, 502: 'WECHAT_UNREACHABLE', 500: 'INTERNAL' }) } }),
+        get: op({
+          summary: "WeChat's delivery list (cached for an hour)",
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          responses: {
+            200: {
+              description: 'Carriers',
+              content: json(z.object({ carriers: z.array(z.object({ id: z.string(), name: z.string() })) })),
+            },
+            ...errors({ ...ADMIN, 502: 'WECHAT_UNREACHABLE', 500: 'INTERNAL' }),
+          },
+        }),
       },
       '/metrics': {
-        get: op({ summary: 'Prometheus metrics', tags: ['admin'], security: [{ admin: [] }], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } }, ...errors(ADMIN) } }),
+        get: op({
+          summary: 'Prometheus metrics',
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          responses: {
+            200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } },
+            ...errors(ADMIN),
+          },
+        }),
       },
     },
   });
@@ -262,7 +458,10 @@ export function openApiRoutes(): Router {
   const ui = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   r.get('/docs', (_req, res) => {
     // Its own CSP: Swagger UI's scripts and styles from this origin, nothing else.
-    res.set('Content-Security-Policy', "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+    );
     res.type('html').send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>WeChat Pay checkout API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

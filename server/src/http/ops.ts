@@ -46,11 +46,19 @@ class Raw {
 }
 const raw = (html: string) => new Raw(html);
 const esc = (v: unknown): string =>
-  v instanceof Raw ? v.html : Array.isArray(v) ? v.map(esc).join('') : v === null || v === undefined ? '' : String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const html = (strings: TemplateStringsArray, ...values: unknown[]) => raw(strings.reduce((out, s, i) => out + s + (i < values.length ? esc(values[i]) : ''), ''));
+  v instanceof Raw
+    ? v.html
+    : Array.isArray(v)
+      ? v.map(esc).join('')
+      : v === null || v === undefined
+        ? ''
+        : String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const html = (strings: TemplateStringsArray, ...values: unknown[]) =>
+  raw(strings.reduce((out, s, i) => out + s + (i < values.length ? esc(values[i]) : ''), ''));
 
 const yuan = (fen: number) => `¥${(fen / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-const time = (iso: string | number | null) => (iso === null ? '—' : new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false }));
+const time = (iso: string | number | null) =>
+  iso === null ? '—' : new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false });
 
 /** "12.34" or "12" yuan → 1234 fen, exactly; null for anything else. */
 export function parseYuan(input: string): number | null {
@@ -99,7 +107,12 @@ const LOGISTICS: Record<LogisticsType, string> = { express: '快递', 'same-city
 const SHIP_STATUS: Record<string, string> = { SHIPPED: '已发货', RECEIVED: '已收货', COMPLETED: '已完成' };
 const UPLOAD: Record<string, string> = { PENDING: '等待上传（自动重试）', ACCEPTED: '微信已接收', REFUSED: '微信拒绝' };
 
-function shipmentSection(orderId: string, paid: boolean, s: import('../domain/shipment').Shipment | null, carriers: { id: string; name: string }[]): Raw {
+function shipmentSection(
+  orderId: string,
+  paid: boolean,
+  s: import('../domain/shipment').Shipment | null,
+  carriers: { id: string; name: string }[],
+): Raw {
   if (!paid && !s) return html``;
   const form = (label: string) => html`<form method="post" action="/admin/orders/${orderId}/ship" class="inline" aria-label="发货">
 <label>配送方式<select name="logisticsType">${(Object.keys(LOGISTICS) as LogisticsType[]).map((k) => html`<option value="${k}"${raw(s?.logisticsType === k ? ' selected' : '')}>${LOGISTICS[k]}</option>`)}</select></label>
@@ -124,7 +137,10 @@ export function opsRoutes(deps: OpsDeps): Router {
   r.use((req, res, next) => {
     if (!token) throw new AppError('NOT_FOUND', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
     // The page has no script and takes nothing from elsewhere.
-    res.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    res.set(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
     res.set('Cache-Control', 'no-store');
     // Browsers send Origin on this site's own form posts only with a referrer policy that allows it.
     res.set('Referrer-Policy', 'same-origin');
@@ -196,9 +212,24 @@ export function opsRoutes(deps: OpsDeps): Router {
         '订单',
         html`${flash ? html`<div class="flash">${flash}</div>` : ''}
 <section><div class="charts">
-${bars('每小时下单（近 24 小时）', hours.map((t, i) => ({ label: label(t), value: placed[i]! })))}
-${bars('每小时支付（近 24 小时）', hours.map((t, i) => ({ label: label(t), value: paid[i]! })), '#10aeff')}
-${refused.length ? bars('被拒绝的通知（自启动以来，按原因）', refused.map(([k, v]) => ({ label: k, value: v })), '#fa5151') : ''}
+${bars(
+  '每小时下单（近 24 小时）',
+  hours.map((t, i) => ({ label: label(t), value: placed[i]! })),
+)}
+${bars(
+  '每小时支付（近 24 小时）',
+  hours.map((t, i) => ({ label: label(t), value: paid[i]! })),
+  '#10aeff',
+)}
+${
+  refused.length
+    ? bars(
+        '被拒绝的通知（自启动以来，按原因）',
+        refused.map(([k, v]) => ({ label: k, value: v })),
+        '#fa5151',
+      )
+    : ''
+}
 </div>
 <table aria-label="被拒绝的通知"><tr><th>拒绝原因</th><th class="n">次数</th></tr>${refused.length ? refused.map(([k, v]) => html`<tr><td><code>${k}</code></td><td class="n">${v}</td></tr>`) : html`<tr><td class="muted" colspan="2">自启动以来没有被拒绝的通知</td></tr>`}</table>
 ${reminders.length ? html`<table aria-label="催发货提醒" class="spaced"><tr><th>微信催发货（超过 48 小时未发货）</th><th>收到</th></tr>${reminders.map((m) => html`<tr><td class="warn">${m.orderId ? html`<a href="/admin/orders/${m.orderId}">${m.merchantTradeNo}</a>` : m.merchantTradeNo}</td><td>${time(m.receivedAt)}</td></tr>`)}</table>` : ''}
@@ -261,7 +292,8 @@ ${d.notifications.length ? d.notifications.map((n) => html`<tr><td class="${n.ou
     const id = orderIdParam.safeParse(req.params.id);
     if (!id.success) throw new AppError('NOT_FOUND', 'order not found');
     const type = String(req.body?.logisticsType ?? '') as LogisticsType;
-    if (!['express', 'same-city', 'virtual', 'pickup'].includes(type)) return orderPage(req, res.status(400), { text: '请选择配送方式', error: true });
+    if (!['express', 'same-city', 'virtual', 'pickup'].includes(type))
+      return orderPage(req, res.status(400), { text: '请选择配送方式', error: true });
     const carrier = String(req.body?.carrier ?? '').trim();
     const trackingNo = String(req.body?.trackingNo ?? '').trim();
     const packages = type === 'express' ? [{ carrier, trackingNo }] : [];
@@ -284,12 +316,19 @@ ${d.notifications.length ? d.notifications.map((n) => html`<tr><td class="${n.ou
     const id = orderIdParam.safeParse(req.params.id);
     if (!id.success) throw new AppError('NOT_FOUND', 'order not found');
     const amount = parseYuan(String(req.body?.amount ?? ''));
-    const reason = String(req.body?.reason ?? '').trim().slice(0, 80) || null;
+    const reason =
+      String(req.body?.reason ?? '')
+        .trim()
+        .slice(0, 80) || null;
     const key = /^[\w-]{1,64}$/.test(String(req.body?.key ?? '')) ? `ops-${req.body.key}` : null;
-    if (amount === null || amount <= 0) return orderPage(req, res.status(400), { text: '金额应为大于 0 的数字，最多两位小数（元），例如 10.00', error: true });
+    if (amount === null || amount <= 0)
+      return orderPage(req, res.status(400), { text: '金额应为大于 0 的数字，最多两位小数（元），例如 10.00', error: true });
     try {
       const { refund, replayed } = await requestRefund(deps.payments, id.data, { amount, reason }, key);
-      res.redirect(303, `/admin/orders/${id.data}?msg=${encodeURIComponent(`${replayed ? '已提交过：' : ''}退款 ${yuan(refund.amount)} ${refund.status === 'SUCCESS' ? '已完成' : '已提交，等待微信支付确认'}（${refund.outRefundNo}）`)}`);
+      res.redirect(
+        303,
+        `/admin/orders/${id.data}?msg=${encodeURIComponent(`${replayed ? '已提交过：' : ''}退款 ${yuan(refund.amount)} ${refund.status === 'SUCCESS' ? '已完成' : '已提交，等待微信支付确认'}（${refund.outRefundNo}）`)}`,
+      );
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       await orderPage(req, res.status(err.status), { text: `未能退款：${err.message}`, error: true });

@@ -17,7 +17,13 @@ export interface OrderLimits {
   readsPerMinute: number;
 }
 
-export function orderRoutes(deps: CheckoutDeps, auth: Pick<AuthDeps, 'store' | 'now'>, limits: OrderLimits, limiter: LimiterFactory, fulfilment: FulfilmentDeps): Router {
+export function orderRoutes(
+  deps: CheckoutDeps,
+  auth: Pick<AuthDeps, 'store' | 'now'>,
+  limits: OrderLimits,
+  limiter: LimiterFactory,
+  fulfilment: FulfilmentDeps,
+): Router {
   const r = express.Router();
   r.use(requireUser(auth));
   // Per shopper, not per address: a rotating X-Forwarded-For changes nothing, and nobody can lock out another.

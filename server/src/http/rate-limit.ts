@@ -18,10 +18,19 @@ export function rateLimit(limiter: RateLimiterAbstract, keyOf: (req: Request) =>
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection; // the backend failed: let the error middleware answer
       const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      res.set({ 'RateLimit-Limit': String(limiter.points), 'RateLimit-Remaining': '0', 'RateLimit-Reset': String(seconds), 'Retry-After': String(seconds) });
+      res.set({
+        'RateLimit-Limit': String(limiter.points),
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': String(seconds),
+        'Retry-After': String(seconds),
+      });
       throw new AppError('RATE_LIMITED', `too many requests; try again in ${seconds} s`);
     }
-    res.set({ 'RateLimit-Limit': String(limiter.points), 'RateLimit-Remaining': String(r.remainingPoints), 'RateLimit-Reset': String(Math.ceil(r.msBeforeNext / 1000)) });
+    res.set({
+      'RateLimit-Limit': String(limiter.points),
+      'RateLimit-Remaining': String(r.remainingPoints),
+      'RateLimit-Reset': String(Math.ceil(r.msBeforeNext / 1000)),
+    });
     next();
   };
 }

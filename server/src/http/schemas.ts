@@ -41,17 +41,32 @@ const fen = z.number().int().min(0).meta({ description: 'Integer fen (1/100 yuan
 const isoTime = z.iso.datetime({ offset: true }).meta({ description: 'RFC 3339 time' });
 
 export const productSchema = z
-  .object({ sku: z.string(), name: z.string(), description: z.string(), price: fen, currency: z.literal('CNY'), maxQuantity: z.number().int().min(1) })
+  .object({
+    sku: z.string(),
+    name: z.string(),
+    description: z.string(),
+    price: fen,
+    currency: z.literal('CNY'),
+    maxQuantity: z.number().int().min(1),
+  })
   .meta({ id: 'Product' });
 
 export const refundViewSchema = z
-  .object({ id: z.string(), amount: fen, status: z.enum(['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL']), createdAt: isoTime, settledAt: isoTime.nullable() })
+  .object({
+    id: z.string(),
+    amount: fen,
+    status: z.enum(['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL']),
+    createdAt: isoTime,
+    settledAt: isoTime.nullable(),
+  })
   .meta({ id: 'RefundView' });
 
 export const shipmentViewSchema = z
   .object({
     status: z.enum(['SHIPPED', 'RECEIVED', 'COMPLETED']).meta({ description: '已发货, 已收货 (receipt confirmed), 已完成 (settled)' }),
-    merchantId: z.string().meta({ description: "wx.openBusinessView's extraData.merchant_id (with the order's outTradeNo as merchant_trade_no)" }),
+    merchantId: z
+      .string()
+      .meta({ description: "wx.openBusinessView's extraData.merchant_id (with the order's outTradeNo as merchant_trade_no)" }),
     logisticsType: z.enum(['express', 'same-city', 'virtual', 'pickup']),
     packages: z.array(z.object({ carrier: z.string().nullable(), carrierName: z.string().nullable(), trackingNo: z.string().nullable() })),
     shippedAt: isoTime,
@@ -71,7 +86,9 @@ export const orderViewSchema = z
     payDeadline: isoTime,
     paidAt: isoTime.nullable(),
     closedAt: isoTime.nullable(),
-    refundDue: z.boolean().meta({ description: 'A payment that must go back (a second payment, or one after the order closed) is not yet refunded' }),
+    refundDue: z
+      .boolean()
+      .meta({ description: 'A payment that must go back (a second payment, or one after the order closed) is not yet refunded' }),
     refundedTotal: fen,
     refunds: z.array(refundViewSchema),
     shipment: shipmentViewSchema.nullable().meta({ description: 'null while a paid order is to ship (待发货)' }),
@@ -80,19 +97,34 @@ export const orderViewSchema = z
   .meta({ id: 'OrderView' });
 
 export const paymentSheetSchema = z
-  .object({ timeStamp: z.string(), nonceStr: z.string(), package: z.string(), signType: z.enum(['RSA', 'MD5', 'HMAC-SHA256']), paySign: z.string() })
-  .meta({ id: 'RequestPaymentParams', description: 'The five wx.requestPayment fields, signed by the server: pass them through untouched' });
+  .object({
+    timeStamp: z.string(),
+    nonceStr: z.string(),
+    package: z.string(),
+    signType: z.enum(['RSA', 'MD5', 'HMAC-SHA256']),
+    paySign: z.string(),
+  })
+  .meta({
+    id: 'RequestPaymentParams',
+    description: 'The five wx.requestPayment fields, signed by the server: pass them through untouched',
+  });
 
-export const loginResponseSchema = z.object({ token: z.string(), expiresAt: isoTime, user: z.object({ id: z.string() }) }).meta({ id: 'LoginResponse' });
+export const loginResponseSchema = z
+  .object({ token: z.string(), expiresAt: isoTime, user: z.object({ id: z.string() }) })
+  .meta({ id: 'LoginResponse' });
 export const productsResponseSchema = z.object({ products: z.array(productSchema) }).meta({ id: 'ProductsResponse' });
 export const checkoutResponseSchema = z.object({ order: orderViewSchema, payment: paymentSheetSchema }).meta({ id: 'CheckoutResponse' });
 export const orderResponseSchema = z.object({ order: orderViewSchema }).meta({ id: 'OrderResponse' });
 export const ordersResponseSchema = z.object({ orders: z.array(orderViewSchema) }).meta({ id: 'OrdersResponse' });
-export const healthResponseSchema = z.object({ status: z.literal('ok'), store: z.enum(['sqlite', 'mongodb']), time: isoTime }).meta({ id: 'HealthResponse' });
+export const healthResponseSchema = z
+  .object({ status: z.literal('ok'), store: z.enum(['sqlite', 'mongodb']), time: isoTime })
+  .meta({ id: 'HealthResponse' });
 export const errorResponseSchema = z
   .object({
     error: z.object({
-      code: z.string().meta({ description: 'Stable, machine-readable: VALIDATION_FAILED, UNAUTHENTICATED, NOT_FOUND, ORDER_CLOSED, RATE_LIMITED, …' }),
+      code: z
+        .string()
+        .meta({ description: 'Stable, machine-readable: VALIDATION_FAILED, UNAUTHENTICATED, NOT_FOUND, ORDER_CLOSED, RATE_LIMITED, …' }),
       message: z.string(),
       field: z.string().optional().meta({ description: 'The refused field, for VALIDATION_FAILED' }),
       orderId: z.string().optional().meta({ description: 'When the order was saved but could not be offered for payment: retry it' }),

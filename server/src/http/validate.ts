@@ -3,7 +3,11 @@ import { AppError } from '../domain/errors';
 
 /** "items[0].quantity" from a zod path. */
 export function fieldName(path: readonly PropertyKey[], root = ''): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), root) || root || 'body';
+  return (
+    path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), root) ||
+    root ||
+    'body'
+  );
 }
 
 export function parse<T extends z.ZodType>(schema: T, value: unknown, root = ''): z.infer<T> {

@@ -9,7 +9,7 @@ import { unixSeconds } from '../wechatpay/time';
 import { createWechatPayV2Client, type V2Answer, type V2ClientOptions, type WechatPayV2Client } from '../wechatpay/v2/client';
 import { declaredSignType, decryptReqInfo, v2Sign, v2Verify, type V2SignType } from '../wechatpay/v2/sign';
 import { beijingCompact } from '../wechatpay/time';
-import { parseV2Xml, v2NotificationAnswer, XmlFormatError } from '../wechatpay/v2/xml';
+import { parseV2Xml, v2NotificationAnswer, type XmlFormatError } from '../wechatpay/v2/xml';
 import {
   PaymentProviderError,
   type NotificationParse,
@@ -35,7 +35,12 @@ export function parseBeijing(s: string | undefined): number {
   return m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`) : NaN;
 }
 
-const REFUND_STATUS: Record<string, ProviderRefundStatus> = { SUCCESS: 'SUCCESS', REFUNDCLOSE: 'CLOSED', PROCESSING: 'PROCESSING', CHANGE: 'ABNORMAL' };
+const REFUND_STATUS: Record<string, ProviderRefundStatus> = {
+  SUCCESS: 'SUCCESS',
+  REFUNDCLOSE: 'CLOSED',
+  PROCESSING: 'PROCESSING',
+  CHANGE: 'ABNORMAL',
+};
 
 function integer(s: string | undefined): number | undefined {
   return s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined;
@@ -83,15 +88,34 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
 
   function parsePayment(fields: Record<string, string>): NotificationParse {
     const declared = declaredSignType(fields);
-    if (!declared) return { ok: false, refusal: { reason: 'UNSUPPORTED_SIGNATURE_TYPE', message: `unsupported sign_type ${fields.sign_type}`, unauthentic: false } };
-    if (!fields.sign || !v2Verify(fields, o.apiKey, declared)) return { ok: false, refusal: { reason: 'BAD_SIGNATURE', message: 'sign does not verify', unauthentic: true } };
+    if (!declared)
+      return {
+        ok: false,
+        refusal: { reason: 'UNSUPPORTED_SIGNATURE_TYPE', message: `unsupported sign_type ${fields.sign_type}`, unauthentic: false },
+      };
+    if (!fields.sign || !v2Verify(fields, o.apiKey, declared))
+      return { ok: false, refusal: { reason: 'BAD_SIGNATURE', message: 'sign does not verify', unauthentic: true } };
     // v2 notifications have no id: a repeat carries the same fields (its nonce and sign may differ).
     const { nonce_str: _n, sign: _s, ...content } = fields;
-    const digest = crypto.createHash('sha256').update(JSON.stringify(Object.entries(content).sort())).digest('hex').slice(0, 16);
+    const digest = crypto
+      .createHash('sha256')
+      .update(JSON.stringify(Object.entries(content).sort()))
+      .digest('hex')
+      .slice(0, 16);
     const id = `v2:${fields.transaction_id || fields.out_trade_no}:${digest}`;
     if (fields.return_code !== 'SUCCESS' || fields.result_code !== 'SUCCESS') {
       const detail = `payment ${fields.return_code}/${fields.result_code}${fields.err_code ? ` ${fields.err_code}` : ''}`;
-      return { ok: true, notification: { id, eventType: 'V2.PAY', kind: 'OTHER', detail, reference: fields.out_trade_no ?? null, transactionId: fields.transaction_id ?? null } };
+      return {
+        ok: true,
+        notification: {
+          id,
+          eventType: 'V2.PAY',
+          kind: 'OTHER',
+          detail,
+          reference: fields.out_trade_no ?? null,
+          transactionId: fields.transaction_id ?? null,
+        },
+      };
     }
     return { ok: true, notification: { id, eventType: 'V2.PAY', kind: 'PAYMENT_SUCCEEDED', payment: succeeded(fields) } };
   }
@@ -102,7 +126,10 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
       inner = parseV2Xml(decryptReqInfo(fields.req_info!, o.apiKey), 'root');
     } catch {
       // Only WeChat knows the key that encrypts req_info: what does not decrypt was not sent by WeChat.
-      return { ok: false, refusal: { reason: 'DECRYPT_FAILED', message: 'req_info does not decrypt with the APIv2 key', unauthentic: true } };
+      return {
+        ok: false,
+        refusal: { reason: 'DECRYPT_FAILED', message: 'req_info does not decrypt with the APIv2 key', unauthentic: true },
+      };
     }
     let report: RefundReport;
     try {
@@ -110,7 +137,15 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
     } catch {
       return { ok: false, refusal: { reason: 'MALFORMED_RESOURCE', message: 'refund with an unknown status', unauthentic: false } };
     }
-    return { ok: true, notification: { id: `v2-refund:${report.outRefundNo}:${inner.refund_status}`, eventType: `V2.REFUND.${inner.refund_status}`, kind: 'REFUND_UPDATED', refund: report } };
+    return {
+      ok: true,
+      notification: {
+        id: `v2-refund:${report.outRefundNo}:${inner.refund_status}`,
+        eventType: `V2.REFUND.${inner.refund_status}`,
+        kind: 'REFUND_UPDATED',
+        refund: report,
+      },
+    };
   }
 
   return {
@@ -140,7 +175,8 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
         return { prepayId: a.prepay_id };
       } catch (err) {
         // v2 answers a re-order with other parameters INVALID_REQUEST: the reference is spent.
-        if (err instanceof WechatPayError && err.code === 'INVALID_REQUEST') throw new PaymentProviderError('REFERENCE_UNUSABLE', err.message, err.code);
+        if (err instanceof WechatPayError && err.code === 'INVALID_REQUEST')
+          throw new PaymentProviderError('REFERENCE_UNUSABLE', err.message, err.code);
         throw toProviderError(err);
       }
     },
@@ -148,7 +184,13 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
     async sheetParams(prepayId, at) {
       const fields = { appId: o.appid, nonceStr: randomNonce(32), package: `prepay_id=${prepayId}`, signType, timeStamp: unixSeconds(at) };
       // The paySign covers exactly these five fields; signType equals the sign_type of unifiedorder.
-      return { timeStamp: fields.timeStamp, nonceStr: fields.nonceStr, package: fields.package, signType, paySign: v2Sign(fields, o.apiKey, signType) };
+      return {
+        timeStamp: fields.timeStamp,
+        nonceStr: fields.nonceStr,
+        package: fields.package,
+        signType,
+        paySign: v2Sign(fields, o.apiKey, signType),
+      };
     },
 
     async query(reference) {
@@ -171,7 +213,15 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
         }),
       );
       // Accepted: the outcome follows by notification or query.
-      return { outRefundNo: a.out_refund_no ?? req.outRefundNo, providerRefundId: a.refund_id ?? null, status: 'PROCESSING', amount: integer(a.refund_fee) ?? req.amount, reference: a.out_trade_no ?? req.reference, merchantId: a.mch_id ?? null, settledAt: null };
+      return {
+        outRefundNo: a.out_refund_no ?? req.outRefundNo,
+        providerRefundId: a.refund_id ?? null,
+        status: 'PROCESSING',
+        amount: integer(a.refund_fee) ?? req.amount,
+        reference: a.out_trade_no ?? req.reference,
+        merchantId: a.mch_id ?? null,
+        settledAt: null,
+      };
     },
 
     async queryRefund(outRefundNo) {
@@ -180,14 +230,25 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
       return refund(a, '_0');
     },
 
-    answerNotification: ({ accepted, status, message }) => ({ status: accepted ? 200 : status, contentType: 'text/xml', body: v2NotificationAnswer(accepted, message) }),
+    answerNotification: ({ accepted, status, message }) => ({
+      status: accepted ? 200 : status,
+      contentType: 'text/xml',
+      body: v2NotificationAnswer(accepted, message),
+    }),
 
     parseNotification({ body }) {
       let fields: Record<string, string>;
       try {
         fields = parseV2Xml(body.toString('utf8'));
       } catch (err) {
-        return { ok: false, refusal: { reason: 'MALFORMED_BODY', message: `body is not a WeChat Pay v2 notification (${(err as XmlFormatError).message})`, unauthentic: false } };
+        return {
+          ok: false,
+          refusal: {
+            reason: 'MALFORMED_BODY',
+            message: `body is not a WeChat Pay v2 notification (${(err as XmlFormatError).message})`,
+            unauthentic: false,
+          },
+        };
       }
       if (fields.req_info) return parseRefund(fields);
       return parsePayment(fields);

@@ -120,7 +120,9 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
     },
 
     answerNotification: ({ accepted, status, message }) =>
-      accepted ? { status: 204, contentType: null, body: '' } : { status, contentType: 'application/json', body: JSON.stringify({ code: 'FAIL', message }) },
+      accepted
+        ? { status: 204, contentType: null, body: '' }
+        : { status, contentType: 'application/json', body: JSON.stringify({ code: 'FAIL', message }) },
 
     parseNotification({ headers, body }) {
       try {
@@ -151,7 +153,14 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
         const detail = `${n.eventType}${t ? ` / ${t.trade_state}` : ''}`;
         return {
           ok: true,
-          notification: { id: n.id, eventType: n.eventType, kind: 'OTHER', detail, reference: t?.out_trade_no ?? null, transactionId: t?.transaction_id ?? null },
+          notification: {
+            id: n.id,
+            eventType: n.eventType,
+            kind: 'OTHER',
+            detail,
+            reference: t?.out_trade_no ?? null,
+            transactionId: t?.transaction_id ?? null,
+          },
         };
       } catch (err) {
         if (!(err instanceof NotificationRejected)) throw err;

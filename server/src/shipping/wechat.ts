@@ -8,18 +8,27 @@ import { createShippingApi, type ShippingApi, type UploadShippingInfo } from '..
 import { ShippingProviderError, type ShippingProvider, type WechatFulfilment } from './port';
 
 const LOGISTICS: Record<LogisticsType, 1 | 2 | 3 | 4> = { express: 1, 'same-city': 2, virtual: 3, pickup: 4 };
-const STATES: Record<number, WechatFulfilment> = { 1: 'TO_SHIP', 2: 'SHIPPED', 3: 'RECEIVED', 6: 'RECEIVED', 4: 'COMPLETED', 5: 'REFUNDED' };
+const STATES: Record<number, WechatFulfilment> = {
+  1: 'TO_SHIP',
+  2: 'SHIPPED',
+  3: 'RECEIVED',
+  6: 'RECEIVED',
+  4: 'COMPLETED',
+  5: 'REFUNDED',
+};
 
 /** What to change, for the refusals an operator can fix (shipping.md §6). */
 const FIXES: Record<number, string> = {
   10060001: 'WeChat does not know this payment: check WECHATPAY_MCHID and that the order was paid through this merchant',
   10060002: 'WeChat already has this order fully shipped',
-  10060003: 'the one change WeChat allows has been used: change the shipment in the mini program admin console (发货信息管理) if it must change',
+  10060003:
+    'the one change WeChat allows has been used: change the shipment in the mini program admin console (发货信息管理) if it must change',
   10060004: 'WeChat will not ship this order in its state (receipt confirmed, or refunded)',
   10060005: 'logisticsType must be express, same-city, virtual or pickup',
   10060006: 'several packages are allowed for express only: send one package',
   10060009: 'the item description is over 120 characters',
-  10060014: 'a field WeChat refused: check the carrier (from GET /api/admin/carriers), the tracking number and, for SF Express, SHOP_CONTACT_PHONE',
+  10060014:
+    'a field WeChat refused: check the carrier (from GET /api/admin/carriers), the tracking number and, for SF Express, SHOP_CONTACT_PHONE',
   10060023: 'nothing changed: this is what WeChat already has',
   10060024: 'at most 15 packages',
   10060025: 'the carrier id is too long: use one from GET /api/admin/carriers',
@@ -40,7 +49,6 @@ export interface WechatShippingOptions {
   now?: () => number;
 }
 
-
 export function createWechatShipping(o: WechatShippingOptions & { api?: ShippingApi }): ShippingProvider & { api: ShippingApi } {
   const api = o.api ?? createShippingApi(o);
   let carriers: { at: number; list: { id: string; name: string }[] } | null = null;
@@ -48,7 +56,12 @@ export function createWechatShipping(o: WechatShippingOptions & { api?: Shipping
   const failure = (err: unknown): never => {
     if (!(err instanceof WechatApiError)) throw err;
     const retryable = err.retryable;
-    throw new ShippingProviderError(err.errcode, err.message, retryable, retryable ? null : (FIXES[err.errcode ?? 0] ?? 'WeChat refused the shipment: check its fields against its message'));
+    throw new ShippingProviderError(
+      err.errcode,
+      err.message,
+      retryable,
+      retryable ? null : (FIXES[err.errcode ?? 0] ?? 'WeChat refused the shipment: check its fields against its message'),
+    );
   };
   return {
     api,

@@ -124,7 +124,10 @@ export interface Store {
 
   /** Inserts the record, or, when the (id, outTradeNo) pair is known, counts one more delivery (lastReceivedAt from `record`) and,
    *  only when the stored outcome is one of `replaces`, sets outcome and detail from `record`. */
-  recordNotification(record: NotificationRecord, replaces: readonly NotificationOutcome[]): Promise<{ record: NotificationRecord; duplicate: boolean }>;
+  recordNotification(
+    record: NotificationRecord,
+    replaces: readonly NotificationOutcome[],
+  ): Promise<{ record: NotificationRecord; duplicate: boolean }>;
   /** A notification id names one delivery chain for one order: the same id for another order is another notification. */
   findNotification(id: string, outTradeNo: string | null): Promise<NotificationRecord | null>;
   recordRejectedNotification(rejected: RejectedNotification): Promise<void>;

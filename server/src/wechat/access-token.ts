@@ -62,7 +62,12 @@ export function createAccessTokens(o: AccessTokenOptions): AccessTokens {
       const res = await httpCall(new URL('/cgi-bin/stable_token', o.baseUrl), {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ grant_type: 'client_credential', appid: o.appid, secret: o.appSecret, ...(force ? { force_refresh: true } : {}) }),
+        body: JSON.stringify({
+          grant_type: 'client_credential',
+          appid: o.appid,
+          secret: o.appSecret,
+          ...(force ? { force_refresh: true } : {}),
+        }),
         timeoutMs: o.timeoutMs ?? 5000,
       });
       body = JSON.parse(res.text) as WechatAnswer;
@@ -73,7 +78,8 @@ export function createAccessTokens(o: AccessTokenOptions): AccessTokens {
     if (body.errcode) throw new WechatApiError(body.errcode, `stable_token: ${body.errcode} ${String(body.errmsg ?? '').slice(0, 120)}`);
     const token = body.access_token;
     const expiresIn = Number(body.expires_in);
-    if (typeof token !== 'string' || !token || !Number.isFinite(expiresIn) || expiresIn <= 0) throw new WechatApiError(null, 'stable_token answered without a token');
+    if (typeof token !== 'string' || !token || !Number.isFinite(expiresIn) || expiresIn <= 0)
+      throw new WechatApiError(null, 'stable_token answered without a token');
     cached = { token, expiresAt: now() + expiresIn * 1000 };
     return token;
   }

@@ -8,10 +8,19 @@ const answerSchema = z.union([
   z.object({
     errcode: z.literal(0).optional(),
     openid: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/),
-    unionid: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/).optional(),
+    unionid: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{6,64}$/)
+      .optional(),
     session_key: z.string().regex(/^[A-Za-z0-9+/]{16,64}={0,2}$/),
   }),
-  z.object({ errcode: z.number().int().refine((c) => c !== 0), errmsg: z.string().optional() }),
+  z.object({
+    errcode: z
+      .number()
+      .int()
+      .refine((c) => c !== 0),
+    errmsg: z.string().optional(),
+  }),
 ]);
 
 export interface CodeSession {

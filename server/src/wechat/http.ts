@@ -14,8 +14,17 @@ export interface HttpAnswer {
 }
 
 /** One call, bounded by `timeoutMs` from start to the last byte; throws on network failure or timeout. */
-export async function httpCall(url: URL | string, o: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number }): Promise<HttpAnswer> {
-  const res = await request(url, { method: o.method, headers: o.headers, body: o.body, dispatcher: agent, signal: AbortSignal.timeout(o.timeoutMs) });
+export async function httpCall(
+  url: URL | string,
+  o: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number },
+): Promise<HttpAnswer> {
+  const res = await request(url, {
+    method: o.method,
+    headers: o.headers,
+    body: o.body,
+    dispatcher: agent,
+    signal: AbortSignal.timeout(o.timeoutMs),
+  });
   const text = await res.body.text();
   const headers = res.headers;
   return {

@@ -5,7 +5,11 @@ import crypto from 'node:crypto';
 
 const BLOCK = 32;
 
-export const pushSignature = (...parts: string[]): string => crypto.createHash('sha1').update([...parts].sort().join('')).digest('hex');
+export const pushSignature = (...parts: string[]): string =>
+  crypto
+    .createHash('sha1')
+    .update([...parts].sort().join(''))
+    .digest('hex');
 
 /** Compares two hex signatures in constant time (false for any length mismatch). */
 export function sameSignature(given: string | undefined, expected: string): boolean {

@@ -32,7 +32,11 @@ export interface WechatShippingOrder {
   /** 1 to ship, 2 shipped, 3 receipt confirmed, 4 completed, 5 refunded, 6 awaiting settlement. */
   order_state: number;
   in_complaint?: boolean;
-  shipping?: { finish_shipping?: boolean; finish_shipping_count?: number; shipping_list?: { tracking_no?: string; express_company?: string; goods_desc?: string; upload_time?: number }[] };
+  shipping?: {
+    finish_shipping?: boolean;
+    finish_shipping_count?: number;
+    shipping_list?: { tracking_no?: string; express_company?: string; goods_desc?: string; upload_time?: number }[];
+  };
 }
 
 export interface ShippingApi {
@@ -57,7 +61,12 @@ export function createShippingApi(o: ShippingApiOptions): ShippingApi {
     const url = new URL(path, o.baseUrl);
     url.searchParams.set('access_token', token);
     try {
-      const res = await httpCall(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), timeoutMs: o.timeoutMs ?? 8000 });
+      const res = await httpCall(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        timeoutMs: o.timeoutMs ?? 8000,
+      });
       if (res.status >= 500) throw new WechatApiError(null, `${path} answered HTTP ${res.status}`);
       return JSON.parse(res.text) as WechatAnswer;
     } catch (err) {
@@ -68,7 +77,13 @@ export function createShippingApi(o: ShippingApiOptions): ShippingApi {
   };
   const call = async (path: string, body: unknown): Promise<WechatAnswer> => {
     const answer = await tokens.call((token) => post(path, token, body));
-    if (answer.errcode) throw new WechatApiError(answer.errcode, `${path}: ${answer.errcode} ${String(answer.errmsg ?? '').replace(/access_token=\S+/g, 'access_token=…').slice(0, 200)}`);
+    if (answer.errcode)
+      throw new WechatApiError(
+        answer.errcode,
+        `${path}: ${answer.errcode} ${String(answer.errmsg ?? '')
+          .replace(/access_token=\S+/g, 'access_token=…')
+          .slice(0, 200)}`,
+      );
     return answer;
   };
   return {

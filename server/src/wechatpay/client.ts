@@ -78,7 +78,14 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
         text,
         opts.now(),
       );
-      if (!check.ok) throw new WechatPayError('UNTRUSTED', check.problem, `WeChat Pay's answer could not be trusted (${check.message})`, res.status, requestId);
+      if (!check.ok)
+        throw new WechatPayError(
+          'UNTRUSTED',
+          check.problem,
+          `WeChat Pay's answer could not be trusted (${check.message})`,
+          res.status,
+          requestId,
+        );
       return { status: res.status, text };
     }
     let code = 'UNKNOWN';
@@ -103,7 +110,8 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
 
   const validRefund = (text: string): WechatRefund => {
     const parsed = refundSchema.safeParse(json(text));
-    if (!parsed.success) throw new WechatPayError('UNTRUSTED', 'MALFORMED_ANSWER', 'WeChat Pay answered a refund call with something that is not a refund');
+    if (!parsed.success)
+      throw new WechatPayError('UNTRUSTED', 'MALFORMED_ANSWER', 'WeChat Pay answered a refund call with something that is not a refund');
     return parsed.data;
   };
 
@@ -111,7 +119,8 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
     async jsapiPrepay(body) {
       const { text } = await call('POST', '/v3/pay/transactions/jsapi', body);
       const prepayId = (json(text) as { prepay_id?: unknown } | null)?.prepay_id;
-      if (typeof prepayId !== 'string' || !prepayId) throw new WechatPayError('UNTRUSTED', 'MALFORMED_ANSWER', 'WeChat Pay returned no prepay_id');
+      if (typeof prepayId !== 'string' || !prepayId)
+        throw new WechatPayError('UNTRUSTED', 'MALFORMED_ANSWER', 'WeChat Pay returned no prepay_id');
       return prepayId;
     },
     async queryByOutTradeNo(outTradeNo) {
@@ -119,7 +128,8 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
       try {
         const { text } = await call('GET', path, '');
         const parsed = transactionSchema.safeParse(json(text));
-        if (!parsed.success) throw new WechatPayError('UNTRUSTED', 'MALFORMED_ANSWER', 'WeChat Pay answered a query with something that is not a transaction');
+        if (!parsed.success)
+          throw new WechatPayError('UNTRUSTED', 'MALFORMED_ANSWER', 'WeChat Pay answered a query with something that is not a transaction');
         return parsed.data;
       } catch (err) {
         if (err instanceof WechatPayError && err.httpStatus === 404 && err.isNotFound) return null;
@@ -140,7 +150,11 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
       }
     },
     async close(outTradeNo) {
-      await call('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}/close`, JSON.stringify({ mchid: merchant.mchid }));
+      await call(
+        'POST',
+        `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}/close`,
+        JSON.stringify({ mchid: merchant.mchid }),
+      );
     },
   };
 }

@@ -72,7 +72,7 @@ export function formatAuthorization(p: AuthorizationParts): string {
 
 /** Parses an Authorization header; attribute order is irrelevant. Null when malformed. */
 export function parseAuthorization(header: string | undefined): AuthorizationParts | null {
-  if (!header || !header.startsWith(`${AUTH_SCHEME} `)) return null;
+  if (!header?.startsWith(`${AUTH_SCHEME} `)) return null;
   const attrs: Record<string, string> = {};
   for (const part of header.slice(AUTH_SCHEME.length + 1).split(',')) {
     const m = /^\s*([a-z_]+)="([^"]*)"\s*$/.exec(part);

@@ -10,7 +10,15 @@ export type WechatPayErrorKind =
   /** WeChat Pay answered with an error code. */
   | 'API';
 
-const RETRYABLE_CODES = new Set(['SYSTEM_ERROR', 'SYSTEMERROR', 'FREQUENCY_LIMITED', 'RATELIMIT_EXCEEDED', 'SERVICE_UNAVAILABLE', 'BANKERROR', 'UNKNOWN']);
+const RETRYABLE_CODES = new Set([
+  'SYSTEM_ERROR',
+  'SYSTEMERROR',
+  'FREQUENCY_LIMITED',
+  'RATELIMIT_EXCEEDED',
+  'SERVICE_UNAVAILABLE',
+  'BANKERROR',
+  'UNKNOWN',
+]);
 
 export class WechatPayError extends Error {
   constructor(
@@ -38,7 +46,12 @@ export class WechatPayError extends Error {
     return this.code === 'ORDER_CLOSED' || this.code === 'ORDERCLOSED';
   }
   get isNotFound(): boolean {
-    return this.code === 'ORDER_NOT_EXIST' || this.code === 'ORDERNOTEXIST' || this.code === 'RESOURCE_NOT_EXISTS' || this.code === 'REFUNDNOTEXIST';
+    return (
+      this.code === 'ORDER_NOT_EXIST' ||
+      this.code === 'ORDERNOTEXIST' ||
+      this.code === 'RESOURCE_NOT_EXISTS' ||
+      this.code === 'REFUNDNOTEXIST'
+    );
   }
   get isFrequencyLimited(): boolean {
     return this.httpStatus === 429 || this.code === 'FREQUENCY_LIMITED' || this.code === 'RATELIMIT_EXCEEDED';
@@ -48,6 +61,10 @@ export class WechatPayError extends Error {
     if (this.kind === 'NETWORK' || this.isFrequencyLimited) return true;
     if (this.httpStatus === 502 || this.httpStatus === 503) return true;
     // v3 answers these with 5xx; v2 always with HTTP 200 and the code in the XML.
-    return this.kind === 'API' && RETRYABLE_CODES.has(this.code) && !(this.httpStatus !== null && this.httpStatus >= 400 && this.httpStatus < 500);
+    return (
+      this.kind === 'API' &&
+      RETRYABLE_CODES.has(this.code) &&
+      !(this.httpStatus !== null && this.httpStatus >= 400 && this.httpStatus < 500)
+    );
   }
 }

@@ -45,6 +45,7 @@ export function checkSignedMessage(verifier: Verifier, h: SignatureHeaders, body
     return fail('UNSUPPORTED_SIGNATURE_TYPE', `unsupported Wechatpay-Signature-Type ${h.signatureType}`);
   }
   if (!verifier.knows(serial)) return fail('UNKNOWN_SERIAL', `no WeChat Pay key with serial ${serial}`);
-  if (!verifier.verify(serial, responseMessage(timestamp, nonce, body), signature)) return fail('BAD_SIGNATURE', 'signature does not verify');
+  if (!verifier.verify(serial, responseMessage(timestamp, nonce, body), signature))
+    return fail('BAD_SIGNATURE', 'signature does not verify');
   return { ok: true };
 }

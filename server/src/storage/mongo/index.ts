@@ -42,7 +42,15 @@ const UNAVAILABLE_NAMES =
 
 /** Driver errors become the domain's: DuplicateKeyError, StoreUnavailableError (a retry may succeed), or themselves. */
 export function mapError(err: unknown): unknown {
-  const e = err as { code?: number; name?: string; message?: string; keyPattern?: Record<string, unknown>; errorLabels?: string[]; writeConcernError?: unknown; errorLabelSet?: Set<string> };
+  const e = err as {
+    code?: number;
+    name?: string;
+    message?: string;
+    keyPattern?: Record<string, unknown>;
+    errorLabels?: string[];
+    writeConcernError?: unknown;
+    errorLabelSet?: Set<string>;
+  };
   if (e.code === 11000) {
     const k = Object.keys(e.keyPattern ?? {}).join(',') + (e.message ?? '');
     if (k.includes('idempotencyKey')) return new DuplicateKeyError('idempotency_key');
@@ -77,7 +85,10 @@ const lineSchema = new Schema({ sku: String, name: String, unitPrice: Number, qu
 function defineModels(conn: Connection) {
   const users = conn.model(
     'User',
-    new Schema({ _id: String, openid: { type: String, required: true, unique: true }, unionid: String, sessionKey: String, createdAt: Number }, { versionKey: false }),
+    new Schema(
+      { _id: String, openid: { type: String, required: true, unique: true }, unionid: String, sessionKey: String, createdAt: Number },
+      { versionKey: false },
+    ),
   );
   const sessions = conn.model(
     'Session',
@@ -85,7 +96,10 @@ function defineModels(conn: Connection) {
   );
   const products = conn.model(
     'Product',
-    new Schema({ _id: String, name: String, description: String, price: Number, currency: String, maxQuantity: Number, position: Number }, { versionKey: false }),
+    new Schema(
+      { _id: String, name: String, description: String, price: Number, currency: String, maxQuantity: Number, position: Number },
+      { versionKey: false },
+    ),
   );
   const orderSchema = new Schema(
     {
@@ -118,13 +132,32 @@ function defineModels(conn: Connection) {
   const attempts = conn.model(
     'PaymentAttempt',
     new Schema(
-      { _id: String, orderId: { type: String, index: true }, requestBody: String, prepayId: { type: String, default: null }, prepayExpiresAt: { type: Number, default: null }, createdAt: Number },
+      {
+        _id: String,
+        orderId: { type: String, index: true },
+        requestBody: String,
+        prepayId: { type: String, default: null },
+        prepayExpiresAt: { type: Number, default: null },
+        createdAt: Number,
+      },
       { versionKey: false },
     ),
   );
   // _id is `${id} ${outTradeNo ?? ''}`: an id reused for another order is another notification.
   const notificationSchema = new Schema(
-    { _id: String, notificationId: String, eventType: String, outTradeNo: String, transactionId: String, outcome: String, detail: String, requestId: String, firstReceivedAt: Number, lastReceivedAt: Number, deliveries: Number },
+    {
+      _id: String,
+      notificationId: String,
+      eventType: String,
+      outTradeNo: String,
+      transactionId: String,
+      outcome: String,
+      detail: String,
+      requestId: String,
+      firstReceivedAt: Number,
+      lastReceivedAt: Number,
+      deliveries: Number,
+    },
     { versionKey: false },
   );
   notificationSchema.index({ outTradeNo: 1 });
@@ -132,7 +165,15 @@ function defineModels(conn: Connection) {
   const payments = conn.model(
     'Payment',
     new Schema(
-      { _id: String, orderId: { type: String, index: true }, outTradeNo: String, amount: Number, kind: String, paidAt: Number, refundReserved: { type: Number, default: 0 } },
+      {
+        _id: String,
+        orderId: { type: String, index: true },
+        outTradeNo: String,
+        amount: Number,
+        kind: String,
+        paidAt: Number,
+        refundReserved: { type: Number, default: 0 },
+      },
       { versionKey: false },
     ),
   );
@@ -164,7 +205,10 @@ function defineModels(conn: Connection) {
     new Schema({ receivedAt: Number, reason: String, serial: String, requestId: String, bodySha256: String }, { versionKey: false }),
   );
   // A shipment is one document per order; `doc` holds the domain's record as the domain wrote it.
-  const shipmentSchema = new Schema({ _id: String, status: String, upload: String, version: Number, doc: String, updatedAt: Number }, { versionKey: false });
+  const shipmentSchema = new Schema(
+    { _id: String, status: String, upload: String, version: Number, doc: String, updatedAt: Number },
+    { versionKey: false },
+  );
   shipmentSchema.index({ upload: 1, status: 1, updatedAt: 1 });
   const shipments = conn.model('Shipment', shipmentSchema);
   return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected, shipments };
@@ -175,7 +219,13 @@ type Doc = Record<string, unknown> & { _id: string };
 const toOrder = (d: Doc): Order => ({
   id: d._id,
   userId: d.userId as string,
-  lines: (d.lines as Order['lines']).map((l) => ({ sku: l.sku, name: l.name, unitPrice: l.unitPrice, quantity: l.quantity, lineTotal: l.lineTotal })),
+  lines: (d.lines as Order['lines']).map((l) => ({
+    sku: l.sku,
+    name: l.name,
+    unitPrice: l.unitPrice,
+    quantity: l.quantity,
+    lineTotal: l.lineTotal,
+  })),
   total: d.total as number,
   currency: 'CNY',
   description: d.description as string,
@@ -318,193 +368,299 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
         )) as Doc;
         return toUser(d);
       }),
-    findUserById: (id) => guard(async () => {
-      const d = (await lean(m.users.findById(id))) as Doc | null;
-      return d ? toUser(d) : null;
-    }),
+    findUserById: (id) =>
+      guard(async () => {
+        const d = (await lean(m.users.findById(id))) as Doc | null;
+        return d ? toUser(d) : null;
+      }),
     createSession: (s) => guard(async () => void (await m.sessions.create({ _id: s.tokenHash, userId: s.userId, expiresAt: s.expiresAt }))),
     findSessionUser: async (tokenHash) => {
       const session = await store.findSession(tokenHash);
       const user = session ? await store.findUserById(session.userId) : null;
       return session && user ? { session, user } : null;
     },
-    findSession: (tokenHash) => guard(async () => {
-      const d = (await lean(m.sessions.findById(tokenHash))) as Doc | null;
-      return d ? { tokenHash: d._id, userId: d.userId as string, expiresAt: d.expiresAt as number } : null;
-    }),
+    findSession: (tokenHash) =>
+      guard(async () => {
+        const d = (await lean(m.sessions.findById(tokenHash))) as Doc | null;
+        return d ? { tokenHash: d._id, userId: d.userId as string, expiresAt: d.expiresAt as number } : null;
+      }),
     deleteSession: (tokenHash) => guard(async () => void (await m.sessions.deleteOne({ _id: tokenHash }))),
     deleteSessionsOfUser: (userId) => guard(async () => (await m.sessions.deleteMany({ userId })).deletedCount),
     purgeExpiredSessions: (now) => guard(async () => (await m.sessions.deleteMany({ expiresAt: t({ $lte: now }) })).deletedCount),
-    listProducts: () => guard(async () => {
-      const docs = (await lean(m.products.find().sort({ position: 1 }))) as Doc[];
-      return docs.map((d): Product => ({ sku: d._id, name: d.name as string, description: d.description as string, price: d.price as number, currency: 'CNY', maxQuantity: d.maxQuantity as number }));
-    }),
-    seedProducts: (products) => guard(async () => {
-      await m.products.bulkWrite(
-        products.map((p, position) => ({
-          updateOne: { filter: { _id: p.sku }, update: { $setOnInsert: { name: p.name, description: p.description, price: p.price, currency: p.currency, maxQuantity: p.maxQuantity, position } }, upsert: true },
-        })),
-      );
-    }),
-    insertOrder: (order, attempt, lease) => guard(async () => {
-      const { id, ...fields } = order;
-      const rest = { ...fields, leaseOwner: lease?.owner ?? null, leaseUntil: lease?.until ?? null };
-      const attemptDoc = { _id: attempt.outTradeNo, orderId: attempt.orderId, requestBody: attempt.requestBody, prepayId: null, prepayExpiresAt: null, createdAt: attempt.createdAt };
-      if (transactions !== false) {
-        try {
-          await conn.transaction(async (session) => {
-            await m.attempts.create([attemptDoc], { session });
-            await m.orders.create([{ _id: id, ...rest }], { session });
-          });
-          transactions = true;
-          return;
-        } catch (err) {
-          if (!isNoTransactionSupport(err)) throw err;
-          transactions = false; // a standalone server: fall back to the ordered writes below
+    listProducts: () =>
+      guard(async () => {
+        const docs = (await lean(m.products.find().sort({ position: 1 }))) as Doc[];
+        return docs.map(
+          (d): Product => ({
+            sku: d._id,
+            name: d.name as string,
+            description: d.description as string,
+            price: d.price as number,
+            currency: 'CNY',
+            maxQuantity: d.maxQuantity as number,
+          }),
+        );
+      }),
+    seedProducts: (products) =>
+      guard(async () => {
+        await m.products.bulkWrite(
+          products.map((p, position) => ({
+            updateOne: {
+              filter: { _id: p.sku },
+              update: {
+                $setOnInsert: {
+                  name: p.name,
+                  description: p.description,
+                  price: p.price,
+                  currency: p.currency,
+                  maxQuantity: p.maxQuantity,
+                  position,
+                },
+              },
+              upsert: true,
+            },
+          })),
+        );
+      }),
+    insertOrder: (order, attempt, lease) =>
+      guard(async () => {
+        const { id, ...fields } = order;
+        const rest = { ...fields, leaseOwner: lease?.owner ?? null, leaseUntil: lease?.until ?? null };
+        const attemptDoc = {
+          _id: attempt.outTradeNo,
+          orderId: attempt.orderId,
+          requestBody: attempt.requestBody,
+          prepayId: null,
+          prepayExpiresAt: null,
+          createdAt: attempt.createdAt,
+        };
+        if (transactions !== false) {
+          try {
+            await conn.transaction(async (session) => {
+              await m.attempts.create([attemptDoc], { session });
+              await m.orders.create([{ _id: id, ...rest }], { session });
+            });
+            transactions = true;
+            return;
+          } catch (err) {
+            if (!isNoTransactionSupport(err)) throw err;
+            transactions = false; // a standalone server: fall back to the ordered writes below
+          }
         }
-      }
-      // Attempt first: an orphan attempt is harmless, an order without its attempt is not. It is removed
-      // only when the order definitely was not written (a duplicate key or invalid document), never after
-      // an ambiguous failure (a timeout, a failover) that may have written it.
-      await m.attempts.create(attemptDoc);
-      try {
-        await m.orders.create({ _id: id, ...rest });
-      } catch (err) {
-        const definite = (err as { code?: number }).code === 11000 || (err as { name?: string }).name === 'ValidationError';
-        if (definite) await m.attempts.deleteOne({ _id: attempt.outTradeNo }).catch(() => undefined);
-        throw err;
-      }
-    }),
-    findOrder: (id) => guard(async () => {
-      const d = (await lean(m.orders.findById(id))) as Doc | null;
-      return d ? toOrder(d) : null;
-    }),
+        // Attempt first: an orphan attempt is harmless, an order without its attempt is not. It is removed
+        // only when the order definitely was not written (a duplicate key or invalid document), never after
+        // an ambiguous failure (a timeout, a failover) that may have written it.
+        await m.attempts.create(attemptDoc);
+        try {
+          await m.orders.create({ _id: id, ...rest });
+        } catch (err) {
+          const definite = (err as { code?: number }).code === 11000 || (err as { name?: string }).name === 'ValidationError';
+          if (definite) await m.attempts.deleteOne({ _id: attempt.outTradeNo }).catch(() => undefined);
+          throw err;
+        }
+      }),
+    findOrder: (id) =>
+      guard(async () => {
+        const d = (await lean(m.orders.findById(id))) as Doc | null;
+        return d ? toOrder(d) : null;
+      }),
     // The order and its records side by side: four queries, one round trip's wait.
     findOrderRecords: async (id) => {
-      const [order, payments, refunds, shipment] = await Promise.all([store.findOrder(id), store.listPayments(id), store.listRefunds(id), store.findShipment(id)]);
+      const [order, payments, refunds, shipment] = await Promise.all([
+        store.findOrder(id),
+        store.listPayments(id),
+        store.listRefunds(id),
+        store.findShipment(id),
+      ]);
       return order ? { order, payments, refunds, shipment } : null;
     },
-    findOrderByIdempotencyKey: (userId, key) => guard(async () => {
-      const d = (await lean(m.orders.findOne({ userId, idempotencyKey: key }))) as Doc | null;
-      return d ? toOrder(d) : null;
-    }),
-    listOrdersByUser: (userId, limit) => guard(async () => ((await lean(m.orders.find({ userId }).sort({ createdAt: -1, _id: -1 }).limit(limit))) as Doc[]).map(toOrder)),
-    findAttempt: (outTradeNo) => guard(async () => {
-      const d = (await lean(m.attempts.findById(outTradeNo))) as Doc | null;
-      return d ? toAttempt(d) : null;
-    }),
-    setPrepay: (outTradeNo, prepayId, prepayExpiresAt, release) => guard(async () => {
-      await m.attempts.updateOne({ _id: outTradeNo }, { $set: { prepayId, prepayExpiresAt } });
-      if (release) await store.releaseOrder(release.orderId, release.owner);
-    }),
-    replaceAttempt: (orderId, previous, attempt, now) => guard(async () => {
-      await m.attempts.create({ _id: attempt.outTradeNo, orderId, requestBody: attempt.requestBody, prepayId: null, prepayExpiresAt: null, createdAt: attempt.createdAt });
-      const r = await m.orders.updateOne({ _id: orderId, status: 'PENDING', outTradeNo: previous }, { $set: { outTradeNo: attempt.outTradeNo, updatedAt: now } });
-      if (r.modifiedCount === 1) return true;
-      await m.attempts.deleteOne({ _id: attempt.outTradeNo });
-      return false;
-    }),
+    findOrderByIdempotencyKey: (userId, key) =>
+      guard(async () => {
+        const d = (await lean(m.orders.findOne({ userId, idempotencyKey: key }))) as Doc | null;
+        return d ? toOrder(d) : null;
+      }),
+    listOrdersByUser: (userId, limit) =>
+      guard(async () => ((await lean(m.orders.find({ userId }).sort({ createdAt: -1, _id: -1 }).limit(limit))) as Doc[]).map(toOrder)),
+    findAttempt: (outTradeNo) =>
+      guard(async () => {
+        const d = (await lean(m.attempts.findById(outTradeNo))) as Doc | null;
+        return d ? toAttempt(d) : null;
+      }),
+    setPrepay: (outTradeNo, prepayId, prepayExpiresAt, release) =>
+      guard(async () => {
+        await m.attempts.updateOne({ _id: outTradeNo }, { $set: { prepayId, prepayExpiresAt } });
+        if (release) await store.releaseOrder(release.orderId, release.owner);
+      }),
+    replaceAttempt: (orderId, previous, attempt, now) =>
+      guard(async () => {
+        await m.attempts.create({
+          _id: attempt.outTradeNo,
+          orderId,
+          requestBody: attempt.requestBody,
+          prepayId: null,
+          prepayExpiresAt: null,
+          createdAt: attempt.createdAt,
+        });
+        const r = await m.orders.updateOne(
+          { _id: orderId, status: 'PENDING', outTradeNo: previous },
+          { $set: { outTradeNo: attempt.outTradeNo, updatedAt: now } },
+        );
+        if (r.modifiedCount === 1) return true;
+        await m.attempts.deleteOne({ _id: attempt.outTradeNo });
+        return false;
+      }),
     // Without a multi-document transaction: the transition first, then its records. A crash in between
     // leaves a PAID order without its payment record; the next delivery of the same payment (ALREADY_PAID)
     // writes it, as before this call took them together.
-    markPaid: (orderId, u, now, also) => guard(async () => {
-      const r = await m.orders.updateOne({ _id: orderId, status: 'PENDING' }, { $set: { status: 'PAID', transactionId: u.transactionId, paidAt: u.paidAt, updatedAt: now } });
-      if (r.modifiedCount !== 1) return false;
-      if (also) await recordPayment(also.payment);
-      if (also?.notification) await recordNotification(also.notification.record, also.notification.replaces);
-      return true;
-    }),
-    markClosed: (orderId, now) => guard(async () => {
-      const r = await m.orders.updateOne({ _id: orderId, status: 'PENDING' }, { $set: { status: 'CLOSED', closedAt: now, updatedAt: now } });
-      return r.modifiedCount === 1;
-    }),
-    flagForReview: (orderId, reason, now) => guard(async () => {
-      const r = await m.orders.updateOne({ _id: orderId, reviewReason: null }, { $set: { reviewReason: reason, updatedAt: now } });
-      return r.modifiedCount === 1;
-    }),
+    markPaid: (orderId, u, now, also) =>
+      guard(async () => {
+        const r = await m.orders.updateOne(
+          { _id: orderId, status: 'PENDING' },
+          { $set: { status: 'PAID', transactionId: u.transactionId, paidAt: u.paidAt, updatedAt: now } },
+        );
+        if (r.modifiedCount !== 1) return false;
+        if (also) await recordPayment(also.payment);
+        if (also?.notification) await recordNotification(also.notification.record, also.notification.replaces);
+        return true;
+      }),
+    markClosed: (orderId, now) =>
+      guard(async () => {
+        const r = await m.orders.updateOne(
+          { _id: orderId, status: 'PENDING' },
+          { $set: { status: 'CLOSED', closedAt: now, updatedAt: now } },
+        );
+        return r.modifiedCount === 1;
+      }),
+    flagForReview: (orderId, reason, now) =>
+      guard(async () => {
+        const r = await m.orders.updateOne({ _id: orderId, reviewReason: null }, { $set: { reviewReason: reason, updatedAt: now } });
+        return r.modifiedCount === 1;
+      }),
     recordPayment: (p) => guard(() => recordPayment(p)),
-    findPayment: (transactionId) => guard(async () => {
-      const d = (await lean(m.payments.findById(transactionId))) as Doc | null;
-      return d ? toPayment(d) : null;
-    }),
-    listPayments: (orderId) => guard(async () => ((await lean(m.payments.find({ orderId }).sort({ paidAt: 1, _id: 1 }))) as Doc[]).map(toPayment)),
-    insertRefund: (refund) => guard(async () => {
-      // The reservation is the conditional write: one document, so concurrent requests cannot overshoot.
-      const reserved = await m.payments.updateOne(
-        { _id: refund.transactionId, $expr: t({ $lte: [{ $add: ['$refundReserved', { $literal: refund.amount }] }, '$amount'] }) },
-        { $inc: { refundReserved: refund.amount } },
-      );
-      if (reserved.modifiedCount !== 1) return false;
-      try {
-        const { id, ...rest } = refund;
-        await m.refunds.create({ _id: id, ...rest });
-      } catch (err) {
-        await m.payments.updateOne({ _id: refund.transactionId }, { $inc: { refundReserved: -refund.amount } }).catch(() => undefined);
-        throw err;
-      }
-      return true;
-    }),
-    moveRefund: (outRefundNo, from, to, fields, release, now) => guard(async () => {
-      const set: Record<string, unknown> = { status: to, updatedAt: now };
-      for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) set[k] = v;
-      const d = (await lean(m.refunds.findOneAndUpdate({ outRefundNo, status: t({ $in: [...from] }) }, { $set: set }, { returnDocument: 'after' }))) as Doc | null;
-      if (!d) return false;
-      if (release) await m.payments.updateOne({ _id: d.transactionId as string }, { $inc: { refundReserved: -(d.amount as number) } });
-      return true;
-    }),
-    setRefundProviderId: (outRefundNo, providerRefundId, now) => guard(async () => void (await m.refunds.updateOne({ outRefundNo, providerRefundId: null }, { $set: { providerRefundId, updatedAt: now } }))),
-    findRefund: (outRefundNo) => guard(async () => {
-      const d = (await lean(m.refunds.findOne({ outRefundNo }))) as Doc | null;
-      return d ? toRefund(d) : null;
-    }),
-    findRefundByIdempotencyKey: (orderId, key) => guard(async () => {
-      const d = (await lean(m.refunds.findOne({ orderId, idempotencyKey: key }))) as Doc | null;
-      return d ? toRefund(d) : null;
-    }),
-    listRefunds: (orderId) => guard(async () => ((await lean(m.refunds.find({ orderId }).sort({ createdAt: 1, _id: 1 }))) as Doc[]).map(toRefund)),
+    findPayment: (transactionId) =>
+      guard(async () => {
+        const d = (await lean(m.payments.findById(transactionId))) as Doc | null;
+        return d ? toPayment(d) : null;
+      }),
+    listPayments: (orderId) =>
+      guard(async () => ((await lean(m.payments.find({ orderId }).sort({ paidAt: 1, _id: 1 }))) as Doc[]).map(toPayment)),
+    insertRefund: (refund) =>
+      guard(async () => {
+        // The reservation is the conditional write: one document, so concurrent requests cannot overshoot.
+        const reserved = await m.payments.updateOne(
+          { _id: refund.transactionId, $expr: t({ $lte: [{ $add: ['$refundReserved', { $literal: refund.amount }] }, '$amount'] }) },
+          { $inc: { refundReserved: refund.amount } },
+        );
+        if (reserved.modifiedCount !== 1) return false;
+        try {
+          const { id, ...rest } = refund;
+          await m.refunds.create({ _id: id, ...rest });
+        } catch (err) {
+          await m.payments.updateOne({ _id: refund.transactionId }, { $inc: { refundReserved: -refund.amount } }).catch(() => undefined);
+          throw err;
+        }
+        return true;
+      }),
+    moveRefund: (outRefundNo, from, to, fields, release, now) =>
+      guard(async () => {
+        const set: Record<string, unknown> = { status: to, updatedAt: now };
+        for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) set[k] = v;
+        const d = (await lean(
+          m.refunds.findOneAndUpdate({ outRefundNo, status: t({ $in: [...from] }) }, { $set: set }, { returnDocument: 'after' }),
+        )) as Doc | null;
+        if (!d) return false;
+        if (release) await m.payments.updateOne({ _id: d.transactionId as string }, { $inc: { refundReserved: -(d.amount as number) } });
+        return true;
+      }),
+    setRefundProviderId: (outRefundNo, providerRefundId, now) =>
+      guard(
+        async () =>
+          void (await m.refunds.updateOne({ outRefundNo, providerRefundId: null }, { $set: { providerRefundId, updatedAt: now } })),
+      ),
+    findRefund: (outRefundNo) =>
+      guard(async () => {
+        const d = (await lean(m.refunds.findOne({ outRefundNo }))) as Doc | null;
+        return d ? toRefund(d) : null;
+      }),
+    findRefundByIdempotencyKey: (orderId, key) =>
+      guard(async () => {
+        const d = (await lean(m.refunds.findOne({ orderId, idempotencyKey: key }))) as Doc | null;
+        return d ? toRefund(d) : null;
+      }),
+    listRefunds: (orderId) =>
+      guard(async () => ((await lean(m.refunds.find({ orderId }).sort({ createdAt: 1, _id: 1 }))) as Doc[]).map(toRefund)),
     listRefundsInStatus: (status, createdBefore, limit) =>
-      guard(async () => ((await lean(m.refunds.find({ status, createdAt: t({ $lte: createdBefore }) }).sort({ createdAt: 1 }).limit(limit))) as Doc[]).map(toRefund)),
-    listOrders: (f) => guard(async () => {
-      const filter: Record<string, unknown> = {};
-      if (f.status) filter.status = f.status;
-      if (f.createdBefore !== undefined) filter.createdAt = t({ $lt: f.createdBefore });
-      if (f.refundDue) {
-        const due = (await lean(m.payments.find({ kind: t({ $ne: 'ORDER' }), $expr: t({ $lt: ['$refundReserved', '$amount'] }) }).select({ orderId: 1 }))) as Doc[];
-        filter._id = t({ $in: [...new Set(due.map((d) => d.orderId as string))] });
-      }
-      return ((await lean(m.orders.find(filter).sort({ createdAt: -1, _id: -1 }).limit(f.limit))) as Doc[]).map(toOrder);
-    }),
-    listAttempts: (orderId) => guard(async () => ((await lean(m.attempts.find({ orderId }).sort({ createdAt: 1, _id: 1 }))) as Doc[]).map(toAttempt)),
+      guard(async () =>
+        (
+          (await lean(
+            m.refunds
+              .find({ status, createdAt: t({ $lte: createdBefore }) })
+              .sort({ createdAt: 1 })
+              .limit(limit),
+          )) as Doc[]
+        ).map(toRefund),
+      ),
+    listOrders: (f) =>
+      guard(async () => {
+        const filter: Record<string, unknown> = {};
+        if (f.status) filter.status = f.status;
+        if (f.createdBefore !== undefined) filter.createdAt = t({ $lt: f.createdBefore });
+        if (f.refundDue) {
+          const due = (await lean(
+            m.payments.find({ kind: t({ $ne: 'ORDER' }), $expr: t({ $lt: ['$refundReserved', '$amount'] }) }).select({ orderId: 1 }),
+          )) as Doc[];
+          filter._id = t({ $in: [...new Set(due.map((d) => d.orderId as string))] });
+        }
+        return ((await lean(m.orders.find(filter).sort({ createdAt: -1, _id: -1 }).limit(f.limit))) as Doc[]).map(toOrder);
+      }),
+    listAttempts: (orderId) =>
+      guard(async () => ((await lean(m.attempts.find({ orderId }).sort({ createdAt: 1, _id: 1 }))) as Doc[]).map(toAttempt)),
     listNotificationsFor: (outTradeNos) =>
-      guard(async () => ((await lean(m.notifications.find({ outTradeNo: t({ $in: [...outTradeNos] }) }).sort({ firstReceivedAt: 1 }))) as Doc[]).map(toNotification)),
-    listReconcileCandidates: (createdBefore, now, limit) => guard(async () => {
-      const docs = (await lean(
-        m.orders
-          .find({ status: 'PENDING', reviewReason: null, createdAt: t({ $lte: createdBefore }), $or: [{ leaseUntil: null }, { leaseUntil: t({ $lt: now }) }] })
-          .sort({ createdAt: 1 })
-          .limit(limit),
-      )) as Doc[];
-      return docs.map(toOrder);
-    }),
-    claimOrder: (orderId, owner, leaseUntil, now) => guard(async () => {
-      const r = await m.orders.updateOne(
-        { _id: orderId, status: 'PENDING', $or: [{ leaseUntil: null }, { leaseUntil: t({ $lt: now }) }] },
-        { $set: { leaseOwner: owner, leaseUntil } },
-      );
-      return r.modifiedCount === 1;
-    }),
-    releaseOrder: (orderId, owner) => guard(async () => void (await m.orders.updateOne({ _id: orderId, leaseOwner: owner }, { $set: { leaseOwner: null, leaseUntil: null } }))),
+      guard(async () =>
+        ((await lean(m.notifications.find({ outTradeNo: t({ $in: [...outTradeNos] }) }).sort({ firstReceivedAt: 1 }))) as Doc[]).map(
+          toNotification,
+        ),
+      ),
+    listReconcileCandidates: (createdBefore, now, limit) =>
+      guard(async () => {
+        const docs = (await lean(
+          m.orders
+            .find({
+              status: 'PENDING',
+              reviewReason: null,
+              createdAt: t({ $lte: createdBefore }),
+              $or: [{ leaseUntil: null }, { leaseUntil: t({ $lt: now }) }],
+            })
+            .sort({ createdAt: 1 })
+            .limit(limit),
+        )) as Doc[];
+        return docs.map(toOrder);
+      }),
+    claimOrder: (orderId, owner, leaseUntil, now) =>
+      guard(async () => {
+        const r = await m.orders.updateOne(
+          { _id: orderId, status: 'PENDING', $or: [{ leaseUntil: null }, { leaseUntil: t({ $lt: now }) }] },
+          { $set: { leaseOwner: owner, leaseUntil } },
+        );
+        return r.modifiedCount === 1;
+      }),
+    releaseOrder: (orderId, owner) =>
+      guard(
+        async () => void (await m.orders.updateOne({ _id: orderId, leaseOwner: owner }, { $set: { leaseOwner: null, leaseUntil: null } })),
+      ),
     recordNotification: (rec, replaces) => guard(() => recordNotification(rec, replaces)),
-    findNotification: (id, outTradeNo) => guard(async () => {
-      const d = (await lean(m.notifications.findById(notificationKey(id, outTradeNo)))) as Doc | null;
-      return d ? toNotification(d) : null;
-    }),
+    findNotification: (id, outTradeNo) =>
+      guard(async () => {
+        const d = (await lean(m.notifications.findById(notificationKey(id, outTradeNo)))) as Doc | null;
+        return d ? toNotification(d) : null;
+      }),
     recordRejectedNotification: (x) => guard(async () => void (await m.rejected.create(x))),
     countRejectedNotifications: () => guard(() => m.rejected.countDocuments().exec()),
-    trimRejectedNotifications: (keep) => guard(async () => {
-      const cutoff = (await lean(m.rejected.find().sort({ _id: -1 }).skip(keep).limit(1).select({ _id: 1 }))) as { _id: unknown }[];
-      if (cutoff[0]) await m.rejected.deleteMany({ _id: t({ $lte: cutoff[0]._id }) });
-    }),
+    trimRejectedNotifications: (keep) =>
+      guard(async () => {
+        const cutoff = (await lean(m.rejected.find().sort({ _id: -1 }).skip(keep).limit(1).select({ _id: 1 }))) as { _id: unknown }[];
+        if (cutoff[0]) await m.rejected.deleteMany({ _id: t({ $lte: cutoff[0]._id }) });
+      }),
     findShipment: (orderId) =>
       guard(async () => {
         const d = (await lean(m.shipments.findById(orderId))) as { doc: string } | null;
@@ -512,7 +668,13 @@ export async function createMongoStore(opts: MongoStoreOptions): Promise<Store> 
       }),
     saveShipment: (next, expected) =>
       guard(async () => {
-        const fields = { status: next.status, upload: next.upload, version: next.version, doc: JSON.stringify(next), updatedAt: next.updatedAt };
+        const fields = {
+          status: next.status,
+          upload: next.upload,
+          version: next.version,
+          doc: JSON.stringify(next),
+          updatedAt: next.updatedAt,
+        };
         if (expected === null) {
           try {
             await m.shipments.create({ _id: next.orderId, ...fields });

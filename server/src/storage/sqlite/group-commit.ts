@@ -48,7 +48,12 @@ export interface GroupCommit {
 type Settle = () => void;
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-export function createGroupCommit(db: Database.Database, mapError: (err: unknown) => unknown, sync: Sync | null, onSyncFailure: (err: Error) => void = () => {}): GroupCommit {
+export function createGroupCommit(
+  db: Database.Database,
+  mapError: (err: unknown) => unknown,
+  sync: Sync | null,
+  onSyncFailure: (err: Error) => void = () => {},
+): GroupCommit {
   let queue: Pending[] = [];
   let scheduled = false;
   const stats: CommitStats = { commits: 0, writes: 0, syncs: 0, syncMs: 0 };
@@ -122,14 +127,19 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
       }
     } catch (err) {
       const now = performance.now();
-      if (String((err as { code?: string }).code).startsWith('SQLITE_BUSY') && outcomes.length === 0 && now - (busySince ??= now) < busyTimeoutMs) {
+      const busy = String((err as { code?: string }).code).startsWith('SQLITE_BUSY') && outcomes.length === 0;
+      if (busy && busySince === null) busySince = now;
+      const waited = now - (busySince ?? now);
+      if (busy && waited < busyTimeoutMs) {
         // Another process holds the write lock: try again shortly, with whatever arrives meanwhile.
         queue = batch.concat(queue);
-        const waited = now - busySince;
-        retry = setTimeout(() => {
-          retry = null;
-          flush();
-        }, Math.min(16, Math.max(1, waited / 4), busyTimeoutMs - waited));
+        retry = setTimeout(
+          () => {
+            retry = null;
+            flush();
+          },
+          Math.min(16, Math.max(1, waited / 4), busyTimeoutMs - waited),
+        );
         return;
       }
       busySince = null;
@@ -151,7 +161,12 @@ export function createGroupCommit(db: Database.Database, mapError: (err: unknown
       settle();
       return settleIdle();
     }
-    unsynced.push({ settle, fail: (e) => batch.forEach((item) => item.reject(e)) });
+    unsynced.push({
+      settle,
+      fail: (e) => {
+        for (const item of batch) item.reject(e);
+      },
+    });
     startSync();
   }
 

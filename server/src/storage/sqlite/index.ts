@@ -149,7 +149,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   db.pragma('busy_timeout = 5000');
   // The schema and its migrations in one transaction that holds the write lock from its start: processes
   // opening the file together (cluster workers) take turns, and each finds what the one before it did.
-  const hasColumn = (table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+  const hasColumn = (table: string, column: string) =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
   db.transaction(() => {
     db.exec(SCHEMA);
     for (const [table, column, ddl] of ADDED_COLUMNS) if (!hasColumn(table, column)) db.exec(ddl);
@@ -161,7 +162,10 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   // first request.
   const openWal = () => fs.openSync(`${opts.filename}-wal`, 'r+');
   let walFd: number | null = null;
-  if (onDisk && fs.existsSync(`${opts.filename}-wal`)) fs.fdatasyncSync((walFd = openWal()));
+  if (onDisk && fs.existsSync(`${opts.filename}-wal`)) {
+    walFd = openWal();
+    fs.fdatasyncSync(walFd);
+  }
 
   const q = {
     userByOpenid: db.prepare('SELECT * FROM users WHERE openid = ?'),
@@ -172,7 +176,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     updateUser: db.prepare('UPDATE users SET session_key = @session_key, unionid = COALESCE(@unionid, unionid) WHERE openid = @openid'),
     insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)'),
     findSession: db.prepare('SELECT * FROM sessions WHERE token_hash = ?'),
-    sessionUser: db.prepare('SELECT u.*, s.token_hash AS s_token_hash, s.expires_at AS s_expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?'),
+    sessionUser: db.prepare(
+      'SELECT u.*, s.token_hash AS s_token_hash, s.expires_at AS s_expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?',
+    ),
     deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     deleteUserSessions: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
     purgeSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
@@ -297,7 +303,14 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   });
 
   const moveRefundTx = db.transaction(
-    (outRefundNo: string, from: readonly string[], to: string, fields: { providerRefundId?: string | null; settledAt?: number | null; failure?: string | null }, release: boolean, now: number): boolean => {
+    (
+      outRefundNo: string,
+      from: readonly string[],
+      to: string,
+      fields: { providerRefundId?: string | null; settledAt?: number | null; failure?: string | null },
+      release: boolean,
+      now: number,
+    ): boolean => {
       const moved = q.moveRefund.get({
         outRefundNo,
         from: JSON.stringify(from),
@@ -325,9 +338,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
 
   const shipmentQ = {
     find: db.prepare('SELECT doc FROM shipments WHERE order_id = ?'),
-    insert: db.prepare('INSERT OR IGNORE INTO shipments (order_id, status, upload, version, doc, updated_at) VALUES (@orderId, @status, @upload, @version, @doc, @updatedAt)'),
-    update: db.prepare('UPDATE shipments SET status = @status, upload = @upload, version = @version, doc = @doc, updated_at = @updatedAt WHERE order_id = @orderId AND version = @expected'),
-    toSync: db.prepare("SELECT doc FROM shipments WHERE upload = 'PENDING' OR (upload = 'ACCEPTED' AND status != 'COMPLETED') ORDER BY updated_at LIMIT ?"),
+    insert: db.prepare(
+      'INSERT OR IGNORE INTO shipments (order_id, status, upload, version, doc, updated_at) VALUES (@orderId, @status, @upload, @version, @doc, @updatedAt)',
+    ),
+    update: db.prepare(
+      'UPDATE shipments SET status = @status, upload = @upload, version = @version, doc = @doc, updated_at = @updatedAt WHERE order_id = @orderId AND version = @expected',
+    ),
+    toSync: db.prepare(
+      "SELECT doc FROM shipments WHERE upload = 'PENDING' OR (upload = 'ACCEPTED' AND status != 'COMPLETED') ORDER BY updated_at LIMIT ?",
+    ),
   };
   const paymentsOf = (orderId: string) => (q.listPayments.all(orderId) as Row[]).map(toPayment);
   const refundsOf = (orderId: string) => (q.listRefunds.all(orderId) as Row[]).map(toRefund);
@@ -369,7 +388,12 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     findSessionUser: (tokenHash) =>
       read(() => {
         const r = q.sessionUser.get(tokenHash) as Row | undefined;
-        return r ? { session: { tokenHash: r.s_token_hash as string, userId: r.id as string, expiresAt: r.s_expires_at as number }, user: toUser(r) } : null;
+        return r
+          ? {
+              session: { tokenHash: r.s_token_hash as string, userId: r.id as string, expiresAt: r.s_expires_at as number },
+              user: toUser(r),
+            }
+          : null;
       }),
     findSession: (tokenHash) =>
       read(() => {
@@ -393,7 +417,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         ),
       ),
     seedProducts: (products: readonly Product[]) =>
-      write(() => db.transaction(() => products.forEach((p, position) => q.seedProduct.run({ ...p, position })))()),
+      write(() =>
+        db.transaction(() => {
+          for (const [position, p] of products.entries()) q.seedProduct.run({ ...p, position });
+        })(),
+      ),
     insertOrder: (order, attempt, lease) => write(() => insertOrderTx(order, attempt, lease)),
     findOrder: (id) =>
       read(() => {
@@ -443,7 +471,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     listPayments: (orderId) => read(() => paymentsOf(orderId)),
     insertRefund: (refund) => write(() => insertRefundTx(refund)),
     moveRefund: (outRefundNo, from, to, fields, release, now) => write(() => moveRefundTx(outRefundNo, from, to, fields, release, now)),
-    setRefundProviderId: (outRefundNo, providerRefundId, now) => write(() => void q.setRefundProviderId.run({ outRefundNo, providerRefundId, now })),
+    setRefundProviderId: (outRefundNo, providerRefundId, now) =>
+      write(() => void q.setRefundProviderId.run({ outRefundNo, providerRefundId, now })),
     findRefund: (outRefundNo) =>
       read(() => {
         const r = q.findRefund.get(outRefundNo) as Row | undefined;
@@ -455,10 +484,18 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         return r ? toRefund(r) : null;
       }),
     listRefunds: (orderId) => read(() => refundsOf(orderId)),
-    listRefundsInStatus: (status, createdBefore, limit) => read(() => (q.refundsInStatus.all(status, createdBefore, limit) as Row[]).map(toRefund)),
+    listRefundsInStatus: (status, createdBefore, limit) =>
+      read(() => (q.refundsInStatus.all(status, createdBefore, limit) as Row[]).map(toRefund)),
     listOrders: (f) =>
       read(() =>
-        (q.listOrdersAdmin.all({ status: f.status ?? null, createdBefore: f.createdBefore ?? null, refundDue: f.refundDue ? 1 : 0, limit: f.limit }) as Row[]).map(toOrder),
+        (
+          q.listOrdersAdmin.all({
+            status: f.status ?? null,
+            createdBefore: f.createdBefore ?? null,
+            refundDue: f.refundDue ? 1 : 0,
+            limit: f.limit,
+          }) as Row[]
+        ).map(toOrder),
       ),
     listAttempts: (orderId) => read(() => (q.listAttempts.all(orderId) as Row[]).map(toAttempt)),
     listNotificationsFor: (outTradeNos) => read(() => (q.notificationsFor.all(JSON.stringify(outTradeNos)) as Row[]).map(toNotification)),
@@ -479,10 +516,18 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     findShipment: (orderId) => read(() => shipmentOf(orderId)),
     saveShipment: (next, expected) =>
       write(() => {
-        const row = { orderId: next.orderId, status: next.status, upload: next.upload, version: next.version, doc: JSON.stringify(next), updatedAt: next.updatedAt };
+        const row = {
+          orderId: next.orderId,
+          status: next.status,
+          upload: next.upload,
+          version: next.version,
+          doc: JSON.stringify(next),
+          updatedAt: next.updatedAt,
+        };
         return (expected === null ? shipmentQ.insert.run(row) : shipmentQ.update.run({ ...row, expected })).changes === 1;
       }),
-    listShipmentsToSync: (limit) => read(() => (shipmentQ.toSync.all(limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment)),
+    listShipmentsToSync: (limit) =>
+      read(() => (shipmentQ.toSync.all(limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment)),
     close: async () => {
       await commits.drain();
       await guard(() => db.close());

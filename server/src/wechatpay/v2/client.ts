@@ -6,7 +6,7 @@ import https from 'node:https';
 import { randomNonce } from '../crypto';
 import { WechatPayError } from '../errors';
 import { v2Sign, v2Verify, type V2Params, type V2SignType } from './sign';
-import { buildV2Xml, parseV2Xml, XmlFormatError } from './xml';
+import { buildV2Xml, parseV2Xml, type XmlFormatError } from './xml';
 
 export interface V2ClientOptions {
   /** https://api.mch.weixin.qq.com */
@@ -41,7 +41,11 @@ function post(url: URL, body: string, o: { timeoutMs: number; tls?: V2ClientOpti
       url,
       {
         method: 'POST',
-        headers: { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'User-Agent': 'wechat-pay-checkout/0.1 (node)' },
+        headers: {
+          'Content-Type': 'text/xml; charset=utf-8',
+          'Content-Length': Buffer.byteLength(body),
+          'User-Agent': 'wechat-pay-checkout/0.1 (node)',
+        },
         timeout: o.timeoutMs,
         ...(o.tls && url.protocol === 'https:' ? { cert: o.tls.cert, key: o.tls.key, ...(o.tls.ca ? { ca: o.tls.ca } : {}) } : {}),
       },
@@ -66,7 +70,10 @@ export function createWechatPayV2Client(o: V2ClientOptions): WechatPayV2Client {
     signed.sign = v2Sign(signed, o.apiKey, o.signType);
     let res: { status: number; text: string };
     try {
-      res = await post(new URL(path, opts.refund ? o.refundBaseUrl : o.baseUrl), buildV2Xml(signed), { timeoutMs, tls: opts.refund ? o.tls : undefined });
+      res = await post(new URL(path, opts.refund ? o.refundBaseUrl : o.baseUrl), buildV2Xml(signed), {
+        timeoutMs,
+        tls: opts.refund ? o.tls : undefined,
+      });
     } catch (err) {
       throw new WechatPayError('NETWORK', 'NETWORK', `WeChat Pay could not be reached (${(err as Error).message})`);
     }
@@ -75,14 +82,20 @@ export function createWechatPayV2Client(o: V2ClientOptions): WechatPayV2Client {
     try {
       a = parseV2Xml(res.text);
     } catch (err) {
-      throw new WechatPayError('UNTRUSTED', 'MALFORMED_ANSWER', `WeChat Pay answered with something that is not its XML (${(err as XmlFormatError).message})`, res.status);
+      throw new WechatPayError(
+        'UNTRUSTED',
+        'MALFORMED_ANSWER',
+        `WeChat Pay answered with something that is not its XML (${(err as XmlFormatError).message})`,
+        res.status,
+      );
     }
     if (a.return_code !== 'SUCCESS') {
       const msg = a.return_msg ?? '';
       throw new WechatPayError('API', /签名|sign/i.test(msg) ? 'SIGNERROR' : 'FAIL', msg || 'return_code FAIL', res.status);
     }
     // A SUCCESS answer is trusted only when signed with our key.
-    if (!v2Verify(a, o.apiKey, o.signType)) throw new WechatPayError('UNTRUSTED', 'BAD_SIGNATURE', "WeChat Pay's answer could not be trusted (bad sign)", res.status);
+    if (!v2Verify(a, o.apiKey, o.signType))
+      throw new WechatPayError('UNTRUSTED', 'BAD_SIGNATURE', "WeChat Pay's answer could not be trusted (bad sign)", res.status);
     if (a.result_code !== 'SUCCESS') {
       throw new WechatPayError('API', a.err_code || 'FAIL', a.err_code_des || a.err_code || 'result_code FAIL', res.status);
     }
@@ -111,7 +124,12 @@ export function createWechatPayV2Client(o: V2ClientOptions): WechatPayV2Client {
       }
     },
     refund: async (params) => {
-      if (!o.tls) throw new WechatPayError('API', 'CERT_MISSING', 'v2 refunds need the merchant API certificate: set WECHATPAY_CERT_FILE and WECHATPAY_PRIVATE_KEY_FILE');
+      if (!o.tls)
+        throw new WechatPayError(
+          'API',
+          'CERT_MISSING',
+          'v2 refunds need the merchant API certificate: set WECHATPAY_CERT_FILE and WECHATPAY_PRIVATE_KEY_FILE',
+        );
       return call('/secapi/pay/refund', params, { refund: true });
     },
     refundQuery: (outRefundNo) => orNull(call('/pay/refundquery', { out_refund_no: outRefundNo })),

@@ -18,7 +18,8 @@ export function v2StringToSign(params: V2Params, apiKey: string): string {
 
 export function v2Sign(params: V2Params, apiKey: string, signType: V2SignType): string {
   const text = v2StringToSign(params, apiKey);
-  const digest = signType === 'HMAC-SHA256' ? crypto.createHmac('sha256', apiKey).update(text, 'utf8') : crypto.createHash('md5').update(text, 'utf8');
+  const digest =
+    signType === 'HMAC-SHA256' ? crypto.createHmac('sha256', apiKey).update(text, 'utf8') : crypto.createHash('md5').update(text, 'utf8');
   return digest.digest('hex').toUpperCase();
 }
 
