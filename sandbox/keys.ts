@@ -156,8 +156,6 @@ export interface CredentialsOptions {
   tlsUrl?: string;
 }
 
-export const sandboxEnvFile = (dataDir: string) => path.join(dataDir, 'sandbox', 'sandbox.env');
-
 /**
  * Hands the sandbox's credentials over exactly as live credentials arrive: an env file of the
  * server's live-mode variables and the PEM files they name, beside keys.json. The sandbox's own

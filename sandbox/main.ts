@@ -3,7 +3,7 @@
 // both). Keys are kept in DATA_DIR/sandbox/keys.json across restarts.
 import { ConfigError } from '../server/src/config';
 import { loadSandboxConfig } from './config';
-import { sandboxEnvFile } from './keys';
+import { sandboxEnvFile } from '../server/src/local-env';
 import { startSandbox } from './server';
 
 async function main() {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../server/src/clock';
 import { loadConfig, type Config } from '../server/src/config';
+import { dataKeyFile } from '../server/src/local-env';
 import { startServer, type Server, type ServerOptions } from '../server/src/server';
 import type { SandboxControls } from '../sandbox/app';
 import { loadSandboxConfig } from '../sandbox/config';
@@ -26,7 +27,6 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 export const adminTokenFile = (dataDir: string) => path.join(dataDir, 'admin_token');
-export const dataKeyFile = (dataDir: string) => path.join(dataDir, 'data_key');
 
 /** A secret for a local run: read from its file in DATA_DIR, created there (0600) on first use. */
 function ensureLocalSecret(file: string, make: () => string): string {

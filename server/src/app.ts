@@ -28,6 +28,8 @@ export interface AppDeps {
   notify: NotifyDeps;
   auth: AuthDeps;
   logger: Logger;
+  /** Which store answers (health says so). */
+  storeKind: string;
   /** Built H5 client to serve at / (a "building" page until it exists). */
   clientDir?: string;
   /** Where the browser build finds the sandbox's payer endpoints (sandbox-backed configurations only). */
@@ -82,7 +84,7 @@ export function buildApp(deps: AppDeps): express.Express {
   const api = express.Router();
   api.use(requireJson);
   api.use(express.json({ limit: '16kb', type: 'application/json' }));
-  api.use('/health', healthRoutes(deps.checkout));
+  api.use('/health', healthRoutes({ store: deps.checkout.store, storeKind: deps.storeKind, now: deps.checkout.now }));
   api.use('/auth', authRoutes(deps.auth, deps.limits, deps.limiter));
   api.use('/products', productRoutes(deps.checkout));
   api.use('/orders', orderRoutes(deps.checkout, deps.auth, deps.limits, deps.limiter, deps.fulfilment));

@@ -4,15 +4,14 @@
 // must answer. Each check says what is wrong and how to fix it; the exit code is 0 only when all pass.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import util from 'node:util';
 import { systemClock, type Clock } from './clock';
 import { apiBaseProblem, ConfigError, ENV_SCHEMA, loadConfig, notifyUrlProblem } from './config';
-import { createProviders } from './server';
-import { PaymentProviderError } from './payments/port';
+import { createProviders } from './wiring';
+import { PaymentProviderError } from './domain/ports/payment-provider';
 import { MAX_SKEW_S } from './wechatpay/signed-message';
 import { createAccessTokens, WechatApiError } from './wechat/access-token';
 import { httpCall } from './wechat/http';
+import { localSandboxEnv, sandboxEnvFile } from './local-env';
 
 export interface Check {
   name: string;
@@ -33,13 +32,13 @@ export const CLOCK_TOLERANCE_S = 60;
 export function doctorEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; source: string } {
   if (env.WECHAT_APPID) return { env, source: 'the environment' };
   const dataDir = env.DATA_DIR ?? './data';
-  const file = path.join(dataDir, 'sandbox', 'sandbox.env');
-  if (!fs.existsSync(file))
-    return { env, source: 'the environment (no WECHAT_APPID, and no sandbox.env: run `npm start` first to check the sandbox)' };
-  const sandbox = util.parseEnv(fs.readFileSync(file, 'utf8')) as Record<string, string>;
-  const keyFile = path.join(dataDir, 'data_key');
-  const dataKey = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8').trim() : undefined;
-  return { env: { ...env, ...sandbox, ...(dataKey && !env.DATA_ENCRYPTION_KEY ? { DATA_ENCRYPTION_KEY: dataKey } : {}) }, source: file };
+  const local = localSandboxEnv(dataDir);
+  if (!local) return { env, source: 'the environment (no WECHAT_APPID, and no sandbox.env: run `npm start` first to check the sandbox)' };
+  const { DATA_ENCRYPTION_KEY, ...sandbox } = local;
+  return {
+    env: { ...env, ...sandbox, ...(DATA_ENCRYPTION_KEY && !env.DATA_ENCRYPTION_KEY ? { DATA_ENCRYPTION_KEY } : {}) },
+    source: sandboxEnvFile(dataDir),
+  };
 }
 
 const readable = (file: string): string | Error => {

@@ -8,8 +8,8 @@ import client from 'prom-client';
 import { isStaticRequest } from './http/middleware';
 import { droppedLogLines, LOG_BUFFER_BYTES } from './logger';
 import type { ReconcileReport } from './domain/reconcile';
-import { PaymentProviderError, type PaymentProvider } from './payments/port';
-import type { Store } from './storage/port';
+import { PaymentProviderError, type PaymentProvider } from './domain/ports/payment-provider';
+import { STORE_METHODS, type Store } from './domain/ports/store';
 
 /** What a notify-route answer tells the metrics middleware (set on `res.locals.notification`). */
 export type NotificationMetric = { outcome: string } | { refused: string };
@@ -25,29 +25,8 @@ export interface Metrics {
   reconciled(report: ReconcileReport): void;
 }
 
-/** Store methods that write: each is timed until its write is durable. */
-const WRITES = new Set([
-  'upsertUser',
-  'createSession',
-  'deleteSession',
-  'deleteSessionsOfUser',
-  'purgeExpiredSessions',
-  'insertOrder',
-  'setPrepay',
-  'replaceAttempt',
-  'markPaid',
-  'markClosed',
-  'flagForReview',
-  'claimOrder',
-  'releaseOrder',
-  'recordPayment',
-  'insertRefund',
-  'moveRefund',
-  'setRefundProviderId',
-  'recordNotification',
-  'recordRejectedNotification',
-  'trimRejectedNotifications',
-]);
+/** Store methods that write, from the ports' own table: each is timed until its write is durable. */
+const WRITES = new Set(Object.entries(STORE_METHODS).flatMap(([name, kind]) => (kind === 'write' ? [name] : [])));
 const PROVIDER_CALLS = new Set(['prepare', 'sheetParams', 'query', 'close', 'refund', 'queryRefund']);
 
 type AsyncFn = (...a: unknown[]) => Promise<unknown>;

@@ -71,7 +71,7 @@ describe('the import graph', () => {
           'mongoose',
           'mongodb',
         ],
-        ['server/src/payments/port', 'server/src/identity/port'],
+        ['server/src/domain/ports/payment-provider', 'server/src/domain/ports/identity-provider'],
       ),
     ).toEqual([]);
   });

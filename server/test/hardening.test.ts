@@ -6,7 +6,8 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../src/domain/errors';
-import { CONNECTION_OPTIONS, mapError } from '../src/storage/mongo';
+import { CONNECTION_OPTIONS } from '../src/storage/mongo';
+import { mapError } from '../src/storage/mongo/errors';
 import { figure } from './figures';
 import { startTestSystem, tempDir, type TestSystem } from './helpers';
 import { httpJson, startSystemProcess } from './system-process';
@@ -276,9 +277,15 @@ describe('8. the MongoDB adapter, without a server', () => {
     ];
     for (const e of unavailable)
       expect(mapError(e), `${e.name} ${(e as { code?: number }).code ?? ''}`).toBeInstanceOf(StoreUnavailableError);
-    expect(mapError(Object.assign(new Error('E11000 duplicate key'), { code: 11000, keyPattern: { outRefundNo: 1 } }))).toMatchObject({
-      index: 'out_refund_no',
-    });
+    // As the server words it: the collection and the index name the constraint.
+    const e11000 = (collection: string, index: string) =>
+      Object.assign(new Error(`E11000 duplicate key error collection: checkout.${collection} index: ${index} dup key: { x: "1" }`), {
+        code: 11000,
+      });
+    expect(mapError(e11000('refunds', 'outRefundNo_1'))).toMatchObject({ index: 'out_refund_no' });
+    expect(mapError(e11000('sessions', '_id_'))).toMatchObject({ index: 'token' });
+    expect(mapError(e11000('orders', 'userId_1_idempotencyKey_1'))).toMatchObject({ index: 'idempotency_key' });
+    expect(mapError(e11000('orders', '_id_'))).toMatchObject({ index: 'other' });
     const other = new Error('a bug');
     expect(mapError(other)).toBe(other);
   });

@@ -4,7 +4,7 @@ import { ensureSandboxKeys } from '../../sandbox/keys';
 import { buildNotification } from '../../sandbox/notify';
 import { reconcileOnce } from '../src/domain/reconcile';
 import { loadConfig } from '../src/config';
-import { createProviders } from '../src/server';
+import { createProviders } from '../src/wiring';
 import { createLogger } from '../src/logger';
 import { credentialsOf, startTestSystem, type TestSystem } from './helpers';
 

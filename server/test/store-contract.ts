@@ -1,25 +1,61 @@
-// One contract suite, every adapter: the same tests run against SQLite and MongoDB.
+// One contract suite, every adapter: the same tests run against SQLite, MongoDB (a real server where
+// there is one; mongoose's queries run by mingo everywhere) and the in-memory store of the fast tier.
+// Where a port selects by a domain rule, the suite builds a table of cases and holds the adapter to
+// the domain's predicate over it; what a port calls atomic is checked by making one of its writes fail.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SEED_PRODUCTS } from '../src/domain/catalog';
 import { DuplicateKeyError } from '../src/domain/errors';
-import { canTransition, type Order, type OrderStatus } from '../src/domain/order';
+import {
+  canTransition,
+  isReconcileCandidate,
+  matchesOrderFilter,
+  type Order,
+  type OrderLease,
+  type OrderStatus,
+} from '../src/domain/order';
 import { outcomesReplacedBy, type NotificationRecord } from '../src/domain/notification';
-import type { Refund } from '../src/domain/refund';
-import type { Store } from '../src/storage/port';
+import { isRefundToReconcile, type Refund, type RefundStatus } from '../src/domain/refund';
+import { needsShipmentSync, type Shipment, type ShipmentStatus, type UploadState } from '../src/domain/shipment';
+import { STORE_METHODS, type Store } from '../src/domain/ports/store';
 
 import { makeOrder, uniq } from './orders-fixture';
 
 export { makeOrder };
 
-export function runStoreContract(name: string, open: () => Promise<Store>) {
+/** The records a fault can hit: every write to them fails until cleared. */
+export type FaultTarget = 'orders' | 'attempts' | 'payments' | 'refunds' | 'notifications';
+export interface ContractFaults {
+  failWritesTo(target: FaultTarget): void | Promise<void>;
+  clear(): void | Promise<void>;
+}
+
+/** The store, with the names of the methods called on it recorded in `called`. */
+function tracked(store: Store, called: Set<string>): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof prop === 'string' && typeof value === 'function') called.add(prop);
+      return value;
+    },
+  });
+}
+
+export function runStoreContract(name: string, open: () => Promise<Store>, faultsOf: (store: Store) => ContractFaults) {
   describe(`store contract: ${name}`, () => {
     let store: Store;
+    let faults: ContractFaults;
     let userId: string;
+    const called = new Set<string>();
     beforeEach(async (ctx) => {
-      store = await open();
+      const opened = await open();
+      faults = faultsOf(opened);
+      store = tracked(opened, called);
       const u = await store.upsertUser({ openid: `o${uniq()}`, unionid: null, sessionKey: 'c2Vzc2lvbmtleQ==', now: 1 });
       userId = u.id;
-      ctx.onTestFinished(() => store.close());
+      ctx.onTestFinished(async () => {
+        await faults.clear();
+        await store.close();
+      });
     });
 
     it('upserts users by openid and keeps one id', async () => {
@@ -272,7 +308,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
         updatedAt: 220,
       });
       expect((await store.listRefunds(order.id)).map((r) => r.outRefundNo)).toContain(b.outRefundNo);
-      expect((await store.listRefundsInStatus('PROCESSING', 1000, 100)).some((r) => r.outRefundNo === b.outRefundNo)).toBe(false);
+      expect((await store.listRefundsToReconcile(1000, 100)).some((r) => r.outRefundNo === b.outRefundNo)).toBe(false);
       expect((await store.findPayment(pay.transactionId))?.refundReserved).toBe(9000);
     });
 
@@ -411,10 +447,364 @@ export function runStoreContract(name: string, open: () => Promise<Store>) {
       });
     });
 
-    it('keeps a log of rejected deliveries', async () => {
+    it('keeps a bounded log of rejected deliveries, the newest kept', async () => {
       const before = await store.countRejectedNotifications();
-      await store.recordRejectedNotification({ receivedAt: 1, reason: 'BAD_SIGNATURE', serial: 'X', requestId: null, bodySha256: 'ab' });
-      expect(await store.countRejectedNotifications()).toBe(before + 1);
+      for (let i = 0; i < 5; i++)
+        await store.recordRejectedNotification({
+          receivedAt: 10_000 + i,
+          reason: 'BAD_SIGNATURE',
+          serial: 'X',
+          requestId: null,
+          bodySha256: `ab${i}`,
+        });
+      expect(await store.countRejectedNotifications()).toBe(before + 5);
+      await store.trimRejectedNotifications(2);
+      expect(await store.countRejectedNotifications()).toBe(2);
+    });
+
+    it('ends sessions: one, all of a user, and the expired', async () => {
+      const other = await store.upsertUser({ openid: `o${uniq()}`, unionid: null, sessionKey: 'k', now: 1 });
+      const make = (user: string, expiresAt: number) => ({ tokenHash: uniq(), userId: user, expiresAt });
+      const mine = [make(userId, 100), make(userId, 5000), make(userId, 9000)];
+      const theirs = [make(other.id, 100), make(other.id, 9000)];
+      for (const s of [...mine, ...theirs]) await store.createSession(s);
+      await expect(store.createSession(mine[0]!)).rejects.toMatchObject({ name: 'DuplicateKeyError', index: 'token' });
+      expect(await store.purgeExpiredSessions(100)).toBe(2); // at or before: both of 100
+      expect(await store.findSession(mine[0]!.tokenHash)).toBeNull();
+      expect(await store.findSession(mine[1]!.tokenHash)).not.toBeNull();
+      expect(await store.deleteSessionsOfUser(userId)).toBe(2);
+      expect(await store.findSessionUser(mine[2]!.tokenHash)).toBeNull();
+      expect(await store.findSession(theirs[1]!.tokenHash)).toEqual(theirs[1]);
+      expect(await store.findUserById('u_missing')).toBeNull();
+    });
+
+    it("lists an order's attempts and the notifications naming them, oldest first", async () => {
+      const made = makeOrder(userId, { createdAt: 10 });
+      const { order } = made;
+      const attempt = { ...made.attempt, createdAt: 10 };
+      await store.insertOrder(order, attempt);
+      const second = { ...attempt, outTradeNo: `N${uniq()}`.slice(0, 32), createdAt: 20 };
+      expect(await store.replaceAttempt(order.id, attempt.outTradeNo, second, 20)).toBe(true);
+      expect((await store.listAttempts(order.id)).map((a) => a.outTradeNo)).toEqual([attempt.outTradeNo, second.outTradeNo]);
+      const rec = (id: string, outTradeNo: string, at: number): NotificationRecord => ({
+        id,
+        eventType: 'TRANSACTION.SUCCESS',
+        outTradeNo,
+        transactionId: null,
+        outcome: 'UNKNOWN_ORDER',
+        detail: null,
+        requestId: null,
+        firstReceivedAt: at,
+        lastReceivedAt: at,
+        deliveries: 1,
+      });
+      const ids = [`n-${uniq()}`, `n-${uniq()}`, `n-${uniq()}`];
+      await store.recordNotification(rec(ids[1]!, second.outTradeNo, 200), []);
+      await store.recordNotification(rec(ids[0]!, attempt.outTradeNo, 100), []);
+      await store.recordNotification(rec(ids[2]!, 'SOMEONE-ELSE', 50), []);
+      expect((await store.listNotificationsFor([attempt.outTradeNo, second.outTradeNo])).map((n) => n.id)).toEqual([ids[0], ids[1]]);
+      // A reference already used is refused, and the order keeps its current attempt.
+      const clash = { ...second, createdAt: 30 };
+      await expect(store.replaceAttempt(order.id, second.outTradeNo, clash, 30)).rejects.toMatchObject({ index: 'out_trade_no' });
+      expect((await store.findOrder(order.id))?.outTradeNo).toBe(second.outTradeNo);
+    });
+
+    it('saves a shipment by version: the first insert wins, a stale version loses', async () => {
+      const { order, attempt } = makeOrder(userId);
+      await store.insertOrder(order, attempt);
+      const s = shipment(order.id, { version: 1 });
+      expect(await store.findShipment(order.id)).toBeNull();
+      const firsts = await Promise.all([store.saveShipment(s, null), store.saveShipment({ ...s, itemDesc: 'other' }, null)]);
+      expect(firsts.filter(Boolean)).toHaveLength(1);
+      const stored = (await store.findShipment(order.id))!;
+      const next = { ...stored, upload: 'ACCEPTED' as const, version: 2, updatedAt: 5 };
+      const seconds = await Promise.all([store.saveShipment(next, 1), store.saveShipment({ ...next, upload: 'REFUSED' }, 1)]);
+      expect(seconds.filter(Boolean)).toHaveLength(1);
+      expect(await store.saveShipment({ ...next, version: 3 }, 1)).toBe(false); // stale
+      expect((await store.findShipment(order.id))?.version).toBe(2);
+      expect(await store.findOrderRecords(order.id)).toMatchObject({ shipment: { version: 2 } });
+    });
+
+    it('selects shipments to sync exactly as needsShipmentSync says, least recently updated first', async () => {
+      const cases: Shipment[] = [];
+      let at = 1000;
+      for (const upload of ['PENDING', 'ACCEPTED', 'REFUSED'] as UploadState[])
+        for (const status of ['SHIPPED', 'RECEIVED', 'COMPLETED'] as ShipmentStatus[]) {
+          const { order, attempt } = makeOrder(userId);
+          await store.insertOrder(order, attempt);
+          at -= 10; // each older than the one before
+          const s = shipment(order.id, { upload, status, updatedAt: at });
+          expect(await store.saveShipment(s, null)).toBe(true);
+          cases.push(s);
+        }
+      const ours = new Set(cases.map((c) => c.orderId));
+      const selected = (await store.listShipmentsToSync(10_000)).filter((s) => ours.has(s.orderId));
+      const expected = cases.filter(needsShipmentSync).sort((a, b) => a.updatedAt - b.updatedAt);
+      expect(selected.map((s) => `${s.upload}/${s.status}`)).toEqual(expected.map((s) => `${s.upload}/${s.status}`));
+      // The two branches, each on its own: a PENDING upload of a completed shipment is sent again; an accepted one is left alone.
+      expect(selected.some((s) => s.upload === 'PENDING' && s.status === 'COMPLETED')).toBe(true);
+      expect(selected.some((s) => s.upload === 'ACCEPTED' && s.status === 'COMPLETED')).toBe(false);
+      expect(await store.listShipmentsToSync(1)).toHaveLength(1);
+    });
+
+    it('selects orders to reconcile exactly as isReconcileCandidate says, oldest first', async () => {
+      const at = { createdBefore: 1000, now: 2000 };
+      const leases: Record<string, OrderLease | null> = {
+        none: null,
+        held: { owner: 'holder', until: 3000 },
+        expired: { owner: 'gone', until: 1500 },
+      };
+      const cases: { id: string; lease: OrderLease | null }[] = [];
+      let i = 0;
+      for (const status of ['PENDING', 'PAID', 'CLOSED'] as OrderStatus[])
+        for (const createdAt of [100, 5000])
+          for (const lease of Object.values(leases))
+            for (const flagged of [false, true]) {
+              const { order, attempt } = makeOrder(userId, { createdAt: createdAt + i++ });
+              await store.insertOrder(order, attempt, lease ?? undefined);
+              if (flagged) await store.flagForReview(order.id, 'AMOUNT_MISMATCH: test', 10);
+              if (status === 'PAID')
+                await store.markPaid(order.id, { transactionId: `42${uniq()}`, paidAt: 10, outTradeNo: order.outTradeNo }, 10);
+              if (status === 'CLOSED') await store.markClosed(order.id, 10);
+              cases.push({ id: order.id, lease });
+            }
+      const ours = new Set(cases.map((c) => c.id));
+      const selected = (await store.listReconcileCandidates(at.createdBefore, at.now, 10_000))
+        .map((o) => o.id)
+        .filter((id) => ours.has(id));
+      const expected: string[] = [];
+      for (const c of cases) if (isReconcileCandidate((await store.findOrder(c.id))!, c.lease, at)) expected.push(c.id);
+      expect(expected).toHaveLength(2); // PENDING, old, not flagged: unleased and with an expired lease
+      expect(selected).toEqual(expected); // created in this order: oldest first
+    });
+
+    it("lists the operator's orders exactly as matchesOrderFilter says, newest first", async () => {
+      const ids: string[] = [];
+      const add = async (
+        createdAt: number,
+        status: OrderStatus,
+        pays: { kind: 'ORDER' | 'DUPLICATE' | 'AFTER_CLOSE'; reserve?: number; release?: boolean }[],
+      ) => {
+        const { order, attempt } = makeOrder(userId, { createdAt });
+        await store.insertOrder(order, attempt);
+        if (status === 'PAID')
+          await store.markPaid(order.id, { transactionId: `42${uniq()}`, paidAt: 10, outTradeNo: order.outTradeNo }, 10);
+        if (status === 'CLOSED') await store.markClosed(order.id, 10);
+        for (const p of pays) {
+          const transactionId = `42${uniq()}`;
+          await store.recordPayment({
+            transactionId,
+            orderId: order.id,
+            outTradeNo: order.outTradeNo,
+            amount: 9000,
+            kind: p.kind,
+            paidAt: 20,
+          });
+          if (p.reserve) {
+            const r = refundOf(order, transactionId, p.reserve);
+            expect(await store.insertRefund(r)).toBe(true);
+            if (p.release) await store.moveRefund(r.outRefundNo, ['PROCESSING'], 'CLOSED', { failure: 'x' }, true, 30);
+          }
+        }
+        ids.push(order.id);
+      };
+      await add(100, 'PENDING', []);
+      await add(200, 'PAID', [{ kind: 'ORDER' }]);
+      await add(300, 'PAID', [{ kind: 'ORDER' }, { kind: 'DUPLICATE' }]);
+      await add(400, 'CLOSED', [{ kind: 'AFTER_CLOSE', reserve: 9000 }]);
+      await add(500, 'CLOSED', [{ kind: 'AFTER_CLOSE', reserve: 4000 }]);
+      await add(600, 'PAID', [{ kind: 'ORDER' }, { kind: 'DUPLICATE', reserve: 9000, release: true }]);
+      const records = await Promise.all(
+        ids.map(async (id) => ({ order: (await store.findOrder(id))!, payments: await store.listPayments(id) })),
+      );
+      const ours = new Set(ids);
+      for (const status of [undefined, 'PENDING', 'PAID', 'CLOSED'] as const)
+        for (const refundDue of [undefined, false, true])
+          for (const createdBefore of [undefined, 350]) {
+            const f = { status, refundDue, createdBefore };
+            const listed = (await store.listOrders({ ...f, limit: 10_000 })).map((o) => o.id).filter((id) => ours.has(id));
+            const expected = records
+              .filter((r) => matchesOrderFilter(r.order, r.payments, f))
+              .map((r) => r.order.id)
+              .reverse();
+            expect(listed, JSON.stringify(f)).toEqual(expected);
+          }
+      expect((await store.listOrders({ refundDue: true, limit: 10_000 })).filter((o) => ours.has(o.id)).map((o) => o.createdAt)).toEqual([
+        600, 500, 300,
+      ]);
+    });
+
+    it('selects refunds to reconcile exactly as isRefundToReconcile says, oldest first', async () => {
+      const { order, attempt } = makeOrder(userId);
+      await store.insertOrder(order, attempt);
+      const transactionId = `42${uniq()}`;
+      await store.recordPayment({
+        transactionId,
+        orderId: order.id,
+        outTradeNo: order.outTradeNo,
+        amount: 100_000,
+        kind: 'ORDER',
+        paidAt: 5,
+      });
+      const made: Refund[] = [];
+      let i = 0;
+      for (const status of ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'] as RefundStatus[])
+        for (const createdAt of [100, 5000]) {
+          const r = { ...refundOf(order, transactionId, 10), createdAt: createdAt + i++ };
+          expect(await store.insertRefund(r)).toBe(true);
+          if (status !== 'PROCESSING') await store.moveRefund(r.outRefundNo, ['PROCESSING'], status, {}, status === 'CLOSED', 50);
+          made.push({ ...r, status });
+        }
+      const ours = new Set(made.map((r) => r.outRefundNo));
+      const selected = (await store.listRefundsToReconcile(1000, 10_000)).filter((r) => ours.has(r.outRefundNo)).map((r) => r.outRefundNo);
+      expect(selected).toEqual(made.filter((r) => isRefundToReconcile(r, 1000)).map((r) => r.outRefundNo));
+      expect(selected).toHaveLength(1);
+    });
+
+    describe('writes the ports call atomic are all or nothing', () => {
+      const paidOrder = async () => {
+        const { order, attempt } = makeOrder(userId);
+        await store.insertOrder(order, attempt);
+        const transactionId = `42${uniq()}`;
+        await store.markPaid(order.id, { transactionId, paidAt: 5, outTradeNo: order.outTradeNo }, 6, {
+          payment: { transactionId, orderId: order.id, outTradeNo: order.outTradeNo, amount: 9000, kind: 'ORDER', paidAt: 5 },
+        });
+        return { order, transactionId };
+      };
+
+      for (const target of ['payments', 'notifications'] as const)
+        it(`markPaid with its payment and notification, when writing ${target} fails`, async () => {
+          const { order, attempt } = makeOrder(userId);
+          await store.insertOrder(order, attempt);
+          const transactionId = `42${uniq()}`;
+          const record: NotificationRecord = {
+            id: `n-${uniq()}`,
+            eventType: 'TRANSACTION.SUCCESS',
+            outTradeNo: order.outTradeNo,
+            transactionId,
+            outcome: 'APPLIED',
+            detail: null,
+            requestId: null,
+            firstReceivedAt: 6,
+            lastReceivedAt: 6,
+            deliveries: 1,
+          };
+          const also = {
+            payment: { transactionId, orderId: order.id, outTradeNo: order.outTradeNo, amount: 9000, kind: 'ORDER' as const, paidAt: 5 },
+            notification: { record, replaces: outcomesReplacedBy('APPLIED') },
+          };
+          await faults.failWritesTo(target);
+          await expect(store.markPaid(order.id, { transactionId, paidAt: 5, outTradeNo: order.outTradeNo }, 6, also)).rejects.toThrow();
+          await faults.clear();
+          // None of it: the order is still PENDING, with no payment and no notification recorded.
+          expect((await store.findOrder(order.id))?.status).toBe('PENDING');
+          expect(await store.listPayments(order.id)).toEqual([]);
+          expect(await store.findNotification(record.id, order.outTradeNo)).toBeNull();
+          // All of it, once the fault is gone (WeChat's next delivery).
+          expect(await store.markPaid(order.id, { transactionId, paidAt: 5, outTradeNo: order.outTradeNo }, 6, also)).toBe(true);
+          expect(await store.listPayments(order.id)).toHaveLength(1);
+          expect(await store.findNotification(record.id, order.outTradeNo)).toMatchObject({ outcome: 'APPLIED' });
+        });
+
+      it('insertRefund with its reservation, when writing the refund fails', async () => {
+        const { order, transactionId } = await paidOrder();
+        await faults.failWritesTo('refunds');
+        await expect(store.insertRefund(refundOf(order, transactionId, 3000))).rejects.toThrow();
+        await faults.clear();
+        expect((await store.findPayment(transactionId))?.refundReserved).toBe(0);
+        expect(await store.listRefunds(order.id)).toEqual([]);
+      });
+
+      it('moveRefund with its release, when writing the payment fails', async () => {
+        const { order, transactionId } = await paidOrder();
+        const r = refundOf(order, transactionId, 3000);
+        await store.insertRefund(r);
+        await faults.failWritesTo('payments');
+        await expect(store.moveRefund(r.outRefundNo, ['PROCESSING'], 'CLOSED', { failure: 'x' }, true, 40)).rejects.toThrow();
+        await faults.clear();
+        expect((await store.findRefund(r.outRefundNo))?.status).toBe('PROCESSING');
+        expect((await store.findPayment(transactionId))?.refundReserved).toBe(3000);
+      });
+
+      it('insertOrder with its attempt, when writing the attempt fails', async () => {
+        const { order, attempt } = makeOrder(userId);
+        await faults.failWritesTo('attempts');
+        await expect(store.insertOrder(order, attempt)).rejects.toThrow();
+        await faults.clear();
+        expect(await store.findOrder(order.id)).toBeNull();
+        expect(await store.findAttempt(attempt.outTradeNo)).toBeNull();
+      });
+
+      it('replaceAttempt with its new attempt, when writing the attempt fails', async () => {
+        const { order, attempt } = makeOrder(userId);
+        await store.insertOrder(order, attempt);
+        const next = { ...attempt, outTradeNo: `N${uniq()}`.slice(0, 32) };
+        await faults.failWritesTo('attempts');
+        await expect(store.replaceAttempt(order.id, attempt.outTradeNo, next, 50)).rejects.toThrow();
+        await faults.clear();
+        expect((await store.findOrder(order.id))?.outTradeNo).toBe(attempt.outTradeNo);
+        expect(await store.findAttempt(next.outTradeNo)).toBeNull();
+      });
+
+      it('setPrepay with the release of its lease, when writing the order fails', async () => {
+        const { order, attempt } = makeOrder(userId);
+        await store.insertOrder(order, attempt, { owner: 'checkout-x', until: 9000 });
+        await faults.failWritesTo('orders');
+        await expect(store.setPrepay(attempt.outTradeNo, 'wx_prepay', 7000, { orderId: order.id, owner: 'checkout-x' })).rejects.toThrow();
+        await faults.clear();
+        expect((await store.findAttempt(attempt.outTradeNo))?.prepayId).toBeNull();
+        expect(await store.claimOrder(order.id, 'other', 9500, 1000)).toBe(false); // still held
+      });
+    });
+
+    it('has been called on every method of the ports (this test runs last)', () => {
+      expect(Object.keys(STORE_METHODS).filter((m) => !called.has(m))).toEqual([]);
     });
   });
+}
+
+/** A shipment as the domain writes one. */
+export function shipment(orderId: string, over: Partial<Shipment> = {}): Shipment {
+  return {
+    orderId,
+    merchantId: '1900000109',
+    status: 'SHIPPED',
+    logisticsType: 'express',
+    packages: [{ carrier: 'SF', carrierName: '顺丰速运', trackingNo: 'SF1234567890' }],
+    allDelivered: true,
+    itemDesc: '陶瓷马克杯*2',
+    shipCount: 1,
+    upload: 'PENDING',
+    uploadTime: 1,
+    uploadAttempts: 0,
+    refusal: null,
+    wechatState: null,
+    version: 1,
+    createdAt: 1,
+    updatedAt: 1,
+    receivedAt: null,
+    completedAt: null,
+    ...over,
+  };
+}
+
+/** A PROCESSING refund of `amount` against one of the order's payments. */
+function refundOf(order: Order, transactionId: string, amount: number): Refund {
+  const now = 100;
+  return {
+    id: `rf_${uniq()}`,
+    orderId: order.id,
+    transactionId,
+    outTradeNo: order.outTradeNo,
+    outRefundNo: `RF${uniq()}`,
+    amount,
+    reason: null,
+    status: 'PROCESSING',
+    providerRefundId: null,
+    idempotencyKey: null,
+    failure: null,
+    createdAt: now,
+    updatedAt: now,
+    settledAt: null,
+  };
 }

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMongoStore } from '../src/storage/mongo';
 import { StoreUnavailableError } from '../src/domain/errors';
-import { runStoreContract } from './store-contract';
+import { mongoConnectionOf } from '../src/storage/mongo/connection';
+import { runStoreContract, type FaultTarget } from './store-contract';
 import { findMongo } from './mongo-server';
 
 const { mongo, why } = await findMongo();
@@ -13,7 +14,38 @@ if (!mongo) {
   });
 } else {
   afterAll(() => mongo.stop());
-  runStoreContract(`MongoDB (${why})`, () => createMongoStore({ uri: mongo.uri }));
+  const COLLECTIONS: Record<FaultTarget, string> = {
+    orders: 'orders',
+    attempts: 'paymentattempts',
+    payments: 'payments',
+    refunds: 'refunds',
+    notifications: 'notifications',
+  };
+  // A validator no document passes: every insert and update of the collection fails on the server itself.
+  const validator = (store: Parameters<typeof mongoConnectionOf>[0], target: FaultTarget, rule: object) =>
+    mongoConnectionOf(store)!.db!.command({
+      collMod: COLLECTIONS[target],
+      validator: rule,
+      validationLevel: 'strict',
+      validationAction: 'error',
+    });
+  runStoreContract(
+    `MongoDB (${why})`,
+    () => createMongoStore({ uri: mongo.uri }),
+    (store) => {
+      const failing = new Set<FaultTarget>();
+      return {
+        failWritesTo: async (target) => {
+          failing.add(target);
+          await validator(store, target, { $expr: false });
+        },
+        clear: async () => {
+          for (const target of failing) await validator(store, target, {});
+          failing.clear();
+        },
+      };
+    },
+  );
 }
 
 describe('MongoDB adapter without a server', () => {

@@ -4,10 +4,47 @@ import Database from 'better-sqlite3';
 import { createSqliteStore } from '../src/storage/sqlite';
 import { createGroupCommit } from '../src/storage/sqlite/group-commit';
 import { StoreUnavailableError } from '../src/domain/errors';
-import { runStoreContract } from './store-contract';
+import { runStoreContract, type FaultTarget } from './store-contract';
 import { tempDir } from './helpers';
 
-runStoreContract('SQLite (file, WAL)', async () => createSqliteStore({ filename: path.join(tempDir(), 'store.sqlite') }));
+const TABLES: Record<FaultTarget, string> = {
+  orders: 'orders',
+  attempts: 'payment_attempts',
+  payments: 'payments',
+  refunds: 'refunds',
+  notifications: 'notifications',
+};
+const files = new WeakMap<object, string>();
+/** Faults the way a disk gives them, from another connection to the same file: triggers that abort every write to a table. */
+const triggers = (file: string) => ({
+  failWritesTo(target: FaultTarget) {
+    const db = new Database(file);
+    for (const when of ['INSERT', 'UPDATE'])
+      db.exec(
+        `CREATE TRIGGER IF NOT EXISTS fault_${target}_${when} BEFORE ${when} ON ${TABLES[target]} BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
+      );
+    db.close();
+  },
+  clear() {
+    const db = new Database(file);
+    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'fault_%'").all() as {
+      name: string;
+    }[])
+      db.exec(`DROP TRIGGER ${name}`);
+    db.close();
+  },
+});
+
+runStoreContract(
+  'SQLite (file, WAL)',
+  async () => {
+    const file = path.join(tempDir(), 'store.sqlite');
+    const store = createSqliteStore({ filename: file });
+    files.set(store, file);
+    return store;
+  },
+  (store) => triggers(files.get(store)!),
+);
 
 describe('SQLite adapter only', () => {
   it('leaves the database file in WAL mode', async () => {

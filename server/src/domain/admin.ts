@@ -1,5 +1,8 @@
 // What an operator sees of orders: everything the shop knows of one order, and pages of orders.
-import type { Store } from '../storage/port';
+import type { NotificationStore, OrderStore, PaymentStore, ShipmentStore } from './ports/store';
+
+/** What the operator's views read. */
+export type AdminStores = OrderStore & PaymentStore & NotificationStore & ShipmentStore;
 import { notFound } from './errors';
 import type { NotificationRecord } from './notification';
 import type { Order, OrderStatus, OrderView, PaymentAttempt } from './order';
@@ -17,7 +20,7 @@ export interface AdminOrder {
   shipment: Shipment | null;
 }
 
-export async function adminOrder(store: Store, id: string): Promise<AdminOrder> {
+export async function adminOrder(store: AdminStores, id: string): Promise<AdminOrder> {
   const order = await store.findOrder(id);
   if (!order) throw notFound('order');
   const attempts = await store.listAttempts(order.id);
@@ -45,7 +48,7 @@ export interface AdminOrderPage {
 }
 
 export async function adminListOrders(
-  store: Store,
+  store: AdminStores,
   f: { status?: OrderStatus; refundDue?: boolean; before?: string; limit: number },
 ): Promise<AdminOrderPage> {
   const createdBefore = f.before ? Date.parse(f.before) : undefined;

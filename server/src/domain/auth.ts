@@ -1,12 +1,12 @@
 // Login and sessions. Tokens are random; only their SHA-256 is stored.
 import crypto from 'node:crypto';
-import { IdentityProviderError, type IdentityProvider } from '../identity/port';
-import type { Store } from '../storage/port';
+import { IdentityProviderError, type IdentityProvider } from './ports/identity-provider';
+import type { UserStore } from './ports/store';
 import { AppError, identityFailure } from './errors';
 import type { SecretSealer, User } from './user';
 
 export interface AuthDeps {
-  store: Store;
+  store: UserStore;
   identity: IdentityProvider;
   now: () => number;
   sessionTtlMs: number;

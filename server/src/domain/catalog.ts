@@ -1,4 +1,4 @@
-import type { Store } from '../storage/port';
+import type { CatalogStore } from './ports/store';
 import type { Fen } from './money';
 
 export interface Product {
@@ -26,6 +26,6 @@ export const SEED_PRODUCTS: readonly Product[] = [
   { sku: 'STICKER-PACK', name: '贴纸一套', description: '随单附赠的小惊喜', price: 1, currency: 'CNY', maxQuantity: 99 },
 ];
 
-export function listProducts(store: Store): Promise<Product[]> {
+export function listProducts(store: CatalogStore): Promise<Product[]> {
   return store.listProducts();
 }

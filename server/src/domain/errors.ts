@@ -1,8 +1,8 @@
-import type { IdentityProviderError } from '../identity/port';
-import type { PaymentProviderError } from '../payments/port';
+import type { IdentityProviderError } from './ports/identity-provider';
+import type { PaymentProviderError } from './ports/payment-provider';
 
-// One error type inside the server. The HTTP layer maps it to a status and the
-// `{"error": {"code", "message"}}` body; nothing else decides statuses.
+// One error type inside the server, named by a code. The HTTP layer (http/errors.ts) maps each code to a
+// status and the `{"error": {"code", "message"}}` body; the domain knows no HTTP.
 
 export type ErrorCode =
   | 'VALIDATION_FAILED'
@@ -29,34 +29,7 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'INTERNAL';
 
-const STATUS: Record<ErrorCode, number> = {
-  VALIDATION_FAILED: 400,
-  UNKNOWN_SKU: 400,
-  UNAUTHENTICATED: 401,
-  WECHAT_CODE_INVALID: 401,
-  NOT_FOUND: 404,
-  IDEMPOTENCY_KEY_REUSED: 409,
-  ORDER_ALREADY_PAID: 409,
-  ORDER_CLOSED: 409,
-  ORDER_NOT_PAID: 409,
-  ORDER_REFUNDED: 409,
-  RESHIP_USED: 409,
-  SHIPMENT_LOCKED: 409,
-  SHIPMENT_CHANGED: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  WECHAT_UNREACHABLE: 502,
-  WECHATPAY_UNREACHABLE: 502,
-  WECHATPAY_REJECTED: 502,
-  WECHAT_BUSY: 503,
-  WECHATPAY_BUSY: 503,
-  STORE_UNAVAILABLE: 503,
-};
-
 export class AppError extends Error {
-  readonly status: number;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -64,16 +37,18 @@ export class AppError extends Error {
   ) {
     super(message);
     this.name = 'AppError';
-    this.status = STATUS[code];
   }
 }
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
 export const invalid = (field: string, message: string) => new AppError('VALIDATION_FAILED', `${field}: ${message}`, { field });
 
+/** The unique constraints the domain relies on, by what they keep unique. */
+export type DuplicateKeyIndex = 'out_trade_no' | 'notification_id' | 'idempotency_key' | 'out_refund_no' | 'openid' | 'token' | 'other';
+
 /** Raised by storage adapters when a unique index rejects a write; never a driver error above the adapter. */
 export class DuplicateKeyError extends Error {
-  constructor(readonly index: 'out_trade_no' | 'notification_id' | 'idempotency_key' | 'out_refund_no' | 'openid' | 'token' | 'other') {
+  constructor(readonly index: DuplicateKeyIndex) {
     super(`duplicate key on ${index}`);
     this.name = 'DuplicateKeyError';
   }

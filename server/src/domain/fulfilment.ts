@@ -3,15 +3,15 @@
 // WeChat's pushes can race harmlessly. Nothing is lost on the way to WeChat: the shipment is recorded
 // first, then uploaded; an upload WeChat could not take (busy, unreachable) stays PENDING and the
 // reconciler sends it again; one WeChat refused is kept REFUSED with its code and the fix.
-import type { Logger } from 'pino';
-import { ShippingProviderError, type ShippingProvider, type WechatFulfilment } from '../shipping/port';
-import type { Store } from '../storage/port';
+import type { Logger } from './ports/logger';
+import { ShippingProviderError, type ShippingProvider, type WechatFulfilment } from './ports/shipping-provider';
+import type { OrderStore, PaymentStore, ShipmentStore, UserStore } from './ports/store';
 import { AppError, notFound } from './errors';
 import type { User } from './user';
 import { itemDescription, movesForward, type LogisticsType, type Shipment, type ShipmentPackage, type ShipmentStatus } from './shipment';
 
 export interface FulfilmentDeps {
-  store: Store;
+  store: OrderStore & PaymentStore & ShipmentStore & UserStore;
   shipping: ShippingProvider;
   now(): number;
   logger: Logger;

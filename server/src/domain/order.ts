@@ -68,6 +68,45 @@ export interface Order {
   updatedAt: number;
 }
 
+/** A lease on an order: only its owner works on the order until `until` (epoch ms). */
+export interface OrderLease {
+  owner: string;
+  until: number;
+}
+
+/**
+ * Orders reconciliation asks the provider about: PENDING, placed at or before `createdBefore` (younger
+ * ones are left to the shopper and the notification), not leased by anyone at `now`, and not flagged
+ * for the operator's review. The stores select by exactly this (the contract suite holds them to it).
+ */
+export function isReconcileCandidate(order: Order, lease: OrderLease | null, at: { createdBefore: number; now: number }): boolean {
+  return (
+    order.status === 'PENDING' &&
+    order.createdAt <= at.createdBefore &&
+    (lease === null || lease.until < at.now) &&
+    order.reviewReason === null
+  );
+}
+
+/** The operator's order list: by status, created before a time (paging), and whether money must go back. */
+export interface OrderFilter {
+  status?: OrderStatus;
+  /** Only orders with a payment `isRefundDue` accepts. */
+  refundDue?: boolean;
+  /** Created strictly before (epoch ms): the next page starts where the last ended. */
+  createdBefore?: number;
+  limit: number;
+}
+
+/** Whether the operator's list shows the order, given its payments. */
+export function matchesOrderFilter(order: Order, payments: readonly PaymentRecord[], f: Omit<OrderFilter, 'limit'>): boolean {
+  return (
+    (f.status === undefined || order.status === f.status) &&
+    (f.createdBefore === undefined || order.createdAt < f.createdBefore) &&
+    (!f.refundDue || payments.some(isRefundDue))
+  );
+}
+
 /** What the API shows; no internals such as request hashes. */
 export interface OrderView {
   id: string;

@@ -6,7 +6,7 @@
 // the order is read again after each call: Retry and reconciliation never act on one order at the
 // same time, and no payment sheet is handed out for an order that is closed or being closed.
 import crypto from 'node:crypto';
-import { PaymentProviderError, type PaymentSheetParams } from '../payments/port';
+import { PaymentProviderError, type PaymentSheetParams } from './ports/payment-provider';
 import type { CheckoutDeps } from './deps';
 import { AppError, paymentFailure } from './errors';
 import type { Order, OrderView, PaymentAttempt } from './order';

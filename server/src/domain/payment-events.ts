@@ -1,7 +1,7 @@
 // The domain acts on one small normalized event, whichever way it arrived: a notification, an
 // active query from the result page, or reconciliation. One code path marks orders paid, and every
 // successful transaction is kept on record, so money that must go back can be refunded.
-import type { PaymentSucceeded } from '../payments/port';
+import type { PaymentSucceeded } from './ports/payment-provider';
 import type { PaymentDeps } from './deps';
 import type { NotificationOutcome, NotificationRecord } from './notification';
 import type { Order } from './order';

@@ -1,7 +1,7 @@
 // Placing an order: price the cart from the catalog, save the order with its first payment
 // attempt, then offer it for payment. A replayed Idempotency-Key gives back the same order.
 import crypto from 'node:crypto';
-import type { Store } from '../storage/port';
+import type { CatalogStore } from './ports/store';
 import type { CheckoutDeps } from './deps';
 import { AppError, DuplicateKeyError, invalid } from './errors';
 import { lineTotal } from './money';
@@ -27,7 +27,7 @@ export function cartHash(items: CartItem[]): string {
   return crypto.createHash('sha256').update(canonical).digest('hex');
 }
 
-async function priceCart(store: Store, items: CartItem[]): Promise<{ lines: OrderLine[]; total: number }> {
+async function priceCart(store: CatalogStore, items: CartItem[]): Promise<{ lines: OrderLine[]; total: number }> {
   const catalog = new Map((await store.listProducts()).map((p) => [p.sku, p]));
   const seen = new Set<string>();
   const lines = items.map((item, i): OrderLine => {

@@ -1,14 +1,14 @@
 // Reading orders back. While an order is pending after a payment attempt, reading it asks the
 // provider (throttled per order), so the result page confirms promptly even when the
 // notification is late.
-import type { OrderRecords, Store } from '../storage/port';
+import type { OrderRecords, OrderStore, PaymentStore, ShipmentStore } from './ports/store';
 import type { CheckoutDeps } from './deps';
 import { notFound } from './errors';
 import { toOrderView, type Order, type OrderView } from './order';
 import { applyPaymentSucceeded } from './payment-events';
 import type { User } from './user';
 
-export async function ownOrder(store: Store, user: User, id: string): Promise<Order> {
+export async function ownOrder(store: OrderStore, user: User, id: string): Promise<Order> {
   const order = await store.findOrder(id);
   // Another user's order is indistinguishable from a missing one.
   if (!order || order.userId !== user.id) throw notFound('order');
@@ -19,7 +19,7 @@ export async function ownOrder(store: Store, user: User, id: string): Promise<Or
 const toView = ({ order, payments, refunds, shipment }: OrderRecords): OrderView =>
   toOrderView(order, { payments, refunds, shipment: order.status === 'PAID' ? shipment : null });
 
-export async function viewOrder(store: Store, order: Order): Promise<OrderView> {
+export async function viewOrder(store: PaymentStore & ShipmentStore, order: Order): Promise<OrderView> {
   const [payments, refunds, shipment] = await Promise.all([
     store.listPayments(order.id),
     store.listRefunds(order.id),
@@ -29,7 +29,7 @@ export async function viewOrder(store: Store, order: Order): Promise<OrderView> 
 }
 
 /** The order as stored now (one read), or as `fallback` was if it is gone (and its records with it). */
-export async function viewOrderNow(store: Store, fallback: Order): Promise<OrderView> {
+export async function viewOrderNow(store: OrderStore, fallback: Order): Promise<OrderView> {
   const records = await store.findOrderRecords(fallback.id);
   return toView(records ?? { order: fallback, payments: [], refunds: [], shipment: null });
 }

@@ -1,7 +1,7 @@
 // A payment notification, from raw delivery to recorded outcome. The provider verifies and reads
 // it; the domain decides what it changes and what is recorded. The route maps the answer to HTTP.
 import crypto from 'node:crypto';
-import type { IncomingNotification, NotificationRefusal } from '../payments/port';
+import type { IncomingNotification, NotificationRefusal } from './ports/payment-provider';
 import type { PaymentDeps } from './deps';
 import type { RefusalLog } from './refusals';
 import { isSettled, outcomesReplacedBy, type NotificationOutcome, type NotificationRecord } from './notification';

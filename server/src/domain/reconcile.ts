@@ -3,7 +3,7 @@
 // deadline is closed at the provider first (so it can never be paid afterwards), then locally. Each
 // order is leased in the store first, so several instances never act on one order together.
 import crypto from 'node:crypto';
-import { PaymentProviderError } from '../payments/port';
+import { PaymentProviderError } from './ports/payment-provider';
 import type { PaymentDeps } from './deps';
 import { applyPaymentSucceeded } from './payment-events';
 import { reconcileRefunds, type RefundReconcileReport } from './refunds';

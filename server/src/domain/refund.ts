@@ -77,6 +77,9 @@ export interface RefundView {
 /** A payment that must go back and has not been (fully) refunded. */
 export const isRefundDue = (p: PaymentRecord): boolean => p.kind !== 'ORDER' && p.refundReserved < p.amount;
 
+/** Refunds reconciliation asks the provider about: still PROCESSING, requested at or before `createdBefore`. */
+export const isRefundToReconcile = (r: Refund, createdBefore: number): boolean => r.status === 'PROCESSING' && r.createdAt <= createdBefore;
+
 export const toRefundView = (r: Refund): RefundView => ({
   id: r.id,
   amount: r.amount,

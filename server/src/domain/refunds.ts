@@ -2,7 +2,7 @@
 // is reserved on the payment first (a conditional write), then the provider is asked; a provider
 // that cannot be reached leaves the refund PROCESSING for reconciliation, never lost.
 import crypto from 'node:crypto';
-import { PaymentProviderError, type RefundReport, type RefundRequest } from '../payments/port';
+import { PaymentProviderError, type RefundReport, type RefundRequest } from './ports/payment-provider';
 import type { PaymentDeps } from './deps';
 import { AppError, DuplicateKeyError, invalid, notFound, paymentFailure } from './errors';
 import type { NotificationOutcome } from './notification';
@@ -212,7 +212,7 @@ export interface RefundReconcileReport {
 /** Asks the provider about refunds still PROCESSING; one it never received is submitted again. */
 export async function reconcileRefunds(deps: PaymentDeps & { minAgeMs: number; batchSize?: number }): Promise<RefundReconcileReport> {
   const report: RefundReconcileReport = { examined: 0, settled: 0, resubmitted: 0, errors: 0 };
-  const stuck = await deps.store.listRefundsInStatus('PROCESSING', deps.now() - deps.minAgeMs, deps.batchSize ?? 100);
+  const stuck = await deps.store.listRefundsToReconcile(deps.now() - deps.minAgeMs, deps.batchSize ?? 100);
   for (const refund of stuck) {
     report.examined += 1;
     try {

@@ -2,8 +2,8 @@
 // nothing of ours: each is counted by reason in memory; only a sample is written to the store (with
 // header values truncated, and the table kept to a bounded size) and to the log. WeChat's genuine
 // deliveries never come here.
-import type { Logger } from 'pino';
-import type { Store } from '../storage/port';
+import type { Logger } from './ports/logger';
+import type { NotificationStore } from './ports/store';
 import type { RejectedNotification } from './notification';
 
 export interface RefusalLog {
@@ -14,7 +14,7 @@ export interface RefusalLog {
 }
 
 export interface RefusalLogOptions {
-  store: Store;
+  store: NotificationStore;
   logger: Logger;
   now: () => number;
   /** Per reason and minute: how many are written to the store and the log. */

@@ -47,6 +47,13 @@ const RANK: Record<ShipmentStatus, number> = { SHIPPED: 1, RECEIVED: 2, COMPLETE
 /** Whether moving from `from` to `to` goes forward (never back, never sideways). */
 export const movesForward = (from: ShipmentStatus, to: ShipmentStatus) => RANK[to] > RANK[from];
 
+/**
+ * Shipments reconciliation looks after: uploads still PENDING (to send again), and accepted ones not yet
+ * COMPLETED (to follow at WeChat: its pushes can be lost). REFUSED uploads wait for the operator.
+ */
+export const needsShipmentSync = (s: Pick<Shipment, 'upload' | 'status'>): boolean =>
+  s.upload === 'PENDING' || (s.upload === 'ACCEPTED' && s.status !== 'COMPLETED');
+
 /** What the shopper sees. */
 export interface ShipmentView {
   status: ShipmentStatus;

@@ -5,7 +5,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { adminListOrders, adminOrder } from '../domain/admin';
 import { shipOrder, type FulfilmentDeps } from '../domain/fulfilment';
-import type { PaymentDeps } from '../domain/deps';
+import type { CheckoutDeps } from '../domain/deps';
 import { AppError } from '../domain/errors';
 import { toRefundView } from '../domain/refund';
 import { requestRefund } from '../domain/refunds';
@@ -49,7 +49,7 @@ export const shipmentBody = z.strictObject({
 });
 
 export function adminRoutes(
-  deps: PaymentDeps,
+  deps: CheckoutDeps,
   adminToken: string | null,
   stats: () => Record<string, unknown>,
   fulfilment: FulfilmentDeps,

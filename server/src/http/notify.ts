@@ -4,7 +4,7 @@
 import express, { type ErrorRequestHandler, type Response, type Router } from 'express';
 import { logContext } from '../logger';
 import type { NotificationMetric } from '../metrics';
-import { toAppError } from './errors';
+import { statusOf, toAppError } from './errors';
 import type { NotificationOutcome } from '../domain/notification';
 import { type NotificationAnswer, receiveNotification, type NotifyDeps } from '../domain/receive-notification';
 
@@ -57,8 +57,8 @@ export function notifyRoutes(deps: NotifyDeps): Router {
   // A body too large, or unreadable: still WeChat's answer shape, so it knows to retry.
   const errors: ErrorRequestHandler = (err, _req, res, _next) => {
     const e = toAppError(err);
-    if (e.status >= 500) deps.logger.error({ code: e.code, err: (err as Error).message }, 'notification route failed');
-    reply(res, false, e.status, e.message);
+    if (statusOf(e) >= 500) deps.logger.error({ code: e.code, err: (err as Error).message }, 'notification route failed');
+    reply(res, false, statusOf(e), e.message);
   };
   r.use(errors);
   return r;

@@ -5,8 +5,9 @@
 import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { adminListOrders, adminOrder } from '../domain/admin';
-import type { PaymentDeps } from '../domain/deps';
+import type { CheckoutDeps } from '../domain/deps';
 import { AppError } from '../domain/errors';
+import { statusOf } from './errors';
 import type { OrderStatus } from '../domain/order';
 import type { ReconcileReport } from '../domain/reconcile';
 import { requestRefund } from '../domain/refunds';
@@ -16,7 +17,7 @@ import type { ReminderLog } from '../domain/reminders';
 import { orderIdParam } from './schemas';
 
 export interface OpsDeps {
-  payments: PaymentDeps;
+  payments: CheckoutDeps;
   fulfilment: FulfilmentDeps;
   reminders: ReminderLog;
   adminToken: string | null;
@@ -307,8 +308,8 @@ ${d.notifications.length ? d.notifications.map((n) => html`<tr><td class="${n.ou
             : '已记录；微信暂时未能接收，系统会自动重试上传';
       res.redirect(303, `/admin/orders/${id.data}?msg=${encodeURIComponent(text)}`);
     } catch (err) {
-      if (!(err instanceof AppError) || err.status >= 500) throw err;
-      await orderPage(req, res.status(err.status), { text: `未能发货：${err.message}`, error: true });
+      if (!(err instanceof AppError) || statusOf(err) >= 500) throw err;
+      await orderPage(req, res.status(statusOf(err)), { text: `未能发货：${err.message}`, error: true });
     }
   });
 
@@ -330,8 +331,8 @@ ${d.notifications.length ? d.notifications.map((n) => html`<tr><td class="${n.ou
         `/admin/orders/${id.data}?msg=${encodeURIComponent(`${replayed ? '已提交过：' : ''}退款 ${yuan(refund.amount)} ${refund.status === 'SUCCESS' ? '已完成' : '已提交，等待微信支付确认'}（${refund.outRefundNo}）`)}`,
       );
     } catch (err) {
-      if (!(err instanceof AppError) || err.status >= 500) throw err;
-      await orderPage(req, res.status(err.status), { text: `未能退款：${err.message}`, error: true });
+      if (!(err instanceof AppError) || statusOf(err) >= 500) throw err;
+      await orderPage(req, res.status(statusOf(err)), { text: `未能退款：${err.message}`, error: true });
     }
   });
   return r;

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Product } from '../domain/catalog';
 import type { OrderView } from '../domain/order';
-import type { PaymentSheetParams } from '../payments/port';
+import type { PaymentSheetParams } from '../domain/ports/payment-provider';
 
 /** The five wx.requestPayment fields, signed by the server; the client passes them through untouched. */
 export type RequestPaymentParams = PaymentSheetParams;

@@ -1,6 +1,6 @@
 // The identity port over WeChat's code2Session: maps WeChat's errcodes to the shop's failures.
 import { WechatLoginError, type Code2SessionClient } from '../wechat/code2session';
-import { IdentityProviderError, type IdentityProvider } from './port';
+import { IdentityProviderError, type IdentityProvider } from '../domain/ports/identity-provider';
 
 export function wechatLogin(client: Code2SessionClient): IdentityProvider {
   return {

@@ -3,7 +3,7 @@
 import { randomNonce } from '../wechatpay/crypto';
 import { WechatPayError } from '../wechatpay/errors';
 import { beijingTime } from '../wechatpay/time';
-import { PaymentProviderError } from './port';
+import { PaymentProviderError } from '../domain/ports/payment-provider';
 
 /** The Beijing date as YYYYMMDD: references start with it so people can read their day. */
 const beijingDate = (at: number) => beijingTime(at).slice(0, 10).replaceAll('-', '');

@@ -18,7 +18,7 @@ import {
   type PaymentSucceeded,
   type ProviderRefundStatus,
   type RefundReport,
-} from './port';
+} from '../domain/ports/payment-provider';
 import { mapped, newReference, newRefundReference, toProviderError } from './wechatpay-common';
 
 export interface WechatPayV2Options extends Omit<V2ClientOptions, 'timeoutMs'> {

@@ -15,7 +15,7 @@ import {
   type PaymentSucceeded,
   type ProviderRefundStatus,
   type RefundReport,
-} from './port';
+} from '../domain/ports/payment-provider';
 import { mapped, newReference, newRefundReference } from './wechatpay-common';
 
 const REFUND_STATUSES: readonly ProviderRefundStatus[] = ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'];

@@ -5,7 +5,7 @@ import { maskPhone, type LogisticsType } from '../domain/shipment';
 import { WechatApiError } from '../wechat/access-token';
 import { beijingTimeMillis } from '../wechatpay/time';
 import { createShippingApi, type ShippingApi, type UploadShippingInfo } from '../wechat/shipping-api';
-import { ShippingProviderError, type ShippingProvider, type WechatFulfilment } from './port';
+import { ShippingProviderError, type ShippingProvider, type WechatFulfilment } from '../domain/ports/shipping-provider';
 
 const LOGISTICS: Record<LogisticsType, 1 | 2 | 3 | 4> = { express: 1, 'same-city': 2, virtual: 3, pickup: 4 };
 const STATES: Record<number, WechatFulfilment> = {

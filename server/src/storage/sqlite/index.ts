@@ -7,15 +7,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Product } from '../../domain/catalog';
-import { DuplicateKeyError, StoreUnavailableError } from '../../domain/errors';
+import { DuplicateKeyError, type DuplicateKeyIndex, StoreUnavailableError } from '../../domain/errors';
 import type { NotificationOutcome, NotificationRecord, RejectedNotification } from '../../domain/notification';
 import type { Order, PaymentAttempt } from '../../domain/order';
 import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { Session, User } from '../../domain/user';
 import type { Shipment } from '../../domain/shipment';
-import type { OrderLease, PaidUpdate, Store } from '../port';
+import type { OrderLease, PaidUpdate, Store } from '../../domain/ports/store';
 import { createGroupCommit, type Sync } from './group-commit';
-import { ADDED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
+import { ADDED_COLUMNS, DROPPED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for tests. */
@@ -26,17 +26,23 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, unknown>;
 
+/** The unique constraints of schema.ts, as SQLite names them ("UNIQUE constraint failed: <columns>"). */
+const UNIQUE_CONSTRAINTS: Record<string, DuplicateKeyIndex> = {
+  'orders.user_id, orders.idempotency_key': 'idempotency_key',
+  'refunds.order_id, refunds.idempotency_key': 'idempotency_key',
+  'orders.out_trade_no': 'out_trade_no',
+  'payment_attempts.out_trade_no': 'out_trade_no',
+  'refunds.out_refund_no': 'out_refund_no',
+  'notifications.id, notifications.ref': 'notification_id',
+  'users.openid': 'openid',
+  'sessions.token_hash': 'token',
+};
+
 function mapError(err: unknown): unknown {
   const code = (err as { code?: string }).code ?? '';
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    const msg = String((err as Error).message);
-    if (msg.includes('idempotency')) return new DuplicateKeyError('idempotency_key');
-    if (msg.includes('out_refund_no')) return new DuplicateKeyError('out_refund_no');
-    if (msg.includes('out_trade_no')) return new DuplicateKeyError('out_trade_no');
-    if (msg.includes('notifications.id')) return new DuplicateKeyError('notification_id');
-    if (msg.includes('openid')) return new DuplicateKeyError('openid');
-    if (msg.includes('token_hash')) return new DuplicateKeyError('token');
-    return new DuplicateKeyError('other');
+    const columns = /constraint failed: (.*)$/.exec(String((err as Error).message))?.[1] ?? '';
+    return new DuplicateKeyError(UNIQUE_CONSTRAINTS[columns] ?? 'other');
   }
   if (code.startsWith('SQLITE_') || (err instanceof TypeError && /database connection is not open/.test(err.message))) {
     return new StoreUnavailableError(err);
@@ -154,6 +160,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   db.transaction(() => {
     db.exec(SCHEMA);
     for (const [table, column, ddl] of ADDED_COLUMNS) if (!hasColumn(table, column)) db.exec(ddl);
+    for (const [table, column] of DROPPED_COLUMNS) if (hasColumn(table, column)) db.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
     if (!hasColumn('notifications', 'ref')) db.exec(NOTIFICATIONS_REKEY);
     db.exec(SCHEMA); // indexes of rebuilt tables
   }).immediate();
@@ -189,9 +196,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ),
     insertOrder: db.prepare(
       `INSERT INTO orders (id, user_id, lines, total, currency, description, status, out_trade_no, pay_deadline,
-         idempotency_key, request_hash, transaction_id, paid_at, closed_at, paid_after_close, created_at, updated_at, lease_owner, lease_until)
+         idempotency_key, request_hash, transaction_id, paid_at, closed_at, created_at, updated_at, lease_owner, lease_until)
        VALUES (@id, @userId, @lines, @total, @currency, @description, @status, @outTradeNo, @payDeadline,
-         @idempotencyKey, @requestHash, @transactionId, @paidAt, @closedAt, 0, @createdAt, @updatedAt, @leaseOwner, @leaseUntil)`,
+         @idempotencyKey, @requestHash, @transactionId, @paidAt, @closedAt, @createdAt, @updatedAt, @leaseOwner, @leaseUntil)`,
     ),
     insertAttempt: db.prepare(
       `INSERT INTO payment_attempts (out_trade_no, order_id, request_body, prepay_id, prepay_expires_at, created_at)
@@ -247,7 +254,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     findRefund: db.prepare('SELECT * FROM refunds WHERE out_refund_no = ?'),
     findRefundByKey: db.prepare('SELECT * FROM refunds WHERE order_id = ? AND idempotency_key = ?'),
     listRefunds: db.prepare('SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at, id'),
-    refundsInStatus: db.prepare('SELECT * FROM refunds WHERE status = ? AND created_at <= ? ORDER BY created_at LIMIT ?'),
+    refundsToReconcile: db.prepare("SELECT * FROM refunds WHERE status = 'PROCESSING' AND created_at <= ? ORDER BY created_at, id LIMIT ?"),
     listOrdersAdmin: db.prepare(
       `SELECT * FROM orders o WHERE (@status IS NULL OR o.status = @status)
          AND (@createdBefore IS NULL OR o.created_at < @createdBefore)
@@ -484,8 +491,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         return r ? toRefund(r) : null;
       }),
     listRefunds: (orderId) => read(() => refundsOf(orderId)),
-    listRefundsInStatus: (status, createdBefore, limit) =>
-      read(() => (q.refundsInStatus.all(status, createdBefore, limit) as Row[]).map(toRefund)),
+    listRefundsToReconcile: (createdBefore, limit) => read(() => (q.refundsToReconcile.all(createdBefore, limit) as Row[]).map(toRefund)),
     listOrders: (f) =>
       read(() =>
         (

@@ -6,6 +6,9 @@ export const ADDED_COLUMNS: [table: string, column: string, ddl: string][] = [
   ['orders', 'review_reason', 'ALTER TABLE orders ADD COLUMN review_reason TEXT'],
 ];
 
+/** Columns no release reads any more, dropped from databases created before. */
+export const DROPPED_COLUMNS: [table: string, column: string][] = [['orders', 'paid_after_close']];
+
 /** Notifications, keyed by (id, ref): an id reused for another order is another notification. */
 const NOTIFICATIONS_TABLE = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -73,7 +76,6 @@ CREATE TABLE IF NOT EXISTS orders (
   transaction_id TEXT,
   paid_at INTEGER,
   closed_at INTEGER,
-  paid_after_close INTEGER NOT NULL DEFAULT 0,
   lease_owner TEXT,
   lease_until INTEGER,
   created_at INTEGER NOT NULL,

@@ -1,8 +1,7 @@
-// The payment-provider port, in the shop's words. The domain imports this file only; each
-// protocol (WeChat Pay v3 today; v2 next) is one adapter beside it that maps WeChat's vocabulary
-// (trade_state, error codes, JSON or XML) to these types. Adding a protocol adds a file here,
-// never a branch in the domain.
-import type { Fen } from '../domain/money';
+// The payment-provider port, in the shop's words. Each protocol (WeChat Pay v3, v2) is one adapter
+// in server/src/payments/ that maps WeChat's vocabulary (trade_state, error codes, JSON or XML) to
+// these types. Adding a protocol adds an adapter, never a branch in the domain.
+import type { Fen } from '../money';
 
 /** What the shop asks a shopper to pay, for one payment attempt. */
 export interface PaymentTerms {

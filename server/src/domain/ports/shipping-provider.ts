@@ -1,6 +1,6 @@
 // The shipping port: what the domain needs from WeChat's shipping-info management, in the shop's
-// terms. shipping/wechat.ts implements it over the real API (or the sandbox's copy of it).
-import type { LogisticsType, ShipmentPackage } from '../domain/shipment';
+// terms. server/src/shipping/wechat.ts implements it over the real API (or the sandbox's copy of it).
+import type { LogisticsType, ShipmentPackage } from '../shipment';
 
 export interface ShipmentUpload {
   outTradeNo: string;

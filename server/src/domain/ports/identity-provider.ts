@@ -1,5 +1,5 @@
-// How the shop learns who a shopper is, in the shop's words. The domain imports this port only;
-// WeChat's code2Session is the adapter beside it.
+// How the shop learns who a shopper is, in the shop's words. WeChat's code2Session is the adapter
+// (server/src/identity/wechat-login.ts).
 
 export interface ShopperIdentity {
   openid: string;

@@ -1,0 +1,151 @@
+// The collections, their document shapes and indexes. Documents keep the domain's field names; each
+// record's natural key is its _id where it has one (a session's token hash, an attempt's out_trade_no,
+// a payment's transaction id, a product's sku, a shipment's order id).
+import { type Connection, Schema } from 'mongoose';
+import type { DuplicateKeyIndex } from '../../domain/errors';
+
+const lineSchema = new Schema({ sku: String, name: String, unitPrice: Number, quantity: Number, lineTotal: Number }, { _id: false });
+const options = { versionKey: false } as const;
+
+export function defineModels(conn: Connection) {
+  const users = conn.model(
+    'User',
+    new Schema(
+      { _id: String, openid: { type: String, required: true, unique: true }, unionid: String, sessionKey: String, createdAt: Number },
+      options,
+    ),
+  );
+  const sessions = conn.model('Session', new Schema({ _id: String, userId: { type: String, index: true }, expiresAt: Number }, options));
+  const products = conn.model(
+    'Product',
+    new Schema(
+      { _id: String, name: String, description: String, price: Number, currency: String, maxQuantity: Number, position: Number },
+      options,
+    ),
+  );
+  const orderSchema = new Schema(
+    {
+      _id: String,
+      userId: { type: String, required: true },
+      lines: [lineSchema],
+      total: Number,
+      currency: String,
+      description: String,
+      status: { type: String, enum: ['PENDING', 'PAID', 'CLOSED'] },
+      outTradeNo: { type: String, required: true, unique: true },
+      payDeadline: Number,
+      idempotencyKey: { type: String, default: null },
+      requestHash: { type: String, default: null },
+      transactionId: { type: String, default: null },
+      paidAt: { type: Number, default: null },
+      closedAt: { type: Number, default: null },
+      reviewReason: { type: String, default: null },
+      leaseOwner: { type: String, default: null },
+      leaseUntil: { type: Number, default: null },
+      createdAt: Number,
+      updatedAt: Number,
+    },
+    options,
+  );
+  orderSchema.index({ userId: 1, idempotencyKey: 1 }, { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } });
+  orderSchema.index({ userId: 1, createdAt: -1 });
+  orderSchema.index({ status: 1, createdAt: 1 });
+  const orders = conn.model('Order', orderSchema);
+  const attempts = conn.model(
+    'PaymentAttempt',
+    new Schema(
+      {
+        _id: String,
+        orderId: { type: String, index: true },
+        requestBody: String,
+        prepayId: { type: String, default: null },
+        prepayExpiresAt: { type: Number, default: null },
+        createdAt: Number,
+      },
+      options,
+    ),
+  );
+  // _id is `${id} ${outTradeNo ?? ''}`: an id reused for another order is another notification.
+  const notificationSchema = new Schema(
+    {
+      _id: String,
+      notificationId: String,
+      eventType: String,
+      outTradeNo: String,
+      transactionId: String,
+      outcome: String,
+      detail: String,
+      requestId: String,
+      firstReceivedAt: Number,
+      lastReceivedAt: Number,
+      deliveries: Number,
+    },
+    options,
+  );
+  notificationSchema.index({ outTradeNo: 1 });
+  const notifications = conn.model('Notification', notificationSchema);
+  const payments = conn.model(
+    'Payment',
+    new Schema(
+      {
+        _id: String,
+        orderId: { type: String, index: true },
+        outTradeNo: String,
+        amount: Number,
+        kind: String,
+        paidAt: Number,
+        refundReserved: { type: Number, default: 0 },
+      },
+      options,
+    ),
+  );
+  const refundSchema = new Schema(
+    {
+      _id: String,
+      orderId: String,
+      transactionId: String,
+      outTradeNo: String,
+      outRefundNo: { type: String, required: true, unique: true },
+      amount: Number,
+      reason: { type: String, default: null },
+      status: { type: String, enum: ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'] },
+      providerRefundId: { type: String, default: null },
+      idempotencyKey: { type: String, default: null },
+      failure: { type: String, default: null },
+      createdAt: Number,
+      updatedAt: Number,
+      settledAt: { type: Number, default: null },
+    },
+    options,
+  );
+  refundSchema.index({ orderId: 1, idempotencyKey: 1 }, { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } });
+  refundSchema.index({ orderId: 1, createdAt: 1 });
+  refundSchema.index({ status: 1, createdAt: 1 });
+  const refunds = conn.model('Refund', refundSchema);
+  const rejected = conn.model(
+    'RejectedNotification',
+    new Schema({ receivedAt: Number, reason: String, serial: String, requestId: String, bodySha256: String }, options),
+  );
+  // One document per order; `doc` holds the domain's record as the domain wrote it, the rest is for queries.
+  const shipmentSchema = new Schema(
+    { _id: String, status: String, upload: String, version: Number, doc: String, updatedAt: Number },
+    options,
+  );
+  shipmentSchema.index({ upload: 1, status: 1, updatedAt: 1 });
+  const shipments = conn.model('Shipment', shipmentSchema);
+  return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected, shipments };
+}
+
+export type Models = ReturnType<typeof defineModels>;
+
+/** The unique indexes the domain relies on, by `<collection>.<index name>` as E11000 errors name them. */
+export const UNIQUE_INDEXES: Record<string, DuplicateKeyIndex> = {
+  'users.openid_1': 'openid',
+  'sessions._id_': 'token',
+  'orders.outTradeNo_1': 'out_trade_no',
+  'orders.userId_1_idempotencyKey_1': 'idempotency_key',
+  'paymentattempts._id_': 'out_trade_no',
+  'notifications._id_': 'notification_id',
+  'refunds.outRefundNo_1': 'out_refund_no',
+  'refunds.orderId_1_idempotencyKey_1': 'idempotency_key',
+};
