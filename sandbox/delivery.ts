@@ -2,7 +2,7 @@
 // with the test switches for drops, duplicates, delays and SIGNTEST probes. Payments and refunds
 // are delivered alike.
 import { buildNotification, type SignedDelivery } from './notify';
-import { v2PaymentNotification, v2RefundNotification } from './v2-pay';
+import { v2PaymentNotification, v2RefundNotification } from './v2-notify';
 import { defaultSigner, refundNotificationOf, transactionOf, type SandboxOrder, type SandboxRefund, type SandboxState } from './state';
 
 /** WeChat's documented notification retry schedule after the first attempt, in seconds. */

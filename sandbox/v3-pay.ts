@@ -2,12 +2,13 @@
 // is checked as WeChat checks it (Accept and User-Agent, the merchant's Authorization signature
 // over the exact bytes, a fresh timestamp, the right serial) and every answer is signed.
 import crypto from 'node:crypto';
-import express, { type Request, type Response, type Router } from 'express';
-import { parseAuthorization, randomNonce, requestMessage, responseMessage, rsaSign, rsaVerify } from '../server/src/wechatpay/crypto';
+import express, { type Router } from 'express';
+import { parseAuthorization, requestMessage, rsaVerify } from '../server/src/wechatpay/crypto';
 import { beijingCompact } from '../server/src/wechatpay/time';
 import type { Deliveries } from './delivery';
-import { canonicalJson, current, defaultSigner, transactionOf, type JsapiBody, type SandboxState } from './state';
+import { canonicalJson, current, transactionOf, type JsapiBody, type SandboxState } from './state';
 import { refundRoutes } from './v3-refunds';
+import { v3Answers } from './v3-answers';
 
 const ALLOWED_OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 const PREPAY_TTL_MS = 2 * 3600_000;
@@ -20,42 +21,6 @@ export interface V3Options {
   /** Hangs for this long (ms) before answering, honouring stop(). */
   later(ms: number): Promise<void>;
   deliveries: Deliveries;
-}
-
-export interface V3Answers {
-  sendSigned(req: Request, res: Response, status: number, payload: unknown): void;
-  v3Error(req: Request, res: Response, status: number, code: string, message: string, detail?: Record<string, unknown>): void;
-}
-
-/** Signed answers, as WeChat Pay gives them: with the key the merchant asked for by Wechatpay-Serial. */
-export function v3Answers(s: SandboxState): V3Answers {
-  const { keys } = s;
-  function sendSigned(req: Request, res: Response, status: number, payload: unknown) {
-    const body = payload === null ? '' : JSON.stringify(payload);
-    const asked = req.get('Wechatpay-Serial');
-    const signer =
-      asked === keys.publicKeyId
-        ? s.publicKeySigner
-        : asked && s.certSigner && asked === s.certSigner.serial
-          ? s.certSigner
-          : defaultSigner(s);
-    const timestamp = Math.floor(s.now() / 1000).toString();
-    const nonce = randomNonce(32);
-    res.status(status).set({
-      'Request-ID': `${crypto.randomBytes(16).toString('hex').toUpperCase()}-0`,
-      'Wechatpay-Timestamp': timestamp,
-      'Wechatpay-Nonce': nonce,
-      'Wechatpay-Serial': signer.serial,
-      'Wechatpay-Signature': rsaSign(signer.privateKey, responseMessage(timestamp, nonce, body)),
-      'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048',
-    });
-    if (body) res.type('application/json; charset=utf-8').send(body);
-    else res.end();
-  }
-
-  const v3Error = (req: Request, res: Response, status: number, code: string, message: string, detail?: Record<string, unknown>) =>
-    sendSigned(req, res, status, { code, message, ...(detail ? { detail } : {}) });
-  return { sendSigned, v3Error };
 }
 
 export function v3PayRoutes(s: SandboxState, o: V3Options): Router {

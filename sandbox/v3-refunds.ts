@@ -5,7 +5,7 @@
 import express, { type Router } from 'express';
 import type { Deliveries } from './delivery';
 import { canonicalJson, refundable, refundOf, type SandboxState } from './state';
-import type { V3Answers } from './v3-pay';
+import type { V3Answers } from './v3-answers';
 import { startRefund } from './refunds';
 
 const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;

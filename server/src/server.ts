@@ -1,21 +1,15 @@
-// A running server: the composition root's dependencies (wiring.ts) behind the HTTP app, with the
-// reconciler and the session purge on their timers.
-import cluster from 'node:cluster';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { RateLimiterCluster, RateLimiterMemory, RateLimiterMongo } from 'rate-limiter-flexible';
 import { buildApp, listRoutes } from './app';
-import { wire } from './wiring';
+import { limiterFactory, wire } from './wiring';
 import { createReminderLog } from './domain/reminders';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import { purgeExpiredSessions } from './domain/auth';
-import type { LimiterFactory } from './http/rate-limit';
 import { startReconciler, type ReconcileReport } from './domain/reconcile';
 import type { PaymentProvider } from './domain/ports/payment-provider';
 import type { Store } from './domain/ports/store';
-import { mongoConnectionOf } from './storage/mongo/connection';
 
 export interface ServerOptions {
   logger: Logger;
@@ -25,20 +19,6 @@ export interface ServerOptions {
   /** The built H5 client to serve at / (a "building" page until it exists). */
   clientDir?: string;
   limits?: { loginPerMinute?: number; ordersPerMinute?: number; retriesPerMinute?: number; readsPerMinute?: number };
-}
-
-/**
- * Limits that hold wherever the server runs several processes: node:cluster workers share the
- * primary's (it must run RateLimiterClusterMaster), MongoDB deployments share a collection; one
- * process keeps them in memory.
- */
-export function limiterFactory(store: Store): LimiterFactory {
-  const connection = mongoConnectionOf(store);
-  if (connection)
-    return (name, points, duration) => new RateLimiterMongo({ storeClient: connection, keyPrefix: `limit:${name}`, points, duration });
-  if (cluster.isWorker)
-    return (name, points, duration) => new RateLimiterCluster({ keyPrefix: `limit:${name}`, points, duration, timeoutMs: 1000 });
-  return (name, points, duration) => new RateLimiterMemory({ keyPrefix: `limit:${name}`, points, duration });
 }
 
 export interface Server {

@@ -7,7 +7,10 @@ import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import cluster from 'node:cluster';
+import { RateLimiterCluster, RateLimiterMemory, RateLimiterMongo } from 'rate-limiter-flexible';
+import type { LimiterFactory } from './http/rate-limit';
+import { mongoConnectionOf } from './storage/mongo/connection';
 import { systemClock, type Clock } from './clock';
 import { ConfigError, type Config } from './config';
 import type { AuthDeps } from './domain/auth';
@@ -241,4 +244,18 @@ export async function wire(config: Config, opts: WiringOptions): Promise<Wiring>
       if (!opts.store) await opened.close();
     },
   };
+}
+
+/**
+ * Limits that hold wherever the server runs several processes: node:cluster workers share the
+ * primary's (it must run RateLimiterClusterMaster), MongoDB deployments share a collection; one
+ * process keeps them in memory.
+ */
+export function limiterFactory(store: Store): LimiterFactory {
+  const connection = mongoConnectionOf(store);
+  if (connection)
+    return (name, points, duration) => new RateLimiterMongo({ storeClient: connection, keyPrefix: `limit:${name}`, points, duration });
+  if (cluster.isWorker)
+    return (name, points, duration) => new RateLimiterCluster({ keyPrefix: `limit:${name}`, points, duration, timeoutMs: 1000 });
+  return (name, points, duration) => new RateLimiterMemory({ keyPrefix: `limit:${name}`, points, duration });
 }

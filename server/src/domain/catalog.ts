@@ -1,4 +1,3 @@
-import type { CatalogStore } from './ports/store';
 import type { Fen } from './money';
 
 export interface Product {
@@ -25,7 +24,3 @@ export const SEED_PRODUCTS: readonly Product[] = [
   { sku: 'MUG-CERAMIC', name: '陶瓷马克杯', description: '350ml，可进洗碗机', price: 4500, currency: 'CNY', maxQuantity: 10 },
   { sku: 'STICKER-PACK', name: '贴纸一套', description: '随单附赠的小惊喜', price: 1, currency: 'CNY', maxQuantity: 99 },
 ];
-
-export function listProducts(store: CatalogStore): Promise<Product[]> {
-  return store.listProducts();
-}

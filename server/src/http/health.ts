@@ -1,6 +1,6 @@
 // /api/health: liveness, and that the store answers.
 import express, { type Router } from 'express';
-import { listProducts } from '../domain/catalog';
+import { listProducts } from '../domain/browse';
 import type { CatalogStore } from '../domain/ports/store';
 
 export function healthRoutes(deps: { store: CatalogStore; storeKind: string; now: () => number }): Router {

@@ -1,6 +1,6 @@
 // /api/products: the catalog, prices in integer fen.
 import express, { type Router } from 'express';
-import { listProducts } from '../domain/catalog';
+import { listProducts } from '../domain/browse';
 import type { CatalogStore } from '../domain/ports/store';
 import type { ProductsResponse } from './schemas';
 
