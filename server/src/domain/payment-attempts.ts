@@ -75,8 +75,6 @@ function assertPayable(deps: CheckoutDeps, order: Order): void {
   if (order.payDeadline <= deps.now()) throw new AppError('ORDER_CLOSED', 'the time to pay this order has passed; place a new order');
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** A name for one request's lease on an order. */
 export const leaseOwner = () => `checkout-${crypto.randomBytes(6).toString('hex')}`;
 
@@ -92,7 +90,7 @@ export async function preparePayment(
   held: string | null = null,
 ): Promise<PaymentSheetParams> {
   const owner = held ?? leaseOwner();
-  const waitUntil = Date.now() + LEASE_WAIT_MS;
+  const waitUntil = deps.now() + LEASE_WAIT_MS;
   for (let order = given; ; ) {
     assertPayable(deps, order);
     const attempt = await deps.store.findAttempt(order.outTradeNo);
@@ -119,8 +117,8 @@ export async function preparePayment(
       }
     }
     // Someone else (a concurrent request, or reconciliation) is working on the order: wait, then look again.
-    if (Date.now() > waitUntil) throw new AppError('WECHATPAY_BUSY', 'the order is being updated; try again in a moment');
-    await sleep(50);
+    if (deps.now() > waitUntil) throw new AppError('WECHATPAY_BUSY', 'the order is being updated; try again in a moment');
+    await deps.sleep(50);
     order = (await deps.store.findOrder(order.id)) ?? order;
   }
 }
