@@ -48,7 +48,7 @@ export interface Sandbox {
   duplicateCharge(outTradeNo: string): string;
   /** Issues a login code for a test user, as wx.login would. */
   issueCode(user?: string): { code: string; openid: string };
-  /** Tokens, the shipping-info API's orders, pushes and switches (shipping.ts). */
+  /** Tokens, the shipping-info API's orders, pushes and switches (shipping/). */
   shipping: ShippingSandbox;
   /** Resolves once every scheduled notification has been delivered or given up. */
   idle(): Promise<void>;

@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { NOTIFY_PATH } from '../server/src/config';
 import { randomNonce } from '../server/src/wechatpay/crypto';
 
 export interface SandboxKeys {
@@ -190,7 +191,7 @@ export function writeCredentials(dataDir: string, keys: SandboxKeys, o: Credenti
           WECHATPAY_V2_CA_FILE: write('sandbox_ca.pem', keys.tls.caCertPem),
         }
       : {}),
-    WECHATPAY_NOTIFY_URL: `${o.apiUrl.replace(/\/$/, '')}/api/wechatpay/notify`,
+    WECHATPAY_NOTIFY_URL: `${o.apiUrl.replace(/\/$/, '')}${NOTIFY_PATH}`,
     ...(keys.messageToken && keys.encodingAesKey
       ? { WECHAT_MESSAGE_TOKEN: keys.messageToken, WECHAT_MESSAGE_AES_KEY: keys.encodingAesKey }
       : {}),

@@ -1,5 +1,6 @@
 // buildApp(deps) assembles middleware and routers into the Express app; it never listens by itself.
 import express from 'express';
+import { MESSAGES_PATH, NOTIFY_PATH } from './config';
 import type { Logger } from 'pino';
 import type { AuthDeps } from './domain/auth';
 import type { CheckoutDeps } from './domain/deps';
@@ -77,9 +78,9 @@ export function buildApp(deps: AppDeps): express.Express {
   });
 
   // Before the JSON parser: the notification is read as raw bytes.
-  app.use('/api/wechatpay/notify', notifyRoutes(deps.notify));
+  app.use(NOTIFY_PATH, notifyRoutes(deps.notify));
   // WeChat's message pushes (shipping): signed, and encrypted in safe mode; also read raw.
-  app.use('/api/wechat/messages', messageRoutes({ ...deps.fulfilment, config: deps.messages, reminders: deps.reminders }));
+  app.use(MESSAGES_PATH, messageRoutes({ ...deps.fulfilment, config: deps.messages, reminders: deps.reminders }));
 
   const api = express.Router();
   api.use(requireJson);

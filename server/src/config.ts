@@ -247,7 +247,10 @@ export const REQUIRED_V3_VARIABLES = ['WECHATPAY_PRIVATE_KEY_FILE', 'WECHATPAY_C
 /** And for API v2. */
 export const REQUIRED_V2_VARIABLES = ['WECHATPAY_APIV2_KEY'] as const;
 
+/** WeChat Pay's notify_url path on this server (WECHATPAY_NOTIFY_URL must end with it). */
 export const NOTIFY_PATH = '/api/wechatpay/notify';
+/** The mini program's message-push URL path (消息推送) on this server. */
+export const MESSAGES_PATH = '/api/wechat/messages';
 
 /** Why a host is not one WeChat's servers can reach on the public internet, or null. */
 function privateHostProblem(host: string): string | null {

@@ -81,7 +81,9 @@ describe('metrics', () => {
     expect(moved('http_request_duration_seconds_count{method="POST",route="/api/orders/",status="201"}')).toBe(1);
     expect(moved(`http_request_duration_seconds_count{method="GET",route="/api/orders/:id",status="200"}`)).toBeGreaterThanOrEqual(1);
     expect(moved('reconcile_rounds_total')).toBe(1);
-    expect(moved('store_write_duration_seconds_count{op="markPaid"}')).toBe(1);
+    // The notification marks it paid; a read that polls meanwhile may ask WeChat Pay and call markPaid too,
+    // which then moves nothing (PAID moved once, above): each call is timed.
+    expect(moved('store_write_duration_seconds_count{op="markPaid"}')).toBeGreaterThanOrEqual(1);
     expect(after).toMatch(/^process_cpu_seconds_total /m);
     // No series per order: routes are patterns.
     expect(after).not.toContain(order.id);

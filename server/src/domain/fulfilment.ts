@@ -114,7 +114,7 @@ export async function shipOrder(
 export async function uploadShipment(deps: FulfilmentDeps, s: Shipment, payerOpenid: string, outTradeNo: string): Promise<Shipment> {
   let next: Shipment;
   try {
-    await deps.shipping.upload({
+    const at = await deps.shipping.upload({
       outTradeNo,
       payerOpenid,
       logisticsType: s.logisticsType,
@@ -123,7 +123,7 @@ export async function uploadShipment(deps: FulfilmentDeps, s: Shipment, payerOpe
       itemDesc: s.itemDesc,
       uploadTime: s.uploadTime,
     });
-    next = { ...s, upload: 'ACCEPTED', refusal: null, wechatState: 2 };
+    next = { ...s, upload: 'ACCEPTED', refusal: null, wechatState: at.wechatState };
   } catch (err) {
     if (!(err instanceof ShippingProviderError)) throw err;
     if (err.retryable) {
@@ -222,14 +222,12 @@ export async function syncShipments(deps: FulfilmentDeps, limit = 50): Promise<S
   return report;
 }
 
-/** A trade_manage_order_settlement push: with a settlement time the order is COMPLETED, with a confirm time RECEIVED. */
-export async function applySettlementPush(
+/** WeChat pushed that an order moved (shipped, receipt confirmed, settled): move its shipment forward to match. */
+export async function applyOrderMoved(
   deps: Pick<FulfilmentDeps, 'store' | 'now' | 'logger'>,
-  push: { merchantTradeNo: string; confirmReceiveTime: number | null; settlementTime: number | null },
+  push: { outTradeNo: string; state: WechatFulfilment; wechatState: number; at: number },
 ): Promise<Shipment | null> {
-  const attempt = await deps.store.findAttempt(push.merchantTradeNo);
+  const attempt = await deps.store.findAttempt(push.outTradeNo);
   if (!attempt) return null;
-  if (push.settlementTime) return advanceShipment(deps, attempt.orderId, 'COMPLETED', 4, push.settlementTime * 1000);
-  if (push.confirmReceiveTime) return advanceShipment(deps, attempt.orderId, 'RECEIVED', 3, push.confirmReceiveTime * 1000);
-  return advanceShipment(deps, attempt.orderId, null, 2, deps.now());
+  return advanceShipment(deps, attempt.orderId, FROM_WECHAT[push.state] ?? null, push.wechatState, push.at);
 }

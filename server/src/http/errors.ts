@@ -2,6 +2,7 @@
 // fitting codes; anything else → 500 without internals.
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { NOTIFY_PATH } from '../config';
 import { AppError, type ErrorCode, StoreUnavailableError } from '../domain/errors';
 
 /** The status each error code answers with: decided here, once, for every route. */
@@ -57,7 +58,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
         'request failed',
       );
     if (res.headersSent) return;
-    if (req.originalUrl.split('?')[0] === '/api/wechatpay/notify') {
+    if (req.originalUrl.split('?')[0] === NOTIFY_PATH) {
       res.status(statusOf(e)).json({ code: 'FAIL', message: e.message });
       return;
     }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { logContext } from '../logger';
 import { AppError } from '../domain/errors';
+import { NOTIFY_PATH } from '../config';
 
 /** helmet's defaults everywhere; the API's answers are data: no content of theirs may run or be framed. */
 export function securityHeaders(): RequestHandler {
@@ -39,7 +40,6 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-const NOTIFY_PATH = '/api/wechatpay/notify';
 const STATIC = /\.(js|css|png|jpe?g|gif|svg|ico|woff2?|ttf|map|txt|br|gz)$/;
 /** A GET for a file of the H5 client: neither logged nor measured per request. */
 export const isStaticRequest = (method: string | undefined, path: string) => method === 'GET' && STATIC.test(path);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { MESSAGES_PATH, NOTIFY_PATH } from '../config';
 import { adminOrdersQuery, refundBody, shipmentBody } from './admin';
 import {
   checkoutResponseSchema,
@@ -273,7 +274,7 @@ export function openApiDocument() {
           },
         }),
       },
-      '/api/wechat/messages': {
+      [MESSAGES_PATH]: {
         get: op({
           summary: "WeChat's URL check for the message-push configuration: echoes echostr when the signature holds",
           tags: ['wechat'],
@@ -305,7 +306,7 @@ export function openApiDocument() {
           },
         }),
       },
-      '/api/wechatpay/notify': {
+      [NOTIFY_PATH]: {
         post: op({
           summary: "WeChat Pay's payment and refund notifications (its notify_url)",
           description:

@@ -4,18 +4,46 @@
 import { maskPhone, type LogisticsType } from '../domain/shipment';
 import { WechatApiError } from '../wechat/access-token';
 import { beijingTimeMillis } from '../wechatpay/time';
-import { createShippingApi, type ShippingApi, type UploadShippingInfo } from '../wechat/shipping-api';
-import { ShippingProviderError, type ShippingProvider, type WechatFulfilment } from '../domain/ports/shipping-provider';
+import { createShippingApi, ORDER_STATE, type ShippingApi, type UploadShippingInfo } from '../wechat/shipping-api';
+import {
+  type ShippingPush,
+  ShippingProviderError,
+  type ShippingProvider,
+  type WechatFulfilment,
+  type WechatOrderStatus,
+} from '../domain/ports/shipping-provider';
 
 const LOGISTICS: Record<LogisticsType, 1 | 2 | 3 | 4> = { express: 1, 'same-city': 2, virtual: 3, pickup: 4 };
 const STATES: Record<number, WechatFulfilment> = {
-  1: 'TO_SHIP',
-  2: 'SHIPPED',
-  3: 'RECEIVED',
-  6: 'RECEIVED',
-  4: 'COMPLETED',
-  5: 'REFUNDED',
+  [ORDER_STATE.TO_SHIP]: 'TO_SHIP',
+  [ORDER_STATE.SHIPPED]: 'SHIPPED',
+  [ORDER_STATE.CONFIRMED]: 'RECEIVED',
+  [ORDER_STATE.AWAITING_SETTLEMENT]: 'RECEIVED',
+  [ORDER_STATE.COMPLETED]: 'COMPLETED',
+  [ORDER_STATE.REFUNDED]: 'REFUNDED',
 };
+const statusOf = (orderState: number): WechatOrderStatus => ({ state: STATES[orderState] ?? 'TO_SHIP', wechatState: orderState });
+
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
+/** A push's time field: seconds, as a number or a string of digits. */
+const seconds = (v: unknown) =>
+  typeof v === 'number' && v > 0 ? v : typeof v === 'string' && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : null;
+
+/** trade_manage_order_settlement carries a settlement time once settled, a confirm time once received; else it reports the shipping. */
+function readPush(message: Record<string, unknown>, now: number): ShippingPush {
+  const event = text(message.Event);
+  const outTradeNo = text(message.merchant_trade_no).slice(0, 64);
+  if (event === 'trade_manage_order_settlement') {
+    const settled = seconds(message.settlement_time);
+    const confirmed = seconds(message.confirm_receive_time);
+    if (settled) return { kind: 'ORDER_MOVED', outTradeNo, ...statusOf(ORDER_STATE.COMPLETED), at: settled * 1000 };
+    if (confirmed) return { kind: 'ORDER_MOVED', outTradeNo, ...statusOf(ORDER_STATE.CONFIRMED), at: confirmed * 1000 };
+    return { kind: 'ORDER_MOVED', outTradeNo, ...statusOf(ORDER_STATE.SHIPPED), at: now };
+  }
+  if (event === 'trade_manage_remind_shipping')
+    return { kind: 'REMIND_SHIPPING', outTradeNo, transactionId: text(message.transaction_id).slice(0, 64) };
+  return { kind: 'OTHER', event: event.slice(0, 64) };
+}
 
 /** What to change, for the refusals an operator can fix (shipping.md §6). */
 const FIXES: Record<number, string> = {
@@ -87,11 +115,12 @@ export function createWechatShipping(o: WechatShippingOptions & { api?: Shipping
         payer: { openid: u.payerOpenid },
       };
       await api.upload(info).catch(failure);
+      return statusOf(ORDER_STATE.SHIPPED);
     },
     async status(outTradeNo) {
       try {
         const order = await api.getOrder(o.mchid, outTradeNo);
-        return { state: STATES[order.order_state] ?? 'TO_SHIP', wechatState: order.order_state };
+        return statusOf(order.order_state);
       } catch (err) {
         if (err instanceof WechatApiError && err.errcode === 10060001) return null;
         return failure(err);
@@ -103,6 +132,7 @@ export function createWechatShipping(o: WechatShippingOptions & { api?: Shipping
       carriers = { at: now(), list };
       return list;
     },
+    readPush: (message) => readPush(message, now()),
     async setJumpPath(path) {
       await api.setMsgJumpPath(path).catch(failure);
     },

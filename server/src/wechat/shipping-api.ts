@@ -24,12 +24,16 @@ export interface UploadShippingInfo {
   payer: { openid: string };
 }
 
+/** WeChat's order_state, by name (shipping.md §3.3). */
+export const ORDER_STATE = { TO_SHIP: 1, SHIPPED: 2, CONFIRMED: 3, COMPLETED: 4, REFUNDED: 5, AWAITING_SETTLEMENT: 6 } as const;
+export type OrderState = (typeof ORDER_STATE)[keyof typeof ORDER_STATE];
+
 /** get_order's `order`, as far as we read it. */
 export interface WechatShippingOrder {
   transaction_id: string;
   merchant_id: string;
   merchant_trade_no: string;
-  /** 1 to ship, 2 shipped, 3 receipt confirmed, 4 completed, 5 refunded, 6 awaiting settlement. */
+  /** ORDER_STATE: 1 to ship, 2 shipped, 3 receipt confirmed, 4 completed, 5 refunded, 6 awaiting settlement. */
   order_state: number;
   in_complaint?: boolean;
   shipping?: {

@@ -297,7 +297,9 @@ export function fakeShipping(): FakeShipping {
         );
       }
       uploads.push(structuredClone(u));
-      states.set(u.outTradeNo, { state: 'SHIPPED', wechatState: 2 });
+      const status = { state: 'SHIPPED' as const, wechatState: 2 };
+      states.set(u.outTradeNo, status);
+      return status;
     },
     async status(outTradeNo) {
       return states.get(outTradeNo) ?? null;
@@ -308,6 +310,16 @@ export function fakeShipping(): FakeShipping {
         { id: 'YD', name: '韵达快递' },
       ];
     },
+    readPush: (m) =>
+      m.Event === 'order moved'
+        ? {
+            kind: 'ORDER_MOVED',
+            outTradeNo: String(m.outTradeNo),
+            state: m.state as WechatFulfilment,
+            wechatState: Number(m.wechatState),
+            at: Number(m.at),
+          }
+        : { kind: 'OTHER', event: String(m.Event) },
     async setJumpPath() {},
   };
 }

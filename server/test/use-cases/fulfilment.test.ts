@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   advanceShipment,
-  applySettlementPush,
+  applyOrderMoved,
   checkWithWechat,
   confirmReceipt,
   shipOrder,
@@ -98,22 +98,23 @@ describe('shipping', () => {
     await shipOrder(sys.fulfilment, order.id, EXPRESS);
     sys.shipping.states.set(order.outTradeNo, { state: 'RECEIVED', wechatState: 3 });
     expect(await confirmReceipt(sys.fulfilment, user, order.id)).toMatchObject({ status: 'RECEIVED', wechatState: 3 });
-    expect(
-      await applySettlementPush(sys.fulfilment, {
-        merchantTradeNo: order.outTradeNo,
-        confirmReceiveTime: null,
-        settlementTime: 1_900_000_000,
-      }),
-    ).toMatchObject({
+    const push = sys.shipping.readPush({
+      Event: 'order moved',
+      outTradeNo: order.outTradeNo,
+      state: 'COMPLETED',
+      wechatState: 4,
+      at: 1_900_000_000_000,
+    });
+    if (push.kind !== 'ORDER_MOVED') throw new Error('the fake reads an order-moved push');
+    expect(await applyOrderMoved(sys.fulfilment, push)).toMatchObject({
       status: 'COMPLETED',
+      wechatState: 4,
       completedAt: 1_900_000_000_000,
     });
     expect(await advanceShipment(sys.fulfilment, order.id, 'SHIPPED', null, sys.clock.now())).toMatchObject({ status: 'COMPLETED' });
     expect(await checkWithWechat(sys.fulfilment, order.id, order.outTradeNo)).toMatchObject({ status: 'COMPLETED' });
     expect(await shipOrder(sys.fulfilment, order.id, EXPRESS).catch((e: unknown) => e)).toMatchObject({ code: 'SHIPMENT_LOCKED' });
-    expect(
-      await applySettlementPush(sys.fulfilment, { merchantTradeNo: 'unknown', confirmReceiveTime: 1, settlementTime: null }),
-    ).toBeNull();
+    expect(await applyOrderMoved(sys.fulfilment, { ...push, outTradeNo: 'unknown' })).toBeNull();
     const stranger = await sys.shopper();
     await expect(confirmReceipt(sys.fulfilment, stranger, order.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

@@ -30,10 +30,27 @@ export class ShippingProviderError extends Error {
   }
 }
 
+/** Where WeChat has an order: the shop's word for it, and WeChat's own order_state (kept for the operator). */
+export interface WechatOrderStatus {
+  state: WechatFulfilment;
+  wechatState: number;
+}
+
+/** What a message push from WeChat's shipping-info management says, in the shop's terms. */
+export type ShippingPush =
+  /** The order moved (shipped, receipt confirmed, settled) at `at` (epoch ms). */
+  | ({ kind: 'ORDER_MOVED'; outTradeNo: string; at: number } & WechatOrderStatus)
+  /** The order has been unshipped for 48 hours. */
+  | { kind: 'REMIND_SHIPPING'; outTradeNo: string; transactionId: string }
+  | { kind: 'OTHER'; event: string };
+
 export interface ShippingProvider {
-  upload(u: ShipmentUpload): Promise<void>;
+  /** Uploads the shipment; resolves with where WeChat has the order then. */
+  upload(u: ShipmentUpload): Promise<WechatOrderStatus>;
   /** null when WeChat does not know the order. */
-  status(outTradeNo: string): Promise<{ state: WechatFulfilment; wechatState: number } | null>;
+  status(outTradeNo: string): Promise<WechatOrderStatus | null>;
+  /** Reads a verified, decrypted message push. */
+  readPush(message: Record<string, unknown>): ShippingPush;
   /** WeChat's delivery list (cached). */
   carriers(): Promise<{ id: string; name: string }[]>;
   setJumpPath(path: string): Promise<void>;
