@@ -213,6 +213,22 @@ describe('the import graph', () => {
     expect(runtime).toEqual([]);
   });
 
+  it("matches README's layout: every folder of the server and the sandbox is named there, and every top-level path it names exists", () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const layout = /## Layout\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const dirs = (d: string): string[] =>
+      fs
+        .readdirSync(path.join(root, d), { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? [`${d}/${e.name}`, ...dirs(`${d}/${e.name}`)] : []));
+    const unnamed = [...dirs('server/src'), ...dirs('sandbox')].filter(
+      (d) => !new RegExp(`(^|[\\s(,])${path.basename(d)}/`, 'm').test(layout),
+    );
+    expect(unnamed).toEqual([]);
+    const topLevel = layout.split('\n').flatMap((line) => /^(\S+\/)/.exec(line)?.[1] ?? []);
+    expect(topLevel.length).toBeGreaterThan(8);
+    expect(topLevel.filter((p) => !fs.existsSync(path.join(root, p)))).toEqual([]);
+  });
+
   it('would catch a break of each rule (the checks are not vacuous)', () => {
     const broken = new Map(graph);
     broken.set(`${DOMAIN}/bad`, [
