@@ -4,6 +4,9 @@ export default defineAppConfig({
   // WeUI 2's look for the native components, and which pages WeChat search may index.
   style: 'v2',
   sitemapLocation: 'sitemap.json',
+  // H5 only: no page transition. Taro's router hides the page under a new one on a timer; Back before that
+  // timer fired left the shop blank (its timer hid the page Back had just shown again).
+  ...(process.env.TARO_ENV === 'h5' ? { animation: false } : {}),
   window: {
     backgroundTextStyle: 'light',
     backgroundColor: '#f7f7f7',

@@ -1,6 +1,8 @@
 import { useDidShow } from '@tarojs/taro';
 import type { PropsWithChildren } from 'react';
 import { noteAppShow } from './services/receipt-return';
+// First, before the router: the payment sheet's hold on Back (browser only; nothing in the mini program).
+import './services/wx/back';
 import './app.css';
 
 // Pages are the app's children. The shop is the first page and logs in silently; the login page

@@ -190,6 +190,18 @@ for (const version of ['v3', 'v2'] as const)
       expect(page.url().startsWith(sys.api)).toBe(true);
     });
 
+    it('a sheet closed by its button leaves no history behind: Back from the result returns to the shop, Back again leaves it', async () => {
+      await page.goto('about:blank');
+      await openShopAndAdd('贴纸一套');
+      await visibleText('微信支付 ¥0.01').click();
+      await tapSheet('cancel');
+      await visibleText('支付已取消').waitFor();
+      await page.goBack();
+      await visibleText('微信支付 ¥0.01').waitFor();
+      await page.goBack();
+      await expect.poll(() => page.url()).toBe('about:blank');
+    });
+
     it('(b) cancel in the sheet → not paid with Retry → Retry → paid', async () => {
       await openShopAndAdd('挂耳咖啡 10 包');
       await visibleText('微信支付 ¥39.90').click();

@@ -2,6 +2,7 @@
 // sheet (amount, Pay, Cancel) stands in for the WeChat app's.
 import { formatYuan } from '../money';
 import Taro from '@tarojs/taro';
+import { claimNextPopstate } from './back';
 import { sandboxConfirmReceipt, sandboxLogin, sandboxPay, sandboxSheetInfo } from './sandbox';
 import type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, RequestPaymentParams, SheetInfo } from './types';
 import './pay-sheet.css';
@@ -55,30 +56,32 @@ function showSheet(info: SheetInfo): Promise<'pay' | 'cancel'> {
     const cancel = document.createElement('button');
     cancel.className = 'pay-sheet__cancel';
     cancel.textContent = '取消';
-    // Back closes the sheet, as on a phone, instead of leaving the page: the sheet takes a history
-    // entry of its own, and its popstate is kept from the router (a capture listener on window runs
-    // first). Closed by a button, the entry stays but gets the router's own state back at once
-    // (synchronously: an asynchronous history.back() would race the navigation that follows).
-    const routerState: unknown = history.state;
+    // Back closes the sheet, as on a phone, instead of leaving the page: the sheet takes a history entry
+    // of its own, and claims the popstate that leaves it (back.h5.ts keeps it from the router, which would
+    // otherwise rebuild the page). Closed by a button, the sheet takes its entry away again the same way —
+    // history.back(), the popstate claimed — and answers only once the browser is back on the page's own
+    // entry, so the navigation that follows starts from there and Back from the next page returns here.
     let closed = false;
-    const onPop = (e: PopStateEvent) => {
-      e.stopImmediatePropagation();
-      window.removeEventListener('popstate', onPop, true);
-      finish('cancel', true);
-    };
-    history.pushState({ ...(typeof routerState === 'object' ? routerState : {}), paySheet: true }, '', location.href);
-    window.addEventListener('popstate', onPop, true);
     const finish = (choice: 'pay' | 'cancel', byBack = false) => {
       if (closed) return;
       closed = true;
       overlay.remove();
       document.removeEventListener('keydown', onKey);
-      if (!byBack) {
-        window.removeEventListener('popstate', onPop, true);
-        history.replaceState(routerState, '', location.href);
-      }
-      resolve(choice);
+      if (byBack) return resolve(choice);
+      giveUpBack();
+      let answered = false;
+      const answer = () => {
+        if (answered) return;
+        answered = true;
+        giveUpOwnBack();
+        resolve(choice);
+      };
+      const giveUpOwnBack = claimNextPopstate(answer);
+      history.back();
+      setTimeout(answer, 1000); // a browser that never fires the popstate still gets its answer
     };
+    history.pushState({ ...(typeof history.state === 'object' ? history.state : {}), paySheet: true }, '', location.href);
+    const giveUpBack = claimNextPopstate(() => finish('cancel', true));
     const done = (choice: 'pay' | 'cancel') => {
       if (!seen()) return; // ignored: the shopper has not seen the sheet yet
       finish(choice);
