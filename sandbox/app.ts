@@ -76,7 +76,16 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     res
       .type('text/plain')
       .send(
-        'WeChat sandbox: /sns/jscode2session, /v3/pay/transactions/*, /v3/refund/domestic/refunds, /pay/{unifiedorder,orderquery,closeorder,refundquery}, /cgi-bin/{token,stable_token}, /wxa/sec/order/{upload_shipping_info,get_order,notify_confirm_receive,set_msg_jump_path,is_trade_managed}, /cgi-bin/express/delivery/open_msg/get_delivery_list, /sandbox/{login,pay,prepay/:id,controls,deliveries,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}\n',
+        `WeChat sandbox: ${[
+          '/sns/jscode2session',
+          '/v3/pay/transactions/*',
+          '/v3/refund/domestic/refunds',
+          '/pay/{unifiedorder,orderquery,closeorder,refundquery}',
+          '/cgi-bin/{token,stable_token}',
+          '/wxa/sec/order/{upload_shipping_info,get_order,notify_confirm_receive,set_msg_jump_path,is_trade_managed}',
+          '/cgi-bin/express/delivery/open_msg/get_delivery_list',
+          '/sandbox/{login,pay,prepay/:id,controls,deliveries,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}',
+        ].join(', ')}\n`,
       ),
   );
 
