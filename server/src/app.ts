@@ -17,6 +17,8 @@ import { notifyRoutes } from './http/notify';
 import { messageRoutes } from './http/messages';
 import type { FulfilmentDeps } from './domain/fulfilment';
 import type { ReminderLog } from './domain/reminders';
+import type { ReplayStore } from './domain/ports/store';
+import type { RefusalSampler } from './domain/refusals';
 import { openApiRoutes } from './http/openapi';
 import { opsRoutes } from './http/ops';
 import type { ReconcileReport } from './domain/reconcile';
@@ -54,6 +56,8 @@ export interface AppDeps {
   fulfilment: FulfilmentDeps;
   /** The message-push configuration (Token, EncodingAESKey, appid); null turns /api/wechat/messages off (404). */
   messages: { token: string; aesKey: string; appid: string } | null;
+  /** Message pushes: the store that remembers each push's (timestamp, nonce), and the sampler of refusals. */
+  pushes: { replays: ReplayStore; refusals: RefusalSampler };
   /** WeChat's reminders about orders unshipped for 48 hours, for the ops page. */
   reminders: ReminderLog;
 }
@@ -80,7 +84,7 @@ export function buildApp(deps: AppDeps): express.Express {
   // Before the JSON parser: the notification is read as raw bytes.
   app.use(NOTIFY_PATH, notifyRoutes(deps.notify));
   // WeChat's message pushes (shipping): signed, and encrypted in safe mode; also read raw.
-  app.use(MESSAGES_PATH, messageRoutes({ ...deps.fulfilment, config: deps.messages, reminders: deps.reminders }));
+  app.use(MESSAGES_PATH, messageRoutes({ ...deps.fulfilment, ...deps.pushes, config: deps.messages, reminders: deps.reminders }));
 
   const api = express.Router();
   api.use(requireJson);

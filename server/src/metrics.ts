@@ -5,6 +5,7 @@
 // of it, and a transition is counted only when the store's conditional write says it happened.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import client from 'prom-client';
+import type { PushMetric } from './http/messages';
 import { isStaticRequest } from './http/middleware';
 import { droppedLogLines, LOG_BUFFER_BYTES } from './logger';
 import type { ReconcileReport } from './domain/reconcile';
@@ -96,6 +97,18 @@ export function createMetrics(): Metrics {
     labelNames: ['to'] as const,
     registers,
   });
+  const pushes = new client.Counter({
+    name: 'wechat_message_pushes_total',
+    help: 'Message pushes (消息推送) by what they said (ORDER_MOVED, REMIND_SHIPPING, OTHER) or REFUSED',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const pushesRefused = new client.Counter({
+    name: 'wechat_message_pushes_refused_total',
+    help: 'Message pushes refused before anything changed, by reason (NOT_SAFE_MODE, MSG_SIGNATURE, STALE, REPLAY, …)',
+    labelNames: ['reason'] as const,
+    registers,
+  });
   const providerDuration = new client.Histogram({
     name: 'wechatpay_call_duration_seconds',
     help: 'Calls to WeChat Pay (or the sandbox) by operation and result',
@@ -136,6 +149,11 @@ export function createMetrics(): Metrics {
         refused.inc({ reason: n.refused });
         notifications.inc({ outcome: 'REFUSED' });
       } else if (n) notifications.inc({ outcome: n.outcome });
+      const p = res.locals.push as PushMetric | undefined;
+      if (p && 'refused' in p) {
+        pushesRefused.inc({ reason: p.refused });
+        pushes.inc({ outcome: 'REFUSED' });
+      } else if (p) pushes.inc({ outcome: p.kind });
     });
     next();
   };

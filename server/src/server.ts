@@ -63,9 +63,11 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       .catch((err: unknown) =>
         logger.warn({ err: (err as Error).message }, "set_msg_jump_path failed; shipping messages open WeChat's default page"),
       );
-    // Expired sessions authenticate nobody; they are deleted at boot and every hour.
+    // Expired sessions authenticate nobody, and expired push nonces guard nothing: deleted at boot and every hour.
     const purge = () =>
-      purgeExpiredSessions(w.auth).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'purging expired sessions failed'));
+      Promise.all([purgeExpiredSessions(w.auth), store.purgeClaims(w.clock.now())]).catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message }, 'purging expired sessions and push nonces failed'),
+      );
     await purge();
     const purgeTimer = setInterval(purge, 3600_000).unref();
     const refusals = w.notify.refusals;
@@ -87,6 +89,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       refusedNotifications: () => refusals.counts(),
       fulfilment: w.fulfilment,
       reminders: createReminderLog(),
+      pushes: { replays: store, refusals: w.pushRefusals },
       messages:
         config.shipping.messageToken && config.shipping.messageAesKey
           ? { token: config.shipping.messageToken, aesKey: config.shipping.messageAesKey, appid: config.wechat.appid }

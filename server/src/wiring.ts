@@ -23,7 +23,7 @@ import type { ShippingProvider } from './domain/ports/shipping-provider';
 import type { Store } from './domain/ports/store';
 import type { NotifyDeps } from './domain/receive-notification';
 import type { ReconcileDeps } from './domain/reconcile';
-import { createRefusalLog } from './domain/refusals';
+import { createRefusalLog, createRefusalSampler, type RefusalSampler } from './domain/refusals';
 import { wechatLogin } from './identity/wechat-login';
 import { createMetrics, type Metrics } from './metrics';
 import { createWechatPayV2Provider } from './payments/wechatpay-v2';
@@ -173,6 +173,8 @@ export interface Wiring {
   metrics: Metrics;
   checkout: CheckoutDeps;
   notify: NotifyDeps;
+  /** Refused message pushes, counted by reason and sampled into the log. */
+  pushRefusals: RefusalSampler;
   auth: AuthDeps;
   fulfilment: FulfilmentDeps;
   reconcile: ReconcileDeps;
@@ -231,6 +233,7 @@ export async function wire(config: Config, opts: WiringOptions): Promise<Wiring>
     metrics,
     checkout,
     notify: { ...checkout, refusals: createRefusalLog({ store, logger, now }) },
+    pushRefusals: createRefusalSampler({ logger, now, what: 'message pushes' }),
     auth: {
       store,
       identity: providers.identity,

@@ -211,10 +211,13 @@ describe('access tokens', () => {
 });
 
 describe('what WeChat tells us back', () => {
-  const pushTo = async (message: Record<string, unknown>, o: { appid?: string; badSignature?: boolean; timestamp?: number } = {}) => {
+  const pushTo = async (
+    message: Record<string, unknown>,
+    o: { appid?: string; badSignature?: boolean; timestamp?: number; nonce?: string } = {},
+  ) => {
     const key = aesKeyOf(env.WECHAT_MESSAGE_AES_KEY!)!;
     const timestamp = String(o.timestamp ?? Math.floor(Date.now() / 1000));
-    const nonce = String(crypto.randomInt(1e9));
+    const nonce = o.nonce ?? String(crypto.randomInt(1e9));
     const encrypted = encryptMessage(key, JSON.stringify(message), o.appid ?? env.WECHAT_APPID!);
     const sig = o.badSignature ? 'f'.repeat(40) : pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, nonce, encrypted);
     const q = new URLSearchParams({
@@ -268,7 +271,7 @@ describe('what WeChat tells us back', () => {
     expect((await adminOrder(order.id)).shipment.status).toBe('COMPLETED');
   });
 
-  it('takes a plaintext-mode push when its signature holds', async () => {
+  it('refuses a plaintext push however well signed (its signature covers no body), and changes nothing', async () => {
     const { order } = await paidOrder();
     await ship(order.id, { logisticsType: 'virtual' });
     const timestamp = String(Math.floor(Date.now() / 1000));
@@ -277,17 +280,34 @@ describe('what WeChat tells us back', () => {
       merchant_trade_no: order.outTradeNo,
       settlement_time: Number(timestamp),
     });
-    const url = (sig: string) =>
-      `${sys.api}/api/wechat/messages?${new URLSearchParams({ signature: sig, timestamp, nonce: '7', openid: 'o_system' })}`;
-    expect((await fetch(url('0'.repeat(40)), { method: 'POST', body, headers: { 'Content-Type': 'application/json' } })).status).toBe(401);
+    // The triple a safe-mode push carries in its URL (and so in any access log), reused with a body of the attacker's choosing.
+    const url = `${sys.api}/api/wechat/messages?${new URLSearchParams({ signature: pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, '7'), timestamp, nonce: '7', openid: 'o_system' })}`;
+    const res = await fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    expect(res.status).toBe(401);
+    expect(await res.text()).toMatch(/safe mode/);
     expect((await adminOrder(order.id)).shipment.status).toBe('SHIPPED');
-    const ok = await fetch(url(pushSignature(env.WECHAT_MESSAGE_TOKEN!, timestamp, '7')), {
-      method: 'POST',
-      body,
-      headers: { 'Content-Type': 'application/json' },
-    });
-    expect(await ok.text()).toBe('success');
-    expect((await adminOrder(order.id)).shipment.status).toBe('COMPLETED');
+  });
+
+  it('refuses a safe-mode push replayed within the window: its timestamp and nonce were used', async () => {
+    const { order } = await paidOrder();
+    const remind = { Event: 'trade_manage_remind_shipping', merchant_trade_no: order.outTradeNo, transaction_id: 't1' };
+    const first = await pushTo(remind, { nonce: 'replayed-nonce-1' });
+    expect(await first.text()).toBe('success');
+    const again = await pushTo(remind, { nonce: 'replayed-nonce-1', timestamp: Number(new URL(first.url).searchParams.get('timestamp')) });
+    expect(again.status).toBe(401);
+    expect(await again.text()).toMatch(/already received/);
+    expect(await sys.server.store.claimOnce('push:probe', Date.now() + 1000, Date.now())).toBe(true); // the store remembers, as every worker sees it
+  });
+
+  it('counts refused pushes by reason and logs only a sample of them', async () => {
+    const before = sys.logs.filter((l) => l.includes('message push refused')).length;
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, () => pushTo({ Event: 'x' }, { badSignature: true }).then((r) => r.status)),
+    );
+    expect(new Set(statuses)).toEqual(new Set([401]));
+    expect(sys.logs.filter((l) => l.includes('message push refused')).length - before).toBeLessThanOrEqual(5);
+    const metrics = await (await fetch(`${sys.api}/metrics`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).text();
+    expect(Number(/wechat_message_pushes_refused_total\{reason="MSG_SIGNATURE"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(30);
   });
 
   it("surfaces WeChat's reminder about an order unshipped for 48 hours on the ops page", async () => {

@@ -462,6 +462,21 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
       expect(await store.countRejectedNotifications()).toBe(2);
     });
 
+    it('lets a key be used once until its use expires, however many race for it', async () => {
+      const key = `push:${uniq()}`;
+      const tries = await Promise.all(Array.from({ length: 10 }, () => store.claimOnce(key, 2000, 1000)));
+      expect(tries.filter(Boolean)).toHaveLength(1);
+      expect(await store.claimOnce(key, 3000, 1999)).toBe(false); // still in use
+      expect(await store.claimOnce(key, 3000, 2000)).toBe(true); // expired at 2000: free again, now until 3000
+      await store.releaseClaim(key);
+      expect(await store.claimOnce(key, 4000, 2500)).toBe(true); // forgotten: free at once
+      const other = `push:${uniq()}`;
+      await store.claimOnce(other, 1500, 1000);
+      expect(await store.purgeClaims(3000)).toBeGreaterThanOrEqual(1); // `other` (1500) went; `key` (4000) stays
+      expect(await store.claimOnce(key, 5000, 3500)).toBe(false);
+      expect(await store.claimOnce(other, 5000, 3500)).toBe(true);
+    });
+
     it('ends sessions: one, all of a user, and the expired', async () => {
       const other = await store.upsertUser({ openid: `o${uniq()}`, unionid: null, sessionKey: 'k', now: 1 });
       const make = (user: string, expiresAt: number) => ({ tokenHash: uniq(), userId: user, expiresAt });

@@ -37,6 +37,7 @@ export function createMemoryStore(): MemoryStore {
   const notifications = new Map<string, NotificationRecord>();
   const rejected: RejectedNotification[] = [];
   const shipments = new Map<string, Shipment>();
+  const usedKeys = new Map<string, number>();
   const failing = new Set<MemoryTable>();
   let closed = false;
 
@@ -341,6 +342,20 @@ export function createMemoryStore(): MemoryStore {
         ),
       ),
 
+    claimOnce: (key, expiresAt, now) =>
+      write([], () => {
+        const until = usedKeys.get(key);
+        if (until !== undefined && until > now) return false;
+        usedKeys.set(key, expiresAt);
+        return true;
+      }),
+    releaseClaim: (key) => write([], () => void usedKeys.delete(key)),
+    purgeClaims: (now) =>
+      write([], () => {
+        const gone = [...usedKeys].filter(([, until]) => until <= now);
+        for (const [key] of gone) usedKeys.delete(key);
+        return gone.length;
+      }),
     close: async () => {
       closed = true;
     },

@@ -186,6 +186,7 @@ class MingoCollection {
       if (!options.upsert) return { acknowledged: true, matchedCount: 0, modifiedCount: 0, upsertedCount: 0, upsertedId: null };
       const inserted = this.updated(this.seed(filter), update, true);
       inserted._id ??= new mongoose.Types.ObjectId();
+      if (this.at(inserted._id) >= 0) throw new DuplicateKey(this.name, '_id_', { _id: inserted._id }); // as the server: the upsert inserts, and _id is taken
       this.put(inserted, options);
       return { acknowledged: true, matchedCount: 0, modifiedCount: 0, upsertedCount: 1, upsertedId: inserted._id };
     }
@@ -226,6 +227,7 @@ class MingoCollection {
       else {
         const inserted = this.updated(this.seed(filter), update, true);
         inserted._id ??= new mongoose.Types.ObjectId();
+        if (this.at(inserted._id) >= 0) throw new DuplicateKey(this.name, '_id_', { _id: inserted._id });
         this.put(inserted, options);
         value = options.returnDocument === 'after' ? clone(inserted) : null;
       }

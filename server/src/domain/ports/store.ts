@@ -7,10 +7,18 @@ import type { LeaseStore } from './leases';
 import type { NotificationStore } from './notifications';
 import type { OrderStore } from './orders';
 import type { PaymentStore } from './payments';
+import type { ReplayStore } from './replays';
 import type { ShipmentStore } from './shipments';
 import type { UserStore } from './users';
 
-export type StoreMethods = UserStore & CatalogStore & OrderStore & LeaseStore & PaymentStore & NotificationStore & ShipmentStore;
+export type StoreMethods = UserStore &
+  CatalogStore &
+  OrderStore &
+  LeaseStore &
+  PaymentStore &
+  NotificationStore &
+  ShipmentStore &
+  ReplayStore;
 
 export interface StoreCommitStats {
   /** Transactions committed. */
@@ -78,9 +86,12 @@ export const STORE_METHODS: { readonly [K in keyof StoreMethods]: 'read' | 'writ
   findShipment: 'read',
   saveShipment: 'write',
   listShipmentsToSync: 'read',
+  claimOnce: 'write',
+  releaseClaim: 'write',
+  purgeClaims: 'write',
 };
 
-export type { CatalogStore, LeaseStore, NotificationStore, OrderStore, PaymentStore, ShipmentStore, UserStore };
+export type { CatalogStore, LeaseStore, NotificationStore, OrderStore, PaymentStore, ReplayStore, ShipmentStore, UserStore };
 export type { OrderLease } from './leases';
 export type { OrderRecords, PaidRecords, PaidUpdate } from './orders';
 export type { RefundFields } from './payments';

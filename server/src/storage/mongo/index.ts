@@ -327,6 +327,19 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
         (await many(m.shipments.find(q.shipmentsToSync()).sort({ updatedAt: 1, _id: 1 }).limit(limit).lean().exec())).map(toShipment),
       ),
 
+    claimOnce: (key, expiresAt, now) =>
+      guard(async () => {
+        const u = q.keyUse(key, expiresAt, now);
+        try {
+          const r = await m.usedKeys.updateOne(u.filter, u.update, { upsert: true });
+          return r.upsertedCount === 1 || r.modifiedCount === 1;
+        } catch (err) {
+          if ((err as { code?: number }).code === 11000) return false; // in use
+          throw err;
+        }
+      }),
+    releaseClaim: (key) => guard(async () => void (await m.usedKeys.deleteOne(q.byId(key)))),
+    purgeClaims: (now) => guard(async () => (await m.usedKeys.deleteMany(q.expiredUses(now))).deletedCount),
     close: () => guard(() => conn.close()),
   };
   rememberConnection(store, conn);

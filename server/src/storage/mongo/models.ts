@@ -133,7 +133,8 @@ export function defineModels(conn: Connection) {
   );
   shipmentSchema.index({ upload: 1, status: 1, updatedAt: 1 });
   const shipments = conn.model('Shipment', shipmentSchema);
-  return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected, shipments };
+  const usedKeys = conn.model('UsedKey', new Schema({ _id: String, expiresAt: { type: Number, index: true } }, options));
+  return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected, shipments, usedKeys };
 }
 
 export type Models = ReturnType<typeof defineModels>;

@@ -188,6 +188,14 @@ export const notificationUpsert = (rec: NotificationRecord, replaces: readonly N
 export const notificationsFor = (outTradeNos: readonly string[]): Doc => ({ outTradeNo: t({ $in: [...outTradeNos] }) });
 export const idsIn = (ids: readonly unknown[]): Doc => ({ _id: t({ $in: [...ids] }) });
 
+// Keys used once.
+/** The key's use, claimed only where it is free at `now`: a key still in use makes the upsert collide on _id (E11000). */
+export const keyUse = (key: string, expiresAt: number, now: number) => ({
+  filter: { _id: key, expiresAt: t({ $lte: now }) },
+  update: { $set: { expiresAt } },
+});
+export const expiredUses = (now: number): Doc => ({ expiresAt: t({ $lte: now }) });
+
 // Shipments.
 export const shipmentFields = (s: Shipment): Doc => ({
   status: s.status,

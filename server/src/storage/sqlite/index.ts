@@ -284,6 +284,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       'INSERT INTO rejected_notifications (received_at, reason, serial, request_id, body_sha256) VALUES (?, ?, ?, ?, ?)',
     ),
     countRejected: db.prepare('SELECT COUNT(*) AS n FROM rejected_notifications'),
+    claimOnce: db.prepare(
+      'INSERT INTO used_keys (key, expires_at) VALUES (@key, @expiresAt) ON CONFLICT(key) DO UPDATE SET expires_at = excluded.expires_at WHERE used_keys.expires_at <= @now',
+    ),
+    releaseClaim: db.prepare('DELETE FROM used_keys WHERE key = ?'),
+    purgeClaims: db.prepare('DELETE FROM used_keys WHERE expires_at <= ?'),
     trimRejected: db.prepare('DELETE FROM rejected_notifications WHERE seq <= (SELECT MAX(seq) FROM rejected_notifications) - ?'),
   };
 
@@ -534,6 +539,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
       }),
     listShipmentsToSync: (limit) =>
       read(() => (shipmentQ.toSync.all(limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment)),
+    claimOnce: (key, expiresAt, now) => write(() => q.claimOnce.run({ key, expiresAt, now }).changes === 1),
+    releaseClaim: (key) => write(() => void q.releaseClaim.run(key)),
+    purgeClaims: (now) => write(() => q.purgeClaims.run(now).changes),
     close: async () => {
       await commits.drain();
       await guard(() => db.close());

@@ -133,6 +133,11 @@ CREATE TABLE IF NOT EXISTS shipments (
   updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS shipments_sync ON shipments(upload, status, updated_at);
+CREATE TABLE IF NOT EXISTS used_keys (
+  key TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS used_keys_expiry ON used_keys(expires_at);
 CREATE TABLE IF NOT EXISTS rejected_notifications (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at INTEGER NOT NULL,
