@@ -135,6 +135,26 @@ const toUser = (r: Row): User => ({
   createdAt: r.created_at as number,
 });
 
+/**
+ * Puts the file in WAL mode. Switching needs the file to itself, and SQLite answers "database is locked" at
+ * once (no busy wait) when another connection is opening it at the same moment: so it is tried again for up
+ * to the busy timeout, sleeping a little between tries. This happens while the store opens, before anything
+ * is served.
+ */
+function switchToWal(db: Database.Database): void {
+  const until = Date.now() + 5000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) === 'wal' || db.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > until) throw err;
+    }
+    if (Date.now() > until) throw new Error('the database would not switch to WAL mode');
+    Atomics.wait(pause, 0, 0, 5 + Math.random() * 20);
+  }
+}
+
 export function createSqliteStore(opts: SqliteStoreOptions): Store {
   if (opts.filename !== ':memory:') {
     // The folder and the files hold payment records: readable by this user only. SQLite creates the
@@ -146,13 +166,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     for (const f of [opts.filename, `${opts.filename}-wal`, `${opts.filename}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
   }
   const db = new Database(opts.filename);
-  db.pragma('journal_mode = WAL');
+  // Processes opening the file together (cluster workers) wait for each other's locks instead of failing
+  // at once with "database is locked".
+  db.pragma('busy_timeout = 5000');
+  if (opts.filename !== ':memory:') switchToWal(db);
   const onDisk = opts.filename !== ':memory:';
   // On disk, COMMIT writes the WAL and the group commit syncs it (FULL would sync inside COMMIT,
   // blocking the event loop for the disk's time). NORMAL still syncs around checkpoints itself.
   db.pragma(`synchronous = ${onDisk ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
   // The schema and its migrations in one transaction that holds the write lock from its start: processes
   // opening the file together (cluster workers) take turns, and each finds what the one before it did.
   const hasColumn = (table: string, column: string) =>
