@@ -150,6 +150,30 @@ describe('the rules', () => {
     expect(at.pushes.filter((p: { event: string }) => p.event === 'trade_manage_order_settlement')).toHaveLength(1);
   });
 
+  it('shipping while reconciliation runs sends each shipment once: an upload holds its shipment', async () => {
+    const orders = [];
+    for (let i = 0; i < 12; i++) orders.push((await paidOrder()).order);
+    const logsBefore = sys.logs.length;
+    let shipping = true;
+    const rounds = (async () => {
+      // As the operator pressing "reconcile now" over and over.
+      while (shipping) {
+        await sys.server.reconcileNow();
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    await Promise.all(
+      orders.map((o, i) => ship(o.id, { logisticsType: 'express', packages: [{ carrier: 'YD', trackingNo: `YDRACE${i}` }] })),
+    );
+    shipping = false;
+    await rounds;
+    for (const o of orders) {
+      expect((await adminOrder(o.id)).shipment).toMatchObject({ upload: 'ACCEPTED', uploadClaim: null });
+      expect((await sandbox('GET', `/shipping/${o.outTradeNo}`)).body.uploads).toHaveLength(1);
+    }
+    expect(sys.logs.slice(logsBefore).filter((l) => l.includes('WeChat refused the shipment'))).toEqual([]);
+  });
+
   it('a refusal is kept on the shipment with what to fix', async () => {
     const { order } = await paidOrder();
     await sandbox('POST', '/shipping-controls', { failShippingUploads: { errcode: 10060031, times: 1 } });

@@ -541,25 +541,31 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
     });
 
     it('selects shipments to sync exactly as needsShipmentSync says, least recently updated first', async () => {
+      const now = 5000;
       const cases: Shipment[] = [];
       let at = 1000;
       for (const upload of ['PENDING', 'ACCEPTED', 'REFUSED'] as UploadState[])
-        for (const status of ['SHIPPED', 'RECEIVED', 'COMPLETED'] as ShipmentStatus[]) {
-          const { order, attempt } = makeOrder(userId);
-          await store.insertOrder(order, attempt);
-          at -= 10; // each older than the one before
-          const s = shipment(order.id, { upload, status, updatedAt: at });
-          expect(await store.saveShipment(s, null)).toBe(true);
-          cases.push(s);
-        }
+        for (const status of ['SHIPPED', 'RECEIVED', 'COMPLETED'] as ShipmentStatus[])
+          for (const uploadClaim of [null, { owner: 'live', until: now + 1 }, { owner: 'lapsed', until: now }]) {
+            const { order, attempt } = makeOrder(userId);
+            await store.insertOrder(order, attempt);
+            at -= 10; // each older than the one before
+            const s = shipment(order.id, { upload, status, uploadClaim, updatedAt: at });
+            expect(await store.saveShipment(s, null)).toBe(true);
+            cases.push(s);
+          }
       const ours = new Set(cases.map((c) => c.orderId));
-      const selected = (await store.listShipmentsToSync(10_000)).filter((s) => ours.has(s.orderId));
-      const expected = cases.filter(needsShipmentSync).sort((a, b) => a.updatedAt - b.updatedAt);
-      expect(selected.map((s) => `${s.upload}/${s.status}`)).toEqual(expected.map((s) => `${s.upload}/${s.status}`));
-      // The two branches, each on its own: a PENDING upload of a completed shipment is sent again; an accepted one is left alone.
+      const selected = (await store.listShipmentsToSync(now, 10_000)).filter((s) => ours.has(s.orderId));
+      const expected = cases.filter((s) => needsShipmentSync(s, now)).sort((a, b) => a.updatedAt - b.updatedAt);
+      const label = (s: Shipment) => `${s.upload}/${s.status}/${s.uploadClaim?.owner ?? 'none'}`;
+      expect(selected.map(label)).toEqual(expected.map(label));
+      // The branches, each on its own: a PENDING upload of a completed shipment is sent again; an accepted one is
+      // left alone; one an upload holds is left alone until the hold lapses.
       expect(selected.some((s) => s.upload === 'PENDING' && s.status === 'COMPLETED')).toBe(true);
       expect(selected.some((s) => s.upload === 'ACCEPTED' && s.status === 'COMPLETED')).toBe(false);
-      expect(await store.listShipmentsToSync(1)).toHaveLength(1);
+      expect(selected.some((s) => s.uploadClaim?.owner === 'live')).toBe(false);
+      expect(selected.some((s) => s.uploadClaim?.owner === 'lapsed')).toBe(true);
+      expect(await store.listShipmentsToSync(now, 1)).toHaveLength(1);
     });
 
     it('selects orders to reconcile exactly as isReconcileCandidate says, oldest first', async () => {

@@ -3,12 +3,21 @@
 // WeChat's pushes can race harmlessly. Nothing is lost on the way to WeChat: the shipment is recorded
 // first, then uploaded; an upload WeChat could not take (busy, unreachable) stays PENDING and the
 // reconciler sends it again; one WeChat refused is kept REFUSED with its code and the fix.
+import crypto from 'node:crypto';
 import type { Logger } from './ports/logger';
 import { ShippingProviderError, type ShippingProvider, type WechatFulfilment } from './ports/shipping-provider';
 import type { OrderStore, PaymentStore, ShipmentStore, UserStore } from './ports/store';
 import { AppError, notFound } from './errors';
 import type { User } from './user';
-import { itemDescription, movesForward, type LogisticsType, type Shipment, type ShipmentPackage, type ShipmentStatus } from './shipment';
+import {
+  isUploadHeld,
+  itemDescription,
+  movesForward,
+  type LogisticsType,
+  type Shipment,
+  type ShipmentPackage,
+  type ShipmentStatus,
+} from './shipment';
 
 export interface FulfilmentDeps {
   store: OrderStore & PaymentStore & ShipmentStore & UserStore;
@@ -66,6 +75,8 @@ export async function shipOrder(
   const existing = await deps.store.findShipment(order.id);
   if (existing && existing.status !== 'SHIPPED')
     throw new AppError('SHIPMENT_LOCKED', 'the shopper has confirmed receipt: the shipment can no longer change');
+  if (existing && isUploadHeld(existing, deps.now()))
+    throw new AppError('SHIPMENT_CHANGED', 'the shipment is being sent to WeChat right now: load the order again in a moment');
   // WeChat allows one change of an accepted shipment; a third is refused here, before calling it.
   if (existing && existing.upload === 'ACCEPTED' && existing.shipCount >= 2) {
     throw new AppError(
@@ -94,6 +105,7 @@ export async function shipOrder(
     uploadAttempts: 0,
     refusal: null,
     wechatState: existing?.wechatState ?? null,
+    uploadClaim: null,
     version: (existing?.version ?? 0) + 1,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
@@ -107,12 +119,31 @@ export async function shipOrder(
     { orderId: order.id, logisticsType: next.logisticsType, packages: next.packages.length, shipCount: next.shipCount },
     existing ? 'shipment changed' : 'shipment recorded',
   );
-  return { shipment: await uploadShipment(deps, next, user.openid, order.outTradeNo), created: !existing };
+  const uploaded = await uploadShipment(deps, next, user.openid, order.outTradeNo);
+  return { shipment: uploaded ?? (await deps.store.findShipment(order.id)) ?? next, created: !existing };
 }
 
 /** Sends a recorded shipment to WeChat and records how it went. */
-export async function uploadShipment(deps: FulfilmentDeps, s: Shipment, payerOpenid: string, outTradeNo: string): Promise<Shipment> {
-  let next: Shipment;
+/** How long an upload holds its shipment: longer than the call can take (its timeout, a token refresh and one retry). */
+export const UPLOAD_HOLD_MS = 60_000;
+
+/**
+ * Sends a recorded shipment to WeChat and records how it went. The upload first takes the shipment (a
+ * conditional write of a claim): while it holds it, nobody else uploads it and reconciliation leaves it
+ * alone. WeChat's answer is then recorded on whatever the shipment has become meanwhile (a push may have
+ * moved it), as long as the claim still holds it; a claim someone replaced means the answer is stale and
+ * theirs stands. Null when another upload held the shipment (nothing was sent).
+ */
+export async function uploadShipment(deps: FulfilmentDeps, s: Shipment, payerOpenid: string, outTradeNo: string): Promise<Shipment | null> {
+  const owner = `upload-${crypto.randomBytes(6).toString('hex')}`;
+  const claimed: Shipment = {
+    ...s,
+    uploadClaim: { owner, until: deps.now() + UPLOAD_HOLD_MS },
+    version: s.version + 1,
+    updatedAt: deps.now(),
+  };
+  if (isUploadHeld(s, deps.now()) || !(await deps.store.saveShipment(claimed, s.version))) return null;
+  let answer: Pick<Shipment, 'upload' | 'refusal'> & { wechatState: number | null };
   try {
     const at = await deps.shipping.upload({
       outTradeNo,
@@ -123,23 +154,50 @@ export async function uploadShipment(deps: FulfilmentDeps, s: Shipment, payerOpe
       itemDesc: s.itemDesc,
       uploadTime: s.uploadTime,
     });
-    next = { ...s, upload: 'ACCEPTED', refusal: null, wechatState: at.wechatState };
+    answer = { upload: 'ACCEPTED', refusal: null, wechatState: at.wechatState };
   } catch (err) {
-    if (!(err instanceof ShippingProviderError)) throw err;
+    if (!(err instanceof ShippingProviderError)) {
+      await recordAnswer(deps, s.orderId, owner, { upload: s.upload, refusal: s.refusal, wechatState: null }); // give the claim back
+      throw err;
+    }
     if (err.retryable) {
       deps.logger.warn(
         { orderId: s.orderId, code: err.code },
         'shipment upload not taken by WeChat yet; reconciliation will send it again',
       );
-      next = { ...s };
+      answer = { upload: 'PENDING', refusal: s.refusal, wechatState: null };
     } else {
       deps.logger.warn({ orderId: s.orderId, code: err.code }, 'WeChat refused the shipment');
-      next = { ...s, upload: 'REFUSED', refusal: { code: err.code ?? 0, message: err.message, fix: err.fix ?? '' } };
+      answer = { upload: 'REFUSED', refusal: { code: err.code ?? 0, message: err.message, fix: err.fix ?? '' }, wechatState: null };
     }
   }
-  next = { ...next, uploadAttempts: s.uploadAttempts + 1, version: s.version + 1, updatedAt: deps.now() };
-  if (await deps.store.saveShipment(next, s.version)) return next;
-  return (await deps.store.findShipment(s.orderId)) ?? s; // someone else moved it: theirs stands
+  return recordAnswer(deps, s.orderId, owner, answer);
+}
+
+/** Records an upload's answer and gives its claim back, on the shipment as it is now, while the claim is still `owner`'s. */
+async function recordAnswer(
+  deps: Pick<FulfilmentDeps, 'store' | 'now'>,
+  orderId: string,
+  owner: string,
+  answer: Pick<Shipment, 'upload' | 'refusal'> & { wechatState: number | null },
+): Promise<Shipment | null> {
+  for (let i = 0; i < 5; i++) {
+    const current = await deps.store.findShipment(orderId);
+    if (!current || current.uploadClaim?.owner !== owner) return current; // replaced meanwhile: theirs stands
+    const next: Shipment = {
+      ...current,
+      upload: answer.upload,
+      refusal: answer.refusal,
+      // What a push or a query has said since is newer than what the upload implies.
+      wechatState: current.wechatState ?? answer.wechatState,
+      uploadClaim: null,
+      uploadAttempts: current.uploadAttempts + 1,
+      version: current.version + 1,
+      updatedAt: deps.now(),
+    };
+    if (await deps.store.saveShipment(next, current.version)) return next;
+  }
+  return deps.store.findShipment(orderId);
 }
 
 const FROM_WECHAT: Partial<Record<WechatFulfilment, ShipmentStatus>> = { RECEIVED: 'RECEIVED', COMPLETED: 'COMPLETED' };
@@ -199,7 +257,7 @@ export interface ShipmentSyncReport {
 /** Reconciliation: sends PENDING uploads again, and asks WeChat about accepted shipments not yet completed (pushes can be lost). */
 export async function syncShipments(deps: FulfilmentDeps, limit = 50): Promise<ShipmentSyncReport> {
   const report: ShipmentSyncReport = { examined: 0, uploaded: 0, refused: 0, moved: 0, errors: 0 };
-  for (const s of await deps.store.listShipmentsToSync(limit)) {
+  for (const s of await deps.store.listShipmentsToSync(deps.now(), limit)) {
     report.examined += 1;
     try {
       const order = await deps.store.findOrder(s.orderId);
@@ -208,8 +266,8 @@ export async function syncShipments(deps: FulfilmentDeps, limit = 50): Promise<S
         const user = await deps.store.findUserById(order.userId);
         if (!user) continue;
         const after = await uploadShipment(deps, s, user.openid, order.outTradeNo);
-        if (after.upload === 'ACCEPTED') report.uploaded += 1;
-        if (after.upload === 'REFUSED') report.refused += 1;
+        if (after?.upload === 'ACCEPTED') report.uploaded += 1;
+        if (after?.upload === 'REFUSED') report.refused += 1;
       } else {
         const after = await checkWithWechat(deps, order.id, order.outTradeNo);
         if (after && after.status !== s.status) report.moved += 1;

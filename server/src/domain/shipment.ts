@@ -35,6 +35,9 @@ export interface Shipment {
   refusal: { code: number; message: string; fix: string } | null;
   /** WeChat's order_state when last seen (1–6), for the operator. */
   wechatState: number | null;
+  /** An upload in flight holds the shipment until `until` (epoch ms): nobody else uploads it meanwhile, and its
+   *  answer is recorded only while it still holds it. Absent on shipments recorded before uploads held them. */
+  uploadClaim?: { owner: string; until: number } | null;
   /** Conditional writes: each save names the version it replaces. */
   version: number;
   createdAt: number;
@@ -47,12 +50,16 @@ const RANK: Record<ShipmentStatus, number> = { SHIPPED: 1, RECEIVED: 2, COMPLETE
 /** Whether moving from `from` to `to` goes forward (never back, never sideways). */
 export const movesForward = (from: ShipmentStatus, to: ShipmentStatus) => RANK[to] > RANK[from];
 
+/** Whether an upload in flight holds the shipment at `now`. */
+export const isUploadHeld = (s: Pick<Shipment, 'uploadClaim'>, now: number): boolean => Boolean(s.uploadClaim && s.uploadClaim.until > now);
+
 /**
  * Shipments reconciliation looks after: uploads still PENDING (to send again), and accepted ones not yet
- * COMPLETED (to follow at WeChat: its pushes can be lost). REFUSED uploads wait for the operator.
+ * COMPLETED (to follow at WeChat: its pushes can be lost), unless an upload holds them at `now`. REFUSED
+ * uploads wait for the operator.
  */
-export const needsShipmentSync = (s: Pick<Shipment, 'upload' | 'status'>): boolean =>
-  s.upload === 'PENDING' || (s.upload === 'ACCEPTED' && s.status !== 'COMPLETED');
+export const needsShipmentSync = (s: Pick<Shipment, 'upload' | 'status' | 'uploadClaim'>, now: number): boolean =>
+  !isUploadHeld(s, now) && (s.upload === 'PENDING' || (s.upload === 'ACCEPTED' && s.status !== 'COMPLETED'));
 
 /** What the shopper sees. */
 export interface ShipmentView {

@@ -259,8 +259,8 @@ export interface FakeShipping extends ShippingProvider {
   states: Map<string, { state: WechatFulfilment; wechatState: number }>;
   /** The next `times` uploads fail with this errcode (retryable when -1). */
   failUploads(errcode: number, times?: number): void;
-  /** Holds uploads until released (an upload in flight). */
-  holdUploads(): () => void;
+  /** Holds uploads until released (an upload in flight); `arrived` resolves when the first held upload reaches WeChat. */
+  holdUploads(): { release: () => void; arrived: Promise<void> };
 }
 
 export function fakeShipping(): FakeShipping {
@@ -268,6 +268,7 @@ export function fakeShipping(): FakeShipping {
   const states = new Map<string, { state: WechatFulfilment; wechatState: number }>();
   let failure: { errcode: number; times: number } | null = null;
   let hold: Promise<void> | null = null;
+  let arrive: (() => void) | null = null;
   return {
     uploads,
     states,
@@ -279,13 +280,22 @@ export function fakeShipping(): FakeShipping {
       hold = new Promise((r) => {
         release = r;
       });
-      return () => {
-        hold = null;
-        release();
+      const arrived = new Promise<void>((r) => {
+        arrive = r;
+      });
+      return {
+        arrived,
+        release: () => {
+          hold = null;
+          release();
+        },
       };
     },
     async upload(u) {
-      if (hold) await hold;
+      if (hold) {
+        arrive?.();
+        await hold;
+      }
       if (failure && failure.times > 0) {
         failure.times -= 1;
         const retryable = failure.errcode === -1;

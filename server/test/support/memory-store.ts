@@ -332,11 +332,11 @@ export function createMemoryStore(): MemoryStore {
         shipments.set(next.orderId, copy(next));
         return true;
       }),
-    listShipmentsToSync: (limit) =>
+    listShipmentsToSync: (now, limit) =>
       read(() =>
         copy(
           [...shipments.values()]
-            .filter(needsShipmentSync)
+            .filter((s) => needsShipmentSync(s, now))
             .sort(byTime((s) => s.updatedAt))
             .slice(0, limit),
         ),

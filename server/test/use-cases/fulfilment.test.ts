@@ -87,9 +87,9 @@ describe('shipping', () => {
     });
     expect(await syncShipments(sys.fulfilment)).toMatchObject({ examined: 1, uploaded: 1 }); // the PENDING one; REFUSED waits for the operator
     const s = (await sys.store.findShipment(a.order.id))!;
-    expect(await uploadShipment(sys.fulfilment, { ...s, version: s.version - 1 }, a.user.openid, a.order.outTradeNo)).toMatchObject({
-      version: s.version,
-    }); // stale: the stored one stands
+    // A stale copy (an older version) cannot take the shipment: nothing is sent, the stored one stands.
+    expect(await uploadShipment(sys.fulfilment, { ...s, version: s.version - 1 }, a.user.openid, a.order.outTradeNo)).toBeNull();
+    expect(await sys.store.findShipment(a.order.id)).toEqual(s);
   });
 
   it('moves forward only, as WeChat reports it: confirmed receipt, then settlement; never back', async () => {
@@ -117,5 +117,58 @@ describe('shipping', () => {
     expect(await applyOrderMoved(sys.fulfilment, { ...push, outTradeNo: 'unknown' })).toBeNull();
     const stranger = await sys.shopper();
     await expect(confirmReceipt(sys.fulfilment, stranger, order.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('claims a shipment before uploading it: two concurrent uploads make one call to WeChat', async () => {
+    const sys = await fastSystem();
+    const { order } = await paid(sys);
+    sys.shipping.failUploads(-1);
+    await shipOrder(sys.fulfilment, order.id, EXPRESS); // PENDING: both rounds below would send it again
+    const hold = sys.shipping.holdUploads();
+    const rounds = [syncShipments(sys.fulfilment), syncShipments(sys.fulfilment)];
+    await hold.arrived;
+    await new Promise((r) => setTimeout(r, 10)); // the other round has had every chance to call too
+    hold.release();
+    const reports = await Promise.all(rounds);
+    expect(sys.shipping.uploads).toHaveLength(1);
+    expect(reports.map((r) => r.uploaded).sort()).toEqual([0, 1]);
+    expect(await sys.store.findShipment(order.id)).toMatchObject({ upload: 'ACCEPTED', uploadClaim: null });
+  });
+
+  it('keeps the upload’s answer when WeChat’s push moves the shipment while the upload is in flight', async () => {
+    const sys = await fastSystem();
+    const { order } = await paid(sys);
+    const hold = sys.shipping.holdUploads();
+    const shipping = shipOrder(sys.fulfilment, order.id, EXPRESS);
+    await hold.arrived;
+    // WeChat takes the upload and pushes "shipped" before its answer reaches us.
+    expect(
+      await applyOrderMoved(sys.fulfilment, { outTradeNo: order.outTradeNo, state: 'SHIPPED', wechatState: 2, at: sys.clock.now() }),
+    ).toMatchObject({ wechatState: 2 });
+    hold.release();
+    expect((await shipping).shipment).toMatchObject({ upload: 'ACCEPTED', wechatState: 2 });
+    expect(await sys.store.findShipment(order.id)).toMatchObject({ upload: 'ACCEPTED', uploadAttempts: 1 });
+  });
+
+  it('leaves a shipment alone while an upload holds it, and takes it again once the hold has lapsed', async () => {
+    const sys = await fastSystem();
+    const { order } = await paid(sys);
+    sys.shipping.failUploads(-1);
+    await shipOrder(sys.fulfilment, order.id, EXPRESS);
+    const hold = sys.shipping.holdUploads();
+    const held = syncShipments(sys.fulfilment);
+    await hold.arrived;
+    expect(await syncShipments(sys.fulfilment)).toMatchObject({ examined: 0 });
+    hold.release();
+    await held;
+    // A claim whose holder died (no answer ever recorded) lapses: the shipment is sent again.
+    const s = (await sys.store.findShipment(order.id))!;
+    await sys.store.saveShipment(
+      { ...s, upload: 'PENDING', uploadClaim: { owner: 'crashed', until: sys.clock.now() + 1000 }, version: s.version + 1 },
+      s.version,
+    );
+    expect(await syncShipments(sys.fulfilment)).toMatchObject({ examined: 0 });
+    sys.clock.advance(1001);
+    expect(await syncShipments(sys.fulfilment)).toMatchObject({ examined: 1, uploaded: 1 });
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { adminListOrders, adminOrder } from '../../src/domain/admin';
 import { applyPaymentSucceeded } from '../../src/domain/payment-events';
 import { createOrder } from '../../src/domain/place-order';
-import { createRefusalLog } from '../../src/domain/refusals';
+import { createRefusalLog, createRefusalSampler } from '../../src/domain/refusals';
 import { createReminderLog } from '../../src/domain/reminders';
 import { fastSystem } from '../support/fakes';
 
@@ -57,6 +57,18 @@ describe('the operator', () => {
     expect(sys.logger.lines.find((l) => l.message.startsWith('refused notification deliveries not logged'))?.fields).toEqual({
       unlogged: 3,
     });
+  });
+
+  it('samples refusals of any kind: every one counted, a few per reason and minute let through to the log', async () => {
+    const sys = await fastSystem();
+    const sampler = createRefusalSampler({ logger: sys.logger, now: sys.clock.now, what: 'message pushes', samplePerMinute: 3 });
+    const let_through = Array.from({ length: 10 }, () => sampler.sample('REPLAY')).filter(Boolean).length;
+    expect(let_through).toBe(3);
+    expect(sampler.sample('STALE')).toBe(true);
+    expect(sampler.counts()).toEqual({ REPLAY: 10, STALE: 1 });
+    sys.clock.advance(60_000);
+    expect(sampler.sample('REPLAY')).toBe(true); // a new minute, a new sample
+    expect(sys.logger.at('warn')).toContain('refused message pushes not logged last minute (counted by reason)');
   });
 
   it("keeps WeChat's newest shipping reminders, to a bound", () => {

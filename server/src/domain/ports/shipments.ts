@@ -7,6 +7,6 @@ export interface ShipmentStore {
   /** Saves `next` only if the stored shipment's version is `expectedVersion` (null: only if there is none).
    *  True for the call that wrote; the domain decides what `next` is. */
   saveShipment(next: Shipment, expectedVersion: number | null): Promise<boolean>;
-  /** The shipments `needsShipmentSync` (domain/shipment.ts) accepts, least recently updated first. */
-  listShipmentsToSync(limit: number): Promise<Shipment[]>;
+  /** The shipments `needsShipmentSync` (domain/shipment.ts) accepts at `now`, least recently updated first. */
+  listShipmentsToSync(now: number, limit: number): Promise<Shipment[]>;
 }

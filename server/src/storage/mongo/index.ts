@@ -322,9 +322,9 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
         const u = q.shipmentUpdate(next, expected);
         return (await m.shipments.updateOne(u.filter, u.update)).modifiedCount === 1;
       }),
-    listShipmentsToSync: (limit) =>
+    listShipmentsToSync: (now, limit) =>
       guard(async () =>
-        (await many(m.shipments.find(q.shipmentsToSync()).sort({ updatedAt: 1, _id: 1 }).limit(limit).lean().exec())).map(toShipment),
+        (await many(m.shipments.find(q.shipmentsToSync(now)).sort({ updatedAt: 1, _id: 1 }).limit(limit).lean().exec())).map(toShipment),
       ),
 
     claimOnce: (key, expiresAt, now) =>

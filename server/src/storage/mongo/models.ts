@@ -128,7 +128,15 @@ export function defineModels(conn: Connection) {
   );
   // One document per order; `doc` holds the domain's record as the domain wrote it, the rest is for queries.
   const shipmentSchema = new Schema(
-    { _id: String, status: String, upload: String, version: Number, doc: String, updatedAt: Number },
+    {
+      _id: String,
+      status: String,
+      upload: String,
+      version: Number,
+      doc: String,
+      updatedAt: Number,
+      claimUntil: { type: Number, default: null },
+    },
     options,
   );
   shipmentSchema.index({ upload: 1, status: 1, updatedAt: 1 });

@@ -203,12 +203,18 @@ export const shipmentFields = (s: Shipment): Doc => ({
   version: s.version,
   doc: JSON.stringify(s),
   updatedAt: s.updatedAt,
+  claimUntil: s.uploadClaim?.until ?? null,
 });
 export const shipmentUpdate = (s: Shipment, expectedVersion: number) => ({
   filter: { _id: s.orderId, version: expectedVersion },
   update: { $set: shipmentFields(s) },
 });
 /** needsShipmentSync (domain/shipment.ts). */
-export const shipmentsToSync = (): Doc => ({ $or: [{ upload: 'PENDING' }, { upload: 'ACCEPTED', status: t({ $ne: 'COMPLETED' }) }] });
+export const shipmentsToSync = (now: number): Doc => ({
+  $and: [
+    { $or: [{ upload: 'PENDING' }, { upload: 'ACCEPTED', status: t({ $ne: 'COMPLETED' }) }] },
+    { $or: [{ claimUntil: null }, { claimUntil: t({ $lte: now }) }] },
+  ],
+});
 
 export { byId };

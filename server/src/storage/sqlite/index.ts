@@ -373,13 +373,14 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
   const shipmentQ = {
     find: db.prepare('SELECT doc FROM shipments WHERE order_id = ?'),
     insert: db.prepare(
-      'INSERT OR IGNORE INTO shipments (order_id, status, upload, version, doc, updated_at) VALUES (@orderId, @status, @upload, @version, @doc, @updatedAt)',
+      'INSERT OR IGNORE INTO shipments (order_id, status, upload, version, doc, updated_at, claim_until) VALUES (@orderId, @status, @upload, @version, @doc, @updatedAt, @claimUntil)',
     ),
     update: db.prepare(
-      'UPDATE shipments SET status = @status, upload = @upload, version = @version, doc = @doc, updated_at = @updatedAt WHERE order_id = @orderId AND version = @expected',
+      'UPDATE shipments SET status = @status, upload = @upload, version = @version, doc = @doc, updated_at = @updatedAt, claim_until = @claimUntil WHERE order_id = @orderId AND version = @expected',
     ),
     toSync: db.prepare(
-      "SELECT doc FROM shipments WHERE upload = 'PENDING' OR (upload = 'ACCEPTED' AND status != 'COMPLETED') ORDER BY updated_at LIMIT ?",
+      `SELECT doc FROM shipments WHERE (upload = 'PENDING' OR (upload = 'ACCEPTED' AND status != 'COMPLETED'))
+         AND (claim_until IS NULL OR claim_until <= @now) ORDER BY updated_at, order_id LIMIT @limit`,
     ),
   };
   const paymentsOf = (orderId: string) => (q.listPayments.all(orderId) as Row[]).map(toPayment);
@@ -556,11 +557,12 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
           version: next.version,
           doc: JSON.stringify(next),
           updatedAt: next.updatedAt,
+          claimUntil: next.uploadClaim?.until ?? null,
         };
         return (expected === null ? shipmentQ.insert.run(row) : shipmentQ.update.run({ ...row, expected })).changes === 1;
       }),
-    listShipmentsToSync: (limit) =>
-      read(() => (shipmentQ.toSync.all(limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment)),
+    listShipmentsToSync: (now, limit) =>
+      read(() => (shipmentQ.toSync.all({ now, limit }) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment)),
     claimOnce: (key, expiresAt, now) => write(() => q.claimOnce.run({ key, expiresAt, now }).changes === 1),
     releaseClaim: (key) => write(() => void q.releaseClaim.run(key)),
     purgeClaims: (now) => write(() => q.purgeClaims.run(now).changes),

@@ -4,6 +4,7 @@ export const ADDED_COLUMNS: [table: string, column: string, ddl: string][] = [
   ['orders', 'lease_owner', 'ALTER TABLE orders ADD COLUMN lease_owner TEXT'],
   ['orders', 'lease_until', 'ALTER TABLE orders ADD COLUMN lease_until INTEGER'],
   ['orders', 'review_reason', 'ALTER TABLE orders ADD COLUMN review_reason TEXT'],
+  ['shipments', 'claim_until', 'ALTER TABLE shipments ADD COLUMN claim_until INTEGER'],
 ];
 
 /** Columns no release reads any more, dropped from databases created before. */
@@ -130,7 +131,9 @@ CREATE TABLE IF NOT EXISTS shipments (
   upload TEXT NOT NULL CHECK (upload IN ('PENDING', 'ACCEPTED', 'REFUSED')),
   version INTEGER NOT NULL,
   doc TEXT NOT NULL,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  -- until when an upload in flight holds it (null: none)
+  claim_until INTEGER
 );
 CREATE INDEX IF NOT EXISTS shipments_sync ON shipments(upload, status, updated_at);
 CREATE TABLE IF NOT EXISTS used_keys (
