@@ -477,6 +477,24 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
       expect(await store.claimOnce(other, 5000, 3500)).toBe(true);
     });
 
+    it("keeps the operator's sessions: found by hash, touched forward only, deleted, purged when too old or idle", async () => {
+      const a = { idHash: `h${uniq()}`, tokenFingerprint: 'fp1', createdAt: 1000, lastSeenAt: 1000 };
+      const b = { idHash: `h${uniq()}`, tokenFingerprint: 'fp1', createdAt: 1000, lastSeenAt: 1000 };
+      const c = { idHash: `h${uniq()}`, tokenFingerprint: 'fp1', createdAt: 5000, lastSeenAt: 5000 };
+      for (const x of [a, b, c]) await store.createOpsSession(x);
+      expect(await store.findOpsSession(a.idHash)).toEqual(a);
+      await store.touchOpsSession(a.idHash, 4000);
+      await store.touchOpsSession(a.idHash, 3000); // an older use never moves it back
+      expect((await store.findOpsSession(a.idHash))?.lastSeenAt).toBe(4000);
+      await store.deleteOpsSession(b.idHash);
+      expect(await store.findOpsSession(b.idHash)).toBeNull();
+      // Created at or before 900, or idle since 4500 or before: a (seen 4000) goes, c (created 5000) stays.
+      expect(await store.purgeOpsSessions(900, 4500)).toBeGreaterThanOrEqual(1);
+      expect(await store.findOpsSession(a.idHash)).toBeNull();
+      expect(await store.findOpsSession(c.idHash)).toEqual(c);
+      expect(await store.findOpsSession('missing')).toBeNull();
+    });
+
     it('ends sessions: one, all of a user, and the expired', async () => {
       const other = await store.upsertUser({ openid: `o${uniq()}`, unionid: null, sessionKey: 'k', now: 1 });
       const make = (user: string, expiresAt: number) => ({ tokenHash: uniq(), userId: user, expiresAt });

@@ -11,6 +11,7 @@ import type { Store } from '../../src/domain/ports/store';
 import { isRefundToReconcile, type PaymentRecord, type Refund } from '../../src/domain/refund';
 import { needsShipmentSync, type Shipment } from '../../src/domain/shipment';
 import type { Session, User } from '../../src/domain/user';
+import type { OpsSession } from '../../src/domain/ops-session';
 
 export type MemoryTable = 'users' | 'sessions' | 'orders' | 'attempts' | 'payments' | 'refunds' | 'notifications' | 'shipments';
 
@@ -38,6 +39,7 @@ export function createMemoryStore(): MemoryStore {
   const rejected: RejectedNotification[] = [];
   const shipments = new Map<string, Shipment>();
   const usedKeys = new Map<string, number>();
+  const opsSessions = new Map<string, OpsSession>();
   const failing = new Set<MemoryTable>();
   let closed = false;
 
@@ -354,6 +356,20 @@ export function createMemoryStore(): MemoryStore {
       write([], () => {
         const gone = [...usedKeys].filter(([, until]) => until <= now);
         for (const [key] of gone) usedKeys.delete(key);
+        return gone.length;
+      }),
+    createOpsSession: (x) => write([], () => void opsSessions.set(x.idHash, copy(x))),
+    findOpsSession: (idHash) => read(() => copy(opsSessions.get(idHash) ?? null)),
+    touchOpsSession: (idHash, lastSeenAt) =>
+      write([], () => {
+        const x = opsSessions.get(idHash);
+        if (x) x.lastSeenAt = Math.max(x.lastSeenAt, lastSeenAt);
+      }),
+    deleteOpsSession: (idHash) => write([], () => void opsSessions.delete(idHash)),
+    purgeOpsSessions: (createdBefore, seenBefore) =>
+      write([], () => {
+        const gone = [...opsSessions.values()].filter((x) => x.createdAt <= createdBefore || x.lastSeenAt <= seenBefore);
+        for (const x of gone) opsSessions.delete(x.idHash);
         return gone.length;
       }),
     close: async () => {

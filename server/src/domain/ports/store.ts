@@ -5,6 +5,7 @@
 import type { CatalogStore } from './catalog';
 import type { LeaseStore } from './leases';
 import type { NotificationStore } from './notifications';
+import type { OpsSessionStore } from './ops-sessions';
 import type { OrderStore } from './orders';
 import type { PaymentStore } from './payments';
 import type { ReplayStore } from './replays';
@@ -18,7 +19,8 @@ export type StoreMethods = UserStore &
   PaymentStore &
   NotificationStore &
   ShipmentStore &
-  ReplayStore;
+  ReplayStore &
+  OpsSessionStore;
 
 export interface StoreCommitStats {
   /** Transactions committed. */
@@ -89,9 +91,24 @@ export const STORE_METHODS: { readonly [K in keyof StoreMethods]: 'read' | 'writ
   claimOnce: 'write',
   releaseClaim: 'write',
   purgeClaims: 'write',
+  createOpsSession: 'write',
+  findOpsSession: 'read',
+  touchOpsSession: 'write',
+  deleteOpsSession: 'write',
+  purgeOpsSessions: 'write',
 };
 
-export type { CatalogStore, LeaseStore, NotificationStore, OrderStore, PaymentStore, ReplayStore, ShipmentStore, UserStore };
+export type {
+  CatalogStore,
+  LeaseStore,
+  NotificationStore,
+  OpsSessionStore,
+  OrderStore,
+  PaymentStore,
+  ReplayStore,
+  ShipmentStore,
+  UserStore,
+};
 export type { OrderLease } from './leases';
 export type { OrderRecords, PaidRecords, PaidUpdate } from './orders';
 export type { RefundFields } from './payments';

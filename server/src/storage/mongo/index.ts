@@ -340,6 +340,27 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
       }),
     releaseClaim: (key) => guard(async () => void (await m.usedKeys.deleteOne(q.byId(key)))),
     purgeClaims: (now) => guard(async () => (await m.usedKeys.deleteMany(q.expiredUses(now))).deletedCount),
+    createOpsSession: (x) => guard(async () => void (await m.opsSessions.insertOne(q.opsSessionDoc(x)))),
+    findOpsSession: (idHash) =>
+      guard(async () => {
+        const d = await one(m.opsSessions.findOne(q.byId(idHash)).lean().exec());
+        return d
+          ? {
+              idHash: d._id,
+              tokenFingerprint: d.tokenFingerprint as string,
+              createdAt: d.createdAt as number,
+              lastSeenAt: d.lastSeenAt as number,
+            }
+          : null;
+      }),
+    touchOpsSession: (idHash, lastSeenAt) =>
+      guard(async () => {
+        const u = q.opsSessionTouch(idHash, lastSeenAt);
+        await m.opsSessions.updateOne(u.filter, u.update);
+      }),
+    deleteOpsSession: (idHash) => guard(async () => void (await m.opsSessions.deleteOne(q.byId(idHash)))),
+    purgeOpsSessions: (createdBefore, seenBefore) =>
+      guard(async () => (await m.opsSessions.deleteMany(q.endedOpsSessions(createdBefore, seenBefore))).deletedCount),
     close: () => guard(() => conn.close()),
   };
   rememberConnection(store, conn);

@@ -142,7 +142,14 @@ export function defineModels(conn: Connection) {
   shipmentSchema.index({ upload: 1, status: 1, updatedAt: 1 });
   const shipments = conn.model('Shipment', shipmentSchema);
   const usedKeys = conn.model('UsedKey', new Schema({ _id: String, expiresAt: { type: Number, index: true } }, options));
-  return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected, shipments, usedKeys };
+  const opsSessions = conn.model(
+    'OpsSession',
+    new Schema(
+      { _id: String, tokenFingerprint: String, createdAt: { type: Number, index: true }, lastSeenAt: { type: Number, index: true } },
+      options,
+    ),
+  );
+  return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected, shipments, usedKeys, opsSessions };
 }
 
 export type Models = ReturnType<typeof defineModels>;

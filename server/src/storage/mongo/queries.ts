@@ -196,6 +196,18 @@ export const keyUse = (key: string, expiresAt: number, now: number) => ({
 });
 export const expiredUses = (now: number): Doc => ({ expiresAt: t({ $lte: now }) });
 
+// Operator sessions.
+export const opsSessionDoc = (x: { idHash: string; tokenFingerprint: string; createdAt: number; lastSeenAt: number }): Doc => ({
+  _id: x.idHash,
+  tokenFingerprint: x.tokenFingerprint,
+  createdAt: x.createdAt,
+  lastSeenAt: x.lastSeenAt,
+});
+export const opsSessionTouch = (idHash: string, lastSeenAt: number) => ({ filter: byId(idHash), update: { $max: { lastSeenAt } } });
+export const endedOpsSessions = (createdBefore: number, seenBefore: number): Doc => ({
+  $or: [{ createdAt: t({ $lte: createdBefore }) }, { lastSeenAt: t({ $lte: seenBefore }) }],
+});
+
 // Shipments.
 export const shipmentFields = (s: Shipment): Doc => ({
   status: s.status,

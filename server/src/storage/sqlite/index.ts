@@ -311,6 +311,13 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     ),
     releaseClaim: db.prepare('DELETE FROM used_keys WHERE key = ?'),
     purgeClaims: db.prepare('DELETE FROM used_keys WHERE expires_at <= ?'),
+    createOpsSession: db.prepare(
+      'INSERT INTO ops_sessions (id_hash, token_fingerprint, created_at, last_seen_at) VALUES (@idHash, @tokenFingerprint, @createdAt, @lastSeenAt)',
+    ),
+    findOpsSession: db.prepare('SELECT * FROM ops_sessions WHERE id_hash = ?'),
+    touchOpsSession: db.prepare('UPDATE ops_sessions SET last_seen_at = MAX(last_seen_at, ?) WHERE id_hash = ?'),
+    deleteOpsSession: db.prepare('DELETE FROM ops_sessions WHERE id_hash = ?'),
+    purgeOpsSessions: db.prepare('DELETE FROM ops_sessions WHERE created_at <= ? OR last_seen_at <= ?'),
     trimRejected: db.prepare('DELETE FROM rejected_notifications WHERE seq <= (SELECT MAX(seq) FROM rejected_notifications) - ?'),
   };
 
@@ -566,6 +573,22 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     claimOnce: (key, expiresAt, now) => write(() => q.claimOnce.run({ key, expiresAt, now }).changes === 1),
     releaseClaim: (key) => write(() => void q.releaseClaim.run(key)),
     purgeClaims: (now) => write(() => q.purgeClaims.run(now).changes),
+    createOpsSession: (x) => write(() => void q.createOpsSession.run(x)),
+    findOpsSession: (idHash) =>
+      read(() => {
+        const r = q.findOpsSession.get(idHash) as Row | undefined;
+        return r
+          ? {
+              idHash: r.id_hash as string,
+              tokenFingerprint: r.token_fingerprint as string,
+              createdAt: r.created_at as number,
+              lastSeenAt: r.last_seen_at as number,
+            }
+          : null;
+      }),
+    touchOpsSession: (idHash, lastSeenAt) => write(() => void q.touchOpsSession.run(lastSeenAt, idHash)),
+    deleteOpsSession: (idHash) => write(() => void q.deleteOpsSession.run(idHash)),
+    purgeOpsSessions: (createdBefore, seenBefore) => write(() => q.purgeOpsSessions.run(createdBefore, seenBefore).changes),
     close: async () => {
       await commits.drain();
       await guard(() => db.close());

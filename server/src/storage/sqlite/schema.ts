@@ -136,6 +136,12 @@ CREATE TABLE IF NOT EXISTS shipments (
   claim_until INTEGER
 );
 CREATE INDEX IF NOT EXISTS shipments_sync ON shipments(upload, status, updated_at);
+CREATE TABLE IF NOT EXISTS ops_sessions (
+  id_hash TEXT PRIMARY KEY,
+  token_fingerprint TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS used_keys (
   key TEXT PRIMARY KEY,
   expires_at INTEGER NOT NULL
