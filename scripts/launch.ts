@@ -48,6 +48,8 @@ export interface SandboxedOptions {
   controls?: Partial<SandboxControls>;
   /** An extra platform certificate the sandbox signs with and the server trusts. */
   certificate?: { pem: string; privateKeyPem: string };
+  /** Variables set over the sandbox's (tests: a notify URL as production would have it). */
+  serverEnv?: Record<string, string>;
 }
 
 /**
@@ -73,7 +75,10 @@ export async function startSandboxFor(
   });
   const adminToken = env.ADMIN_TOKEN || ensureAdminToken(sc.dataDir);
   const dataKey = env.DATA_ENCRYPTION_KEY || ensureDataKey(sc.dataDir);
-  return { sandbox, serverEnv: { ...env, ...sandbox.env, PORT: String(apiPort), ADMIN_TOKEN: adminToken, DATA_ENCRYPTION_KEY: dataKey } };
+  return {
+    sandbox,
+    serverEnv: { ...env, ...sandbox.env, PORT: String(apiPort), ADMIN_TOKEN: adminToken, DATA_ENCRYPTION_KEY: dataKey, ...o.serverEnv },
+  };
 }
 
 export interface Launched {

@@ -5,18 +5,20 @@ import type { Logger } from 'pino';
 import type { AuthDeps } from './domain/auth';
 import type { CheckoutDeps } from './domain/deps';
 import { AppError } from './domain/errors';
-import { adminRoutes, requireAdmin } from './http/admin';
+import { adminRoutes } from './http/admin';
+import { ADMIN_FAILURES_PER_MINUTE, createAdminGuard } from './http/admin-guard';
 import { authRoutes } from './http/auth';
 import { errorMiddleware } from './http/errors';
 import { serveH5Client } from './http/h5-client';
 import { healthRoutes } from './http/health';
-import { requestLog, requireJson, securityHeaders } from './http/middleware';
+import { apiHeaders, quietRequestLog, requestLog, requireJson, securityHeaders } from './http/middleware';
 import type { LimiterFactory } from './http/rate-limit';
 import type { NotifyDeps } from './domain/receive-notification';
 import { notifyRoutes } from './http/notify';
 import { messageRoutes } from './http/messages';
 import type { FulfilmentDeps } from './domain/fulfilment';
 import type { ReminderLog } from './domain/reminders';
+import type { OpsSessionDeps } from './domain/ops-sign-in';
 import type { ReplayStore } from './domain/ports/store';
 import type { RefusalSampler } from './domain/refusals';
 import { openApiRoutes } from './http/openapi';
@@ -60,6 +62,10 @@ export interface AppDeps {
   pushes: { replays: ReplayStore; refusals: RefusalSampler };
   /** WeChat's reminders about orders unshipped for 48 hours, for the ops page. */
   reminders: ReminderLog;
+  /** The operator's sessions on the ops page; null without an admin token. */
+  opsSessions: OpsSessionDeps | null;
+  /** Whether the ops cookie is Secure: always (the shop is served over https) or when the request came over https. */
+  opsCookieSecure: 'always' | 'when-https';
 }
 
 export function buildApp(deps: AppDeps): express.Express {
@@ -73,8 +79,16 @@ export function buildApp(deps: AppDeps): express.Express {
   app.use(securityHeaders());
   app.use(requestLog(deps.logger));
   app.use(deps.metrics.http);
+  // Every answer under /api, however the path is spelt (Express matches it case-insensitively): data, never
+  // content to run, never stored by a cache.
+  app.use('/api', apiHeaders());
+  const guard = createAdminGuard({
+    token: deps.adminToken,
+    limiter: deps.limiter('admin-failures', ADMIN_FAILURES_PER_MINUTE, 60),
+    count: deps.metrics.adminAuth,
+  });
   // Prometheus text, for the operator's scraper: behind the admin token like the rest of ops.
-  app.get('/metrics', requireAdmin(deps.adminToken), async (_req, res) => {
+  app.get('/metrics', guard.bearer, async (_req, res) => {
     res
       .set('Cache-Control', 'no-store')
       .type(deps.metrics.registry.contentType)
@@ -82,9 +96,13 @@ export function buildApp(deps: AppDeps): express.Express {
   });
 
   // Before the JSON parser: the notification is read as raw bytes.
-  app.use(NOTIFY_PATH, notifyRoutes(deps.notify));
+  app.use(NOTIFY_PATH, quietRequestLog, notifyRoutes(deps.notify));
   // WeChat's message pushes (shipping): signed, and encrypted in safe mode; also read raw.
-  app.use(MESSAGES_PATH, messageRoutes({ ...deps.fulfilment, ...deps.pushes, config: deps.messages, reminders: deps.reminders }));
+  app.use(
+    MESSAGES_PATH,
+    quietRequestLog,
+    messageRoutes({ ...deps.fulfilment, ...deps.pushes, config: deps.messages, reminders: deps.reminders }),
+  );
 
   const api = express.Router();
   api.use(requireJson);
@@ -93,7 +111,7 @@ export function buildApp(deps: AppDeps): express.Express {
   api.use('/auth', authRoutes(deps.auth, deps.limits, deps.limiter));
   api.use('/products', productRoutes(deps.checkout));
   api.use('/orders', orderRoutes(deps.checkout, deps.auth, deps.limits, deps.limiter, deps.fulfilment));
-  api.use('/admin', adminRoutes(deps.checkout, deps.adminToken, deps.stats, deps.fulfilment));
+  api.use('/admin', adminRoutes(deps.checkout, guard, deps.stats, deps.fulfilment));
   api.use(openApiRoutes());
   api.use((req) => {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.baseUrl}${req.path}`);
@@ -105,7 +123,9 @@ export function buildApp(deps: AppDeps): express.Express {
       payments: deps.checkout,
       fulfilment: deps.fulfilment,
       reminders: deps.reminders,
-      adminToken: deps.adminToken,
+      guard,
+      sessions: deps.opsSessions,
+      cookieSecure: deps.opsCookieSecure,
       reconcileNow: deps.reconcileNow,
       refusedNotifications: deps.refusedNotifications,
     }),

@@ -6,6 +6,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import client from 'prom-client';
 import type { PushMetric } from './http/messages';
+import type { AdminAuthKind } from './http/admin-guard';
 import { isStaticRequest } from './http/middleware';
 import { droppedLogLines, LOG_BUFFER_BYTES } from './logger';
 import type { ReconcileReport } from './domain/reconcile';
@@ -24,6 +25,8 @@ export interface Metrics {
   /** The payment provider, each call timed and its failures counted by code. */
   provider(provider: PaymentProvider): PaymentProvider;
   reconciled(report: ReconcileReport): void;
+  /** A wrong admin token (`failure`) or an address answered 429 for too many (`limited`). */
+  adminAuth(kind: AdminAuthKind, outcome: 'failure' | 'limited'): void;
 }
 
 /** Store methods that write, from the ports' own table: each is timed until its write is durable. */
@@ -107,6 +110,18 @@ export function createMetrics(): Metrics {
     name: 'wechat_message_pushes_refused_total',
     help: 'Message pushes refused before anything changed, by reason (NOT_SAFE_MODE, MSG_SIGNATURE, STALE, REPLAY, …)',
     labelNames: ['reason'] as const,
+    registers,
+  });
+  const adminFailures = new client.Counter({
+    name: 'admin_auth_failures_total',
+    help: 'Wrong admin tokens, by where they were tried (bearer: /api/admin and /metrics; sign-in: the ops page)',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const adminLimited = new client.Counter({
+    name: 'admin_auth_limited_total',
+    help: 'Admin requests answered 429 because their address had tried too many wrong tokens this minute',
+    labelNames: ['kind'] as const,
     registers,
   });
   const providerDuration = new client.Histogram({
@@ -193,6 +208,9 @@ export function createMetrics(): Metrics {
           throw err;
         }
       });
+    },
+    adminAuth(kind, outcome) {
+      (outcome === 'failure' ? adminFailures : adminLimited).inc({ kind });
     },
     reconciled(report) {
       rounds.inc();

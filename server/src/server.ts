@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -7,6 +8,7 @@ import { createReminderLog } from './domain/reminders';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import { purgeExpiredSessions } from './domain/auth';
+import { purgeOpsSessions, type OpsSessionDeps } from './domain/ops-sign-in';
 import { startReconciler, type ReconcileReport } from './domain/reconcile';
 import type { PaymentProvider } from './domain/ports/payment-provider';
 import type { Store } from './domain/ports/store';
@@ -63,10 +65,20 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       .catch((err: unknown) =>
         logger.warn({ err: (err as Error).message }, "set_msg_jump_path failed; shipping messages open WeChat's default page"),
       );
+    const adminToken = config.adminToken;
+    const opsSessions: OpsSessionDeps | null = adminToken
+      ? {
+          store,
+          now: () => w.clock.now(),
+          adminToken,
+          // Keyed by the data key: the stored fingerprint tells nobody anything about the token.
+          fingerprint: (token) => crypto.createHmac('sha256', config.dataKey).update('ops-admin-token\0').update(token).digest('hex'),
+        }
+      : null;
     // Expired sessions authenticate nobody, and expired push nonces guard nothing: deleted at boot and every hour.
     const purge = () =>
-      Promise.all([purgeExpiredSessions(w.auth), store.purgeClaims(w.clock.now())]).catch((err: unknown) =>
-        logger.warn({ err: (err as Error).message }, 'purging expired sessions and push nonces failed'),
+      Promise.all([purgeExpiredSessions(w.auth), store.purgeClaims(w.clock.now()), opsSessions ? purgeOpsSessions(opsSessions) : 0]).catch(
+        (err: unknown) => logger.warn({ err: (err as Error).message }, 'purging expired sessions and push nonces failed'),
       );
     await purge();
     const purgeTimer = setInterval(purge, 3600_000).unref();
@@ -82,7 +94,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       limits: { ...config.limits, ...opts.limits },
       limiter: limiterFactory(store),
       trustProxy: config.trustProxy,
-      adminToken: config.adminToken,
+      adminToken,
+      opsSessions,
+      // Served over https in production (the notify URL says so): the cookie is Secure whatever a request claims.
+      opsCookieSecure: config.wechat.notifyUrl.startsWith('https://') ? 'always' : 'when-https',
       stats: () => ({ store: store.commitStats?.() ?? null, refusedNotifications: refusals.counts() }),
       metrics,
       reconcileNow: () => reconciler.runNow(),

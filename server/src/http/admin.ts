@@ -1,7 +1,6 @@
-// /api/admin: the operator's API, behind `Authorization: Bearer <ADMIN_TOKEN>`. Without a
+// /api/admin: the operator's API, behind `Authorization: Bearer <ADMIN_TOKEN>` (admin-guard.ts). Without a
 // configured token every admin route answers 404, as if it did not exist.
-import crypto from 'node:crypto';
-import express, { type RequestHandler, type Router } from 'express';
+import express, { type Router } from 'express';
 import { z } from 'zod';
 import { adminListOrders, adminOrder } from '../domain/admin';
 import { shipOrder, type FulfilmentDeps } from '../domain/fulfilment';
@@ -9,25 +8,15 @@ import type { CheckoutDeps } from '../domain/deps';
 import { AppError } from '../domain/errors';
 import { toRefundView } from '../domain/refund';
 import { requestRefund } from '../domain/refunds';
+import type { AdminGuard } from './admin-guard';
 import { idempotencyKey, orderIdParam } from './schemas';
 import { parse } from './validate';
 
-const digest = (s: string) => crypto.createHash('sha256').update(s).digest();
-
-export function requireAdmin(token: string | null): RequestHandler {
-  const expected = token ? digest(token) : null;
-  return (req, _res, next) => {
-    if (!expected) throw new AppError('NOT_FOUND', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
-    const given = /^Bearer (\S{1,256})$/.exec(req.get('Authorization') ?? '')?.[1];
-    // Compared as digests, in constant time: the token's length and prefix leak nothing.
-    if (!given || !crypto.timingSafeEqual(digest(given), expected))
-      throw new AppError('UNAUTHENTICATED', 'the admin token is missing or wrong');
-    next();
-  };
-}
+/** What an amount must be, said the same way for a string, a fraction or null. */
+const WHOLE_FEN = 'whole fen, e.g. 100';
 
 export const refundBody = z.strictObject({
-  amount: z.number().int('must be a whole number of fen').positive('must be more than 0'),
+  amount: z.number({ error: WHOLE_FEN }).int({ error: WHOLE_FEN }).positive('must be more than 0'),
   reason: z.string().trim().min(1).max(80).optional(),
   transactionId: z.string().min(1).max(64).optional(),
 });
@@ -50,12 +39,12 @@ export const shipmentBody = z.strictObject({
 
 export function adminRoutes(
   deps: CheckoutDeps,
-  adminToken: string | null,
+  guard: AdminGuard,
   stats: () => Record<string, unknown>,
   fulfilment: FulfilmentDeps,
 ): Router {
   const r = express.Router();
-  r.use(requireAdmin(adminToken));
+  r.use(guard.bearer);
 
   /** This process's counters: the store's commits and the writes they held, refused notifications by reason. */
   r.get('/stats', (_req, res) => {

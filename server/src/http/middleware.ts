@@ -7,26 +7,31 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { logContext } from '../logger';
 import { AppError } from '../domain/errors';
-import { NOTIFY_PATH } from '../config';
 
-/** helmet's defaults everywhere; the API's answers are data: no content of theirs may run or be framed. */
+/** helmet's defaults everywhere. */
 export function securityHeaders(): RequestHandler {
-  const base = helmet({
+  return helmet({
     contentSecurityPolicy: false,
     frameguard: { action: 'deny' },
     crossOriginResourcePolicy: { policy: 'same-origin' },
     referrerPolicy: { policy: 'no-referrer' },
   });
-  const api = helmet.contentSecurityPolicy({ useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
+}
+
+/** The API's answers are data: no content of theirs may run or be framed, and no cache keeps them. */
+export function apiHeaders(): RequestHandler {
+  const csp = helmet.contentSecurityPolicy({ useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
   return (req, res, next) => {
-    base(req, res, (err?: unknown) => {
-      if (err) return next(err);
-      if (!req.path.startsWith('/api/')) return next();
-      res.set('Cache-Control', 'no-store');
-      api(req, res, next);
-    });
+    res.set('Cache-Control', 'no-store');
+    csp(req, res, next);
   };
 }
+
+/** A router whose requests get no request line: it logs what it decided itself (sampling what strangers send). */
+export const quietRequestLog: RequestHandler = (_req, res, next) => {
+  res.locals.quietRequestLog = true;
+  next();
+};
 
 /**
  * JSON routes take `application/json` only. A body of another type — text/plain, a form: what a
@@ -48,8 +53,9 @@ const pathOf = (req: IncomingMessage) => ((req as Request).originalUrl ?? req.ur
 /**
  * Request ids and request logs (pino-http). Every request gets an id, echoed as `Request-ID` and
  * carried by every log line written while serving it. One line per request: method, full path (never
- * the query or headers), status, duration. Static files are not logged, nor the notify route: its
- * pipeline logs what it decided, sampling refusals, so a flood of junk costs no line per request.
+ * the query or headers), status, duration. Static files are not logged, nor the requests of a router that
+ * says `quietRequestLog` (WeChat's notifications and pushes: their pipelines log what they decided,
+ * sampling refusals, so a flood of junk costs no line per request, however the path is spelt).
  */
 export function requestLog(logger: Logger): RequestHandler {
   const http = pinoHttp({
@@ -60,8 +66,13 @@ export function requestLog(logger: Logger): RequestHandler {
       res.setHeader('Request-ID', id);
       return id;
     },
-    autoLogging: { ignore: (req) => pathOf(req) === NOTIFY_PATH || isStaticRequest(req.method, pathOf(req)) },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    autoLogging: { ignore: (req) => isStaticRequest(req.method, pathOf(req)) },
+    customLogLevel: (_req, res, err) =>
+      (res as { locals?: { quietRequestLog?: boolean } }).locals?.quietRequestLog
+        ? 'silent'
+        : err || res.statusCode >= 500
+          ? 'error'
+          : 'info',
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request',
     wrapSerializers: false,

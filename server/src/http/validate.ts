@@ -11,7 +11,8 @@ export function fieldName(path: readonly PropertyKey[], root = ''): string {
 }
 
 export function parse<T extends z.ZodType>(schema: T, value: unknown, root = ''): z.infer<T> {
-  const r = schema.safeParse(value);
+  // reportInput: without it zod leaves `input` out of every issue, and a wrong type would read as missing.
+  const r = schema.safeParse(value, { reportInput: true });
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = fieldName(issue.path, root);

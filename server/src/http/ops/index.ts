@@ -14,10 +14,13 @@ import type { ReminderLog } from '../../domain/reminders';
 import { statusOf } from '../errors';
 import { orderIdParam } from '../schemas';
 import { refundInputOf, shipInputOf } from './forms';
-import { banner, html, page, yuan } from './html';
+import { banner, html, page } from './html';
+import { noticeOf, withNotice } from './notices';
 import { orderPage } from './order-page';
 import { ordersPage } from './orders-page';
 import { opsSignIn, sameOrigin } from './session';
+import type { AdminGuard } from '../admin-guard';
+import type { OpsSessionDeps } from '../../domain/ops-sign-in';
 import { OPS_CSS } from './styles';
 
 export { parseYuan } from './forms';
@@ -26,7 +29,10 @@ export interface OpsDeps {
   payments: CheckoutDeps;
   fulfilment: FulfilmentDeps;
   reminders: ReminderLog;
-  adminToken: string | null;
+  guard: AdminGuard;
+  /** The operator's sessions; null without an admin token (every /admin route answers 404). */
+  sessions: OpsSessionDeps | null;
+  cookieSecure: 'always' | 'when-https';
   reconcileNow(): Promise<ReconcileReport>;
   /** Refused notification deliveries since start, by reason. */
   refusedNotifications(): Record<string, number>;
@@ -36,9 +42,9 @@ const notFound = (req: Request) => new AppError('NOT_FOUND', `no route ${req.met
 
 export function opsRoutes(deps: OpsDeps): Router {
   const r = express.Router();
-  const token = deps.adminToken;
+  const sessions = deps.sessions;
   r.use((req, res, next) => {
-    if (!token) throw notFound(req);
+    if (!sessions) throw notFound(req);
     // The page has no script and takes nothing from elsewhere.
     res.set(
       'Content-Security-Policy',
@@ -51,16 +57,14 @@ export function opsRoutes(deps: OpsDeps): Router {
     if (req.method === 'POST' && !sameOrigin(req)) throw new AppError('UNAUTHENTICATED', 'cross-site form posts are refused');
     next();
   });
-  if (!token) return r;
+  if (!sessions) return r;
   r.use(express.urlencoded({ extended: false, limit: '4kb' }));
   r.get('/ops.css', (_req, res) => {
     res.type('css').set('Cache-Control', 'public, max-age=3600').send(OPS_CSS);
   });
-  const signIn = opsSignIn(token);
+  const signIn = opsSignIn({ sessions, guard: deps.guard, cookieSecure: deps.cookieSecure });
   r.use(signIn.routes);
   r.use(signIn.required); // everything below needs the session
-
-  const flashOf = (req: Request) => (typeof req.query.msg === 'string' ? banner(req.query.msg.slice(0, 200)) : '');
 
   r.get('/', async (req, res) => {
     const status = ['PENDING', 'PAID', 'CLOSED'].includes(String(req.query.status)) ? (String(req.query.status) as OrderStatus) : undefined;
@@ -79,14 +83,23 @@ export function opsRoutes(deps: OpsDeps): Router {
       filter: { status, refundDue, date },
       list,
     });
-    res.type('html').send(page('订单', html`${flashOf(req)}${body}`, { signedIn: true }));
+    res.type('html').send(page('订单', html`${noticeOf(req.query)}${body}`, { signedIn: true }));
   });
 
   r.post('/reconcile', async (_req, res) => {
-    const report = await deps.reconcileNow();
-    const errors = report.errors + report.refunds.errors;
-    const msg = `对账完成：检查 ${report.examined} 笔，确认支付 ${report.paid} 笔，关闭 ${report.closed} 笔，标记复核 ${report.flagged} 笔，退款确认 ${report.refunds.settled} 笔${errors ? `，出错 ${errors} 笔（见日志）` : ''}`;
-    res.redirect(303, `/admin?msg=${encodeURIComponent(msg)}`);
+    const r = await deps.reconcileNow();
+    const errors = r.errors + r.refunds.errors + r.shipments.errors;
+    res.redirect(
+      303,
+      withNotice('/admin', 'reconciled', {
+        examined: r.examined,
+        paid: r.paid,
+        closed: r.closed,
+        flagged: r.flagged,
+        refunds: r.refunds.settled,
+        errors,
+      }),
+    );
   });
 
   const showOrder = async (req: Request, res: Response, message?: { text: string; error: boolean }) => {
@@ -94,7 +107,7 @@ export function opsRoutes(deps: OpsDeps): Router {
     if (!id.success) throw new AppError('NOT_FOUND', 'order not found');
     const d = await adminOrder(deps.payments.store, id.data);
     const carriers = d.order.status === 'PAID' ? await deps.fulfilment.shipping.carriers().catch(() => []) : [];
-    const flash = message ? banner(message.text, message.error) : flashOf(req);
+    const flash = message ? banner(message.text, message.error) : noticeOf(req.query);
     res.type('html').send(page(`订单 ${d.order.outTradeNo}`, html`${flash}${orderPage(d, carriers)}`, { signedIn: true }));
   };
   /** A refusal the operator can act on is shown on the order's page; anything else goes to the error middleware. */
@@ -111,13 +124,10 @@ export function opsRoutes(deps: OpsDeps): Router {
     if (!input) return showOrder(req, res.status(400), { text: '请选择配送方式', error: true });
     try {
       const { shipment } = await shipOrder(deps.fulfilment, id.data, input);
-      const text =
-        shipment.upload === 'ACCEPTED'
-          ? '已发货，微信已收到发货信息'
-          : shipment.upload === 'REFUSED'
-            ? `已记录，但微信拒绝了发货信息（${shipment.refusal?.code}）：${shipment.refusal?.fix}`
-            : '已记录；微信暂时未能接收，系统会自动重试上传';
-      res.redirect(303, `/admin/orders/${id.data}?msg=${encodeURIComponent(text)}`);
+      const path = `/admin/orders/${id.data}`;
+      if (shipment.upload === 'ACCEPTED') res.redirect(303, withNotice(path, 'shipped'));
+      else if (shipment.upload === 'REFUSED') res.redirect(303, withNotice(path, 'ship-refused', { code: shipment.refusal?.code ?? 0 }));
+      else res.redirect(303, withNotice(path, 'ship-pending'));
     } catch (err) {
       await failed(req, res, err, '未能发货');
     }
@@ -131,8 +141,8 @@ export function opsRoutes(deps: OpsDeps): Router {
       return showOrder(req, res.status(400), { text: '金额应为大于 0 的数字，最多两位小数（元），例如 10.00', error: true });
     try {
       const { refund, replayed } = await requestRefund(deps.payments, id.data, { amount, reason }, key);
-      const text = `${replayed ? '已提交过：' : ''}退款 ${yuan(refund.amount)} ${refund.status === 'SUCCESS' ? '已完成' : '已提交，等待微信支付确认'}（${refund.outRefundNo}）`;
-      res.redirect(303, `/admin/orders/${id.data}?msg=${encodeURIComponent(text)}`);
+      const code = replayed ? 'refund-replayed' : refund.status === 'SUCCESS' ? 'refund-done' : 'refund-submitted';
+      res.redirect(303, withNotice(`/admin/orders/${id.data}`, code, { amount: refund.amount }));
     } catch (err) {
       await failed(req, res, err, '未能退款');
     }
