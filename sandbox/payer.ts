@@ -13,8 +13,15 @@ const LOOPBACK_ORIGIN = /^https?:\/\/(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\
 
 /** A peer address on this machine. */
 export const isLoopbackAddress = (address: string | undefined): boolean => LOOPBACK_ADDRESS.test(address ?? '');
+const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(:\d{1,5})?$/i;
+
 /** A page served from this machine (the H5 shop), which may call the payer endpoints cross-origin. */
 export const isLoopbackOrigin = (origin: string): boolean => LOOPBACK_ORIGIN.test(origin);
+/**
+ * A Host header naming this machine. A browser tricked by DNS rebinding reaches 127.0.0.1 from a
+ * loopback address, but still says the attacker's name in Host (and Origin): that is how it is told apart.
+ */
+export const isLoopbackHost = (host: string | undefined): boolean => LOOPBACK_HOST.test(host ?? '');
 
 const controlsSchema = z
   .strictObject({
@@ -44,11 +51,18 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
   const { keys } = s;
   const r = express.Router();
   r.use((req, res, next) => {
-    if (!isLoopbackAddress(req.socket.remoteAddress)) {
-      return res.status(403).json({ errMsg: 'the sandbox answers this machine only: its payer and control endpoints fake payment' });
-    }
     const origin = req.get('Origin');
-    if (origin && isLoopbackOrigin(origin)) {
+    // A peer elsewhere, a name that is not this machine's (DNS rebinding), or a page from elsewhere.
+    if (
+      !isLoopbackAddress(req.socket.remoteAddress) ||
+      !isLoopbackHost(req.get('Host')) ||
+      (origin !== undefined && !isLoopbackOrigin(origin))
+    ) {
+      return res.status(403).json({
+        errMsg: 'the sandbox answers this machine only (peer, Host and Origin on loopback): its payer and control endpoints fake payment',
+      });
+    }
+    if (origin) {
       // The H5 demo calls these from the shop's page, on another port of this machine.
       res.set({
         'Access-Control-Allow-Origin': origin,

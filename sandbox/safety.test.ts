@@ -53,6 +53,41 @@ describe('the payer and control endpoints', () => {
     expect(sandbox.controls.dropNotifications).toBe(Number.POSITIVE_INFINITY); // only the local call changed it
   });
 
+  it('refuse a Host or an Origin that is not this machine, as a DNS-rebinding page would send', async () => {
+    // Node's fetch will not send a forged Host: a raw request does, from loopback, as the rebound browser would.
+    const send = (path: string, headers: Record<string, string>, body = '{}') =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(
+          `${urls.local}${path}`,
+          { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+          },
+        );
+        req.on('error', reject).end(body);
+      });
+    const before = sandbox.controls.duplicateNotifications;
+    const rebound = { Host: 'rebind.attacker.example', Origin: 'http://rebind.attacker.example' };
+    for (const path of ['/sandbox/login', '/sandbox/controls', '/sandbox/pay']) {
+      const r = await send(path, rebound, '{"duplicateNotifications":7}');
+      expect(r.status, path).toBe(403);
+      expect(JSON.parse(r.body).errMsg, path).toMatch(/this machine only/);
+    }
+    // A loopback Host with a foreign Origin: a page elsewhere posting here. Also refused.
+    expect((await send('/sandbox/controls', { Origin: 'https://evil.example' }, '{"duplicateNotifications":7}')).status).toBe(403);
+    expect((await send('/sandbox/login', { Host: 'localhost:1', Origin: 'null' })).status).toBe(403);
+    expect(sandbox.controls.duplicateNotifications).toBe(before); // nothing changed
+    // This machine by any of its names, with or without an Origin of its own, is answered.
+    const here: Record<string, string>[] = [
+      { Host: 'localhost:8080' },
+      { Host: '127.0.0.1' },
+      { Host: '[::1]:9', Origin: 'http://localhost:10086' },
+    ];
+    for (const headers of here) expect((await send('/sandbox/login', headers)).status, JSON.stringify(headers)).toBe(200);
+  });
+
   it('allow cross-origin calls from pages on this machine only, never with a wildcard', async () => {
     const ask = (origin: string) =>
       fetch(`${urls.local}/sandbox/login`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' } });
