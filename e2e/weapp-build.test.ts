@@ -50,6 +50,16 @@ describe('weapp build', () => {
     expect(js).not.toMatch(/127\.0\.0\.1|localhost:3[01]00/);
   });
 
+  it('carries no code that fakes payment: the sandbox payer and login are compiled out of a release build', () => {
+    const js = files(out)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('\n');
+    expect(js).toContain('requestPayment'); // the real payment call is there…
+    for (const trace of ['sandbox/pay', 'sandbox/login', 'sandbox/confirm-receipt', 'sandbox/prepay', '沙箱'])
+      expect(js, trace).not.toContain(trace);
+  });
+
   it('uses WeUI 2 styles and a sitemap that keeps checkout pages out of search', () => {
     const app = JSON.parse(fs.readFileSync(path.join(out, 'app.json'), 'utf8'));
     expect(app).toMatchObject({ style: 'v2', sitemapLocation: 'sitemap.json' });

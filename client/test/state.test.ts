@@ -43,7 +43,7 @@ describe('refund summary', () => {
 
 describe('what the shopper is told', () => {
   it('never shows a developer string from the payment sheet', async () => {
-    const { toOutcome } = await import('../services/wx/sandbox');
+    const { toOutcome } = await import('../services/wx/outcome');
     expect(toOutcome('requestPayment:fail network request failed')).toEqual({ outcome: 'fail', message: '支付未能完成' });
     expect(toOutcome('requestPayment:fail 支付失败，请稍后再试')).toEqual({ outcome: 'fail', message: '支付失败，请稍后再试' });
     expect(toOutcome('requestPayment:fail cancel')).toEqual({ outcome: 'cancel' });

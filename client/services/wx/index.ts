@@ -1,10 +1,10 @@
 // The mini program's side of the seam: real wx.login and wx.requestPayment, or, when built with
 // TARO_APP_PAYMENT_MODE=sandbox, the local sandbox (so DevTools can run the flow with no merchant).
 import Taro from '@tarojs/taro';
-import { PAYMENT_MODE } from '../config';
 import { ApiError } from '../errors';
 import { formatYuan } from '../money';
-import { sandboxConfirmReceipt, sandboxLogin, sandboxPay, toOutcome } from './sandbox';
+import { toOutcome } from './outcome';
+import { sandboxConfirmReceipt, sandboxLogin, sandboxPay } from './sandbox';
 import type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, RequestPaymentParams, SheetInfo } from './types';
 
 export type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, SheetInfo };
@@ -12,18 +12,8 @@ export type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, SheetInfo };
 /**
  * 确认收货: WeChat's confirm-receipt component (wx.openBusinessView, base library ≥ 2.6.0). It answers
  * through App.onShow's referrerInfo, never to the caller: the page asks the server when it shows again.
- * In sandbox mode (DevTools cannot run the component) a modal and the sandbox stand in for it.
  */
-export async function wxConfirmReceipt(info: ReceiptInfo): Promise<ReceiptOutcome> {
-  if (PAYMENT_MODE === 'sandbox') {
-    const { confirm } = await Taro.showModal({
-      title: '确认收货（沙箱）',
-      content: `${info.description}\n请确认已收到商品`,
-      confirmText: '确认收货',
-      cancelText: '取消',
-    });
-    return confirm ? sandboxConfirmReceipt(info.merchantId, info.outTradeNo) : 'cancel';
-  }
+async function confirmReceiptInWechat(info: ReceiptInfo): Promise<ReceiptOutcome> {
   // Taro's types know only the WeChat Pay score views' extraData; weappOrderConfirm takes the order's ids.
   const extraData = { merchant_id: info.merchantId, merchant_trade_no: info.outTradeNo } as unknown as Parameters<
     typeof Taro.openBusinessView
@@ -32,23 +22,24 @@ export async function wxConfirmReceipt(info: ReceiptInfo): Promise<ReceiptOutcom
   return 'opened';
 }
 
-export async function wxLogin(): Promise<string> {
-  if (PAYMENT_MODE === 'sandbox') return sandboxLogin();
+/** In sandbox mode (DevTools cannot run the component) a modal and the sandbox stand in for it. */
+async function confirmReceiptInSandbox(info: ReceiptInfo): Promise<ReceiptOutcome> {
+  const { confirm } = await Taro.showModal({
+    title: '确认收货（沙箱）',
+    content: `${info.description}\n请确认已收到商品`,
+    confirmText: '确认收货',
+    cancelText: '取消',
+  });
+  return confirm ? sandboxConfirmReceipt(info.merchantId, info.outTradeNo) : 'cancel';
+}
+
+async function loginInWechat(): Promise<string> {
   const res = await Taro.login();
   if (!res.code) throw new ApiError(0, 'WECHAT_UNREACHABLE', res.errMsg);
   return res.code;
 }
 
-export async function wxRequestPayment(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome> {
-  if (PAYMENT_MODE === 'sandbox') {
-    const { confirm } = await Taro.showModal({
-      title: '沙箱支付',
-      content: `${info.description}\n${formatYuan(info.total)}`,
-      confirmText: '确认支付',
-      cancelText: '取消',
-    });
-    return sandboxPay(params, confirm ? 'success' : 'cancel');
-  }
+async function payInWechat(params: RequestPaymentParams): Promise<PaymentOutcome> {
   try {
     // The five fields pass through untouched, signType included: RSA for API v3, MD5 or HMAC-SHA256 for v2.
     await Taro.requestPayment({
@@ -63,3 +54,35 @@ export async function wxRequestPayment(params: RequestPaymentParams, info: Sheet
     return toOutcome(String((err as { errMsg?: string })?.errMsg ?? 'requestPayment:fail'));
   }
 }
+
+async function payInSandbox(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome> {
+  const { confirm } = await Taro.showModal({
+    title: '沙箱支付',
+    content: `${info.description}\n${formatYuan(info.total)}`,
+    confirmText: '确认支付',
+    cancelText: '取消',
+  });
+  return sandboxPay(params, confirm ? 'success' : 'cancel');
+}
+
+interface Seam {
+  confirmReceipt(info: ReceiptInfo): Promise<ReceiptOutcome>;
+  login(): Promise<string>;
+  requestPayment(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome>;
+}
+
+/**
+ * Which seam this build has, decided by the build-time constant itself (not a value imported at run time,
+ * not a branch inside an async function): the bundler evaluates this condition, keeps one branch, and
+ * the minifier drops the sandbox functions and what only they call. Taro's minifier does not propagate
+ * constants between statements (reduce_vars is off), so the condition is written here, in one expression.
+ * e2e/weapp-build.test.ts greps the release bundle to prove it. (Tests set the constant on globalThis.)
+ */
+const seam: Seam =
+  typeof __PAYMENT_MODE__ === 'undefined' || __PAYMENT_MODE__ === 'sandbox'
+    ? { confirmReceipt: confirmReceiptInSandbox, login: sandboxLogin, requestPayment: payInSandbox }
+    : { confirmReceipt: confirmReceiptInWechat, login: loginInWechat, requestPayment: payInWechat };
+
+export const wxConfirmReceipt = (info: ReceiptInfo) => seam.confirmReceipt(info);
+export const wxLogin = () => seam.login();
+export const wxRequestPayment = (params: RequestPaymentParams, info: SheetInfo) => seam.requestPayment(params, info);

@@ -3,6 +3,7 @@ import Taro from '@tarojs/taro';
 import { SANDBOX_BASE } from '../config';
 import { ApiError } from '../errors';
 import { request } from '../http';
+import { toOutcome } from './outcome';
 import type { PaymentOutcome, RequestPaymentParams } from './types';
 
 const USER_KEY = 'checkout.sandboxUser';
@@ -48,17 +49,6 @@ export async function sandboxSheetInfo(params: RequestPaymentParams): Promise<{ 
   } catch {
     return null;
   }
-}
-
-/**
- * requestPayment:ok / requestPayment:fail cancel / requestPayment:fail <detail>. A detail is shown
- * only when it is written for people (WeChat's are Chinese); a developer's string never reaches the shopper.
- */
-export function toOutcome(errMsg: string): PaymentOutcome {
-  if (/:ok$/.test(errMsg)) return { outcome: 'ok' };
-  if (/cancel/.test(errMsg)) return { outcome: 'cancel' };
-  const detail = errMsg.replace(/^requestPayment:fail\s*/, '');
-  return { outcome: 'fail', message: /[\u4e00-\u9fff]/.test(detail) ? detail : '支付未能完成' };
 }
 
 /** The confirm-receipt component's stand-in: the sandbox confirms for the payer, as WeChat's component would. */
