@@ -2,6 +2,7 @@
 // with the test switches for drops, duplicates, delays and SIGNTEST probes. Payments and refunds
 // are delivered alike.
 import { buildNotification, type SignedDelivery } from './notify';
+import { parseV2Xml } from '../server/src/wechatpay/v2/xml';
 import { v2PaymentNotification, v2RefundNotification } from './v2-notify';
 import { defaultSigner, refundNotificationOf, transactionOf, type SandboxOrder, type SandboxRefund, type SandboxState } from './state';
 
@@ -14,6 +15,8 @@ export interface DeliveryRecord {
   outRefundNo?: string;
   attempt: number;
   status: number | 'error';
+  /** Whether the answer acknowledged it: 200/204 (v3); 200 with return_code SUCCESS in WeChat's XML (v2). */
+  acknowledged: boolean;
   probe: boolean;
   at: number;
 }
@@ -39,6 +42,22 @@ interface Job {
   build(id: string, signtest: boolean): SignedDelivery;
   /** Whether this kind of delivery takes SIGNTEST probes first (v3 payments). */
   probes: boolean;
+  /** Whether the merchant's answer acknowledges the delivery (else it is sent again). */
+  acknowledges(answer: Answer): boolean;
+}
+
+type Answer = { status: number; body: string } | 'error';
+
+/** v3: a 2xx without a body worth reading (WeChat documents 200 or 204). */
+const v3Acknowledges = (a: Answer) => a !== 'error' && (a.status === 200 || a.status === 204);
+/** v2: HTTP 200 and WeChat's XML with return_code SUCCESS; FAIL, "success" or anything else is sent again. */
+function v2Acknowledges(a: Answer): boolean {
+  if (a === 'error' || a.status !== 200) return false;
+  try {
+    return parseV2Xml(a.body).return_code === 'SUCCESS';
+  } catch {
+    return false;
+  }
 }
 
 export function createDeliveries(s: SandboxState): Deliveries {
@@ -57,15 +76,15 @@ export function createDeliveries(s: SandboxState): Deliveries {
     });
   }
 
-  async function post(url: string, body: string, headers: Record<string, string>): Promise<number | 'error'> {
+  async function post(url: string, body: string, headers: Record<string, string>): Promise<Answer> {
     try {
       const res = await fetch(url, { method: 'POST', body, headers, signal: AbortSignal.timeout(5000) });
-      await res.arrayBuffer();
-      return res.status;
+      return { status: res.status, body: await res.text() };
     } catch {
       return 'error';
     }
   }
+  const statusOf = (a: Answer) => (a === 'error' ? a : a.status);
 
   async function deliver(job: Job): Promise<void> {
     const id = crypto.randomUUID(); // retries reuse the same notification id
@@ -76,19 +95,28 @@ export function createDeliveries(s: SandboxState): Deliveries {
       if (stopped) return;
       if (attempt === 0 && job.probes && s.controls.signtestProbes) {
         const probe = build(true);
-        records.push({ ...job.record, attempt, status: await post(job.url, probe.body, probe.headers), probe: true, at: s.now() });
+        const answer = await post(job.url, probe.body, probe.headers);
+        records.push({
+          ...job.record,
+          attempt,
+          status: statusOf(answer),
+          acknowledged: job.acknowledges(answer),
+          probe: true,
+          at: s.now(),
+        });
         continue; // a probe must be refused; the real delivery follows on the retry schedule
       }
       const copies = 1 + s.controls.duplicateNotifications;
       const results = await Promise.all(
         Array.from({ length: copies }, async () => {
           const d = build();
-          const status = await post(job.url, d.body, d.headers);
-          records.push({ ...job.record, attempt, status, probe: false, at: s.now() });
-          return status;
+          const answer = await post(job.url, d.body, d.headers);
+          const acknowledged = job.acknowledges(answer);
+          records.push({ ...job.record, attempt, status: statusOf(answer), acknowledged, probe: false, at: s.now() });
+          return acknowledged;
         }),
       );
-      if (results.some((r) => r === 200 || r === 204)) return;
+      if (results.includes(true)) return;
     }
   }
 
@@ -128,6 +156,7 @@ export function createDeliveries(s: SandboxState): Deliveries {
                 'TRANSACTION.SUCCESS',
               ),
         probes: o.api === 'v3',
+        acknowledges: o.api === 'v2' ? v2Acknowledges : v3Acknowledges,
       });
     },
     scheduleRefund(r) {
@@ -137,6 +166,7 @@ export function createDeliveries(s: SandboxState): Deliveries {
         record: { kind: 'refund', outTradeNo: r.outTradeNo, outRefundNo: r.outRefundNo },
         build: r.api === 'v2' ? v2(() => v2RefundNotification(s, r)) : v3(() => refundNotificationOf(s, r), 'refund', `REFUND.${r.status}`),
         probes: false,
+        acknowledges: r.api === 'v2' ? v2Acknowledges : v3Acknowledges,
       });
     },
     after(ms, fn) {

@@ -180,7 +180,10 @@ export function v2Routes(s: SandboxState, o: { deliveries: Deliveries; tls: bool
       if (!auth) return;
       const order = s.orders.get(auth.p.out_trade_no ?? '');
       if (!order) return businessFail(res, auth.signType, 'ORDERNOTEXIST', '订单不存在');
-      if (current(s, order).state === 'SUCCESS') return businessFail(res, auth.signType, 'ORDERPAID', '订单已支付');
+      const state = current(s, order).state;
+      if (state === 'SUCCESS') return businessFail(res, auth.signType, 'ORDERPAID', '订单已支付');
+      // v3 answers a repeated close 204; v2 documents ORDERCLOSED for it.
+      if (state === 'CLOSED') return businessFail(res, auth.signType, 'ORDERCLOSED', '订单已关闭');
       order.state = 'CLOSED';
       return answer(res, auth.signType, { result_code: 'SUCCESS' });
     });
@@ -245,7 +248,9 @@ export function v2Routes(s: SandboxState, o: { deliveries: Deliveries; tls: bool
     const amount = Number(p.refund_fee);
     if (!Number.isSafeInteger(amount) || amount <= 0)
       return businessFail(res, signType, 'INVALID_REQUEST', 'refund_fee 必须为正整数（分）');
-    if (amount > refundable(s, transactionId)) return businessFail(res, signType, 'NOTENOUGH', '订单可退金额不足');
+    // Beyond what was paid or what remains is the request's fault: WeChat answers INVALID_REQUEST "invalid
+    // refund_fee". (NOTENOUGH is the merchant's own balance: a merchant told that would top up and retry.)
+    if (amount > refundable(s, transactionId)) return businessFail(res, signType, 'INVALID_REQUEST', 'invalid refund_fee');
     const refund = startRefund(s, o.deliveries, {
       api: 'v2',
       canonical,
