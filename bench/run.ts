@@ -63,8 +63,10 @@ async function json(url: string, init: RequestInit = {}) {
   return (await res.json()) as any;
 }
 
+/** This run's files (databases, the sandbox's keys): removed when the bench ends. */
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+
 async function main() {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   const results: Record<string, unknown> = { date: new Date().toISOString(), cpus: os.cpus().length, node: process.version };
 
   // ---- this machine's ceilings, measured now -------------------------------------------------
@@ -161,7 +163,22 @@ async function main() {
           [],
           'cluster',
         ) // its cores: the primary and its workers
-      : await start('server/test/serve-for-tests.ts', serverEnv, /READY \{"api":"([^"]+)"/, profile('server'), 'server');
+      : await start(
+          process.env.BENCH_SERVER_SCRIPT ?? 'server/test/serve-for-tests.ts',
+          serverEnv,
+          /READY \{"api":"([^"]+)"/,
+          profile('server'),
+          'server',
+        );
+  // The peer (bench/peer.ts): the shop written from the SDK's README, against the same sandbox, with the
+  // same pending orders in a database of its own.
+  const peer = `http://127.0.0.1:${await start(
+    'bench/peer.ts',
+    { ...credentials, PEER_DB: path.join(dataDir, 'peer.sqlite'), PEER_PENDING_ORDERS: String(ORDERS) },
+    /READY (\d+)/,
+    profile('peer'),
+    'peer',
+  )}`;
   const signer = { serial: keys.publicKeyId, privateKey: crypto.createPrivateKey(keys.platformPrivateKeyPem) };
   const notification = (o: { outTradeNo: string; total: number }, i: number) =>
     buildNotification({
@@ -232,19 +249,23 @@ async function main() {
 
   // The pending orders: the first half paid at full rate, the second at half of it.
   const half = Math.floor(ORDERS / 2);
-  let next = 0;
+
   // Signed and encrypted before the load starts: signing is WeChat's work, and here it would take a
   // third of a core from the two that the server and the load generator share.
   const signed = want('notify') ? pending.map((o, i) => notification(o, i)) : [];
   // Notifications, 64 at a time, each paying a distinct pending order (the first half of them).
-  const notifyRequest = {
-    method: 'POST' as const,
-    path: '/api/wechatpay/notify',
-    setupRequest: (req: any) => {
-      const d = signed[next++]!;
-      return { ...req, body: d.body, headers: d.headers };
-    },
+  const notifyRequest = () => {
+    let next = 0;
+    return {
+      method: 'POST' as const,
+      path: '/api/wechatpay/notify',
+      setupRequest: (req: any) => {
+        const d = signed[next++]!;
+        return { ...req, body: d.body, headers: d.headers };
+      },
+    };
   };
+  let peerNotify: Load | null = null;
   let notify: Load | null = null;
   let relaxed: Load | null = null;
   let inServer: { within10ms: number; within25ms: number } | null = null;
@@ -254,7 +275,7 @@ async function main() {
   if (want('notify')) {
     barePostBeforeNotify = await barePostLoad();
     const before = oneProcess ? await stats() : null;
-    notify = await load({ url: api, connections: 64, amount: half, requests: [notifyRequest] });
+    notify = await load({ url: api, connections: 64, amount: half, requests: [notifyRequest()] });
     if (before) {
       const after = await stats();
       perCommit = half / Math.max(1, after.commits - before.commits);
@@ -276,6 +297,8 @@ async function main() {
     };
     const a0 = oneProcess ? await answered() : null;
     // p99 at half that rate, on the other half of the orders.
+    // The peer pays the same orders in its own database, with the same signed notifications.
+    peerNotify = await load({ url: peer, connections: 64, amount: half, requests: [notifyRequest()] });
     relaxed = await paced(api, {
       rate: Math.max(1, notify.rate / 2),
       count: ORDERS - half,
@@ -315,16 +338,35 @@ async function main() {
         ).token as string,
     ),
   );
-  let t = 0;
-  const checkoutRequest = {
-    method: 'POST' as const,
-    path: '/api/orders',
-    setupRequest: (req: any) => ({
-      ...req,
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[t++ % tokens.length]}` },
-      body: JSON.stringify({ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }),
+  const peerTokens = await Promise.all(
+    Array.from({ length: 32 }, async (_, i) => {
+      const { code } = await json(`${credentials.SANDBOX_URL}/sandbox/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user: `bench-${i}` }),
+      });
+      return (
+        await json(`${peer}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ code }),
+        })
+      ).token as string;
     }),
+  );
+  const checkoutRequestFor = (tokens: string[]) => {
+    let t = 0;
+    return {
+      method: 'POST' as const,
+      path: '/api/orders',
+      setupRequest: (req: any) => ({
+        ...req,
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokens[t++ % tokens.length]}` },
+        body: JSON.stringify({ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }),
+      }),
+    };
   };
+
   // Where a request waits: the mean of the server's own latency histograms (Prometheus text), over a scenario.
   const means = async () => {
     const sums = new Map<string, { sum: number; count: number }>();
@@ -346,10 +388,20 @@ async function main() {
         .map(([k, n, s]) => [k, { calls: n, meanMs: Number(((s / n) * 1000).toFixed(2)) }]),
     );
   const m0 = await means();
-  const checkout8 = want('checkout') ? await load({ url: api, connections: 8, duration: SECONDS, requests: [checkoutRequest] }) : null;
+  const checkout8 = want('checkout')
+    ? await load({ url: api, connections: 8, duration: SECONDS, requests: [checkoutRequestFor(tokens)] })
+    : null;
   const m1 = await means();
-  const checkout32 = want('checkout') ? await load({ url: api, connections: 32, duration: SECONDS, requests: [checkoutRequest] }) : null;
+  const checkout32 = want('checkout')
+    ? await load({ url: api, connections: 32, duration: SECONDS, requests: [checkoutRequestFor(tokens)] })
+    : null;
   const m2 = await means();
+  const peerCheckout8 = want('checkout')
+    ? await load({ url: peer, connections: 8, duration: SECONDS, requests: [checkoutRequestFor(peerTokens)] })
+    : null;
+  const peerCheckout32 = want('checkout')
+    ? await load({ url: peer, connections: 32, duration: SECONDS, requests: [checkoutRequestFor(peerTokens)] })
+    : null;
   if (checkout8 && checkout32 && oneProcess) {
     console.log('Checkout, 8 concurrent, waits inside the server:', JSON.stringify(waits(m0, m1)));
     console.log('Checkout, 32 concurrent, waits inside the server:', JSON.stringify(waits(m1, m2)));
@@ -369,6 +421,19 @@ async function main() {
         connections: 32,
         duration: SECONDS,
         headers: { Authorization: `Bearer ${tokens[0]}` },
+      });
+  const peerCreated = await json(`${peer}/api/orders`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${peerTokens[0]}` },
+    body: JSON.stringify({ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] }),
+  });
+  const peerReads = !want('reads')
+    ? null
+    : await load({
+        url: `${peer}/api/orders/${peerCreated.order.id}`,
+        connections: 32,
+        duration: SECONDS,
+        headers: { Authorization: `Bearer ${peerTokens[0]}` },
       });
 
   // The H5 client as served: what crosses the wire before the shop is usable (brotli).
@@ -442,6 +507,38 @@ async function main() {
   );
   console.log('| Scenario | Measured | Ceiling | Ratio |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+
+  // Side by side with the peer: answers per second, and CPU per answer of the shop and the sandbox together
+  // (the load generator left out: it is the same on both sides).
+  const cpuPerAnswer = (l: Load, shop: 'server' | 'peer') => (((l.cores[shop] ?? 0) + (l.cores.sandbox ?? 0)) / Math.max(1, l.rate)) * 1e6;
+  const versus: Record<string, unknown> = {};
+  const pairs: [string, Load | null, Load | null, number][] = [
+    ['checkout, 8 concurrent', checkout8, peerCheckout8, 1.5],
+    ['checkout, 32 concurrent', checkout32, peerCheckout32, 1.5],
+    ['notify, 64 concurrent', notify, peerNotify, 1.5],
+    ['order reads, 32 concurrent', reads, peerReads, 0.8],
+  ];
+  console.log(
+    '\n| Path | project/s | peer/s | project ÷ peer (target) | CPU µs per answer, project vs peer (sandbox included) |\n|---|---|---|---|---|',
+  );
+  for (const [name, mine, theirs, target] of pairs) {
+    if (!mine || !theirs) continue;
+    const ratio = mine.rate / theirs.rate;
+    const cpu = [cpuPerAnswer(mine, 'server'), cpuPerAnswer(theirs, 'peer')];
+    versus[name] = {
+      project: mine.rate,
+      peer: theirs.rate,
+      ratio,
+      target,
+      cpuMicrosPerAnswer: { project: cpu[0], peer: cpu[1] },
+      peerLoad: theirs,
+    };
+    const bad = mine.non2xx + mine.errors + theirs.non2xx + theirs.errors;
+    console.log(
+      `| ${name} | ${mine.rate.toFixed(0)} (p99 ${mine.p99} ms) | ${theirs.rate.toFixed(0)} (p99 ${theirs.p99} ms) | **${ratio.toFixed(2)}** (≥ ${target}${ratio >= target ? ', met' : ', not met'}) | ${cpu[0]!.toFixed(0)} vs ${cpu[1]!.toFixed(0)}${bad ? ` (${bad} non-2xx or errors)` : ''} |`,
+    );
+  }
+  results.peer = versus;
   if (notify && relaxed) {
     const batching = oneProcess
       ? `${perCommit.toFixed(1)} per commit, ${perSync.toFixed(1)} per WAL sync (fdatasync, ${syncMean.toFixed(1)} ms each)`
@@ -471,6 +568,9 @@ main()
     console.error(err);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const c of children) c.kill('SIGTERM');
+  .finally(async () => {
+    await Promise.all(
+      children.map((c) => (c.exitCode === null ? new Promise((resolve) => c.once('exit', resolve).kill('SIGTERM')) : undefined)),
+    );
+    fs.rmSync(dataDir, { recursive: true, force: true });
   });
