@@ -152,13 +152,31 @@ export function createMetrics(): Metrics {
     registers,
   });
 
-  const http: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-    if (isStaticRequest(req.method, req.path)) return next();
-    const end = httpDuration.startTimer();
-    res.on('finish', () => {
+  // Each (method, route, status) series resolved once, then observed directly: prom-client hashes a label
+  // object on every observation otherwise. Keyed by Express's route object (one per registered route).
+  const byRoute = new WeakMap<object, Map<string, client.Histogram.Internal<'method' | 'route' | 'status'>>>();
+  const unmatched = new Map<string, client.Histogram.Internal<'method' | 'route' | 'status'>>();
+  const seriesOf = (req: Request, status: number) => {
+    let series = req.route ? byRoute.get(req.route) : unmatched;
+    if (!series) {
+      series = new Map();
+      byRoute.set(req.route, series);
+    }
+    const key = req.route ? `${req.method}${status}` : `${req.method}${status}${req.baseUrl}`;
+    let s = series.get(key);
+    if (!s) {
       // The route's pattern, never the raw path: ids would make a series per order.
       const route = req.route ? `${req.baseUrl}${typeof req.route.path === 'string' ? req.route.path : ''}` : req.baseUrl || 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
+      s = httpDuration.labels({ method: req.method, route, status: String(status) });
+      series.set(key, s);
+    }
+    return s;
+  };
+  const http: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+    if (isStaticRequest(req.method, req.path)) return next();
+    const start = performance.now();
+    res.once('finish', () => {
+      seriesOf(req, res.statusCode).observe((performance.now() - start) / 1000);
       const n = res.locals.notification as NotificationMetric | undefined;
       if (n && 'refused' in n) {
         refused.inc({ reason: n.refused });

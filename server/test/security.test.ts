@@ -70,6 +70,33 @@ describe('abuse resistance', () => {
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 
+  it("gives API answers the headers that protect data, and pages helmet's whole set", async () => {
+    const DATA = [
+      'strict-transport-security',
+      'x-content-type-options',
+      'x-frame-options',
+      'cross-origin-resource-policy',
+      'referrer-policy',
+    ];
+    const DOCUMENT_ONLY = [
+      'cross-origin-opener-policy',
+      'origin-agent-cluster',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-xss-protection',
+    ];
+    for (const path of ['/api/health', '/API/health', '/api/products?x=1', '/api/no-such-route']) {
+      const res = await fetch(`${sys.api}${path}`);
+      for (const h of [...DATA, 'cache-control', 'content-security-policy']) expect(res.headers.get(h), `${path} ${h}`).not.toBeNull();
+      for (const h of DOCUMENT_ONLY) expect(res.headers.get(h), `${path} ${h}`).toBeNull();
+    }
+    // Pages — the API's own docs page included — carry helmet's document headers too.
+    for (const path of ['/api/docs', '/admin/login']) {
+      const res = await fetch(`${sys.api}${path}`);
+      for (const h of [...DATA, ...DOCUMENT_ONLY]) expect(res.headers.get(h), `${path} ${h}`).not.toBeNull();
+    }
+  });
+
   it('expires sessions after their lifetime, and logout ends one at once', async () => {
     offset += 61_000;
     const token = await sys.login();

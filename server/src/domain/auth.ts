@@ -13,7 +13,7 @@ export interface AuthDeps {
   sealer: SecretSealer;
 }
 
-export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
+export const hashToken = (token: string) => crypto.hash('sha256', token);
 
 export interface LoginResult {
   token: string;

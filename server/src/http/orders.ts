@@ -1,5 +1,5 @@
 // /api/orders: place an order (and get the payment fields), read orders, Retry a payment.
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import type { AuthDeps } from '../domain/auth';
 import type { CheckoutDeps } from '../domain/deps';
 import { confirmReceipt, type FulfilmentDeps } from '../domain/fulfilment';
@@ -7,6 +7,7 @@ import { retryPayment } from '../domain/payment-attempts';
 import { createOrder } from '../domain/place-order';
 import { getOrder, listOrders } from '../domain/read-orders';
 import { requireUser, userOf } from './auth';
+import { sendJson } from './middleware';
 import { rateLimit, type LimiterFactory } from './rate-limit';
 import { createOrderBody, idempotencyKey, orderIdParam, type CheckoutResponse, type OrderResponse, type OrdersResponse } from './schemas';
 import { parse } from './validate';
@@ -17,55 +18,60 @@ export interface OrderLimits {
   readsPerMinute: number;
 }
 
+/**
+ * Registers the order routes on `r` under `base` (/api/orders): on the app itself, so the hottest
+ * routes are one router level from the socket (each level re-parses and re-matches the path).
+ */
 export function orderRoutes(
+  r: Router,
+  base: string,
   deps: CheckoutDeps,
   auth: Pick<AuthDeps, 'store' | 'now'>,
   limits: OrderLimits,
   limiter: LimiterFactory,
   fulfilment: FulfilmentDeps,
-): Router {
-  const r = express.Router();
-  r.use(requireUser(auth));
+): void {
+  const user = requireUser(auth);
   // Per shopper, not per address: a rotating X-Forwarded-For changes nothing, and nobody can lock out another.
   const byUser = (req: Parameters<typeof userOf>[0]) => userOf(req).id;
   const creating = rateLimit(limiter('orders', limits.ordersPerMinute, 60), byUser);
   const retrying = rateLimit(limiter('retries', limits.retriesPerMinute, 60), byUser);
   const reading = rateLimit(limiter('reads', limits.readsPerMinute, 60), byUser);
 
-  r.post('/', creating, async (req, res) => {
+  // `${base}/`, not `base`: the same routes (Express matches either), and the route label metrics have always had.
+  r.post(`${base}/`, user, creating, async (req, res) => {
     const body = parse(createOrderBody, req.body);
     const keyHeader = req.get('Idempotency-Key');
     const key = keyHeader === undefined ? null : parse(idempotencyKey, keyHeader, 'Idempotency-Key');
     const result = await createOrder(deps, userOf(req), body.items, key);
     if (result.replayed) res.set('Idempotent-Replayed', 'true');
     const response: CheckoutResponse = { order: result.order, payment: result.payment };
-    res.status(result.replayed ? 200 : 201).json(response);
+    sendJson(res, result.replayed ? 200 : 201, response);
   });
 
-  r.get('/', reading, async (req, res) => {
+  r.get(`${base}/`, user, reading, async (req, res) => {
     const response: OrdersResponse = { orders: await listOrders(deps, userOf(req)) };
-    res.json(response);
+    sendJson(res, 200, response);
   });
 
-  r.get('/:id', reading, async (req, res) => {
+  r.get(`${base}/:id`, user, reading, async (req, res) => {
     const id = parse(orderIdParam, req.params.id, 'id');
     const response: OrderResponse = { order: await getOrder(deps, userOf(req), id) };
-    res.json(response);
+    sendJson(res, 200, response);
   });
 
   // Back from WeChat's confirm-receipt component: the server asks WeChat, never trusting the client's word.
-  r.post('/:id/receipt', retrying, async (req, res) => {
+  r.post(`${base}/:id/receipt`, user, retrying, async (req, res) => {
     const id = parse(orderIdParam, req.params.id, 'id');
     await confirmReceipt(fulfilment, userOf(req), id);
     const response: OrderResponse = { order: await getOrder(deps, userOf(req), id) };
-    res.json(response);
+    sendJson(res, 200, response);
   });
 
-  r.post('/:id/payment', retrying, async (req, res) => {
+  r.post(`${base}/:id/payment`, user, retrying, async (req, res) => {
     const id = parse(orderIdParam, req.params.id, 'id');
     const result = await retryPayment(deps, userOf(req), id);
     const response: CheckoutResponse = { order: result.order, payment: result.payment };
-    res.json(response);
+    sendJson(res, 200, response);
   });
-  return r;
 }

@@ -11,6 +11,7 @@ export type LimiterFactory = (name: string, points: number, durationS: number) =
 
 /** Limits requests by `keyOf(req)`; answers 429 with Retry-After past the limit. */
 export function rateLimit(limiter: RateLimiterAbstract, keyOf: (req: Request) => string): RequestHandler {
+  const limit = String(limiter.points);
   return async (req, res, next) => {
     let r: RateLimiterRes;
     try {
@@ -26,11 +27,9 @@ export function rateLimit(limiter: RateLimiterAbstract, keyOf: (req: Request) =>
       });
       throw new AppError('RATE_LIMITED', `too many requests; try again in ${seconds} s`);
     }
-    res.set({
-      'RateLimit-Limit': String(limiter.points),
-      'RateLimit-Remaining': String(r.remainingPoints),
-      'RateLimit-Reset': String(Math.ceil(r.msBeforeNext / 1000)),
-    });
+    res.setHeader('RateLimit-Limit', limit);
+    res.setHeader('RateLimit-Remaining', String(r.remainingPoints));
+    res.setHeader('RateLimit-Reset', String(Math.ceil(r.msBeforeNext / 1000)));
     next();
   };
 }
