@@ -105,6 +105,38 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
       expect(records!.payments).toEqual(await store.listPayments(order.id));
     });
 
+    it("reads a page of orders' records in one call, each order's own, in the page's order", async () => {
+      const page = Array.from({ length: 3 }, () => makeOrder(userId));
+      for (const { order, attempt } of page) await store.insertOrder(order, attempt);
+      const [paid, plain, shipped] = page.map((p) => p.order);
+      const pay = (o: Order, n: number) => ({
+        transactionId: `42${uniq()}${n}`,
+        orderId: o.id,
+        outTradeNo: o.outTradeNo,
+        amount: o.total,
+        kind: 'ORDER' as const,
+        paidAt: 5 + n,
+      });
+      const p1 = pay(paid!, 1);
+      await store.markPaid(paid!.id, { transactionId: p1.transactionId, paidAt: 6, outTradeNo: paid!.outTradeNo }, 6, { payment: p1 });
+      const p2 = pay(shipped!, 2);
+      await store.markPaid(shipped!.id, { transactionId: p2.transactionId, paidAt: 7, outTradeNo: shipped!.outTradeNo }, 7, {
+        payment: p2,
+      });
+      await store.recordPayment({ ...pay(shipped!, 3), kind: 'DUPLICATE' });
+      await store.saveShipment(shipment(shipped!.id), null);
+      // The page as a list gave it (in whatever order), and the records of exactly those orders.
+      const listed = new Map((await store.listOrdersByUser(userId, 100)).map((o) => [o.id, o]));
+      const orders = [shipped!, plain!, paid!].map((o) => listed.get(o.id)!);
+      const records = await store.findRecordsOfOrders(orders);
+      expect(records.map((r) => r.order.id)).toEqual(orders.map((o) => o.id));
+      for (const r of records) expect(r).toEqual(await store.findOrderRecords(r.order.id));
+      expect(records[0]!.payments).toHaveLength(2);
+      expect(records[0]!.shipment).toMatchObject({ orderId: shipped!.id });
+      expect(records[1]).toMatchObject({ payments: [], refunds: [], shipment: null });
+      expect(await store.findRecordsOfOrders([])).toEqual([]);
+    });
+
     it('seeds the catalog idempotently in its order, prices in integer fen', async () => {
       await store.seedProducts(SEED_PRODUCTS);
       await store.seedProducts(SEED_PRODUCTS);

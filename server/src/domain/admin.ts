@@ -6,7 +6,7 @@ export type AdminStores = OrderStore & PaymentStore & NotificationStore & Shipme
 import { notFound } from './errors';
 import type { NotificationRecord } from './notification';
 import type { Order, OrderStatus, OrderView, PaymentAttempt } from './order';
-import { viewOrder } from './read-orders';
+import { toView, viewOrders } from './read-orders';
 import type { PaymentRecord, Refund } from './refund';
 import type { Shipment } from './shipment';
 
@@ -21,16 +21,12 @@ export interface AdminOrder {
 }
 
 export async function adminOrder(store: AdminStores, id: string): Promise<AdminOrder> {
-  const order = await store.findOrder(id);
-  if (!order) throw notFound('order');
+  const records = await store.findOrderRecords(id);
+  if (!records) throw notFound('order');
+  const { order, payments, refunds, shipment } = records;
   const attempts = await store.listAttempts(order.id);
-  const [view, payments, notifications, refunds, shipment] = await Promise.all([
-    viewOrder(store, order),
-    store.listPayments(order.id),
-    store.listNotificationsFor(attempts.map((a) => a.outTradeNo)),
-    store.listRefunds(order.id),
-    store.findShipment(order.id),
-  ]);
+  const notifications = await store.listNotificationsFor(attempts.map((a) => a.outTradeNo));
+  const view = toView(records);
   return {
     order: { ...view, userId: order.userId, reviewReason: order.reviewReason },
     attempts: attempts.map(({ requestBody: _omitted, ...a }) => a),
@@ -53,7 +49,7 @@ export async function adminListOrders(
 ): Promise<AdminOrderPage> {
   const createdBefore = f.before ? Date.parse(f.before) : undefined;
   const orders: Order[] = await store.listOrders({ status: f.status, refundDue: f.refundDue, createdBefore, limit: f.limit });
-  const views = await Promise.all(orders.map(async (o) => ({ ...(await viewOrder(store, o)), reviewReason: o.reviewReason })));
+  const views = (await viewOrders(store, orders)).map((v, i) => ({ ...v, reviewReason: orders[i]!.reviewReason }));
   const last = orders[orders.length - 1];
   return { orders: views, next: orders.length === f.limit && last ? new Date(last.createdAt).toISOString() : null };
 }

@@ -1,7 +1,7 @@
 // Reading orders back. While an order is pending after a payment attempt, reading it asks the
 // provider (throttled per order), so the result page confirms promptly even when the
 // notification is late.
-import type { OrderRecords, OrderStore, PaymentStore, ShipmentStore } from './ports/store';
+import type { OrderRecords, OrderStore } from './ports/store';
 import type { CheckoutDeps } from './deps';
 import { notFound } from './errors';
 import { toOrderView, type Order, type OrderView } from './order';
@@ -16,16 +16,12 @@ export async function ownOrder(store: OrderStore, user: User, id: string): Promi
 }
 
 /** The order as the API shows it, with its payments and refunds summarized (a shipment only once paid). */
-const toView = ({ order, payments, refunds, shipment }: OrderRecords): OrderView =>
+export const toView = ({ order, payments, refunds, shipment }: OrderRecords): OrderView =>
   toOrderView(order, { payments, refunds, shipment: order.status === 'PAID' ? shipment : null });
 
-export async function viewOrder(store: PaymentStore & ShipmentStore, order: Order): Promise<OrderView> {
-  const [payments, refunds, shipment] = await Promise.all([
-    store.listPayments(order.id),
-    store.listRefunds(order.id),
-    order.status === 'PAID' ? store.findShipment(order.id) : null,
-  ]);
-  return toView({ order, payments, refunds, shipment });
+/** A page of orders as the API shows them: their records read in a constant number of queries. */
+export async function viewOrders(store: OrderStore, orders: readonly Order[]): Promise<OrderView[]> {
+  return (await store.findRecordsOfOrders(orders)).map(toView);
 }
 
 /** The order as stored now (one read), or as `fallback` was if it is gone (and its records with it). */
@@ -66,6 +62,5 @@ async function confirmWithProvider(deps: CheckoutDeps, order: Order): Promise<bo
 }
 
 export async function listOrders(deps: Pick<CheckoutDeps, 'store'>, user: User): Promise<OrderView[]> {
-  const orders = await deps.store.listOrdersByUser(user.id, 50);
-  return Promise.all(orders.map((o) => viewOrder(deps.store, o)));
+  return viewOrders(deps.store, await deps.store.listOrdersByUser(user.id, 50));
 }

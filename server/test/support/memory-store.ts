@@ -176,6 +176,13 @@ export function createMemoryStore(): MemoryStore {
         const o = order(id);
         return o ? copy({ order: o, payments: paymentsOf(id), refunds: refundsOf(id), shipment: shipments.get(id) ?? null }) : null;
       }),
+    findRecordsOfOrders: (orders) =>
+      run(() => {
+        reading();
+        return copy(
+          orders.map((o) => ({ order: o, payments: paymentsOf(o.id), refunds: refundsOf(o.id), shipment: shipments.get(o.id) ?? null })),
+        );
+      }),
     findOrderByIdempotencyKey: (userId, key) =>
       read(() => copy([...orders.values()].find((x) => x.order.userId === userId && x.order.idempotencyKey === key)?.order ?? null)),
     listOrdersByUser: (userId, limit) =>

@@ -13,7 +13,8 @@ import {
   retryPayment,
   withOrderId,
 } from '../../src/domain/payment-attempts';
-import { getOrder, listOrders, ownOrder, viewOrder, viewOrderNow } from '../../src/domain/read-orders';
+import { shipment } from '../store-contract';
+import { getOrder, listOrders, ownOrder, toView, viewOrderNow, viewOrders } from '../../src/domain/read-orders';
 import { lineTotal } from '../../src/domain/money';
 import { fastSystem } from '../support/fakes';
 
@@ -190,6 +191,16 @@ describe('reading orders back', () => {
     await expect(getOrder(sys.checkout, stranger, a.order.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(ownOrder(sys.store, stranger, a.order.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const stored = (await sys.store.findOrder(a.order.id))!;
-    expect(await viewOrder(sys.store, stored)).toEqual(await viewOrderNow(sys.store, stored));
+    expect(await viewOrders(sys.store, [stored])).toEqual([await viewOrderNow(sys.store, stored)]);
+  });
+
+  it("shows a shipment only on a paid order's view", async () => {
+    const sys = await fastSystem();
+    const user = await sys.shopper();
+    const { order: placed } = await createOrder(sys.checkout, user, [MUG], null);
+    const order = (await sys.store.findOrder(placed.id))!;
+    const records = { order, payments: [], refunds: [], shipment: shipment(order.id) };
+    expect(toView(records).shipment).toBeNull();
+    expect(toView({ ...records, order: { ...order, status: 'PAID' } }).shipment).not.toBeNull();
   });
 });

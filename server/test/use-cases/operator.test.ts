@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { adminListOrders, adminOrder } from '../../src/domain/admin';
 import { applyPaymentSucceeded } from '../../src/domain/payment-events';
 import { createOrder } from '../../src/domain/place-order';
+import { listOrders } from '../../src/domain/read-orders';
 import { createRefusalLog, createRefusalSampler } from '../../src/domain/refusals';
 import { createReminderLog } from '../../src/domain/reminders';
 import { fastSystem } from '../support/fakes';
@@ -35,6 +36,39 @@ describe('the operator', () => {
     expect(second.orders).toHaveLength(2);
     expect(second.next).toBeNull();
     expect([...first.orders, ...second.orders].map((o) => o.total)).toEqual([5, 4, 3, 2, 1]);
+  });
+
+  it("reads a page of orders in the same number of store calls whatever the page's size (shopper's and operator's)", async () => {
+    const calls = async (n: number) => {
+      const sys = await fastSystem();
+      const user = await sys.shopper();
+      for (let i = 0; i < n; i++) {
+        const { order } = await createOrder(sys.checkout, user, [{ sku: 'STICKER-PACK', quantity: i + 1 }], null);
+        if (i % 2) await applyPaymentSucceeded(sys.checkout, sys.provider.pay(order.outTradeNo), 'notification');
+      }
+      let count = 0;
+      const store = new Proxy(sys.store, {
+        get(t, p, r) {
+          const v = Reflect.get(t, p, r);
+          if (typeof v !== 'function') return v;
+          return (...a: unknown[]) => {
+            count++;
+            return v.apply(t, a);
+          };
+        },
+      });
+      const shopper = (await listOrders({ store }, user)).length;
+      const forShopper = count;
+      count = 0;
+      const operator = (await adminListOrders(store, { limit: 50 })).orders.length;
+      return { shopper, forShopper, operator, forOperator: count };
+    };
+    const few = await calls(2);
+    const many = await calls(30);
+    expect([few.shopper, many.shopper, few.operator, many.operator]).toEqual([2, 30, 2, 30]);
+    expect(many.forShopper).toBe(few.forShopper);
+    expect(many.forOperator).toBe(few.forOperator);
+    expect(few.forShopper).toBeLessThanOrEqual(2);
   });
 
   it('counts every refused delivery but writes only a sample of each reason per minute', async () => {

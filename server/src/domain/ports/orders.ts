@@ -27,6 +27,23 @@ export interface OrderRecords {
   shipment: Shipment | null;
 }
 
+/** How an adapter assembles `findRecordsOfOrders`' answer from a page's rows, read in one query per kind. */
+export function recordsOfPage(
+  orders: readonly Order[],
+  payments: readonly PaymentRecord[],
+  refunds: readonly Refund[],
+  shipments: readonly Shipment[],
+): OrderRecords[] {
+  const byOrder = new Map(orders.map((o): [string, OrderRecords] => [o.id, { order: o, payments: [], refunds: [], shipment: null }]));
+  for (const p of payments) byOrder.get(p.orderId)?.payments.push(p);
+  for (const r of refunds) byOrder.get(r.orderId)?.refunds.push(r);
+  for (const s of shipments) {
+    const records = byOrder.get(s.orderId);
+    if (records) records.shipment = s;
+  }
+  return orders.map((o) => byOrder.get(o.id)!);
+}
+
 export interface OrderStore {
   /** Atomic: the order, its first attempt and (when given) the lease, all or none. DuplicateKeyError('idempotency_key')
    *  for a (user, key) pair already used, ('out_trade_no') for a reference already used. */
@@ -34,6 +51,9 @@ export interface OrderStore {
   findOrder(id: string): Promise<Order | null>;
   /** The order with its payments, refunds and shipment, in one consistent read (the order as the API shows it). */
   findOrderRecords(id: string): Promise<OrderRecords | null>;
+  /** The records of each of these orders (a page just listed), in their order, with the orders as given: a
+   *  constant number of reads whatever the page's size. */
+  findRecordsOfOrders(orders: readonly Order[]): Promise<OrderRecords[]>;
   findOrderByIdempotencyKey(userId: string, key: string): Promise<Order | null>;
   /** The user's orders, newest first. */
   listOrdersByUser(userId: string, limit: number): Promise<Order[]>;

@@ -56,6 +56,7 @@ export const STORE_METHODS: { readonly [K in keyof StoreMethods]: 'read' | 'writ
   insertOrder: 'write',
   findOrder: 'read',
   findOrderRecords: 'read',
+  findRecordsOfOrders: 'read',
   findOrderByIdempotencyKey: 'read',
   listOrdersByUser: 'read',
   listOrders: 'read',
@@ -111,4 +112,5 @@ export type {
 };
 export type { OrderLease } from './leases';
 export type { OrderRecords, PaidRecords, PaidUpdate } from './orders';
+export { recordsOfPage } from './orders';
 export type { RefundFields } from './payments';

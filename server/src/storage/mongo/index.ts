@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import mongoose, { type ClientSession, type Connection, type Model } from 'mongoose';
 import { StoreUnavailableError } from '../../domain/errors';
-import type { Store } from '../../domain/ports/store';
+import { recordsOfPage, type Store } from '../../domain/ports/store';
 import { rememberConnection } from './connection';
 import {
   rejectedDoc,
@@ -165,6 +165,18 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
               shipment: shipment ? toShipment(shipment) : null,
             }
           : null;
+      }),
+    // A page's records: three queries side by side, one round trip's wait, whatever the page's size.
+    findRecordsOfOrders: (orders) =>
+      guard(async () => {
+        if (orders.length === 0) return [];
+        const ids = orders.map((o) => o.id);
+        const [payments, refunds, shipments] = await Promise.all([
+          many(m.payments.find(q.ofOrders(ids)).sort({ paidAt: 1, _id: 1 }).lean().exec()),
+          many(m.refunds.find(q.ofOrders(ids)).sort(q.OLDEST_FIRST).lean().exec()),
+          many(m.shipments.find(q.shipmentsOfOrders(ids)).lean().exec()),
+        ]);
+        return recordsOfPage(orders, payments.map(toPayment), refunds.map(toRefund), shipments.map(toShipment));
       }),
     findOrderByIdempotencyKey: (userId, key) =>
       guard(

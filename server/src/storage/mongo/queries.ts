@@ -125,6 +125,9 @@ export const paymentRecord = (p: Omit<PaymentRecord, 'refundReserved'>) => {
   return { filter: byId(transactionId), update: { $setOnInsert: { ...rest, refundReserved: 0 } } };
 };
 export const paymentsOfOrder = (orderId: string): Doc => ({ orderId });
+/** The payments (refunds, shipments) of a page of orders: one query each, whatever the page's size. */
+export const ofOrders = (orderIds: readonly string[]): Doc => ({ orderId: t({ $in: [...orderIds] }) });
+export const shipmentsOfOrders = (orderIds: readonly string[]): Doc => ({ _id: t({ $in: [...orderIds] }) });
 /** isRefundDue (domain/refund.ts): a payment of another kind than ORDER, not yet reserved in full. */
 export const refundDue = (): Doc => ({ kind: t({ $ne: 'ORDER' }), $expr: t({ $lt: ['$refundReserved', '$amount'] }) });
 /** The conditional reservation: only while the payment's reserved total stays within its amount. */

@@ -13,7 +13,7 @@ import type { Order, PaymentAttempt } from '../../domain/order';
 import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { Session, User } from '../../domain/user';
 import type { Shipment } from '../../domain/shipment';
-import type { OrderLease, PaidUpdate, Store } from '../../domain/ports/store';
+import { recordsOfPage, type OrderLease, type PaidUpdate, type Store } from '../../domain/ports/store';
 import { createGroupCommit, type Sync } from './group-commit';
 import { ADDED_COLUMNS, DROPPED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
 
@@ -276,6 +276,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     findRefund: db.prepare('SELECT * FROM refunds WHERE out_refund_no = ?'),
     findRefundByKey: db.prepare('SELECT * FROM refunds WHERE order_id = ? AND idempotency_key = ?'),
     listRefunds: db.prepare('SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at, id'),
+    // A page's records: the order ids bound as one JSON array (json_each), whatever their number.
+    paymentsOfOrders: db.prepare(
+      'SELECT * FROM payments WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY paid_at, transaction_id',
+    ),
+    refundsOfOrders: db.prepare('SELECT * FROM refunds WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id'),
     refundsToReconcile: db.prepare("SELECT * FROM refunds WHERE status = 'PROCESSING' AND created_at <= ? ORDER BY created_at, id LIMIT ?"),
     listOrdersAdmin: db.prepare(
       `SELECT * FROM orders o WHERE (@status IS NULL OR o.status = @status)
@@ -385,6 +390,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     update: db.prepare(
       'UPDATE shipments SET status = @status, upload = @upload, version = @version, doc = @doc, updated_at = @updatedAt, claim_until = @claimUntil WHERE order_id = @orderId AND version = @expected',
     ),
+    ofOrders: db.prepare('SELECT doc FROM shipments WHERE order_id IN (SELECT value FROM json_each(?))'),
     toSync: db.prepare(
       `SELECT doc FROM shipments WHERE (upload = 'PENDING' OR (upload = 'ACCEPTED' AND status != 'COMPLETED'))
          AND (claim_until IS NULL OR claim_until <= @now) ORDER BY updated_at, order_id LIMIT @limit`,
@@ -478,6 +484,19 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
           return { order: toOrder(r), payments: paymentsOf(id), refunds: refundsOf(id), shipment: shipmentOf(id) };
         }),
       ),
+    findRecordsOfOrders: (orders) =>
+      read(() => {
+        if (orders.length === 0) return [];
+        const ids = JSON.stringify(orders.map((o) => o.id));
+        return snapshot(() =>
+          recordsOfPage(
+            orders,
+            (q.paymentsOfOrders.all(ids) as Row[]).map(toPayment),
+            (q.refundsOfOrders.all(ids) as Row[]).map(toRefund),
+            (shipmentQ.ofOrders.all(ids) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Shipment),
+          ),
+        );
+      }),
     findOrderByIdempotencyKey: (userId, key) =>
       read(() => {
         const r = q.findOrderByKey.get(userId, key) as Row | undefined;
