@@ -13,6 +13,7 @@ const FAST = [
   'server/test/architecture.test.ts',
   'server/test/crypto.test.ts',
   'server/test/config.test.ts',
+  'server/test/bill-format.test.ts',
 ];
 
 export default defineConfig({

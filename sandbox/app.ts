@@ -3,6 +3,7 @@
 // assembles the parts: state.ts, delivery.ts, code2session.ts, v3-pay.ts, payer.ts.
 import express from 'express';
 import { createDeliveries, type DeliveryRecord } from './delivery';
+import { createBooks } from './books';
 import { code2sessionRoutes } from './code2session';
 import type { SandboxKeys } from './keys';
 import { payerRoutes } from './payer';
@@ -65,13 +66,15 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   app.disable('x-powered-by');
   app.use(code2sessionRoutes(s));
   app.use(shipping.routes);
-  app.use(v3PayRoutes(s, { allowHttpNotifyUrl: opts.allowHttpNotifyUrl, later, deliveries }));
-  if (opts.keys.apiV2Key) app.use(v2Routes(s, { deliveries, tls: false }));
+  const books = createBooks(s);
+  app.use(v3PayRoutes(s, { allowHttpNotifyUrl: opts.allowHttpNotifyUrl, later, deliveries, books }));
+  if (opts.keys.apiV2Key) app.use(books.v2Routes(), v2Routes(s, { deliveries, tls: false }));
   const tlsApp = express();
   tlsApp.disable('x-powered-by');
   if (opts.keys.apiV2Key) tlsApp.use(v2Routes(s, { deliveries, tls: true }));
   app.use('/sandbox', payerRoutes(s, deliveries));
   app.use('/sandbox', shipping.controlRoutes); // after the payer router: its loopback guard runs first
+  app.use('/sandbox', books.controlRoutes);
   app.get('/', (_req, res) =>
     res
       .type('text/plain')
@@ -80,11 +83,13 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
           '/sns/jscode2session',
           '/v3/pay/transactions/*',
           '/v3/refund/domestic/refunds',
-          '/pay/{unifiedorder,orderquery,closeorder,refundquery}',
+          '/v3/bill/{tradebill,fundflowbill}',
+          '/v3/billdownload/file',
+          '/pay/{unifiedorder,orderquery,closeorder,refundquery,downloadbill}',
           '/cgi-bin/{token,stable_token}',
           '/wxa/sec/order/{upload_shipping_info,get_order,notify_confirm_receive,set_msg_jump_path,is_trade_managed}',
           '/cgi-bin/express/delivery/open_msg/get_delivery_list',
-          '/sandbox/{login,pay,prepay/:id,controls,deliveries,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}',
+          '/sandbox/{login,pay,prepay/:id,controls,deliveries,books,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}',
         ].join(', ')}\n`,
       ),
   );
@@ -105,6 +110,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       if (o?.state !== 'SUCCESS') throw new Error(`order ${no} is not paid`);
       const transactionId = newTransactionId(s);
       s.transactions.set(transactionId, no);
+      s.ledger.push({ transactionId, outTradeNo: no, at: s.now() });
       deliveries.schedule(o, transactionId);
       return transactionId;
     },

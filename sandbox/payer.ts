@@ -44,6 +44,9 @@ const controlsSchema = z
     refundOutcome: z.enum(['success', 'abnormal', 'closed']),
     refundDelayMs: z.number().int().min(0).max(600_000),
     dropRefundNotifications: z.union([z.boolean(), z.number().int().min(0)]),
+    billsReadyNow: z.boolean(),
+    billFeeRate: z.number().min(0).max(0.1),
+    billUrlTtlMs: z.number().int().min(1).max(3_600_000),
   })
   .partial();
 

@@ -30,6 +30,12 @@ export interface SandboxControls {
   refundDelayMs: number;
   /** Refunds from now on whose notifications are never delivered (a count; Infinity, or `true` over HTTP, for all). */
   dropRefundNotifications: number;
+  /** Serve a day's bill at once, today's included, instead of from 10:00 the next day (sandbox time). */
+  billsReadyNow: boolean;
+  /** The fee rate the books charge (0.006 is 0.60%); each row's fee is rounded half up to the fen. */
+  billFeeRate: number;
+  /** How long a bill's download_url lives (ms); WeChat's pages say 30 s or 5 min. */
+  billUrlTtlMs: number;
 }
 
 export const DEFAULT_CONTROLS: SandboxControls = {
@@ -45,6 +51,9 @@ export const DEFAULT_CONTROLS: SandboxControls = {
   refundOutcome: 'success',
   refundDelayMs: 50,
   dropRefundNotifications: 0,
+  billsReadyNow: false,
+  billFeeRate: 0.006,
+  billUrlTtlMs: 30_000,
 };
 
 export type RefundState = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
@@ -119,6 +128,14 @@ export interface SandboxState {
   prepays: Map<string, { outTradeNo: string; expiresAt: number }>;
   transactions: Map<string, string>;
   refunds: Map<string, SandboxRefund>;
+  /** Every successful transaction, in the order it happened: what the trade bill lists. */
+  ledger: LedgerEntry[];
+}
+
+export interface LedgerEntry {
+  transactionId: string;
+  outTradeNo: string;
+  at: number;
 }
 
 export function createState(o: {
@@ -147,6 +164,7 @@ export function createState(o: {
     prepays: new Map(),
     transactions: new Map(),
     refunds: new Map(),
+    ledger: [],
   };
 }
 
@@ -187,6 +205,7 @@ export function markPaid(s: SandboxState, o: SandboxOrder): void {
   o.transactionId = newTransactionId(s);
   o.successTime = beijingTime(s.now());
   s.transactions.set(o.transactionId, o.body.out_trade_no);
+  s.ledger.push({ transactionId: o.transactionId, outTradeNo: o.body.out_trade_no, at: s.now() });
 }
 
 /** The Transaction object of §8.4, as queries answer and notifications carry it. */

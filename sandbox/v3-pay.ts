@@ -8,6 +8,7 @@ import { beijingCompact } from '../server/src/wechatpay/time';
 import type { Deliveries } from './delivery';
 import { canonicalJson, current, transactionOf, type JsapiBody, type SandboxState } from './state';
 import { refundRoutes } from './v3-refunds';
+import type { Books } from './books';
 import { v3Answers } from './v3-answers';
 
 const ALLOWED_OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
@@ -21,6 +22,7 @@ export interface V3Options {
   /** Hangs for this long (ms) before answering, honouring stop(). */
   later(ms: number): Promise<void>;
   deliveries: Deliveries;
+  books: Books;
 }
 
 export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
@@ -35,6 +37,8 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
     [/^\/v3\/pay\/transactions\/(out-trade-no|id)\/[^/]+$/, 'GET'],
     [/^\/v3\/refund\/domestic\/refunds$/, 'POST'],
     [/^\/v3\/refund\/domestic\/refunds\/[^/]+$/, 'GET'],
+    [/^\/v3\/bill\/(tradebill|fundflowbill)$/, 'GET'],
+    [/^\/v3\/billdownload\/file$/, 'GET'],
   ];
   r.use('/v3', (req, res, next) => {
     const path = req.originalUrl.split('?')[0]!;
@@ -177,6 +181,7 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
   });
 
   r.use(refundRoutes(s, { answers: { sendSigned, v3Error }, deliveries: o.deliveries }));
+  r.use(o.books.v3Routes({ sendSigned, v3Error }));
 
   r.all(/^\/v3\//, (req, res) => v3Error(req, res, 404, 'RESOURCE_NOT_EXISTS', '请求的资源不存在'));
   return r;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { AuthDeps } from './domain/auth';
 import type { CheckoutDeps } from './domain/deps';
 import { AppError } from './domain/errors';
-import { adminRoutes } from './http/admin';
+import { type AdminBooks, adminRoutes } from './http/admin';
 import { ADMIN_FAILURES_PER_MINUTE, createAdminGuard } from './http/admin-guard';
 import { authRoutes } from './http/auth';
 import { errorMiddleware } from './http/errors';
@@ -56,6 +56,8 @@ export interface AppDeps {
   refusedNotifications(): Record<string, number>;
   /** Shipping: the operator ships, the shopper confirms receipt, WeChat pushes back. */
   fulfilment: FulfilmentDeps;
+  /** The daily books: admin routes and the ops page. */
+  books: AdminBooks;
   /** The message-push configuration (Token, EncodingAESKey, appid); null turns /api/wechat/messages off (404). */
   messages: { token: string; aesKey: string; appid: string } | null;
   /** Message pushes: the store that remembers each push's (timestamp, nonce), and the sampler of refusals. */
@@ -107,7 +109,7 @@ export function buildApp(deps: AppDeps): express.Express {
   app.use('/api/auth', authRoutes(deps.auth, deps.limits, deps.limiter));
   app.use('/api/products', productRoutes(deps.checkout));
   orderRoutes(app, '/api/orders', deps.checkout, deps.auth, deps.limits, deps.limiter, deps.fulfilment);
-  app.use('/api/admin', adminRoutes(deps.checkout, guard, deps.stats, deps.fulfilment));
+  app.use('/api/admin', adminRoutes(deps.checkout, guard, deps.stats, deps.fulfilment, deps.books));
   app.use('/api', openApiRoutes());
   app.use('/api', (req) => {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);

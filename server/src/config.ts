@@ -41,6 +41,13 @@ export const ENV_SCHEMA = z.object({
   /** 0 turns the background job off (then run `npm run reconcile` from cron). */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
   RECONCILE_MIN_AGE_SECONDS: z.coerce.number().min(0).default(60),
+  /** When the daily books run, Beijing time (WeChat's bill for a day is ready from about 10:00 the next day). */
+  BOOKS_AT: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour, Beijing time')
+    .default('10:30'),
+  /** How many past days the daily books look back for a day not yet reconciled; 0 turns them off. */
+  BOOKS_LOOKBACK_DAYS: z.coerce.number().int().min(0).max(90).default(7),
   WECHATPAY_TIMEOUT_MS: positiveInt.default(10_000),
   SERVE_CLIENT: z.enum(['auto', 'off']).default('auto'),
   /** Per-minute limits: login per client address; placing orders, Retry and order reads per shopper. */
@@ -181,6 +188,8 @@ export interface Config {
   orderQueryThrottleMs: number;
   reconcileIntervalMs: number;
   reconcileMinAgeMs: number;
+  /** The daily books: minutes after midnight (Beijing) they run, and how many days back they look (0: off). */
+  books: { atMinutes: number; lookbackDays: number };
   wechatPayTimeoutMs: number;
   serveClient: boolean;
   limits: { loginPerMinute: number; ordersPerMinute: number; retriesPerMinute: number; readsPerMinute: number };
@@ -383,6 +392,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orderQueryThrottleMs: e.ORDER_QUERY_THROTTLE_MS,
     reconcileIntervalMs: Math.round(e.RECONCILE_INTERVAL_SECONDS * 1000),
     reconcileMinAgeMs: Math.round(e.RECONCILE_MIN_AGE_SECONDS * 1000),
+    books: {
+      atMinutes: Number(e.BOOKS_AT.slice(0, 2)) * 60 + Number(e.BOOKS_AT.slice(3)),
+      lookbackDays: e.BOOKS_LOOKBACK_DAYS,
+    },
     wechatPayTimeoutMs: e.WECHATPAY_TIMEOUT_MS,
     serveClient: e.SERVE_CLIENT === 'auto',
     limits: {

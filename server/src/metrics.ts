@@ -3,6 +3,7 @@
 // latency, and Node's own process metrics. One registry per server, so tests can run several.
 // The counting is done at the seams (HTTP, the store port, the payment port): the domain knows nothing
 // of it, and a transition is counted only when the store's conditional write says it happened.
+import type { BookDay } from './domain/book-day';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import client from 'prom-client';
 import type { PushMetric } from './http/messages';
@@ -25,13 +26,15 @@ export interface Metrics {
   /** The payment provider, each call timed and its failures counted by code. */
   provider(provider: PaymentProvider): PaymentProvider;
   reconciled(report: ReconcileReport): void;
+  /** A day of the books reconciled: its status, and its discrepancies by kind. */
+  booksReconciled(day: BookDay): void;
   /** A wrong admin token (`failure`) or an address answered 429 for too many (`limited`). */
   adminAuth(kind: AdminAuthKind, outcome: 'failure' | 'limited'): void;
 }
 
 /** Store methods that write, from the ports' own table: each is timed until its write is durable. */
 const WRITES = new Set(Object.entries(STORE_METHODS).flatMap(([name, kind]) => (kind === 'write' ? [name] : [])));
-const PROVIDER_CALLS = new Set(['prepare', 'sheetParams', 'query', 'close', 'refund', 'queryRefund']);
+const PROVIDER_CALLS = new Set(['prepare', 'sheetParams', 'query', 'close', 'refund', 'queryRefund', 'dayBill']);
 
 type AsyncFn = (...a: unknown[]) => Promise<unknown>;
 
@@ -74,6 +77,18 @@ export function createMetrics(): Metrics {
     help: 'HTTP requests by method, route pattern and status (static files excluded)',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const booksDays = new client.Counter({
+    name: 'books_days_reconciled_total',
+    help: "Days reconciled against WeChat Pay's bill, by the day's status (BALANCED, REPAIRED, DISCREPANCIES)",
+    labelNames: ['status'] as const,
+    registers,
+  });
+  const booksDiscrepancies = new client.Counter({
+    name: 'books_discrepancies_total',
+    help: "Discrepancies found between our records and WeChat Pay's bill, by kind and whether our own repair settled them",
+    labelNames: ['kind', 'repaired'] as const,
     registers,
   });
   const notifications = new client.Counter({
@@ -229,6 +244,10 @@ export function createMetrics(): Metrics {
     },
     adminAuth(kind, outcome) {
       (outcome === 'failure' ? adminFailures : adminLimited).inc({ kind });
+    },
+    booksReconciled(day) {
+      booksDays.inc({ status: day.status });
+      for (const d of day.discrepancies) booksDiscrepancies.inc({ kind: d.kind, repaired: String(d.repaired) });
     },
     reconciled(report) {
       rounds.inc();

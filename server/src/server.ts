@@ -10,6 +10,7 @@ import type { Config } from './config';
 import { purgeExpiredSessions } from './domain/auth';
 import { purgeOpsSessions, type OpsSessionDeps } from './domain/ops-sign-in';
 import { startReconciler, type ReconcileReport } from './domain/reconcile';
+import { startBooks } from './domain/books';
 import type { PaymentProvider } from './domain/ports/payment-provider';
 import type { Store } from './domain/ports/store';
 
@@ -59,6 +60,9 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   try {
     const { providers, store, metrics } = w;
     const reconciler = startReconciler(w.reconcile, config.reconcileIntervalMs, metrics.reconciled);
+    const books = startBooks(w.books, config.books, (o) => {
+      if (o.state === 'RECONCILED') metrics.booksReconciled(o.day);
+    });
     // WeChat's shipping messages open the shop's order page; failing here only costs the default page.
     void providers.shipping
       .setJumpPath(config.shipping.jumpPath)
@@ -103,6 +107,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       reconcileNow: () => reconciler.runNow(),
       refusedNotifications: () => refusals.counts(),
       fulfilment: w.fulfilment,
+      books: { deps: w.books, onDay: (day) => metrics.booksReconciled(day) },
       reminders: createReminderLog(),
       pushes: { replays: store, refusals: w.pushRefusals },
       messages:
@@ -116,6 +121,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       port = await listen(httpServer, config.port, config.host);
     } catch (err) {
       await reconciler.stop();
+      await books.stop();
       throw err;
     }
     return {
@@ -128,6 +134,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       async close() {
         clearInterval(purgeTimer);
         await reconciler.stop();
+        await books.stop();
         await closeHttpServer(httpServer);
         await w.close();
       },

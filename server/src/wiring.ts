@@ -23,6 +23,7 @@ import type { ShippingProvider } from './domain/ports/shipping-provider';
 import type { Store } from './domain/ports/store';
 import type { NotifyDeps } from './domain/receive-notification';
 import type { ReconcileDeps } from './domain/reconcile';
+import type { BooksDeps } from './domain/books';
 import { createRefusalLog, createRefusalSampler, type RefusalSampler } from './domain/refusals';
 import { wechatLogin } from './identity/wechat-login';
 import { createMetrics, type Metrics } from './metrics';
@@ -178,6 +179,8 @@ export interface Wiring {
   auth: AuthDeps;
   fulfilment: FulfilmentDeps;
   reconcile: ReconcileDeps;
+  /** The daily books against WeChat Pay's bill. */
+  books: BooksDeps;
   /** Closes what the wiring opened (the store, unless it was given). */
   close(): Promise<void>;
 }
@@ -243,6 +246,7 @@ export async function wire(config: Config, opts: WiringOptions): Promise<Wiring>
     },
     fulfilment,
     reconcile: { ...checkout, minAgeMs: config.reconcileMinAgeMs, leaseMs: checkout.leaseMs, fulfilment },
+    books: { store, provider: checkout.provider, now, logger },
     close: async () => {
       if (!opts.store) await opened.close();
     },

@@ -17,6 +17,7 @@ import { outcomesReplacedBy, type NotificationRecord } from '../src/domain/notif
 import { isRefundToReconcile, type Refund, type RefundStatus } from '../src/domain/refund';
 import { needsShipmentSync, type Shipment, type ShipmentStatus, type UploadState } from '../src/domain/shipment';
 import { STORE_METHODS, type Store } from '../src/domain/ports/store';
+import type { BookDay } from '../src/domain/book-day';
 
 import { makeOrder, uniq } from './orders-fixture';
 
@@ -826,6 +827,67 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
         expect((await store.findAttempt(attempt.outTradeNo))?.prepayId).toBeNull();
         expect(await store.claimOrder(order.id, 'other', 9500, 1000)).toBe(false); // still held
       });
+    });
+
+    it("keeps a day's books whole, replaced by a re-run, and lists a day's payments and refunds page by page", async () => {
+      const day = (date: string, status: BookDay['status'], lines: number): BookDay => ({
+        date,
+        status,
+        reconciledAt: 1,
+        noBill: false,
+        lines,
+        matched: lines,
+        totals: { wechat: { payments: 100, refunds: 0, fees: 1, net: 99 }, ours: { payments: 100, refunds: 0 } },
+        discrepancies: status === 'BALANCED' ? [] : [{ kind: 'MISSING_AT_WECHAT', outTradeNo: 'A1', ours: 100, repaired: false }],
+      });
+      const year = 2100 + Math.floor(Math.random() * 800); // a range of dates no other test uses
+      await store.saveBookDay(day(`${year}-01-02`, 'DISCREPANCIES', 3));
+      await store.saveBookDay(day(`${year}-01-01`, 'BALANCED', 1));
+      await store.saveBookDay(day(`${year}-01-05`, 'BALANCED', 1));
+      await store.saveBookDay(day(`${year}-01-02`, 'BALANCED', 4)); // the re-run replaces the day
+      expect(await store.findBookDay(`${year}-01-02`)).toEqual(day(`${year}-01-02`, 'BALANCED', 4));
+      expect(await store.findBookDay(`${year}-01-03`)).toBeNull();
+      expect((await store.listBookDays(`${year}-01-01`, `${year}-01-02`)).map((d) => d.date)).toEqual([`${year}-01-02`, `${year}-01-01`]);
+
+      const { order, attempt } = makeOrder(userId);
+      await store.insertOrder(order, attempt);
+      const base = 7_000_000_000_000 + Math.floor(Math.random() * 1e9) * 1000; // a time range of its own
+      const payments = [0, 10, 20, 30, 40].map((t, i) => ({
+        transactionId: `42${uniq()}${i}`,
+        orderId: order.id,
+        outTradeNo: order.outTradeNo,
+        amount: 1000 + i,
+        kind: 'DUPLICATE' as const,
+        paidAt: base + t,
+      }));
+      for (const p of payments) await store.recordPayment(p);
+      const inDay = payments.filter((p) => p.paidAt < base + 40).sort((a, b) => (a.transactionId < b.transactionId ? -1 : 1));
+      const first = await store.listPaymentsPaidBetween(base, base + 40, null, 3);
+      expect(first.map((p) => p.transactionId)).toEqual(inDay.slice(0, 3).map((p) => p.transactionId));
+      const rest = await store.listPaymentsPaidBetween(base, base + 40, first[2]!.transactionId, 3);
+      expect(rest.map((p) => p.transactionId)).toEqual(inDay.slice(3).map((p) => p.transactionId));
+      const refunds = [5, 15, 45].map(
+        (t, i): Refund => ({
+          id: `rf_${uniq()}`,
+          orderId: order.id,
+          transactionId: payments[i]!.transactionId,
+          outTradeNo: order.outTradeNo,
+          outRefundNo: `RF${uniq()}${i}`,
+          amount: 10,
+          reason: null,
+          status: 'PROCESSING',
+          providerRefundId: null,
+          idempotencyKey: null,
+          failure: null,
+          createdAt: base + t,
+          updatedAt: base + t,
+          settledAt: null,
+        }),
+      );
+      for (const r of refunds) expect(await store.insertRefund(r)).toBe(true);
+      const listed = await store.listRefundsCreatedBetween(base, base + 40, null, 10);
+      expect(listed).toEqual(refunds.slice(0, 2).sort((a, b) => (a.outRefundNo < b.outRefundNo ? -1 : 1)));
+      expect(await store.listRefundsCreatedBetween(base, base + 40, listed[1]!.outRefundNo, 10)).toEqual([]);
     });
 
     it('has been called on every method of the ports (this test runs last)', () => {

@@ -3,6 +3,8 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { adminListOrders, adminOrder } from '../domain/admin';
+import type { BookDay } from '../domain/book-day';
+import { type BooksDeps, findBookDay, listBookDays, reconcileDayNow } from '../domain/books';
 import { shipOrder, type FulfilmentDeps } from '../domain/fulfilment';
 import type { CheckoutDeps } from '../domain/deps';
 import { AppError } from '../domain/errors';
@@ -37,14 +39,38 @@ export const shipmentBody = z.strictObject({
   allDelivered: z.boolean().optional(),
 });
 
+const bookDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
+export const booksQuery = z.strictObject({ from: bookDate.optional(), to: bookDate.optional() });
+
+export interface AdminBooks {
+  deps: BooksDeps;
+  /** Called with each day reconciled from here (metrics). */
+  onDay(day: BookDay): void;
+}
+
 export function adminRoutes(
   deps: CheckoutDeps,
   guard: AdminGuard,
   stats: () => Record<string, unknown>,
   fulfilment: FulfilmentDeps,
+  books: AdminBooks,
 ): Router {
   const r = express.Router();
   r.use(guard.bearer);
+
+  // The daily books: a day reconciled against WeChat Pay's bill (dates are Beijing days).
+  r.get('/books', async (req, res) => {
+    const q = parse(booksQuery, req.query, 'query');
+    res.json(await listBookDays(books.deps.store, books.deps.now(), q.from, q.to));
+  });
+  r.get('/books/:date', async (req, res) => {
+    res.json(await findBookDay(books.deps.store, parse(bookDate, req.params.date, 'date')));
+  });
+  r.post('/books/:date', async (req, res) => {
+    const day = await reconcileDayNow(books.deps, parse(bookDate, req.params.date, 'date'));
+    books.onDay(day);
+    res.status(201).json(day);
+  });
 
   /** This process's counters: the store's commits and the writes they held, refused notifications by reason. */
   r.get('/stats', (_req, res) => {

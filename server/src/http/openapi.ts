@@ -5,7 +5,8 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { MESSAGES_PATH, NOTIFY_PATH } from '../config';
-import { adminOrdersQuery, refundBody, shipmentBody } from './admin';
+import { adminOrdersQuery, booksQuery, refundBody, shipmentBody } from './admin';
+import { DISCREPANCY_KINDS } from '../domain/book-day';
 import {
   checkoutResponseSchema,
   createOrderBody,
@@ -51,6 +52,37 @@ const keyHeader = {
       .meta({ description: 'The same key and body return the first answer (Idempotent-Replayed: true); another body is refused' }),
   }),
 };
+
+const datePath = { path: z.object({ date: z.string().meta({ description: 'A Beijing day, YYYY-MM-DD', example: '2026-12-01' }) }) };
+const fen = z.number().int();
+const discrepancySchema = z
+  .object({
+    kind: z.enum(DISCREPANCY_KINDS),
+    outTradeNo: z.string().optional(),
+    outRefundNo: z.string().optional(),
+    transactionId: z.string().optional(),
+    ours: z.union([fen, z.string()]).optional().meta({ description: 'Our amount in fen, or our refund status' }),
+    wechat: z.union([fen, z.string()]).optional().meta({ description: "WeChat Pay's amount in fen, or its refund status" }),
+    repaired: z.boolean().meta({ description: 'Settled by our own repair (the payment applied, the refund brought up to date)' }),
+    detail: z.string().optional(),
+  })
+  .meta({ id: 'Discrepancy' });
+const bookDaySchema = z
+  .object({
+    date: z.string(),
+    status: z.enum(['BALANCED', 'REPAIRED', 'DISCREPANCIES']),
+    reconciledAt: z.number().int(),
+    noBill: z.boolean().meta({ description: 'WeChat Pay had no bill for the day (no trade); our side was still checked' }),
+    lines: z.number().int(),
+    matched: z.number().int(),
+    totals: z.object({
+      wechat: z.object({ payments: fen, refunds: fen, fees: fen, net: fen }),
+      ours: z.object({ payments: fen, refunds: fen }),
+    }),
+    discrepancies: z.array(discrepancySchema),
+  })
+  .meta({ id: 'BookDay', description: "A day reconciled against WeChat Pay's trade bill; amounts in fen" });
+const bookDaysSchema = z.object({ from: z.string(), to: z.string(), days: z.array(bookDaySchema) }).meta({ id: 'BookDays' });
 
 const recordSchema = (id: string, description: string) => z.looseObject({}).meta({ id, description });
 const shipmentSchema = z
@@ -415,6 +447,51 @@ export function openApiDocument() {
               400: 'VALIDATION_FAILED naming the field (carrier not in the delivery list, missing tracking number, SF without SHOP_CONTACT_PHONE)',
               ...ADMIN,
               409: 'ORDER_NOT_PAID, ORDER_REFUNDED, RESHIP_USED, SHIPMENT_LOCKED (receipt confirmed) or SHIPMENT_CHANGED',
+              ...COMMON,
+            }),
+          },
+        }),
+      },
+      '/api/admin/books': {
+        get: op({
+          summary: "The daily books: days reconciled against WeChat Pay's bill, newest first (default: the last 30 days)",
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: { query: booksQuery },
+          responses: {
+            200: { description: 'The days in the range that were reconciled', content: json(bookDaysSchema) },
+            ...errors({ 400: 'VALIDATION_FAILED: a malformed date, from after to, or more than 92 days', ...ADMIN, ...COMMON }),
+          },
+        }),
+      },
+      '/api/admin/books/{date}': {
+        get: op({
+          summary: "One day's books: totals from both sides and each discrepancy",
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: datePath,
+          responses: {
+            200: { description: "The day's stored result", content: json(bookDaySchema) },
+            ...errors({
+              400: 'VALIDATION_FAILED',
+              ...ADMIN,
+              404: 'NOT_FOUND: the day was never reconciled (or no ADMIN_TOKEN)',
+              ...COMMON,
+            }),
+          },
+        }),
+        post: op({
+          summary: "Reconcile a day now against WeChat Pay's bill (replaces the day's stored result)",
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: datePath,
+          responses: {
+            201: { description: "The day's result, stored", content: json(bookDaySchema) },
+            ...errors({
+              400: 'VALIDATION_FAILED: a malformed date, or a day that has not begun',
+              ...ADMIN,
+              409: "BILL_NOT_READY: WeChat Pay is still writing the day's bill (from about 10:00 the next day, Beijing time)",
+              502: 'WECHATPAY_UNREACHABLE: the bill could not be fetched or failed its integrity check; nothing was stored',
               ...COMMON,
             }),
           },

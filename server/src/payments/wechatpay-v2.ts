@@ -20,6 +20,7 @@ import {
   type RefundReport,
 } from '../domain/ports/payment-provider';
 import { mapped, newReference, newRefundReference, toProviderError } from './wechatpay-common';
+import { readyBill } from './bill-stream';
 
 export interface WechatPayV2Options extends Omit<V2ClientOptions, 'timeoutMs'> {
   notifyUrl: string;
@@ -235,6 +236,18 @@ export function createWechatPayV2Provider(o: WechatPayV2Options): PaymentProvide
       contentType: 'text/xml',
       body: v2NotificationAnswer(accepted, message),
     }),
+
+    async dayBill(date) {
+      try {
+        const body = await client.downloadBill(date.replaceAll('-', ''));
+        // v2's file carries no hash: the summary row checked against the lines is the integrity check.
+        return readyBill(body, { gzip: true, sha1: null });
+      } catch (err) {
+        if (err instanceof WechatPayError && err.code === 'NO_BILL_EXIST') return { state: 'NONE' };
+        if (err instanceof WechatPayError && err.code === 'BILL_CREATING') return { state: 'NOT_READY', detail: err.message };
+        throw toProviderError(err);
+      }
+    },
 
     parseNotification({ body }) {
       let fields: Record<string, string>;

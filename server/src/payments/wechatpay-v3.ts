@@ -1,7 +1,9 @@
 // The payment-provider port over WeChat Pay API v3: JSON bodies, RSA signatures, AES-GCM
 // notifications. Maps WeChat's vocabulary (trade_state, error codes) to the shop's.
 import type { Clock } from '../clock';
-import { createWechatPayClient, type JsapiOrder, type WechatPayClient } from '../wechatpay/client';
+import { type BillLink, createWechatPayClient, type JsapiOrder, type WechatPayClient } from '../wechatpay/client';
+import { WechatPayError } from '../wechatpay/errors';
+import { readyBill } from './bill-stream';
 import { signRequestPayment, type Merchant } from '../wechatpay/merchant';
 import { NotificationRejected, parseNotification } from '../wechatpay/notification';
 import { refundStatusOf, type RefundOrder, type WechatRefund } from '../wechatpay/refund';
@@ -16,7 +18,7 @@ import {
   type ProviderRefundStatus,
   type RefundReport,
 } from '../domain/ports/payment-provider';
-import { mapped, newReference, newRefundReference } from './wechatpay-common';
+import { mapped, newReference, newRefundReference, toProviderError } from './wechatpay-common';
 
 const REFUND_STATUSES: readonly ProviderRefundStatus[] = ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'];
 
@@ -117,6 +119,19 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
     async queryRefund(outRefundNo) {
       const r = await mapped(client.queryRefund(outRefundNo));
       return r ? refundReport(r) : null;
+    },
+
+    async dayBill(date) {
+      let link: BillLink;
+      try {
+        link = await client.tradeBill(date);
+      } catch (err) {
+        if (err instanceof WechatPayError && err.code === 'NO_STATEMENT_EXIST') return { state: 'NONE' };
+        if (err instanceof WechatPayError && err.code === 'STATEMENT_CREATING') return { state: 'NOT_READY', detail: err.message };
+        throw toProviderError(err);
+      }
+      const body = await mapped(client.downloadBill(link.downloadUrl));
+      return readyBill(body, { gzip: true, sha1: link.hashValue });
     },
 
     answerNotification: ({ accepted, status, message }) =>

@@ -36,3 +36,35 @@ export async function httpCall(
     text,
   };
 }
+
+export interface HttpStreamAnswer {
+  status: number;
+  header(name: string): string | null;
+  /** The body as it arrives; read it to the end or destroy it. */
+  body: AsyncIterable<Buffer> & { destroy(err?: Error): void };
+}
+
+/** One call whose answer is read as a stream (a bill of a few hundred thousand lines is never held whole). The
+ *  timeout bounds the headers; `idleMs` then bounds each wait for more bytes. */
+export async function httpStream(
+  url: URL | string,
+  o: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number; idleMs?: number },
+): Promise<HttpStreamAnswer> {
+  const res = await request(url, {
+    method: o.method,
+    headers: o.headers,
+    body: o.body,
+    dispatcher: agent,
+    headersTimeout: o.timeoutMs,
+    bodyTimeout: o.idleMs ?? o.timeoutMs,
+  });
+  const headers = res.headers;
+  return {
+    status: res.statusCode,
+    header: (name) => {
+      const v = headers[name];
+      return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
+    },
+    body: res.body as unknown as HttpStreamAnswer['body'],
+  };
+}

@@ -1,6 +1,6 @@
 // WeChat Pay API v3 client: signed requests, verified responses, validated answers. Failures are
 // WechatPayError; the library knows no orders.
-import { httpCall, type HttpAnswer } from '../wechat/http';
+import { httpCall, httpStream, type HttpAnswer, type HttpStreamAnswer } from '../wechat/http';
 import { checkSignedMessage } from './signed-message';
 import { WechatPayError } from './errors';
 import { authorize, type Merchant } from './merchant';
@@ -32,6 +32,16 @@ export interface WechatPayClient {
   refund(order: RefundOrder): Promise<WechatRefund>;
   /** null when WeChat Pay does not know the out_refund_no. */
   queryRefund(outRefundNo: string): Promise<WechatRefund | null>;
+  /** GET /v3/bill/tradebill (ALL, gzip): where to download the day's bill and its SHA-1. */
+  tradeBill(date: string): Promise<BillLink>;
+  /** GET download_url, signed; the answer is not (WeChat does not sign files): its body as a stream. */
+  downloadBill(url: string): Promise<HttpStreamAnswer['body']>;
+}
+
+export interface BillLink {
+  downloadUrl: string;
+  hashType: string;
+  hashValue: string;
 }
 
 export interface WechatPayClientOptions {
@@ -148,6 +158,54 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
         if (err instanceof WechatPayError && err.httpStatus === 404 && err.isNotFound) return null;
         throw err;
       }
+    },
+    async tradeBill(date) {
+      const { text } = await call('GET', `/v3/bill/tradebill?bill_date=${encodeURIComponent(date)}&bill_type=ALL&tar_type=GZIP`, '');
+      const b = json(text) as { download_url?: unknown; hash_type?: unknown; hash_value?: unknown } | null;
+      if (typeof b?.download_url !== 'string' || typeof b.hash_value !== 'string' || b.hash_type !== 'SHA1')
+        throw new WechatPayError(
+          'UNTRUSTED',
+          'MALFORMED_ANSWER',
+          'WeChat Pay answered a bill request without a download_url and SHA1 hash',
+        );
+      return { downloadUrl: b.download_url, hashType: b.hash_type, hashValue: b.hash_value };
+    },
+    async downloadBill(url) {
+      const target = new URL(url);
+      // The link is opaque and signed over its path and query; it must lead to the API we were configured with.
+      if (target.origin !== new URL(opts.baseUrl).origin)
+        throw new WechatPayError(
+          'UNTRUSTED',
+          'MALFORMED_ANSWER',
+          `the bill's download_url leads to ${target.origin}, not WeChat Pay's API`,
+        );
+      const pathWithQuery = target.pathname + target.search;
+      let res: HttpStreamAnswer;
+      try {
+        res = await httpStream(target, {
+          method: 'GET',
+          headers: {
+            Authorization: await authorize(merchant, 'GET', pathWithQuery, '', opts.now()),
+            Accept: '*/*',
+            'User-Agent': 'wechat-pay-checkout/0.1 (node)',
+          },
+          timeoutMs,
+        });
+      } catch (err) {
+        throw new WechatPayError('NETWORK', 'NETWORK', `WeChat Pay could not be reached (${(err as Error).name})`);
+      }
+      if (res.status !== 200) {
+        let text = '';
+        for await (const chunk of res.body) if (text.length < 4096) text += chunk.toString('utf8');
+        let code = 'UNKNOWN';
+        try {
+          code = (JSON.parse(text) as { code?: string }).code ?? code;
+        } catch {
+          // an nginx page: keep UNKNOWN
+        }
+        throw new WechatPayError('API', code, `the bill download answered ${res.status} ${code}`, res.status, res.header('request-id'));
+      }
+      return res.body;
     },
     async close(outTradeNo) {
       await call(

@@ -8,6 +8,7 @@ import type { FulfilmentDeps } from '../../src/domain/fulfilment';
 import { IdentityProviderError, type IdentityProvider } from '../../src/domain/ports/identity-provider';
 import type { LogFields, Logger } from '../../src/domain/ports/logger';
 import {
+  type BillEntry,
   type IncomingNotification,
   type NotificationParse,
   type PaymentFailure,
@@ -28,6 +29,7 @@ import {
   type WechatFulfilment,
 } from '../../src/domain/ports/shipping-provider';
 import { createRefusalLog } from '../../src/domain/refusals';
+import { beijingDate } from '../../src/domain/book-day';
 import type { User } from '../../src/domain/user';
 import { createMemoryStore, type MemoryStore } from './memory-store';
 
@@ -93,6 +95,8 @@ export interface FakePaymentProvider extends PaymentProvider {
   failNext(call: ProviderCall, failure: PaymentFailure, times?: number): void;
   /** How refunds end when they are asked for: at once, or left PROCESSING. */
   refundsEnd: ProviderRefundStatus;
+  /** A day's bill as the test wants it; absent, built from the trades paid that day and every refund. */
+  bills: Map<string, BillEntry[] | 'NONE' | 'NOT_READY'>;
 }
 
 const SECRET = 'fake-provider-signing-secret';
@@ -128,6 +132,50 @@ export function fakePaymentProvider(
     refunds,
     calls,
     refundsEnd: 'SUCCESS',
+    bills: new Map(),
+    async dayBill(date) {
+      const set = provider.bills.get(date);
+      if (set === 'NONE') return { state: 'NONE' };
+      if (set === 'NOT_READY') return { state: 'NOT_READY', detail: 'fake: not generated yet' };
+      const entries: BillEntry[] = set ?? [
+        ...[...trades]
+          .filter(([, t]) => t.state === 'SUCCESS' && beijingDate(t.paidAt!) === date)
+          .map(
+            ([reference, t]): BillEntry => ({
+              kind: 'PAYMENT',
+              reference,
+              transactionId: t.transactionId!,
+              amount: t.terms.amount,
+              fee: 0,
+            }),
+          ),
+        ...[...refunds.values()].map(
+          (r): BillEntry => ({
+            kind: 'REFUND',
+            reference: r.request.reference,
+            transactionId: r.request.transactionId,
+            outRefundNo: r.outRefundNo,
+            providerRefundId: r.providerRefundId ?? '',
+            amount: r.amount,
+            state: r.status === 'SUCCESS' || r.status === 'PROCESSING' ? 'ACCEPTED' : 'FAILED',
+            providerStatus: r.status,
+            fee: 0,
+          }),
+        ),
+      ];
+      let payments = 0;
+      let refunded = 0;
+      for (const e of entries)
+        if (e.kind === 'PAYMENT') payments += e.amount;
+        else refunded += e.amount;
+      return {
+        state: 'READY',
+        entries: (async function* () {
+          yield* entries;
+        })(),
+        totals: () => ({ payments, refunds: refunded, fees: 0 }),
+      };
+    },
     newReference: () => `T${(++seq).toString().padStart(10, '0')}`,
     newRefundReference: () => `R${(++seq).toString().padStart(10, '0')}`,
     requestFor: (terms) => JSON.stringify(terms),

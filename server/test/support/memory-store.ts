@@ -12,6 +12,7 @@ import { isRefundToReconcile, type PaymentRecord, type Refund } from '../../src/
 import { needsShipmentSync, type Shipment } from '../../src/domain/shipment';
 import type { Session, User } from '../../src/domain/user';
 import type { OpsSession } from '../../src/domain/ops-session';
+import type { BookDay } from '../../src/domain/book-day';
 
 export type MemoryTable = 'users' | 'sessions' | 'orders' | 'attempts' | 'payments' | 'refunds' | 'notifications' | 'shipments';
 
@@ -40,6 +41,7 @@ export function createMemoryStore(): MemoryStore {
   const shipments = new Map<string, Shipment>();
   const usedKeys = new Map<string, number>();
   const opsSessions = new Map<string, OpsSession>();
+  const books = new Map<string, BookDay>();
   const failing = new Set<MemoryTable>();
   let closed = false;
 
@@ -373,6 +375,31 @@ export function createMemoryStore(): MemoryStore {
         if (x) x.lastSeenAt = Math.max(x.lastSeenAt, lastSeenAt);
       }),
     deleteOpsSession: (idHash) => write([], () => void opsSessions.delete(idHash)),
+    saveBookDay: (day) => write([], () => void books.set(day.date, copy(day))),
+    findBookDay: (date) => read(() => copy(books.get(date) ?? null)),
+    listBookDays: (from, to) =>
+      read(() =>
+        [...books.values()]
+          .filter((d) => d.date >= from && d.date <= to)
+          .sort((a, b) => (a.date < b.date ? 1 : -1))
+          .map(copy),
+      ),
+    listPaymentsPaidBetween: (from, to, after, limit) =>
+      read(() =>
+        [...payments.values()]
+          .filter((p) => p.paidAt >= from && p.paidAt < to && (after === null || p.transactionId > after))
+          .sort((a, b) => (a.transactionId < b.transactionId ? -1 : 1))
+          .slice(0, limit)
+          .map(copy),
+      ),
+    listRefundsCreatedBetween: (from, to, after, limit) =>
+      read(() =>
+        [...refunds.values()]
+          .filter((r) => r.createdAt >= from && r.createdAt < to && (after === null || r.outRefundNo > after))
+          .sort((a, b) => (a.outRefundNo < b.outRefundNo ? -1 : 1))
+          .slice(0, limit)
+          .map(copy),
+      ),
     purgeOpsSessions: (createdBefore, seenBefore) =>
       write([], () => {
         const gone = [...opsSessions.values()].filter((x) => x.createdAt <= createdBefore || x.lastSeenAt <= seenBefore);

@@ -134,6 +134,39 @@ export class PaymentProviderError extends Error {
   }
 }
 
+/** One line of the provider's bill for a day, in the shop's words. Amounts in fen. */
+export type BillEntry =
+  | { kind: 'PAYMENT'; reference: string; transactionId: string; amount: Fen; fee: Fen }
+  | {
+      kind: 'REFUND';
+      reference: string;
+      transactionId: string;
+      outRefundNo: string;
+      providerRefundId: string;
+      /** What was asked for. */
+      amount: Fen;
+      /** The refund's state when it was started (the bill never updates it): accepted, or failed. */
+      state: 'ACCEPTED' | 'FAILED';
+      /** The provider's own word for it, for the operator. */
+      providerStatus: string;
+      fee: Fen;
+    };
+
+/** The provider's totals for the day, as its summary states them (checked against the lines). */
+export interface BillTotals {
+  payments: Fen;
+  refunds: Fen;
+  fees: Fen;
+}
+
+export type DayBill =
+  /** No payment or refund that day: final, not an error. */
+  | { state: 'NONE' }
+  /** Not generated yet: ask again later. */
+  | { state: 'NOT_READY'; detail: string }
+  /** Read as a stream: `entries` once, then `totals()` (which also checks the file's integrity). */
+  | { state: 'READY'; entries: AsyncIterable<BillEntry>; totals(): BillTotals };
+
 export interface PaymentProvider {
   /** Our own account at the provider: a success for another payee is not ours. */
   readonly payee: Payee;
@@ -160,6 +193,9 @@ export interface PaymentProvider {
   queryRefund(outRefundNo: string): Promise<RefundReport | null>;
   /** Verifies and reads a notification. Never throws for a bad delivery: it refuses it. */
   parseNotification(input: IncomingNotification): NotificationParse;
+  /** The provider's trade bill for one day (`YYYY-MM-DD`, Beijing). A file that fails its integrity check throws
+   *  PaymentProviderError('UNREACHABLE') while it is read. */
+  dayBill(date: string): Promise<DayBill>;
   /** How this protocol answers a notification: v3 reads the HTTP status, v2 also an exact XML body. */
   answerNotification(answer: { accepted: boolean; status: number; message: string }): NotificationReply;
 }

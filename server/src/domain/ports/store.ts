@@ -2,6 +2,7 @@
 // (storage/sqlite, storage/mongo). Use cases ask for the narrow ports they use. Adapters turn driver
 // errors into DuplicateKeyError or StoreUnavailableError (domain/errors.ts) and decide no rule: where
 // they select by one, the domain states it as a predicate and the contract suite holds them to it.
+import type { BookStore } from './books';
 import type { CatalogStore } from './catalog';
 import type { LeaseStore } from './leases';
 import type { NotificationStore } from './notifications';
@@ -20,7 +21,8 @@ export type StoreMethods = UserStore &
   NotificationStore &
   ShipmentStore &
   ReplayStore &
-  OpsSessionStore;
+  OpsSessionStore &
+  BookStore;
 
 export interface StoreCommitStats {
   /** Transactions committed. */
@@ -97,9 +99,15 @@ export const STORE_METHODS: { readonly [K in keyof StoreMethods]: 'read' | 'writ
   touchOpsSession: 'write',
   deleteOpsSession: 'write',
   purgeOpsSessions: 'write',
+  saveBookDay: 'write',
+  findBookDay: 'read',
+  listBookDays: 'read',
+  listPaymentsPaidBetween: 'read',
+  listRefundsCreatedBetween: 'read',
 };
 
 export type {
+  BookStore,
   CatalogStore,
   LeaseStore,
   NotificationStore,

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import mongoose, { type ClientSession, type Connection, type Model } from 'mongoose';
 import { StoreUnavailableError } from '../../domain/errors';
 import { recordsOfPage, type Store } from '../../domain/ports/store';
+import type { BookDay } from '../../domain/book-day';
 import { rememberConnection } from './connection';
 import {
   rejectedDoc,
@@ -371,6 +372,45 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
         await m.opsSessions.updateOne(u.filter, u.update);
       }),
     deleteOpsSession: (idHash) => guard(async () => void (await m.opsSessions.deleteOne(q.byId(idHash)))),
+    saveBookDay: (day) =>
+      guard(async () => void (await m.books.updateOne(q.byId(day.date), { $set: { doc: JSON.stringify(day) } }, { upsert: true }))),
+    findBookDay: (date) =>
+      guard(async () => {
+        const d = await one(m.books.findOne(q.byId(date)).lean().exec());
+        return d ? (JSON.parse(d.doc as string) as BookDay) : null;
+      }),
+    listBookDays: (from, to) =>
+      guard(async () =>
+        (await many(m.books.find(q.daysBetween(from, to)).sort({ _id: -1 }).lean().exec())).map(
+          (d) => JSON.parse(d.doc as string) as BookDay,
+        ),
+      ),
+    listPaymentsPaidBetween: (from, to, after, limit) =>
+      guard(async () =>
+        (
+          await many(
+            m.payments
+              .find(q.paidBetween(from, to, after))
+              .sort({ _id: 1 })
+              .limit(limit)
+              .lean()
+              .exec(),
+          )
+        ).map(toPayment),
+      ),
+    listRefundsCreatedBetween: (from, to, after, limit) =>
+      guard(async () =>
+        (
+          await many(
+            m.refunds
+              .find(q.refundsCreatedBetween(from, to, after))
+              .sort({ outRefundNo: 1 })
+              .limit(limit)
+              .lean()
+              .exec(),
+          )
+        ).map(toRefund),
+      ),
     purgeOpsSessions: (createdBefore, seenBefore) =>
       guard(async () => (await m.opsSessions.deleteMany(q.endedOpsSessions(createdBefore, seenBefore))).deletedCount),
     close: () => guard(() => conn.close()),

@@ -93,7 +93,7 @@ export function defineModels(conn: Connection) {
         outTradeNo: String,
         amount: Number,
         kind: String,
-        paidAt: Number,
+        paidAt: { type: Number, index: true },
         refundReserved: { type: Number, default: 0 },
       },
       options,
@@ -121,6 +121,7 @@ export function defineModels(conn: Connection) {
   refundSchema.index({ orderId: 1, idempotencyKey: 1 }, { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } });
   refundSchema.index({ orderId: 1, createdAt: 1 });
   refundSchema.index({ status: 1, createdAt: 1 });
+  refundSchema.index({ createdAt: 1 });
   const refunds = conn.model('Refund', refundSchema);
   const rejected = conn.model(
     'RejectedNotification',
@@ -149,7 +150,23 @@ export function defineModels(conn: Connection) {
       options,
     ),
   );
-  return { users, sessions, products, orders, attempts, notifications, payments, refunds, rejected, shipments, usedKeys, opsSessions };
+  // One document per reconciled day (_id: YYYY-MM-DD); `doc` is the domain's result, replaced whole.
+  const books = conn.model('Book', new Schema({ _id: String, doc: String }, options));
+  return {
+    users,
+    sessions,
+    products,
+    orders,
+    attempts,
+    notifications,
+    payments,
+    refunds,
+    rejected,
+    shipments,
+    usedKeys,
+    opsSessions,
+    books,
+  };
 }
 
 export type Models = ReturnType<typeof defineModels>;

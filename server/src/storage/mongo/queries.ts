@@ -233,3 +233,17 @@ export const shipmentsToSync = (now: number): Doc => ({
 });
 
 export { byId };
+
+// The daily books.
+/** Payments with from <= paidAt < to, after a transaction id (pages by _id). */
+export const paidBetween = (from: number, to: number, after: string | null): Doc => ({
+  paidAt: t({ $gte: from, $lt: to }),
+  ...(after !== null ? { _id: t({ $gt: after }) } : {}),
+});
+/** Refunds with from <= createdAt < to, after an out_refund_no (pages by it). */
+export const refundsCreatedBetween = (from: number, to: number, after: string | null): Doc => ({
+  createdAt: t({ $gte: from, $lt: to }),
+  ...(after !== null ? { outRefundNo: t({ $gt: after }) } : {}),
+});
+/** Days from..to inclusive (ids are YYYY-MM-DD, so they sort as dates). */
+export const daysBetween = (from: string, to: string): Doc => ({ _id: t({ $gte: from, $lte: to }) });

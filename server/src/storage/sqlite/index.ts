@@ -13,6 +13,7 @@ import type { Order, PaymentAttempt } from '../../domain/order';
 import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { Session, User } from '../../domain/user';
 import type { Shipment } from '../../domain/shipment';
+import type { BookDay } from '../../domain/book-day';
 import { recordsOfPage, type OrderLease, type PaidUpdate, type Store } from '../../domain/ports/store';
 import { createGroupCommit, type Sync } from './group-commit';
 import { ADDED_COLUMNS, DROPPED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
@@ -276,6 +277,15 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     findRefund: db.prepare('SELECT * FROM refunds WHERE out_refund_no = ?'),
     findRefundByKey: db.prepare('SELECT * FROM refunds WHERE order_id = ? AND idempotency_key = ?'),
     listRefunds: db.prepare('SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at, id'),
+    saveBook: db.prepare('INSERT INTO books (date, doc) VALUES (?, ?) ON CONFLICT(date) DO UPDATE SET doc = excluded.doc'),
+    findBook: db.prepare('SELECT doc FROM books WHERE date = ?'),
+    listBooks: db.prepare('SELECT doc FROM books WHERE date >= ? AND date <= ? ORDER BY date DESC'),
+    paymentsPaidBetween: db.prepare(
+      'SELECT * FROM payments WHERE paid_at >= ? AND paid_at < ? AND transaction_id > ? ORDER BY transaction_id LIMIT ?',
+    ),
+    refundsCreatedBetween: db.prepare(
+      'SELECT * FROM refunds WHERE created_at >= ? AND created_at < ? AND out_refund_no > ? ORDER BY out_refund_no LIMIT ?',
+    ),
     // A page's records: the order ids bound as one JSON array (json_each), whatever their number.
     paymentsOfOrders: db.prepare(
       'SELECT * FROM payments WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY paid_at, transaction_id',
@@ -593,6 +603,17 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     releaseClaim: (key) => write(() => void q.releaseClaim.run(key)),
     purgeClaims: (now) => write(() => q.purgeClaims.run(now).changes),
     createOpsSession: (x) => write(() => void q.createOpsSession.run(x)),
+    saveBookDay: (day) => write(() => void q.saveBook.run(day.date, JSON.stringify(day))),
+    findBookDay: (date) =>
+      read(() => {
+        const r = q.findBook.get(date) as { doc: string } | undefined;
+        return r ? (JSON.parse(r.doc) as BookDay) : null;
+      }),
+    listBookDays: (from, to) => read(() => (q.listBooks.all(from, to) as { doc: string }[]).map((r) => JSON.parse(r.doc) as BookDay)),
+    listPaymentsPaidBetween: (from, to, after, limit) =>
+      read(() => (q.paymentsPaidBetween.all(from, to, after ?? '', limit) as Row[]).map(toPayment)),
+    listRefundsCreatedBetween: (from, to, after, limit) =>
+      read(() => (q.refundsCreatedBetween.all(from, to, after ?? '', limit) as Row[]).map(toRefund)),
     findOpsSession: (idHash) =>
       read(() => {
         const r = q.findOpsSession.get(idHash) as Row | undefined;

@@ -147,6 +147,12 @@ CREATE TABLE IF NOT EXISTS used_keys (
   expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS used_keys_expiry ON used_keys(expires_at);
+CREATE INDEX IF NOT EXISTS payments_paid ON payments(paid_at);
+CREATE INDEX IF NOT EXISTS refunds_created ON refunds(created_at);
+CREATE TABLE IF NOT EXISTS books (
+  date TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rejected_notifications (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at INTEGER NOT NULL,

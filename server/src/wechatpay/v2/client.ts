@@ -7,6 +7,7 @@ import { randomNonce } from '../crypto';
 import { WechatPayError } from '../errors';
 import { v2Sign, v2Verify, type V2Params, type V2SignType } from './sign';
 import { buildV2Xml, parseV2Xml, type XmlFormatError } from './xml';
+import { httpStream, type HttpStreamAnswer } from '../../wechat/http';
 
 export interface V2ClientOptions {
   /** https://api.mch.weixin.qq.com */
@@ -32,6 +33,17 @@ export interface WechatPayV2Client {
   refund(params: V2Params): Promise<V2Answer>;
   /** null when WeChat Pay does not know the out_refund_no. */
   refundQuery(outRefundNo: string): Promise<V2Answer | null>;
+  /** POST /pay/downloadbill (ALL, gzip) for `yyyyMMdd`: the file as a stream. A failure answers XML instead, turned into
+   *  WechatPayError with code NO_BILL_EXIST, BILL_CREATING or what WeChat said. */
+  downloadBill(billDate: string): Promise<AsyncIterable<Buffer>>;
+}
+
+/** v2 names a failed download by its message (and an `error_code`, not `err_code`). */
+function billFailureCode(msg: string): string {
+  if (/no\s*bill\s*exist/i.test(msg)) return 'NO_BILL_EXIST';
+  if (/bill\s*creating/i.test(msg)) return 'BILL_CREATING';
+  if (/sign/i.test(msg)) return 'SIGNERROR';
+  return 'FAIL';
 }
 
 function post(url: URL, body: string, o: { timeoutMs: number; tls?: V2ClientOptions['tls'] }): Promise<{ status: number; text: string }> {
@@ -111,7 +123,52 @@ export function createWechatPayV2Client(o: V2ClientOptions): WechatPayV2Client {
     }
   };
 
+  async function downloadBill(billDate: string): Promise<AsyncIterable<Buffer>> {
+    const signed: V2Params = {
+      appid: o.appid,
+      mch_id: o.mchid,
+      nonce_str: randomNonce(32),
+      sign_type: o.signType,
+      bill_date: billDate,
+      bill_type: 'ALL',
+      tar_type: 'GZIP',
+    };
+    signed.sign = v2Sign(signed, o.apiKey, o.signType);
+    let res: HttpStreamAnswer;
+    try {
+      res = await httpStream(new URL('/pay/downloadbill', o.baseUrl), {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/xml; charset=utf-8', 'User-Agent': 'wechat-pay-checkout/0.1 (node)' },
+        body: buildV2Xml(signed),
+        timeoutMs,
+      });
+    } catch (err) {
+      throw new WechatPayError('NETWORK', 'NETWORK', `WeChat Pay could not be reached (${(err as Error).message})`);
+    }
+    const it = res.body[Symbol.asyncIterator]();
+    const first = await it.next();
+    const head: Buffer = first.done ? Buffer.alloc(0) : first.value;
+    // The file is gzip (1f 8b); an answer that starts with '<' is v2's XML failure.
+    if (res.status !== 200 || head[0] === 0x3c) {
+      let text = head.toString('utf8');
+      for (let n = await it.next(); !n.done && text.length < 4096; n = await it.next()) text += n.value.toString('utf8');
+      let msg = `HTTP ${res.status}`;
+      try {
+        const a = parseV2Xml(text);
+        msg = a.return_msg || a.err_code || msg;
+      } catch {
+        // not XML: keep the status
+      }
+      throw new WechatPayError('API', billFailureCode(msg), `the bill download failed: ${msg}`, res.status);
+    }
+    return (async function* () {
+      if (head.length) yield head;
+      for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+    })();
+  }
+
   return {
+    downloadBill,
     unifiedOrder: (params) => call('/pay/unifiedorder', params),
     orderQuery: (outTradeNo) => orNull(call('/pay/orderquery', { out_trade_no: outTradeNo })),
     async closeOrder(outTradeNo) {
