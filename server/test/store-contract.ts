@@ -852,7 +852,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
       const { order, attempt } = makeOrder(userId);
       await store.insertOrder(order, attempt);
       const base = 7_000_000_000_000 + Math.floor(Math.random() * 1e9) * 1000; // a time range of its own
-      const payments = [0, 10, 20, 30, 40].map((t, i) => ({
+      const payments = [30, 10, 10, 0, 40].map((t, i) => ({
+        // two at one instant: the key breaks the tie
         transactionId: `42${uniq()}${i}`,
         orderId: order.id,
         outTradeNo: order.outTradeNo,
@@ -861,12 +862,15 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
         paidAt: base + t,
       }));
       for (const p of payments) await store.recordPayment(p);
-      const inDay = payments.filter((p) => p.paidAt < base + 40).sort((a, b) => (a.transactionId < b.transactionId ? -1 : 1));
+      const cursor = (p: { paidAt: number; transactionId: string }) => ({ at: p.paidAt, key: p.transactionId });
+      const inDay = payments
+        .filter((p) => p.paidAt < base + 40)
+        .sort((a, b) => a.paidAt - b.paidAt || (a.transactionId < b.transactionId ? -1 : 1));
       const first = await store.listPaymentsPaidBetween(base, base + 40, null, 3);
       expect(first.map((p) => p.transactionId)).toEqual(inDay.slice(0, 3).map((p) => p.transactionId));
-      const rest = await store.listPaymentsPaidBetween(base, base + 40, first[2]!.transactionId, 3);
+      const rest = await store.listPaymentsPaidBetween(base, base + 40, cursor(first[2]!), 3);
       expect(rest.map((p) => p.transactionId)).toEqual(inDay.slice(3).map((p) => p.transactionId));
-      const refunds = [5, 15, 45].map(
+      const refunds = [15, 5, 45].map(
         (t, i): Refund => ({
           id: `rf_${uniq()}`,
           orderId: order.id,
@@ -886,8 +890,26 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
       );
       for (const r of refunds) expect(await store.insertRefund(r)).toBe(true);
       const listed = await store.listRefundsCreatedBetween(base, base + 40, null, 10);
-      expect(listed).toEqual(refunds.slice(0, 2).sort((a, b) => (a.outRefundNo < b.outRefundNo ? -1 : 1)));
-      expect(await store.listRefundsCreatedBetween(base, base + 40, listed[1]!.outRefundNo, 10)).toEqual([]);
+      expect(listed).toEqual([refunds[1], refunds[0]]);
+      expect(await store.listRefundsCreatedBetween(base, base + 40, { at: listed[1]!.createdAt, key: listed[1]!.outRefundNo }, 10)).toEqual(
+        [],
+      );
+
+      // A bill's keys staged under a run: our records it did not name, paged as before; another run sees none of them.
+      const run = `${year}-01-01/${uniq()}`;
+      await store.stageBillKeys(run, [inDay[0]!.transactionId, inDay[2]!.transactionId, listed[0]!.outRefundNo]);
+      await store.stageBillKeys(run, [inDay[0]!.transactionId]); // again: no harm
+      const missing = [inDay[1]!, inDay[3]!];
+      expect((await store.listPaymentsPaidBetween(base, base + 40, null, 1, run)).map((p) => p.transactionId)).toEqual([
+        missing[0]!.transactionId,
+      ]);
+      expect((await store.listPaymentsPaidBetween(base, base + 40, cursor(missing[0]!), 1, run)).map((p) => p.transactionId)).toEqual([
+        missing[1]!.transactionId,
+      ]);
+      expect((await store.listPaymentsPaidBetween(base, base + 40, null, 10, `${run}-other`)).length).toBe(4);
+      expect(await store.listRefundsCreatedBetween(base, base + 40, null, 10, run)).toEqual([listed[1]]);
+      await store.dropBillKeys(run);
+      expect((await store.listPaymentsPaidBetween(base, base + 40, null, 10, run)).length).toBe(4);
     });
 
     it('has been called on every method of the ports (this test runs last)', () => {

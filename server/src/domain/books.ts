@@ -3,9 +3,10 @@
 // kind; what the shop's own repair can settle (a payment it missed, a refund whose state it has not
 // heard) is repaired here through the same code paths as notifications, and marked so. The rest waits
 // for the operator. A day's result is built whole and stored in one write: re-running a day replaces it.
+import crypto from 'node:crypto';
 import type { Logger } from './ports/logger';
 import type { BillEntry, PaymentProvider } from './ports/payment-provider';
-import type { BookStore } from './ports/books';
+import type { BookStore, PageCursor } from './ports/books';
 import type { ReplayStore } from './ports/replays';
 import type { PaymentDeps } from './deps';
 import { AppError, invalid, notFound } from './errors';
@@ -13,7 +14,7 @@ import { applyPaymentSucceeded } from './payment-events';
 import { type BookDay, beijingDate, beijingDay, type Discrepancy } from './book-day';
 import { PaymentProviderError } from './ports/payment-provider';
 import { applyRefundReport } from './refunds';
-import type { RefundStatus } from './refund';
+import type { PaymentRecord, Refund, RefundStatus } from './refund';
 
 export interface BooksDeps extends PaymentDeps {
   store: PaymentDeps['store'] & BookStore & ReplayStore;
@@ -30,6 +31,9 @@ export type BooksOutcome = { state: 'RECONCILED'; day: BookDay } | { state: 'NOT
 const refundStateOf = (s: RefundStatus): 'ACCEPTED' | 'FAILED' => (s === 'CLOSED' || s === 'ABNORMAL' ? 'FAILED' : 'ACCEPTED');
 
 const PAGE = 500;
+const STAGE_BATCH = 1000;
+const paymentCursor = (p: PaymentRecord): PageCursor => ({ at: p.paidAt, key: p.transactionId });
+const refundCursor = (r: Refund): PageCursor => ({ at: r.createdAt, key: r.outRefundNo });
 
 export async function reconcileDay(deps: BooksDeps, date: string): Promise<BooksOutcome> {
   const day = beijingDay(date);
@@ -38,17 +42,27 @@ export async function reconcileDay(deps: BooksDeps, date: string): Promise<Books
   if (bill.state === 'NOT_READY') return { state: 'NOT_READY', detail: bill.detail };
 
   const discrepancies: Discrepancy[] = [];
-  // What the bill named: the only state kept per line, to find our records the bill does not have.
-  const seenPayments = new Set<string>();
-  const seenRefunds = new Set<string>();
+  // What the bill named is staged in the store, a batch at a time, so that our records it does not name can be
+  // listed afterwards: memory stays flat however long the day's bill is.
+  const run = `${date}/${crypto.randomBytes(6).toString('hex')}`;
+  let staged: string[] = [];
+  // One batch written while the next is read: the write's commit overlaps the reading, never more than one behind.
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    await writing;
+    const batch = staged;
+    staged = [];
+    writing = batch.length ? deps.store.stageBillKeys(run, batch) : Promise.resolve();
+  };
+  const stage = async (key: string) => {
+    staged.push(key);
+    if (staged.length >= STAGE_BATCH) await flush();
+  };
   let lines = 0;
   let matched = 0;
-  let _fees = 0;
-  let _payments = 0;
-  let _refunds = 0;
 
   const onPayment = async (e: Extract<BillEntry, { kind: 'PAYMENT' }>) => {
-    seenPayments.add(e.transactionId);
+    await stage(e.transactionId);
     const ours = await deps.store.findPayment(e.transactionId);
     if (ours) {
       if (ours.amount !== e.amount) {
@@ -74,7 +88,7 @@ export async function reconcileDay(deps: BooksDeps, date: string): Promise<Books
   };
 
   const onRefund = async (e: Extract<BillEntry, { kind: 'REFUND' }>) => {
-    seenRefunds.add(e.outRefundNo);
+    await stage(e.outRefundNo);
     const ours = await deps.store.findRefund(e.outRefundNo);
     const ids = { outTradeNo: e.reference, outRefundNo: e.outRefundNo, transactionId: e.transactionId };
     if (!ours) {
@@ -103,29 +117,30 @@ export async function reconcileDay(deps: BooksDeps, date: string): Promise<Books
   };
 
   let totals = { payments: 0, refunds: 0, fees: 0 };
-  if (bill.state === 'READY') {
-    for await (const e of bill.entries) {
-      lines += 1;
-      _fees += e.fee;
-      if (e.kind === 'PAYMENT') {
-        _payments += e.amount;
-        await onPayment(e);
-      } else {
-        _refunds += e.amount;
-        await onRefund(e);
-      }
-      if (deps.onProgress && lines % (deps.progressEvery ?? 10_000) === 0) deps.onProgress(lines);
-    }
-    totals = bill.totals();
-  }
-
-  // Our side: every payment received and every refund started that day must be in the bill.
   let oursPaid = 0;
-  for (let after: string | null = null; ; ) {
-    const page = await deps.store.listPaymentsPaidBetween(day.start, day.end, after, PAGE);
-    for (const p of page) {
-      oursPaid += p.amount;
-      if (!seenPayments.has(p.transactionId)) {
+  let oursRefunded = 0;
+  try {
+    if (bill.state === 'READY') {
+      for await (const e of bill.entries) {
+        lines += 1;
+        if (e.kind === 'PAYMENT') await onPayment(e);
+        else await onRefund(e);
+        if (deps.onProgress && lines % (deps.progressEvery ?? 10_000) === 0) deps.onProgress(lines);
+      }
+      totals = bill.totals();
+      await flush();
+      await writing;
+    }
+    // Our side: every payment received and every refund started that day must be in the bill.
+    for (let after: PageCursor | null = null; ; ) {
+      const page = await deps.store.listPaymentsPaidBetween(day.start, day.end, after, PAGE);
+      for (const p of page) oursPaid += p.amount;
+      if (page.length < PAGE) break;
+      after = paymentCursor(page[page.length - 1]!);
+    }
+    for (let after: PageCursor | null = null; ; ) {
+      const page = await deps.store.listPaymentsPaidBetween(day.start, day.end, after, PAGE, run);
+      for (const p of page)
         discrepancies.push({
           kind: 'MISSING_AT_WECHAT',
           outTradeNo: p.outTradeNo,
@@ -133,17 +148,18 @@ export async function reconcileDay(deps: BooksDeps, date: string): Promise<Books
           ours: p.amount,
           repaired: false,
         });
-      }
+      if (page.length < PAGE) break;
+      after = paymentCursor(page[page.length - 1]!);
     }
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]!.transactionId;
-  }
-  let oursRefunded = 0;
-  for (let after: string | null = null; ; ) {
-    const page = await deps.store.listRefundsCreatedBetween(day.start, day.end, after, PAGE);
-    for (const r of page) {
-      oursRefunded += r.amount;
-      if (!seenRefunds.has(r.outRefundNo)) {
+    for (let after: PageCursor | null = null; ; ) {
+      const page = await deps.store.listRefundsCreatedBetween(day.start, day.end, after, PAGE);
+      for (const r of page) oursRefunded += r.amount;
+      if (page.length < PAGE) break;
+      after = refundCursor(page[page.length - 1]!);
+    }
+    for (let after: PageCursor | null = null; ; ) {
+      const page = await deps.store.listRefundsCreatedBetween(day.start, day.end, after, PAGE, run);
+      for (const r of page)
         discrepancies.push({
           kind: 'REFUND_MISSING_AT_WECHAT',
           outTradeNo: r.outTradeNo,
@@ -152,10 +168,14 @@ export async function reconcileDay(deps: BooksDeps, date: string): Promise<Books
           ours: r.amount,
           repaired: false,
         });
-      }
+      if (page.length < PAGE) break;
+      after = refundCursor(page[page.length - 1]!);
     }
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]!.outRefundNo;
+  } finally {
+    await writing.catch(() => undefined); // a batch in flight when something failed: settled before its run is dropped
+    await deps.store
+      .dropBillKeys(run)
+      .catch((err: unknown) => deps.logger.warn({ run, err: (err as Error).message }, 'staged bill keys not dropped'));
   }
 
   const result: BookDay = {

@@ -23,6 +23,8 @@ export interface MemoryStore extends Store {
 }
 
 const copy = <T>(v: T): T => structuredClone(v);
+/** After a page's cursor, in (time, key) order. */
+const afterCursor = (at: number, key: string, c: { at: number; key: string }) => at > c.at || (at === c.at && key > c.key);
 const byTime =
   <T>(key: (x: T) => number, dir = 1) =>
   (a: T, b: T) =>
@@ -42,6 +44,7 @@ export function createMemoryStore(): MemoryStore {
   const usedKeys = new Map<string, number>();
   const opsSessions = new Map<string, OpsSession>();
   const books = new Map<string, BookDay>();
+  const billKeys = new Map<string, Set<string>>();
   const failing = new Set<MemoryTable>();
   let closed = false;
 
@@ -375,6 +378,13 @@ export function createMemoryStore(): MemoryStore {
         if (x) x.lastSeenAt = Math.max(x.lastSeenAt, lastSeenAt);
       }),
     deleteOpsSession: (idHash) => write([], () => void opsSessions.delete(idHash)),
+    stageBillKeys: (run, keys) =>
+      write([], () => {
+        const set = billKeys.get(run) ?? new Set<string>();
+        for (const k of keys) set.add(k);
+        billKeys.set(run, set);
+      }),
+    dropBillKeys: (run) => write([], () => void billKeys.delete(run)),
     saveBookDay: (day) => write([], () => void books.set(day.date, copy(day))),
     findBookDay: (date) => read(() => copy(books.get(date) ?? null)),
     listBookDays: (from, to) =>
@@ -384,19 +394,21 @@ export function createMemoryStore(): MemoryStore {
           .sort((a, b) => (a.date < b.date ? 1 : -1))
           .map(copy),
       ),
-    listPaymentsPaidBetween: (from, to, after, limit) =>
+    listPaymentsPaidBetween: (from, to, after, limit, notIn) =>
       read(() =>
         [...payments.values()]
-          .filter((p) => p.paidAt >= from && p.paidAt < to && (after === null || p.transactionId > after))
-          .sort((a, b) => (a.transactionId < b.transactionId ? -1 : 1))
+          .filter((p) => p.paidAt >= from && p.paidAt < to && (after === null || afterCursor(p.paidAt, p.transactionId, after)))
+          .filter((p) => notIn === undefined || !billKeys.get(notIn)?.has(p.transactionId))
+          .sort((a, b) => a.paidAt - b.paidAt || (a.transactionId < b.transactionId ? -1 : 1))
           .slice(0, limit)
           .map(copy),
       ),
-    listRefundsCreatedBetween: (from, to, after, limit) =>
+    listRefundsCreatedBetween: (from, to, after, limit, notIn) =>
       read(() =>
         [...refunds.values()]
-          .filter((r) => r.createdAt >= from && r.createdAt < to && (after === null || r.outRefundNo > after))
-          .sort((a, b) => (a.outRefundNo < b.outRefundNo ? -1 : 1))
+          .filter((r) => r.createdAt >= from && r.createdAt < to && (after === null || afterCursor(r.createdAt, r.outRefundNo, after)))
+          .filter((r) => notIn === undefined || !billKeys.get(notIn)?.has(r.outRefundNo))
+          .sort((a, b) => a.createdAt - b.createdAt || (a.outRefundNo < b.outRefundNo ? -1 : 1))
           .slice(0, limit)
           .map(copy),
       ),

@@ -104,6 +104,8 @@ export const STORE_METHODS: { readonly [K in keyof StoreMethods]: 'read' | 'writ
   listBookDays: 'read',
   listPaymentsPaidBetween: 'read',
   listRefundsCreatedBetween: 'read',
+  stageBillKeys: 'write',
+  dropBillKeys: 'write',
 };
 
 export type {

@@ -7,6 +7,7 @@ import mongoose, { type ClientSession, type Connection, type Model } from 'mongo
 import { StoreUnavailableError } from '../../domain/errors';
 import { recordsOfPage, type Store } from '../../domain/ports/store';
 import type { BookDay } from '../../domain/book-day';
+import type { PageCursor } from '../../domain/ports/books';
 import { rememberConnection } from './connection';
 import {
   rejectedDoc,
@@ -115,6 +116,42 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
       .exec()) as Doc;
     return d;
   };
+
+  /** Pages of `fetch` (by key, after `after`) without the keys staged under `run`, until `limit` are found or the pages end:
+   *  two round trips a page, the bill's keys never held in memory. Without `run`, one page as it is. */
+  async function notStaged(
+    run: string | undefined,
+    limit: number,
+    after: PageCursor | null,
+    fetch: (after: PageCursor | null) => Promise<unknown[]>,
+    cursorOf: (d: Doc) => PageCursor,
+  ): Promise<Doc[]> {
+    if (run === undefined) return many(fetch(after) as Promise<Doc[]>);
+    const found: Doc[] = [];
+    for (let from = after; found.length < limit; ) {
+      const page = await many(fetch(from) as Promise<Doc[]>);
+      if (page.length === 0) break;
+      const staged = new Set(
+        (
+          await many(
+            m.billKeys
+              .find(
+                q.stagedOf(
+                  run,
+                  page.map((d) => cursorOf(d).key),
+                ),
+              )
+              .lean()
+              .exec(),
+          )
+        ).map((d) => d.key as string),
+      );
+      for (const d of page) if (!staged.has(cursorOf(d).key) && found.length < limit) found.push(d);
+      if (page.length < limit) break;
+      from = cursorOf(page[page.length - 1]!);
+    }
+    return found;
+  }
 
   const store: Store = {
     kind: 'mongodb',
@@ -385,32 +422,47 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
           (d) => JSON.parse(d.doc as string) as BookDay,
         ),
       ),
-    listPaymentsPaidBetween: (from, to, after, limit) =>
+    listPaymentsPaidBetween: (from, to, after, limit, notIn) =>
       guard(async () =>
         (
-          await many(
-            m.payments
-              .find(q.paidBetween(from, to, after))
-              .sort({ _id: 1 })
-              .limit(limit)
-              .lean()
-              .exec(),
+          await notStaged(
+            notIn,
+            limit,
+            after,
+            (a) =>
+              m.payments
+                .find(q.paidBetween(from, to, a))
+                .sort({ paidAt: 1, _id: 1 })
+                .limit(limit)
+                .lean()
+                .exec(),
+            (d) => ({ at: d.paidAt as number, key: d._id as string }),
           )
         ).map(toPayment),
       ),
-    listRefundsCreatedBetween: (from, to, after, limit) =>
+    listRefundsCreatedBetween: (from, to, after, limit, notIn) =>
       guard(async () =>
         (
-          await many(
-            m.refunds
-              .find(q.refundsCreatedBetween(from, to, after))
-              .sort({ outRefundNo: 1 })
-              .limit(limit)
-              .lean()
-              .exec(),
+          await notStaged(
+            notIn,
+            limit,
+            after,
+            (a) =>
+              m.refunds
+                .find(q.refundsCreatedBetween(from, to, a))
+                .sort({ createdAt: 1, outRefundNo: 1 })
+                .limit(limit)
+                .lean()
+                .exec(),
+            (d) => ({ at: d.createdAt as number, key: d.outRefundNo as string }),
           )
         ).map(toRefund),
       ),
+    stageBillKeys: (run, keys) =>
+      guard(async () => {
+        if (keys.length) await m.billKeys.bulkWrite(keys.map((k) => q.billKey(run, k)));
+      }),
+    dropBillKeys: (run) => guard(async () => void (await m.billKeys.deleteMany(q.billKeysOf(run)))),
     purgeOpsSessions: (createdBefore, seenBefore) =>
       guard(async () => (await m.opsSessions.deleteMany(q.endedOpsSessions(createdBefore, seenBefore))).deletedCount),
     close: () => guard(() => conn.close()),

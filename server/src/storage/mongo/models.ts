@@ -84,21 +84,21 @@ export function defineModels(conn: Connection) {
   );
   notificationSchema.index({ outTradeNo: 1 });
   const notifications = conn.model('Notification', notificationSchema);
-  const payments = conn.model(
-    'Payment',
-    new Schema(
-      {
-        _id: String,
-        orderId: { type: String, index: true },
-        outTradeNo: String,
-        amount: Number,
-        kind: String,
-        paidAt: { type: Number, index: true },
-        refundReserved: { type: Number, default: 0 },
-      },
-      options,
-    ),
+  const paymentSchema = new Schema(
+    {
+      _id: String,
+      orderId: { type: String, index: true },
+      outTradeNo: String,
+      amount: Number,
+      kind: String,
+      paidAt: Number,
+      refundReserved: { type: Number, default: 0 },
+    },
+    options,
   );
+  // A day's payments in keyset pages (the daily books).
+  paymentSchema.index({ paidAt: 1, _id: 1 });
+  const payments = conn.model('Payment', paymentSchema);
   const refundSchema = new Schema(
     {
       _id: String,
@@ -121,7 +121,7 @@ export function defineModels(conn: Connection) {
   refundSchema.index({ orderId: 1, idempotencyKey: 1 }, { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } });
   refundSchema.index({ orderId: 1, createdAt: 1 });
   refundSchema.index({ status: 1, createdAt: 1 });
-  refundSchema.index({ createdAt: 1 });
+  refundSchema.index({ createdAt: 1, outRefundNo: 1 });
   const refunds = conn.model('Refund', refundSchema);
   const rejected = conn.model(
     'RejectedNotification',
@@ -152,6 +152,8 @@ export function defineModels(conn: Connection) {
   );
   // One document per reconciled day (_id: YYYY-MM-DD); `doc` is the domain's result, replaced whole.
   const books = conn.model('Book', new Schema({ _id: String, doc: String }, options));
+  // The keys a bill named while its day is reconciled (_id: run + ' ' + key), dropped after.
+  const billKeys = conn.model('BillKey', new Schema({ _id: String, run: { type: String, index: true }, key: String }, options));
   return {
     users,
     sessions,
@@ -166,6 +168,7 @@ export function defineModels(conn: Connection) {
     usedKeys,
     opsSessions,
     books,
+    billKeys,
   };
 }
 

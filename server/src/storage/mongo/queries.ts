@@ -235,15 +235,22 @@ export const shipmentsToSync = (now: number): Doc => ({
 export { byId };
 
 // The daily books.
-/** Payments with from <= paidAt < to, after a transaction id (pages by _id). */
-export const paidBetween = (from: number, to: number, after: string | null): Doc => ({
+/** Payments with from <= paidAt < to, after a cursor in (paidAt, _id) order: keyset pages along the index. */
+export const paidBetween = (from: number, to: number, after: { at: number; key: string } | null): Doc => ({
   paidAt: t({ $gte: from, $lt: to }),
-  ...(after !== null ? { _id: t({ $gt: after }) } : {}),
+  ...(after !== null ? { $or: [{ paidAt: t({ $gt: after.at }) }, { paidAt: after.at, _id: t({ $gt: after.key }) }] } : {}),
 });
-/** Refunds with from <= createdAt < to, after an out_refund_no (pages by it). */
-export const refundsCreatedBetween = (from: number, to: number, after: string | null): Doc => ({
+/** Refunds with from <= createdAt < to, after a cursor in (createdAt, outRefundNo) order. */
+export const refundsCreatedBetween = (from: number, to: number, after: { at: number; key: string } | null): Doc => ({
   createdAt: t({ $gte: from, $lt: to }),
-  ...(after !== null ? { outRefundNo: t({ $gt: after }) } : {}),
+  ...(after !== null ? { $or: [{ createdAt: t({ $gt: after.at }) }, { createdAt: after.at, outRefundNo: t({ $gt: after.key }) }] } : {}),
 });
 /** Days from..to inclusive (ids are YYYY-MM-DD, so they sort as dates). */
 export const daysBetween = (from: string, to: string): Doc => ({ _id: t({ $gte: from, $lte: to }) });
+/** A staged bill key: one document per (run, key), inserted once. */
+export const billKey = (run: string, key: string) => ({
+  updateOne: { filter: byId(`${run} ${key}`), update: { $setOnInsert: { run, key } }, upsert: true },
+});
+/** Which of these keys a run staged. */
+export const stagedOf = (run: string, keys: readonly string[]): Doc => ({ run, key: t({ $in: [...keys] }) });
+export const billKeysOf = (run: string): Doc => ({ run });

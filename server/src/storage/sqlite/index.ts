@@ -280,12 +280,27 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     saveBook: db.prepare('INSERT INTO books (date, doc) VALUES (?, ?) ON CONFLICT(date) DO UPDATE SET doc = excluded.doc'),
     findBook: db.prepare('SELECT doc FROM books WHERE date = ?'),
     listBooks: db.prepare('SELECT doc FROM books WHERE date >= ? AND date <= ? ORDER BY date DESC'),
+    // Keyset pages along (time, key), the index's own order: each page starts where the last ended.
     paymentsPaidBetween: db.prepare(
-      'SELECT * FROM payments WHERE paid_at >= ? AND paid_at < ? AND transaction_id > ? ORDER BY transaction_id LIMIT ?',
+      `SELECT * FROM payments WHERE paid_at < @to AND (paid_at, transaction_id) > (@at, @key)
+         ORDER BY paid_at, transaction_id LIMIT @limit`,
     ),
     refundsCreatedBetween: db.prepare(
-      'SELECT * FROM refunds WHERE created_at >= ? AND created_at < ? AND out_refund_no > ? ORDER BY out_refund_no LIMIT ?',
+      `SELECT * FROM refunds WHERE created_at < @to AND (created_at, out_refund_no) > (@at, @key)
+         ORDER BY created_at, out_refund_no LIMIT @limit`,
     ),
+    paymentsPaidNotIn: db.prepare(
+      `SELECT * FROM payments p WHERE paid_at < @to AND (paid_at, transaction_id) > (@at, @key)
+         AND NOT EXISTS (SELECT 1 FROM bill_keys b WHERE b.run = @run AND b.key = p.transaction_id)
+         ORDER BY paid_at, transaction_id LIMIT @limit`,
+    ),
+    refundsCreatedNotIn: db.prepare(
+      `SELECT * FROM refunds r WHERE created_at < @to AND (created_at, out_refund_no) > (@at, @key)
+         AND NOT EXISTS (SELECT 1 FROM bill_keys b WHERE b.run = @run AND b.key = r.out_refund_no)
+         ORDER BY created_at, out_refund_no LIMIT @limit`,
+    ),
+    stageBillKey: db.prepare('INSERT OR IGNORE INTO bill_keys (run, key) VALUES (?, ?)'),
+    dropBillKeys: db.prepare('DELETE FROM bill_keys WHERE run = ?'),
     // A page's records: the order ids bound as one JSON array (json_each), whatever their number.
     paymentsOfOrders: db.prepare(
       'SELECT * FROM payments WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY paid_at, transaction_id',
@@ -610,10 +625,26 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
         return r ? (JSON.parse(r.doc) as BookDay) : null;
       }),
     listBookDays: (from, to) => read(() => (q.listBooks.all(from, to) as { doc: string }[]).map((r) => JSON.parse(r.doc) as BookDay)),
-    listPaymentsPaidBetween: (from, to, after, limit) =>
-      read(() => (q.paymentsPaidBetween.all(from, to, after ?? '', limit) as Row[]).map(toPayment)),
-    listRefundsCreatedBetween: (from, to, after, limit) =>
-      read(() => (q.refundsCreatedBetween.all(from, to, after ?? '', limit) as Row[]).map(toRefund)),
+    // No cursor: from the range's start (every key sorts after '' at one instant).
+    listPaymentsPaidBetween: (from, to, after, limit, notIn) =>
+      read(() => {
+        const p = { to, at: after?.at ?? from, key: after?.key ?? '', limit };
+        return ((notIn === undefined ? q.paymentsPaidBetween.all(p) : q.paymentsPaidNotIn.all({ ...p, run: notIn })) as Row[]).map(
+          toPayment,
+        );
+      }),
+    listRefundsCreatedBetween: (from, to, after, limit, notIn) =>
+      read(() => {
+        const p = { to, at: after?.at ?? from, key: after?.key ?? '', limit };
+        return ((notIn === undefined ? q.refundsCreatedBetween.all(p) : q.refundsCreatedNotIn.all({ ...p, run: notIn })) as Row[]).map(
+          toRefund,
+        );
+      }),
+    stageBillKeys: (run, keys) =>
+      write(() => {
+        for (const k of keys) q.stageBillKey.run(run, k);
+      }),
+    dropBillKeys: (run) => write(() => void q.dropBillKeys.run(run)),
     findOpsSession: (idHash) =>
       read(() => {
         const r = q.findOpsSession.get(idHash) as Row | undefined;

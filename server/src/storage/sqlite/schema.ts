@@ -147,12 +147,18 @@ CREATE TABLE IF NOT EXISTS used_keys (
   expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS used_keys_expiry ON used_keys(expires_at);
-CREATE INDEX IF NOT EXISTS payments_paid ON payments(paid_at);
-CREATE INDEX IF NOT EXISTS refunds_created ON refunds(created_at);
+CREATE INDEX IF NOT EXISTS payments_paid ON payments(paid_at, transaction_id);
+CREATE INDEX IF NOT EXISTS refunds_created ON refunds(created_at, out_refund_no);
 CREATE TABLE IF NOT EXISTS books (
   date TEXT PRIMARY KEY,
   doc TEXT NOT NULL
 );
+-- the keys a bill named, while its day is reconciled (dropped after)
+CREATE TABLE IF NOT EXISTS bill_keys (
+  run TEXT NOT NULL,
+  key TEXT NOT NULL,
+  PRIMARY KEY (run, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejected_notifications (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   received_at INTEGER NOT NULL,
