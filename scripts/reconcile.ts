@@ -25,7 +25,7 @@ function parsed(argv: string[]): { sandbox: boolean; envFile?: string; bill?: st
       return `--bill: ${values.bill} is not a date as YYYY-MM-DD (Beijing)\n${USAGE}`;
     return { sandbox: values.sandbox ?? false, envFile: values['env-file'], bill: values.bill };
   } catch (err) {
-    return `${(err as Error).message}\n${USAGE}`;
+    return `${USAGE}\n(${(err as Error).message})`;
   }
 }
 

@@ -125,6 +125,7 @@ export function buildApp(deps: AppDeps): express.Express {
       cookieSecure: deps.opsCookieSecure,
       reconcileNow: deps.reconcileNow,
       refusedNotifications: deps.refusedNotifications,
+      books: deps.books,
     }),
   );
 

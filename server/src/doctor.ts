@@ -2,6 +2,7 @@
 // fail — a key that does not match its certificate, a serial from another certificate, an APIv3 key of
 // the wrong length, an http notify URL, a skewed clock — and ends with a signed call that WeChat Pay
 // must answer. Each check says what is wrong and how to fix it; the exit code is 0 only when all pass.
+import { beijingDate } from './domain/book-day';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { systemClock, type Clock } from './clock';
@@ -246,11 +247,13 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
       'check DNS, the firewall and any outbound proxy from this machine to WeChat Pay',
     );
   }
+  let signedOk = false;
   if (configProblems.length === 0 && reachable) {
     const reference = `DOCTOR${clock.now()}${crypto.randomBytes(4).toString('hex')}`.slice(0, 32);
     try {
       const providers = createProviders(loadConfig(env), clock);
       const found = await providers.payments.query(reference);
+      if (found === null) signedOk = true;
       if (found === null)
         pass(
           'Signed call',
@@ -276,6 +279,30 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
       configProblems.length ? 'skipped: fix the configuration first' : 'skipped: WeChat Pay is not reachable',
       'fix the checks above, then run the doctor again',
     );
+  // 4b. The daily books: yesterday's bill can be asked for (only the request and the first line are read).
+  if (signedOk) {
+    const yesterday = beijingDate(clock.now() - 86_400_000);
+    try {
+      const providers = createProviders(loadConfig(env), clock);
+      const bill = await providers.payments.dayBill(yesterday);
+      if (bill.state === 'READY') {
+        const it = bill.entries[Symbol.asyncIterator]();
+        await it.next();
+        await it.return?.();
+        pass('Bill download', `WeChat Pay's bill for ${yesterday} can be downloaded`);
+      } else if (bill.state === 'NONE') pass('Bill download', `WeChat Pay answered that ${yesterday} has no bill (no trade that day)`);
+      else pass('Bill download', `the bill for ${yesterday} is not generated yet (WeChat writes it from about 10:00 Beijing time)`);
+    } catch (err) {
+      const code = err instanceof PaymentProviderError ? err.providerCode : null;
+      fail(
+        'Bill download',
+        `${code ? `${code}: ` : ''}${(err as Error).message}`,
+        code === 'NO_AUTH'
+          ? 'this merchant may not download bills with these keys: check the API permissions in the merchant console'
+          : "the daily books cannot read WeChat Pay's bill: read the message; BOOKS_LOOKBACK_DAYS=0 turns them off",
+      );
+    }
+  }
   // 5. The mini program's side: an access token proves the appid and AppSecret (shipping needs it).
   if (configProblems.length === 0) {
     try {

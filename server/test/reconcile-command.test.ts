@@ -46,6 +46,25 @@ describe('npm run reconcile', () => {
     expect((await reconcileCommand(['--bogus'], { DATA_DIR: sys.dataDir })).stderr).toMatch(/^usage: npm run reconcile/);
   });
 
+  it("--bill DATE reconciles that day's books against the sandbox's bill, and says why it cannot", async () => {
+    await sys.paidOrder();
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    await sys.request('POST', `${sys.sandboxUrl}/sandbox/controls`, { body: { billsReadyNow: false } });
+    const early = await reconcileCommand(['--sandbox', '--bill', today], { DATA_DIR: sys.dataDir });
+    expect(early.code).toBe(3);
+    expect(early.stderr).toMatch(/still writing the bill/);
+    await sys.request('POST', `${sys.sandboxUrl}/sandbox/controls`, { body: { billsReadyNow: true } });
+    const r = await reconcileCommand(['--sandbox', '--bill', today], { DATA_DIR: sys.dataDir });
+    expect(r.stdout).toMatch(new RegExp(`^books of ${today}: BALANCED; \\d+ bill lines, \\d+ matched, 0 discrepancies`, 'm'));
+    expect(r.code).toBe(0);
+    expect((await sys.request('GET', `/api/admin/books/${today}`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).status).toBe(
+      200,
+    );
+    const bad = await reconcileCommand(['--sandbox', '--bill', '2026-1-1'], { DATA_DIR: sys.dataDir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--bill: 2026-1-1 is not a date as YYYY-MM-DD/);
+  });
+
   it('sends again a shipment WeChat could not take, exactly as the server loop does', async () => {
     const { order } = await sys.paidOrder();
     await sys.request('POST', `${sys.sandboxUrl}/sandbox/shipping-controls`, { body: { failShippingUploads: { errcode: -1, times: 1 } } });

@@ -17,6 +17,10 @@ import { refundInputOf, shipInputOf } from './forms';
 import { banner, html, page } from './html';
 import { noticeOf, withNotice } from './notices';
 import { orderPage } from './order-page';
+import { bookDayPage, booksPage } from './books-page';
+import { beijingDate } from '../../domain/book-day';
+import { findBookDay, listBookDays, reconcileDayNow } from '../../domain/books';
+import type { AdminBooks } from '../admin';
 import { ordersPage } from './orders-page';
 import { opsSignIn, sameOrigin } from './session';
 import type { AdminGuard } from '../admin-guard';
@@ -36,6 +40,8 @@ export interface OpsDeps {
   reconcileNow(): Promise<ReconcileReport>;
   /** Refused notification deliveries since start, by reason. */
   refusedNotifications(): Record<string, number>;
+  /** The daily books (the same use cases as the admin API). */
+  books: AdminBooks;
 }
 
 const notFound = (req: Request) => new AppError('NOT_FOUND', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
@@ -100,6 +106,52 @@ export function opsRoutes(deps: OpsDeps): Router {
         errors,
       }),
     );
+  });
+
+  // The daily books: the last 30 days, one day with its discrepancies, and "reconcile this day now".
+  const showBooks = async (req: Request, res: Response, message?: { text: string; error: boolean }) => {
+    const now = deps.books.deps.now();
+    const { days } = await listBookDays(deps.books.deps.store, now);
+    const flash = message ? banner(message.text, message.error) : noticeOf(req.query);
+    res.type('html').send(page('每日对账', html`${flash}${booksPage(now, days, beijingDate(now))}`, { signedIn: true }));
+  };
+  r.get('/books', (req, res) => showBooks(req, res));
+  r.get('/books/:date', async (req, res) => {
+    const date = String(req.params.date);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new AppError('NOT_FOUND', 'no such day');
+    const day = await findBookDay(deps.books.deps.store, date);
+    const orderIds = new Map<string, string>();
+    for (const x of day.discrepancies.slice(0, 500)) {
+      if (!x.outTradeNo || orderIds.has(x.outTradeNo)) continue;
+      const attempt = await deps.payments.store.findAttempt(x.outTradeNo);
+      if (attempt) orderIds.set(x.outTradeNo, attempt.orderId);
+    }
+    res.type('html').send(page(`对账 ${date}`, html`${noticeOf(req.query)}${bookDayPage(day, { orderIds })}`, { signedIn: true }));
+  });
+  r.post('/books', async (req, res) => {
+    const date = String((req.body as Record<string, unknown>).date ?? '');
+    try {
+      const day = await reconcileDayNow(deps.books.deps, date);
+      deps.books.onDay(day);
+      res.redirect(
+        303,
+        withNotice(`/admin/books/${day.date}`, 'books-reconciled', {
+          lines: day.lines,
+          discrepancies: day.discrepancies.length,
+          repaired: day.discrepancies.filter((x) => x.repaired).length,
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      // Not ready, a bad date, WeChat unreachable: said on the page, in the operator's words, with what to do.
+      const text =
+        err.code === 'BILL_NOT_READY'
+          ? `${date} 的账单微信还在生成（一般次日 10:00 后可下载），请稍后再试`
+          : err.code === 'VALIDATION_FAILED'
+            ? '请选择已经开始的日期（北京时间）'
+            : `未能下载 ${date} 的账单：${err.message}`;
+      await showBooks(req, res.status(statusOf(err)), { text, error: true });
+    }
   });
 
   const showOrder = async (req: Request, res: Response, message?: { text: string; error: boolean }) => {

@@ -15,6 +15,8 @@ const NOTICES = {
   'refund-done': (n: Numbers) => `退款 ${yuan(n.amount ?? 0)} 已完成`,
   'refund-submitted': (n: Numbers) => `退款 ${yuan(n.amount ?? 0)} 已提交，等待微信支付确认`,
   'refund-replayed': (n: Numbers) => `已提交过：退款 ${yuan(n.amount ?? 0)}`,
+  'books-reconciled': (n: Numbers) =>
+    `对账完成：账单 ${n.lines ?? 0} 行，差异 ${n.discrepancies ?? 0} 笔${n.repaired ? `（其中 ${n.repaired} 笔已自动修复）` : ''}`,
 } satisfies Record<string, (n: Numbers) => string>;
 
 export type NoticeCode = keyof typeof NOTICES;
