@@ -15,6 +15,9 @@ const SCHEMA = z.object({
   DATA_DIR: z.string().default('./data'),
   /** Multiplies WeChat's notification retry schedule: 0.01 turns 15 s into 150 ms. */
   SANDBOX_TIME_SCALE: z.coerce.number().positive().max(1000).default(1),
+  /** How WeChat Pay signs: its public key (the default), platform certificates (the server must download them), or
+   *  the switch week between the two. */
+  SANDBOX_SIGNING: z.enum(['public-key', 'certificate', 'switch']).default('public-key'),
   UNSAFE_ALLOW_SANDBOX: z
     .string()
     .trim()
@@ -30,6 +33,7 @@ export interface SandboxConfig {
   apiPort: number;
   dataDir: string;
   timeScale: number;
+  signing: 'public-key' | 'certificate' | 'switch';
   warnings: string[];
 }
 
@@ -46,6 +50,7 @@ export function loadSandboxConfig(env: NodeJS.ProcessEnv = process.env): Sandbox
     apiPort: e.PORT,
     dataDir: e.DATA_DIR,
     timeScale: e.SANDBOX_TIME_SCALE,
+    signing: e.SANDBOX_SIGNING,
     warnings: e.UNSAFE_ALLOW_SANDBOX ? [UNSAFE_SANDBOX_WARNING] : [],
   };
 }

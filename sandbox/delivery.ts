@@ -18,6 +18,8 @@ export interface DeliveryRecord {
   /** Whether the answer acknowledged it: 200/204 (v3); 200 with return_code SUCCESS in WeChat's XML (v2). */
   acknowledged: boolean;
   probe: boolean;
+  /** v3: the serial of the key that signed it (the public key's id, or a platform certificate's). */
+  serial?: string;
   at: number;
 }
 
@@ -112,7 +114,16 @@ export function createDeliveries(s: SandboxState): Deliveries {
           const d = build();
           const answer = await post(job.url, d.body, d.headers);
           const acknowledged = job.acknowledges(answer);
-          records.push({ ...job.record, attempt, status: statusOf(answer), acknowledged, probe: false, at: s.now() });
+          const serial = d.headers['Wechatpay-Serial'];
+          records.push({
+            ...job.record,
+            attempt,
+            status: statusOf(answer),
+            acknowledged,
+            probe: false,
+            ...(serial ? { serial } : {}),
+            at: s.now(),
+          });
           return acknowledged;
         }),
       );

@@ -112,6 +112,30 @@ async function generateTls(keys: SandboxKeys): Promise<SandboxTls> {
   return { caCertPem: ca.cert, serverCertPem: server.cert, serverKeyPem: server.private, merchantCertPem: merchant.cert };
 }
 
+/** A WeChat Pay platform certificate (its own key pair, self-signed as the sandbox's stand-in for WeChat's CA), valid
+ *  from `from` for `validDays`. */
+export async function generatePlatformCertificate(
+  mchid: string,
+  from: number,
+  validDays: number,
+): Promise<{ pem: string; privateKeyPem: string }> {
+  const { generate } = await import('selfsigned');
+  const c = await generate(
+    [
+      { name: 'commonName', value: 'Tenpay.com sign' },
+      { name: 'organizationName', value: `WeChat Pay sandbox platform certificate for ${mchid}` },
+    ],
+    {
+      keySize: 2048,
+      algorithm: 'sha256',
+      notBeforeDate: new Date(from - 60_000),
+      notAfterDate: new Date(from + validDays * 86_400_000),
+      extensions: [{ name: 'basicConstraints', cA: false }],
+    },
+  );
+  return { pem: c.cert, privateKeyPem: c.private };
+}
+
 function writeKeys(file: string, keys: SandboxKeys): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(keys, null, 2), { mode: 0o600 });
@@ -136,6 +160,28 @@ export async function ensureSandboxKeysWithV2(
   return keys as SandboxKeys & Required<Pick<SandboxKeys, 'apiV2Key' | 'tls' | 'messageToken' | 'encodingAesKey'>>;
 }
 
+export type SandboxSigning = 'public-key' | 'certificate' | 'switch';
+
+/** The sandbox's first platform certificate (certificate and switch modes), kept in <dataDir>/sandbox across restarts
+ *  until it expires. */
+export async function ensurePlatformCertificate(
+  dataDir: string,
+  mchid: string,
+  now: number,
+): Promise<{ pem: string; privateKeyPem: string }> {
+  const file = path.join(dataDir, 'sandbox', 'platform-cert.json');
+  if (fs.existsSync(file)) {
+    const kept = JSON.parse(fs.readFileSync(file, 'utf8')) as { pem: string; privateKeyPem: string };
+    if (Date.parse(new crypto.X509Certificate(kept.pem).validTo) > now + 86_400_000) return kept;
+  }
+  const made = await generatePlatformCertificate(mchid, now, 5 * 365);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(made, null, 2), { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  return made;
+}
+
 /** Reads <dataDir>/sandbox/keys.json, creating it (mode 0600) on first use. */
 export function ensureSandboxKeys(dataDir: string): SandboxKeys {
   const file = path.join(dataDir, 'sandbox', 'keys.json');
@@ -153,6 +199,9 @@ export interface CredentialsOptions {
   apiUrl: string;
   /** An extra platform certificate the server should also trust (certificate-mode tests). */
   certificatePem?: string;
+  /** How WeChat signs (SANDBOX_SIGNING): in `certificate` mode the server gets no WeChat Pay key at all and must
+   *  download the platform certificates; in `switch` mode it gets the public key and downloads the certificates. */
+  signing?: SandboxSigning;
   /** The v2 refund endpoint (mutual TLS). */
   tlsUrl?: string;
 }
@@ -180,8 +229,9 @@ export function writeCredentials(dataDir: string, keys: SandboxKeys, o: Credenti
     WECHATPAY_PRIVATE_KEY_FILE: write('apiclient_key.pem', keys.merchantPrivateKeyPem),
     WECHATPAY_CERT_SERIAL: keys.merchantSerial,
     WECHATPAY_APIV3_KEY: keys.apiV3Key,
-    WECHATPAY_PUBLIC_KEY_FILE: write('pub_key.pem', keys.platformPublicKeyPem),
-    WECHATPAY_PUBLIC_KEY_ID: keys.publicKeyId,
+    ...(o.signing === 'certificate'
+      ? {}
+      : { WECHATPAY_PUBLIC_KEY_FILE: write('pub_key.pem', keys.platformPublicKeyPem), WECHATPAY_PUBLIC_KEY_ID: keys.publicKeyId }),
     ...(o.certificatePem ? { WECHATPAY_PLATFORM_CERT_FILES: write('wechatpay_cert.pem', o.certificatePem) } : {}),
     ...(keys.apiV2Key ? { WECHATPAY_APIV2_KEY: keys.apiV2Key } : {}),
     ...(keys.tls && o.tlsUrl

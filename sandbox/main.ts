@@ -22,6 +22,7 @@ async function main() {
     tlsPort: config.tlsPort,
     apiUrl: `http://${config.host}:${config.apiPort}`,
     controls: { timeScale: config.timeScale },
+    signing: config.signing,
   });
   console.log(`READY sandbox ${running.url} (credentials in ${sandboxEnvFile(config.dataDir)})`);
   const stop = () => void running.close().then(() => process.exit(0));

@@ -6,7 +6,17 @@ import { z } from 'zod';
 import { paySignMessage, rsaVerify } from '../server/src/wechatpay/crypto';
 import { v2Verify } from '../server/src/wechatpay/v2/sign';
 import type { Deliveries } from './delivery';
-import { current, DEFAULT_CONTROLS, issueCode, markPaid, type SandboxControls, type SandboxState } from './state';
+import {
+  current,
+  currentCertificate,
+  DEFAULT_CONTROLS,
+  issueCode,
+  listedCertificates,
+  markPaid,
+  type SandboxControls,
+  type SandboxState,
+} from './state';
+import { expireCertificate, rotateCertificate } from './certificates';
 
 const LOOPBACK_ADDRESS = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
 const LOOPBACK_ORIGIN = /^https?:\/\/(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(:\d{1,5})?$/;
@@ -40,7 +50,9 @@ const controlsSchema = z
       .nullable(),
     prepayDelayMs: z.number().int().min(0).max(600_000),
     code2sessionErrcode: z.strictObject({ errcode: z.number().int(), times: z.number().int().min(0) }).nullable(),
-    signWith: z.enum(['publicKey', 'certificate']),
+    signWith: z.enum(['publicKey', 'certificate', 'switch']),
+    switchShare: z.number().min(0).max(1),
+    tamperCertificates: z.enum(['signature', 'encryption']).nullable(),
     refundOutcome: z.enum(['success', 'abnormal', 'closed']),
     refundDelayMs: z.number().int().min(0).max(600_000),
     dropRefundNotifications: z.union([z.boolean(), z.number().int().min(0)]),
@@ -156,8 +168,39 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
     dropRefundNotifications: finite(c.dropRefundNotifications),
   });
   r.get('/controls', (_req, res) => res.json(shown(s.controls)));
-  r.post('/controls', (req, res) => {
-    const body = req.body as unknown;
+  // Actions beside the switches: a certificate rotated in (listed now; used now, or after `noticeMs` of sandbox
+  // time) and one expired now.
+  const actionsSchema = z.strictObject({
+    rotateCertificate: z
+      .union([
+        z.literal(true),
+        z.strictObject({ noticeMs: z.number().int().min(0).optional(), validDays: z.number().positive().max(3650).optional() }),
+      ])
+      .optional(),
+    expireCertificate: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{1,64}$/, 'a certificate serial (hex)')
+      .optional(),
+  });
+  r.post('/controls', async (req, res) => {
+    const { rotateCertificate: rotate, expireCertificate: expire, ...switches } = (req.body ?? {}) as Record<string, unknown>;
+    const actions = actionsSchema.safeParse({ rotateCertificate: rotate, expireCertificate: expire });
+    if (!actions.success) {
+      const issue = actions.error.issues[0]!;
+      return res.status(400).json({ errMsg: `${issue.path.join('.')}: ${issue.message}` });
+    }
+    const done: Record<string, unknown> = {};
+    if (actions.data.expireCertificate) {
+      const c = expireCertificate(s, actions.data.expireCertificate);
+      if (!c) return res.status(404).json({ errMsg: `no certificate ${actions.data.expireCertificate}` });
+      done.expired = c.serial;
+    }
+    if (actions.data.rotateCertificate) {
+      const c = await rotateCertificate(s, actions.data.rotateCertificate === true ? {} : actions.data.rotateCertificate);
+      done.rotated = { serial: c.serial, usableFrom: new Date(c.usableFrom).toISOString(), notAfter: new Date(c.notAfter).toISOString() };
+    }
+    if (Object.keys(switches).length === 0 && Object.keys(done).length) return res.json({ ...shown(s.controls), ...done });
+    const body = switches as unknown;
     const unknown = body && typeof body === 'object' ? Object.keys(body).find((k) => !Object.hasOwn(DEFAULT_CONTROLS, k)) : undefined;
     if (unknown !== undefined) return res.status(400).json({ errMsg: `unknown control ${unknown}` });
     const parsed = controlsSchema.safeParse(body ?? {});
@@ -171,8 +214,24 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
     if (dropNotifications !== undefined) s.controls.dropNotifications = count(dropNotifications);
     if (dropRefundNotifications !== undefined) s.controls.dropRefundNotifications = count(dropRefundNotifications);
     Object.assign(s.controls, rest);
-    res.json(shown(s.controls));
+    res.json({ ...shown(s.controls), ...done });
   });
   r.get('/deliveries', (_req, res) => res.json({ deliveries: deliveries.records }));
+  // The platform certificates as WeChat keeps them: which are listed, which one signs, which expired.
+  r.get('/certificates', (_req, res) => {
+    const signing = currentCertificate(s)?.serial ?? null;
+    res.json({
+      signWith: s.controls.signWith,
+      signing,
+      certificates: s.certificates.map((c) => ({
+        serial: c.serial,
+        notBefore: new Date(c.notBefore).toISOString(),
+        notAfter: new Date(c.notAfter).toISOString(),
+        usableFrom: Number.isFinite(c.usableFrom) ? new Date(c.usableFrom).toISOString() : null,
+        expiredAt: c.expiredAt === null ? null : new Date(c.expiredAt).toISOString(),
+        listed: listedCertificates(s).includes(c),
+      })),
+    });
+  });
   return r;
 }

@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createSandbox, type Sandbox, type SandboxOptions } from './app';
-import { ensureSandboxKeysWithV2, writeCredentials } from './keys';
+import { ensurePlatformCertificate, ensureSandboxKeysWithV2, type SandboxSigning, writeCredentials } from './keys';
 
 export interface RunningSandbox {
   url: string;
@@ -24,13 +24,20 @@ export interface StartSandboxOptions extends Omit<SandboxOptions, 'keys' | 'allo
   apiUrl: string;
   /** The v2 refund endpoint's port (0: a free one). */
   tlsPort?: number;
+  /** How WeChat signs (SANDBOX_SIGNING, default public-key). */
+  signing?: SandboxSigning;
 }
 
 const urlOf = (host: string, port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 export async function startSandbox(o: StartSandboxOptions): Promise<RunningSandbox> {
   const keys = await ensureSandboxKeysWithV2(o.dataDir);
-  const sandbox = createSandbox({ ...o, keys, allowHttpNotifyUrl: true });
+  const signing = o.signing ?? 'public-key';
+  // Certificate and switch modes: a platform certificate from the start, which WeChat lists and signs with.
+  const certificate =
+    o.certificate ?? (signing === 'public-key' ? undefined : await ensurePlatformCertificate(o.dataDir, keys.mchid, (o.now ?? Date.now)()));
+  const controls = signing === 'public-key' ? o.controls : { signWith: signing, ...o.controls };
+  const sandbox = createSandbox({ ...o, controls, certificate, keys, allowHttpNotifyUrl: true });
   const server = http.createServer(sandbox.app);
   // API v2 refunds: mutual TLS, a client certificate from the sandbox's CA demanded at the handshake.
   const tlsServer = https.createServer(
@@ -47,7 +54,7 @@ export async function startSandbox(o: StartSandboxOptions): Promise<RunningSandb
     });
   const url = urlOf(o.host, await listen(server, o.port));
   const tlsUrl = urlOf(o.host, await listen(tlsServer, o.tlsPort ?? 0)).replace(/^http:/, 'https:');
-  const env = writeCredentials(o.dataDir, keys, { sandboxUrl: url, apiUrl: o.apiUrl, certificatePem: o.certificate?.pem, tlsUrl });
+  const env = writeCredentials(o.dataDir, keys, { sandboxUrl: url, apiUrl: o.apiUrl, certificatePem: o.certificate?.pem, tlsUrl, signing });
   const closeOne = (s: http.Server) =>
     new Promise<void>((resolve) => {
       s.close(() => resolve());

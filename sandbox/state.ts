@@ -22,8 +22,13 @@ export interface SandboxControls {
   prepayDelayMs: number;
   /** The next code2Session calls answer this errcode (e.g. -1 busy). */
   code2sessionErrcode: { errcode: number; times: number } | null;
-  /** Sign responses and notifications with this platform key (default: the public key). */
-  signWith: 'publicKey' | 'certificate';
+  /** How WeChat signs notifications (and answers not asked for the public key): its public key, its current
+   *  platform certificate, or the switch week — either one, the public key for `switchShare` of them. */
+  signWith: 'publicKey' | 'certificate' | 'switch';
+  /** In the switch week: the share of messages signed with the public key (WeChat ramps it 0.1 % → 100 %). */
+  switchShare: number;
+  /** Make the next certificate lists untrustworthy: signed by a stranger's key, or encrypted with another APIv3 key. */
+  tamperCertificates: 'signature' | 'encryption' | null;
   /** How refunds end: SUCCESS by default; ABNORMAL (the card is gone) or CLOSED. */
   refundOutcome: 'success' | 'abnormal' | 'closed';
   /** How long a refund stays PROCESSING before it ends (ms). */
@@ -48,6 +53,8 @@ export const DEFAULT_CONTROLS: SandboxControls = {
   prepayDelayMs: 0,
   code2sessionErrcode: null,
   signWith: 'publicKey',
+  switchShare: 0.5,
+  tamperCertificates: null,
   refundOutcome: 'success',
   refundDelayMs: 50,
   dropRefundNotifications: 0,
@@ -113,13 +120,25 @@ export interface PlatformSigner {
   privateKey: crypto.KeyObject;
 }
 
+/** A platform certificate WeChat lists (GET /v3/certificates) and signs with from `usableFrom`. */
+export interface SandboxCertificate extends PlatformSigner {
+  pem: string;
+  notBefore: number;
+  notAfter: number;
+  /** When WeChat starts signing with it (a new one is listed ahead of use). */
+  usableFrom: number;
+  /** Expired by a switch (sandbox time), before its own notAfter. */
+  expiredAt: number | null;
+}
+
 export interface SandboxState {
   keys: SandboxKeys;
   now: () => number;
   controls: SandboxControls;
   merchantPublicKey: crypto.KeyObject;
   publicKeySigner: PlatformSigner;
-  certSigner: PlatformSigner | null;
+  /** Every platform certificate, oldest first. */
+  certificates: SandboxCertificate[];
   users: Map<string, { openid: string; sessionKey: string }>;
   openids: Set<string>;
   codes: Map<string, { openid: string; expiresAt: number; used: boolean }>;
@@ -150,12 +169,7 @@ export function createState(o: {
     controls: { ...DEFAULT_CONTROLS, ...o.controls },
     merchantPublicKey: crypto.createPublicKey(o.keys.merchantPublicKeyPem),
     publicKeySigner: { serial: o.keys.publicKeyId, privateKey: crypto.createPrivateKey(o.keys.platformPrivateKeyPem) },
-    certSigner: o.certificate
-      ? {
-          serial: new crypto.X509Certificate(o.certificate.pem).serialNumber.toUpperCase(),
-          privateKey: crypto.createPrivateKey(o.certificate.privateKeyPem),
-        }
-      : null,
+    certificates: o.certificate ? [sandboxCertificate(o.certificate.pem, o.certificate.privateKeyPem, Number.NEGATIVE_INFINITY)] : [],
     users: new Map(),
     openids: new Set(),
     codes: new Map(),
@@ -168,9 +182,37 @@ export function createState(o: {
   };
 }
 
-/** The signer WeChat would use now, unless a request asked for another by Wechatpay-Serial. */
+export function sandboxCertificate(pem: string, privateKeyPem: string, usableFrom: number): SandboxCertificate {
+  const x = new crypto.X509Certificate(pem);
+  return {
+    serial: x.serialNumber.toUpperCase(),
+    privateKey: crypto.createPrivateKey(privateKeyPem),
+    pem,
+    notBefore: Date.parse(x.validFrom),
+    notAfter: Date.parse(x.validTo),
+    usableFrom,
+    expiredAt: null,
+  };
+}
+
+/** The certificates WeChat lists now: within their validity and not expired by a switch (sandbox time). */
+export function listedCertificates(s: SandboxState): SandboxCertificate[] {
+  const now = s.now();
+  return s.certificates.filter((c) => c.expiredAt === null && c.notBefore <= now && now < c.notAfter);
+}
+
+/** The certificate WeChat signs with now: the newest listed one whose time of use has come. */
+export function currentCertificate(s: SandboxState): SandboxCertificate | null {
+  const usable = listedCertificates(s).filter((c) => c.usableFrom <= s.now());
+  return usable[usable.length - 1] ?? null;
+}
+
+/** The signer WeChat would use now, unless a request asked for its public key by Wechatpay-Serial. */
 export function defaultSigner(s: SandboxState): PlatformSigner {
-  return s.controls.signWith === 'certificate' && s.certSigner ? s.certSigner : s.publicKeySigner;
+  const cert = currentCertificate(s);
+  if (!cert || s.controls.signWith === 'publicKey') return s.publicKeySigner;
+  if (s.controls.signWith === 'switch' && Math.random() < s.controls.switchShare) return s.publicKeySigner;
+  return cert;
 }
 
 export function userFor(s: SandboxState, name: string) {

@@ -3,25 +3,23 @@
 import crypto from 'node:crypto';
 import type { Request, Response } from 'express';
 import { randomNonce, responseMessage, rsaSign } from '../server/src/wechatpay/crypto';
-import { defaultSigner, type SandboxState } from './state';
+import { currentCertificate, defaultSigner, type PlatformSigner, type SandboxState } from './state';
 
 export interface V3Answers {
-  sendSigned(req: Request, res: Response, status: number, payload: unknown): void;
+  /** `signer` overrides the choice (the certificate list is signed by a certificate, whatever was asked). */
+  sendSigned(req: Request, res: Response, status: number, payload: unknown, signer?: PlatformSigner): void;
   v3Error(req: Request, res: Response, status: number, code: string, message: string, detail?: Record<string, unknown>): void;
 }
 
 /** Signed answers, as WeChat Pay gives them: with the key the merchant asked for by Wechatpay-Serial. */
 export function v3Answers(s: SandboxState): V3Answers {
   const { keys } = s;
-  function sendSigned(req: Request, res: Response, status: number, payload: unknown) {
+  function sendSigned(req: Request, res: Response, status: number, payload: unknown, forced?: PlatformSigner) {
     const body = payload === null ? '' : JSON.stringify(payload);
+    // Asked for by the public key's id: signed with it. Otherwise with WeChat's current certificate, whichever the
+    // merchant named (after a rotation, one it may not hold yet).
     const asked = req.get('Wechatpay-Serial');
-    const signer =
-      asked === keys.publicKeyId
-        ? s.publicKeySigner
-        : asked && s.certSigner && asked === s.certSigner.serial
-          ? s.certSigner
-          : defaultSigner(s);
+    const signer = forced ?? (asked === keys.publicKeyId ? s.publicKeySigner : (currentCertificate(s) ?? defaultSigner(s)));
     const timestamp = Math.floor(s.now() / 1000).toString();
     const nonce = randomNonce(32);
     res.status(status).set({

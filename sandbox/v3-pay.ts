@@ -9,6 +9,7 @@ import type { Deliveries } from './delivery';
 import { canonicalJson, current, transactionOf, type JsapiBody, type SandboxState } from './state';
 import { refundRoutes } from './v3-refunds';
 import type { Books } from './books';
+import { certificateRoutes } from './certificates';
 import { v3Answers } from './v3-answers';
 
 const ALLOWED_OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
@@ -39,6 +40,7 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
     [/^\/v3\/refund\/domestic\/refunds\/[^/]+$/, 'GET'],
     [/^\/v3\/bill\/(tradebill|fundflowbill)$/, 'GET'],
     [/^\/v3\/billdownload\/file$/, 'GET'],
+    [/^\/v3\/certificates$/, 'GET'],
   ];
   r.use('/v3', (req, res, next) => {
     const path = req.originalUrl.split('?')[0]!;
@@ -182,6 +184,7 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
 
   r.use(refundRoutes(s, { answers: { sendSigned, v3Error }, deliveries: o.deliveries }));
   r.use(o.books.v3Routes({ sendSigned, v3Error }));
+  r.use(certificateRoutes(s, { sendSigned, v3Error }));
 
   r.all(/^\/v3\//, (req, res) => v3Error(req, res, 404, 'RESOURCE_NOT_EXISTS', '请求的资源不存在'));
   return r;

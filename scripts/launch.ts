@@ -72,6 +72,7 @@ export async function startSandboxFor(
     now: o.clock ? () => o.clock!.now() : undefined,
     controls: { timeScale: sc.timeScale, ...o.controls },
     certificate: o.certificate,
+    signing: sc.signing,
   });
   const adminToken = env.ADMIN_TOKEN || ensureAdminToken(sc.dataDir);
   const dataKey = env.DATA_ENCRYPTION_KEY || ensureDataKey(sc.dataDir);

@@ -6,6 +6,7 @@ import type { AuthDeps } from './domain/auth';
 import type { CheckoutDeps } from './domain/deps';
 import { AppError } from './domain/errors';
 import { type AdminBooks, adminRoutes } from './http/admin';
+import type { KeyExpiry } from './http/ops/orders-page';
 import { ADMIN_FAILURES_PER_MINUTE, createAdminGuard } from './http/admin-guard';
 import { authRoutes } from './http/auth';
 import { errorMiddleware } from './http/errors';
@@ -58,6 +59,8 @@ export interface AppDeps {
   fulfilment: FulfilmentDeps;
   /** The daily books: admin routes and the ops page. */
   books: AdminBooks;
+  /** The keys WeChat Pay is verified with, for the ops page. */
+  keys?: () => KeyExpiry[];
   /** The message-push configuration (Token, EncodingAESKey, appid); null turns /api/wechat/messages off (404). */
   messages: { token: string; aesKey: string; appid: string } | null;
   /** Message pushes: the store that remembers each push's (timestamp, nonce), and the sampler of refusals. */
@@ -126,6 +129,7 @@ export function buildApp(deps: AppDeps): express.Express {
       reconcileNow: deps.reconcileNow,
       refusedNotifications: deps.refusedNotifications,
       books: deps.books,
+      keys: deps.keys ?? (() => []),
     }),
   );
 

@@ -25,6 +25,8 @@ export interface Check {
 
 /** A clock further off than this fails the check: WeChat refuses at 300 s, and the margin is for drift. */
 export const CLOCK_TOLERANCE_S = 60;
+/** Keys expiring within this many days are reported (doctor, ops page, metric). */
+export const EXPIRY_WARNING_DAYS = 30;
 
 /**
  * The environment to check: the process's own, or — when it names no WeChat credentials — the local
@@ -55,6 +57,13 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
   const checks: Check[] = [];
   const pass = (name: string, detail?: string) => checks.push({ name, ok: true, detail });
   const fail = (name: string, detail: string, fix: string) => checks.push({ name, ok: false, detail, fix });
+  /** A key's expiry: passes with the date, fails EXPIRY_WARNING_DAYS ahead with what to do. */
+  const expiry = (name: string, notAfter: number, fix: string) => {
+    const days = Math.floor((notAfter - clock.now()) / 86_400_000);
+    const when = new Date(notAfter).toISOString().slice(0, 10);
+    if (days >= EXPIRY_WARNING_DAYS) pass(name, `valid until ${when} (${days} days)`);
+    else fail(name, days < 0 ? `expired on ${when}` : `expires on ${when}, in ${days} days`, fix);
+  };
   const parsed = ENV_SCHEMA.safeParse(env);
   const e = parsed.success ? parsed.data : (env as Record<string, string | undefined>);
   const sandbox = Boolean(env.SANDBOX_URL);
@@ -129,6 +138,11 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
               `set WECHATPAY_CERT_SERIAL=${cert.serialNumber} (\`openssl x509 -in apiclient_cert.pem -noout -serial\`)`,
             );
         }
+        expiry(
+          'Merchant certificate expiry',
+          Date.parse(cert.validTo),
+          'renew the merchant API certificate in the merchant console (API安全 → 申请API证书), then replace apiclient_cert.pem and apiclient_key.pem and set WECHATPAY_CERT_SERIAL',
+        );
         if (privateKey) {
           const der = (k: crypto.KeyObject) => k.export({ type: 'spki', format: 'der' });
           if (der(crypto.createPublicKey(privateKey)).equals(der(cert.publicKey)))
@@ -279,6 +293,22 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
       configProblems.length ? 'skipped: fix the configuration first' : 'skipped: WeChat Pay is not reachable',
       'fix the checks above, then run the doctor again',
     );
+  // 4a. WeChat Pay's platform certificates (v3): downloaded as the server does, each one's expiry.
+  if (signedOk && !v2) {
+    const providers = createProviders(loadConfig(env), clock);
+    const keeper = providers.certificates!;
+    const got = await keeper.refresh();
+    if (!got.ok) fail('Platform certificates', got.detail, 'the server downloads them from /v3/certificates: read the message');
+    else if (keeper.status().publicKeyOnly)
+      pass('Platform certificates', 'none: this merchant verifies with the WeChat Pay public key alone');
+    else
+      for (const c of keeper.certificates())
+        expiry(
+          `Platform certificate ${c.serial}`,
+          c.notAfter,
+          'WeChat lists the next certificate 24 h before it is used and the server downloads it (WECHATPAY_CERT_REFRESH_HOURS); if no newer one is listed, move to the WeChat Pay public key (商户平台 → API安全)',
+        );
+  }
   // 4b. The daily books: yesterday's bill can be asked for (only the request and the first line are read).
   if (signedOk) {
     const yesterday = beijingDate(clock.now() - 86_400_000);

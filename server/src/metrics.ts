@@ -26,6 +26,8 @@ export interface Metrics {
   /** The payment provider, each call timed and its failures counted by code. */
   provider(provider: PaymentProvider): PaymentProvider;
   reconciled(report: ReconcileReport): void;
+  /** Where the keys' expiry dates come from: read at each scrape into wechatpay_certificate_days_left. */
+  certificates(source: () => { serial: string; kind: string; notAfter: number }[]): void;
   /** A day of the books reconciled: its status, and its discrepancies by kind. */
   booksReconciled(day: BookDay): void;
   /** A wrong admin token (`failure`) or an address answered 429 for too many (`limited`). */
@@ -78,6 +80,18 @@ export function createMetrics(): Metrics {
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
+  });
+  const keySources: (() => { serial: string; kind: string; notAfter: number }[])[] = [];
+  new client.Gauge({
+    name: 'wechatpay_certificate_days_left',
+    help: 'Days until each WeChat Pay certificate expires (platform certificates held); alert below 30',
+    labelNames: ['serial', 'kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const source of keySources)
+        for (const c of source()) this.set({ serial: c.serial, kind: c.kind }, Math.floor((c.notAfter - Date.now()) / 86_400_000));
+    },
   });
   const booksDays = new client.Counter({
     name: 'books_days_reconciled_total',
@@ -244,6 +258,9 @@ export function createMetrics(): Metrics {
     },
     adminAuth(kind, outcome) {
       (outcome === 'failure' ? adminFailures : adminLimited).inc({ kind });
+    },
+    certificates(source) {
+      keySources.push(source);
     },
     booksReconciled(day) {
       booksDays.inc({ status: day.status });

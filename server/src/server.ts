@@ -59,6 +59,19 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   const w = await wire(config, { logger, clock: opts.clock, store: opts.store });
   try {
     const { providers, store, metrics } = w;
+    // API v3: WeChat Pay's platform certificates, downloaded now (a failure keeps the cached ones) and every
+    // WECHATPAY_CERT_REFRESH_HOURS, and again when a message names one we do not hold.
+    const keeper = providers.certificates;
+    if (keeper) {
+      const first = await keeper.refresh();
+      if (!first.ok && keeper.certificates().length === 0 && config.wechatPay.version === 'v3' && !config.wechatPay.publicKey)
+        logger.error(
+          { err: first.detail },
+          'no WeChat Pay key to verify with: the platform certificates could not be downloaded and none is cached; answers and notifications are refused until they are',
+        );
+      keeper.start(config.certificateRefreshMs);
+      metrics.certificates(() => keeper.certificates().map((c) => ({ serial: c.serial, kind: 'platform', notAfter: c.notAfter })));
+    }
     const reconciler = startReconciler(w.reconcile, config.reconcileIntervalMs, metrics.reconciled);
     const books = startBooks(w.books, config.books, (o) => {
       if (o.state === 'RECONCILED') metrics.booksReconciled(o.day);
@@ -108,6 +121,12 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       refusedNotifications: () => refusals.counts(),
       fulfilment: w.fulfilment,
       books: { deps: w.books, onDay: (day) => metrics.booksReconciled(day) },
+      keys: () => [
+        ...(config.wechatPay.version === 'v3' && config.wechatPay.publicKey
+          ? [{ name: '微信支付公钥', serial: config.wechatPay.publicKey.id, notAfter: null }]
+          : []),
+        ...(keeper?.certificates() ?? []).map((c) => ({ name: '微信支付平台证书', serial: c.serial, notAfter: c.notAfter })),
+      ],
       reminders: createReminderLog(),
       pushes: { replays: store, refusals: w.pushRefusals },
       messages:
@@ -133,6 +152,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       routes: () => listRoutes(app),
       async close() {
         clearInterval(purgeTimer);
+        keeper?.stop();
         await reconciler.stop();
         await books.stop();
         await closeHttpServer(httpServer);

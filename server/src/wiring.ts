@@ -36,9 +36,15 @@ import { createCode2SessionClient } from './wechat/code2session';
 import { loadPrivateKey } from './wechatpay/crypto';
 import type { Merchant } from './wechatpay/merchant';
 import { createVerifier } from './wechatpay/verifier';
+import { type CertificateKeeper, createCertificateKeeper, type KeeperLog } from './wechatpay/certificates';
+import { createWechatPayClient, type WechatPayClient } from './wechatpay/client';
+
+const quietLog: KeeperLog = { info() {}, warn() {}, error() {} };
 
 export interface Providers {
   payments: PaymentProvider;
+  /** API v3: WeChat Pay's platform certificates, downloaded and rotated (null for v2). */
+  certificates: CertificateKeeper | null;
   identity: IdentityProvider;
   /** WeChat's shipping-info management (发货信息管理), on the same WeChat API base as login. */
   shipping: ShippingProvider;
@@ -84,8 +90,9 @@ function readNamed(variable: string, file: string): string {
   }
 }
 
-/** The payment and identity providers for a configuration; key files are read and parsed once, here. */
-export function createProviders(config: Config, clock: Clock = systemClock): Providers {
+/** The payment and identity providers for a configuration; key files are read and parsed once, here. The certificate
+ *  keeper logs through `certificateLog` (the server's logger; the doctor passes a quiet one). */
+export function createProviders(config: Config, clock: Clock = systemClock, certificateLog: KeeperLog = quietLog): Providers {
   const c = config.wechat;
   const identity = wechatLogin(createCode2SessionClient({ baseUrl: c.wechatApiBase, appid: c.appid, appSecret: c.appSecret }));
   const shipping = createWechatShipping({
@@ -122,7 +129,7 @@ export function createProviders(config: Config, clock: Clock = systemClock): Pro
       clock,
       timeoutMs: config.wechatPayTimeoutMs,
     });
-    return { payments, identity, shipping };
+    return { payments, identity, shipping, certificates: null };
   }
   const merchant: Merchant = {
     appid: c.appid,
@@ -132,16 +139,35 @@ export function createProviders(config: Config, clock: Clock = systemClock): Pro
     apiV3Key: p.apiV3Key,
     notifyUrl: c.notifyUrl,
   };
-  const verifier = createVerifier({
-    publicKey: p.publicKey
-      ? { id: p.publicKey.id, pem: keyFromFile('WECHATPAY_PUBLIC_KEY_FILE', p.publicKey.file, 'public').pem }
-      : undefined,
-    platformCerts: p.platformCertFiles.map((f) => keyFromFile('WECHATPAY_PLATFORM_CERT_FILES', f, 'certificate').pem),
+  const publicKey = p.publicKey
+    ? { id: p.publicKey.id, pem: keyFromFile('WECHATPAY_PUBLIC_KEY_FILE', p.publicKey.file, 'public').pem }
+    : undefined;
+  const publicKeyObject = publicKey ? crypto.createPublicKey(publicKey.pem) : null;
+  // Platform certificates: those configured, and those WeChat Pay lists, downloaded at start and refreshed (the
+  // server starts the refreshes); cached in DATA_DIR so a restart during an outage still verifies.
+  let client: WechatPayClient | null = null;
+  const certificates = createCertificateKeeper({
+    fetch: () => client!.certificates(),
+    apiV3Key: p.apiV3Key,
+    now: () => clock.now(),
+    log: certificateLog,
+    configured: p.platformCertFiles.map((f) => keyFromFile('WECHATPAY_PLATFORM_CERT_FILES', f, 'certificate').pem),
+    known: (serial) => (publicKey && serial === publicKey.id ? publicKeyObject : null),
+    cacheFile: path.join(config.dataDir, 'wechatpay', 'platform-certificates.json'),
+  });
+  const verifier = createVerifier({ publicKey, keeper: certificates });
+  client = createWechatPayClient({
+    baseUrl: c.wechatPayApiBase,
+    merchant,
+    verifier,
+    now: () => clock.now(),
+    timeoutMs: config.wechatPayTimeoutMs,
   });
   return {
-    payments: createWechatPayV3Provider({ baseUrl: c.wechatPayApiBase, merchant, verifier, clock, timeoutMs: config.wechatPayTimeoutMs }),
+    payments: createWechatPayV3Provider({ baseUrl: c.wechatPayApiBase, merchant, verifier, clock, client }),
     identity,
     shipping,
+    certificates,
   };
 }
 
@@ -189,7 +215,7 @@ export interface Wiring {
 export async function wire(config: Config, opts: WiringOptions): Promise<Wiring> {
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
-  const providers = createProviders(config, clock);
+  const providers = createProviders(config, clock, logger);
   const opened = opts.store ?? (await openStore(config, logger));
   try {
     await opened.seedProducts(SEED_PRODUCTS);

@@ -46,6 +46,20 @@ describe('npm run doctor', () => {
     expect(named(checks, 'Signed call').ok).toBe(false);
   });
 
+  it("reports each key's expiry, and warns 30 days ahead", async () => {
+    const checks = await runDoctor(env);
+    expect(named(checks, 'Merchant certificate expiry')).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^valid until \d{4}-\d{2}-\d{2} \(\d+ days\)$/),
+    });
+    // The sandbox is a public-key merchant: no platform certificate to expire.
+    expect(named(checks, 'Platform certificates').detail).toMatch(/WeChat Pay public key alone/);
+    const notAfter = Date.parse(new crypto.X509Certificate(fs.readFileSync(env.WECHATPAY_CERT_FILE!)).validTo);
+    const soon = await runDoctor(env, { clock: { now: () => notAfter - 10 * 86_400_000 } });
+    expect(named(soon, 'Merchant certificate expiry')).toMatchObject({ ok: false, detail: expect.stringMatching(/in (9|10) days/) });
+    expect(named(soon, 'Merchant certificate expiry').fix).toMatch(/renew the merchant API certificate/);
+  });
+
   it('an http notify URL outside this machine', async () => {
     const checks = await runDoctor({ ...env, WECHATPAY_NOTIFY_URL: 'http://shop.example.com/api/wechatpay/notify' });
     const notify = named(checks, 'Notify URL');

@@ -20,7 +20,10 @@ export interface NotifyDeps extends PaymentDeps {
 
 export async function receiveNotification(deps: NotifyDeps, incoming: IncomingNotification): Promise<NotificationAnswer> {
   const requestId = incoming.headers['request-id'] ?? null;
-  const parsed = deps.provider.parseNotification(incoming);
+  let parsed = deps.provider.parseNotification(incoming);
+  // Signed by a key not held yet (the provider rotated its certificate): fetch the keys once, then read it again.
+  const unknownKey = parsed.ok ? undefined : parsed.refusal.unknownKey;
+  if (unknownKey && (await deps.provider.refreshKeys?.(unknownKey))) parsed = deps.provider.parseNotification(incoming);
   if (!parsed.ok) {
     const { refusal } = parsed;
     await deps.refusals.note({

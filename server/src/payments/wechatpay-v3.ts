@@ -134,6 +134,8 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
       return readyBill(body, { gzip: true, sha1: link.hashValue });
     },
 
+    ...(o.verifier.refreshFor ? { refreshKeys: (serial: string) => o.verifier.refreshFor!(serial) } : {}),
+
     answerNotification: ({ accepted, status, message }) =>
       accepted
         ? { status: 204, contentType: null, body: '' }
@@ -179,7 +181,16 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
         };
       } catch (err) {
         if (!(err instanceof NotificationRejected)) throw err;
-        return { ok: false, refusal: { reason: err.reason, message: err.message, unauthentic: err.unauthentic } };
+        const serial = headers['wechatpay-serial'];
+        return {
+          ok: false,
+          refusal: {
+            reason: err.reason,
+            message: err.message,
+            unauthentic: err.unauthentic,
+            ...(err.reason === 'UNKNOWN_SERIAL' && serial ? { unknownKey: serial } : {}),
+          },
+        };
       }
     },
   };

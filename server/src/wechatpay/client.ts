@@ -7,6 +7,7 @@ import { authorize, type Merchant } from './merchant';
 import { refundSchema, type RefundOrder, type WechatRefund } from './refund';
 import { transactionSchema, type Transaction } from './transaction';
 import type { Verifier } from './verifier';
+import type { SignedAnswer } from './certificates';
 
 export type { Transaction };
 
@@ -32,6 +33,9 @@ export interface WechatPayClient {
   refund(order: RefundOrder): Promise<WechatRefund>;
   /** null when WeChat Pay does not know the out_refund_no. */
   queryRefund(outRefundNo: string): Promise<WechatRefund | null>;
+  /** GET /v3/certificates, its answer as received (the list is verified with a certificate from itself: certificates.ts);
+   *  NONE for a merchant that has only a WeChat Pay public key. */
+  certificates(): Promise<{ kind: 'LIST'; answer: SignedAnswer } | { kind: 'NONE'; message: string }>;
   /** GET /v3/bill/tradebill (ALL, gzip): where to download the day's bill and its SHA-1. */
   tradeBill(date: string): Promise<BillLink>;
   /** GET download_url, signed; the answer is not (WeChat does not sign files): its body as a stream. */
@@ -77,17 +81,16 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
     const { text } = res;
     const requestId = res.header('request-id');
     if (res.status >= 200 && res.status < 300) {
-      const check = checkSignedMessage(
-        verifier,
-        {
-          serial: res.header('wechatpay-serial'),
-          signature: res.header('wechatpay-signature'),
-          timestamp: res.header('wechatpay-timestamp'),
-          nonce: res.header('wechatpay-nonce'),
-        },
-        text,
-        opts.now(),
-      );
+      const headers = {
+        serial: res.header('wechatpay-serial'),
+        signature: res.header('wechatpay-signature'),
+        timestamp: res.header('wechatpay-timestamp'),
+        nonce: res.header('wechatpay-nonce'),
+      };
+      let check = checkSignedMessage(verifier, headers, text, opts.now());
+      // Signed by a certificate we do not hold yet (a rotation): fetch the list once, then check again.
+      if (!check.ok && check.problem === 'UNKNOWN_SERIAL' && headers.serial && (await verifier.refreshFor?.(headers.serial)))
+        check = checkSignedMessage(verifier, headers, text, opts.now());
       if (!check.ok)
         throw new WechatPayError(
           'UNTRUSTED',
@@ -158,6 +161,45 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
         if (err instanceof WechatPayError && err.httpStatus === 404 && err.isNotFound) return null;
         throw err;
       }
+    },
+    async certificates() {
+      const pathWithQuery = '/v3/certificates';
+      let res: HttpAnswer;
+      try {
+        res = await httpCall(new URL(pathWithQuery, opts.baseUrl), {
+          method: 'GET',
+          headers: {
+            Authorization: await authorize(merchant, 'GET', pathWithQuery, '', opts.now()),
+            Accept: 'application/json',
+            'User-Agent': 'wechat-pay-checkout/0.1 (node)',
+          },
+          timeoutMs,
+        });
+      } catch (err) {
+        throw new WechatPayError('NETWORK', 'NETWORK', `WeChat Pay could not be reached (${(err as Error).name})`);
+      }
+      if (res.status === 200)
+        return {
+          kind: 'LIST',
+          answer: {
+            body: res.text,
+            serial: res.header('wechatpay-serial'),
+            signature: res.header('wechatpay-signature'),
+            timestamp: res.header('wechatpay-timestamp'),
+            nonce: res.header('wechatpay-nonce'),
+          },
+        };
+      let code = 'UNKNOWN';
+      let message = `WeChat Pay answered ${res.status}`;
+      try {
+        const e = JSON.parse(res.text) as { code?: string; message?: string };
+        code = e.code ?? code;
+        message = e.message ?? message;
+      } catch {
+        // not JSON
+      }
+      if (code === 'RESOURCE_NOT_EXISTS') return { kind: 'NONE', message };
+      throw new WechatPayError('API', code, message, res.status, res.header('request-id'));
     },
     async tradeBill(date) {
       const { text } = await call('GET', `/v3/bill/tradebill?bill_date=${encodeURIComponent(date)}&bill_type=ALL&tar_type=GZIP`, '');

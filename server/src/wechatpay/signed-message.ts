@@ -4,8 +4,9 @@
 import { responseMessage } from './crypto';
 import type { Verifier } from './verifier';
 
-/** WeChat's documented tolerance between its clock and ours, for responses and notifications alike. */
-export const MAX_SKEW_S = 300;
+import { MAX_SKEW_S } from './time';
+
+export { MAX_SKEW_S };
 
 const SIGNTEST_PREFIX = 'WECHATPAY/SIGNTEST/';
 export const SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';

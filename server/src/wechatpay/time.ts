@@ -17,4 +17,7 @@ export function beijingCompact(ms: number): string {
   return new Date(ms + BEIJING_OFFSET_MS).toISOString().replace(/\D/g, '').slice(0, 14);
 }
 
+/** WeChat's documented tolerance between its clock and ours, for responses and notifications alike. */
+export const MAX_SKEW_S = 300;
+
 export const unixSeconds = (ms: number): string => Math.floor(ms / 1000).toString();

@@ -80,7 +80,7 @@ type Trade = {
   transactionId: string | null;
   paidAt: number | null;
 };
-type ProviderCall = 'prepare' | 'query' | 'close' | 'refund' | 'queryRefund';
+type ProviderCall = 'prepare' | 'query' | 'close' | 'refund' | 'queryRefund' | 'refreshKeys';
 
 /** The payment provider's books in memory: prepay ids, trades, refunds; and what the shop asked of it. */
 export interface FakePaymentProvider extends PaymentProvider {
@@ -90,7 +90,11 @@ export interface FakePaymentProvider extends PaymentProvider {
   /** The shopper pays the attempt (as the payment sheet would); returns the provider's event. */
   pay(reference: string, over?: Partial<PaymentSucceeded>): PaymentSucceeded;
   /** A notification as the provider would deliver it, with a valid signature unless `forged`. */
-  notification(n: ProviderNotification, o?: { forged?: boolean }): IncomingNotification;
+  /** `key` names the signing key (default `k1`, held from the start); another must be published, then fetched. */
+  notification(n: ProviderNotification, o?: { forged?: boolean; key?: string }): IncomingNotification;
+  /** Keys the provider lists (refreshKeys fetches them) and keys the adapter holds. */
+  publishedKeys: Set<string>;
+  heldKeys: Set<string>;
   /** The next `times` calls of `call` fail with `failure`. */
   failNext(call: ProviderCall, failure: PaymentFailure, times?: number): void;
   /** How refunds end when they are asked for: at once, or left PROCESSING. */
@@ -233,7 +237,17 @@ export function fakePaymentProvider(
       fail('queryRefund', outRefundNo);
       return refunds.get(outRefundNo) ?? null;
     },
+    publishedKeys: new Set(['k1']),
+    heldKeys: new Set(['k1']),
+    async refreshKeys(key) {
+      calls.push({ call: 'refreshKeys', reference: key });
+      if (provider.publishedKeys.has(key)) provider.heldKeys.add(key);
+      return provider.heldKeys.has(key);
+    },
     parseNotification(input): NotificationParse {
+      const key = input.headers['x-fake-key'] ?? 'k1';
+      if (!provider.heldKeys.has(key))
+        return { ok: false, refusal: { reason: 'UNKNOWN_KEY', message: `no key ${key}`, unauthentic: true, unknownKey: key } };
       if (input.headers['x-fake-signature'] !== signatureOf(input.body))
         return { ok: false, refusal: { reason: 'BAD_SIGNATURE', message: 'signature does not match', unauthentic: true } };
       try {
@@ -258,7 +272,11 @@ export function fakePaymentProvider(
     notification(n, o = {}) {
       const body = Buffer.from(JSON.stringify(n));
       return {
-        headers: { 'x-fake-signature': o.forged ? signatureOf(Buffer.from('other')) : signatureOf(body), 'request-id': `req-${n.id}` },
+        headers: {
+          'x-fake-signature': o.forged ? signatureOf(Buffer.from('other')) : signatureOf(body),
+          'request-id': `req-${n.id}`,
+          ...(o.key ? { 'x-fake-key': o.key } : {}),
+        },
         body,
       };
     },

@@ -55,6 +55,27 @@ describe('receiving a payment notification', () => {
     expect(await sys.store.countRejectedNotifications()).toBe(1);
   });
 
+  it('signed by a key the adapter does not hold yet: fetches the keys once and applies it; a key nobody published is refused', async () => {
+    const sys = await fastSystem();
+    const order = await pendingOrder(sys);
+    const payment = sys.provider.pay(order.outTradeNo);
+    const n = { id: 'n-rot', eventType: 'TRANSACTION.SUCCESS', kind: 'PAYMENT_SUCCEEDED' as const, payment };
+    // A key nobody published (a stranger): refused as unauthentic, after one fetch.
+    expect(await receiveNotification(sys.notify, sys.provider.notification(n, { key: 'stranger' }))).toMatchObject({
+      kind: 'REFUSED',
+      refusal: { reason: 'UNKNOWN_KEY', unauthentic: true },
+    });
+    expect((await sys.store.findOrder(order.id))?.status).toBe('PENDING');
+    // The provider rotates: the new key is listed, and the first message it signs is applied.
+    sys.provider.publishedKeys.add('k2');
+    expect(await receiveNotification(sys.notify, sys.provider.notification(n, { key: 'k2' }))).toMatchObject({
+      kind: 'RECORDED',
+      outcome: 'APPLIED',
+    });
+    expect((await sys.store.findOrder(order.id))?.status).toBe('PAID');
+    expect(sys.provider.calls.filter((c) => c.call === 'refreshKeys').map((c) => c.reference)).toEqual(['stranger', 'k2']);
+  });
+
   it('never moves an order for the wrong amount or payee: it is flagged for the operator once', async () => {
     const sys = await fastSystem();
     const order = await pendingOrder(sys);

@@ -98,6 +98,8 @@ export interface NotificationRefusal {
   message: string;
   /** The signature did not hold (or was a probe), as opposed to a malformed delivery. */
   unauthentic: boolean;
+  /** Signed with a key the provider adapter does not hold (its serial): a rotation may have brought a new one. */
+  unknownKey?: string;
 }
 
 export type NotificationParse = { ok: true; notification: ProviderNotification } | { ok: false; refusal: NotificationRefusal };
@@ -191,6 +193,9 @@ export interface PaymentProvider {
   refund(request: RefundRequest): Promise<RefundReport>;
   /** null when the provider does not know the refund reference. */
   queryRefund(outRefundNo: string): Promise<RefundReport | null>;
+  /** Fetches the provider's keys again because a message named `key`, which is not held (rate-limited by the adapter);
+   *  true when it is held now. Absent where keys never change at run time. */
+  refreshKeys?(key: string): Promise<boolean>;
   /** Verifies and reads a notification. Never throws for a bad delivery: it refuses it. */
   parseNotification(input: IncomingNotification): NotificationParse;
   /** The provider's trade bill for one day (`YYYY-MM-DD`, Beijing). A file that fails its integrity check throws

@@ -21,7 +21,7 @@ import { bookDayPage, booksPage } from './books-page';
 import { beijingDate } from '../../domain/book-day';
 import { findBookDay, listBookDays, reconcileDayNow } from '../../domain/books';
 import type { AdminBooks } from '../admin';
-import { ordersPage } from './orders-page';
+import { type KeyExpiry, ordersPage } from './orders-page';
 import { opsSignIn, sameOrigin } from './session';
 import type { AdminGuard } from '../admin-guard';
 import type { OpsSessionDeps } from '../../domain/ops-sign-in';
@@ -42,6 +42,8 @@ export interface OpsDeps {
   refusedNotifications(): Record<string, number>;
   /** The daily books (the same use cases as the admin API). */
   books: AdminBooks;
+  /** The keys WeChat Pay is verified with, and their expiry. */
+  keys(): KeyExpiry[];
 }
 
 const notFound = (req: Request) => new AppError('NOT_FOUND', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
@@ -83,6 +85,7 @@ export function opsRoutes(deps: OpsDeps): Router {
     const recent = await deps.payments.store.listOrders({ limit: 1000 });
     const body = ordersPage({
       now: deps.payments.now(),
+      keys: deps.keys(),
       recent,
       refused: deps.refusedNotifications(),
       reminders: deps.reminders.recent().slice(0, 20),

@@ -7,8 +7,16 @@ import { bars } from './charts';
 import { html, raw, time, yuan } from './html';
 import { ORDER_STATUS } from './words';
 
+/** A key WeChat Pay verifies with, and until when (null: it does not expire). */
+export interface KeyExpiry {
+  name: string;
+  serial: string;
+  notAfter: number | null;
+}
+
 export interface OrdersPageData {
   now: number;
+  keys: KeyExpiry[];
   /** The latest orders, for the charts. */
   recent: Order[];
   refused: Record<string, number>;
@@ -33,6 +41,20 @@ function lastDay(now: number, recent: Order[]) {
     placed: hours.map((t, i) => ({ label: label(t), value: placed[i]! })),
     paid: hours.map((t, i) => ({ label: label(t), value: paid[i]! })),
   };
+}
+
+/** The keys WeChat Pay's messages are verified with, each one's expiry; a warning 30 days ahead. */
+function keysTable(now: number, keys: KeyExpiry[]) {
+  if (keys.length === 0) return '';
+  const rows = keys.map((k) => {
+    if (k.notAfter === null) return html`<tr><td>${k.name}</td><td><code>${k.serial}</code></td><td class="ok">长期有效</td></tr>`;
+    const days = Math.floor((k.notAfter - now) / 86_400_000);
+    const soon = days < 30;
+    return html`<tr><td>${k.name}</td><td><code>${k.serial}</code></td><td class="${soon ? 'warn' : 'ok'}">${time(k.notAfter)} 到期（${days} 天）${
+      soon ? '：请确认微信已列出新证书，或改用微信支付公钥' : ''
+    }</td></tr>`;
+  });
+  return html`<table aria-label="微信支付验签密钥" class="spaced"><tr><th>验签密钥</th><th>序列号 / ID</th><th>有效期</th></tr>${rows}</table>`;
 }
 
 export function ordersPage(d: OrdersPageData) {
@@ -74,6 +96,7 @@ ${
 </div>
 <table aria-label="被拒绝的通知"><tr><th>拒绝原因</th><th class="n">次数</th></tr>${refusedRows}</table>
 ${d.reminders.length ? html`<table aria-label="催发货提醒" class="spaced"><tr><th>微信催发货（超过 48 小时未发货）</th><th>收到</th></tr>${reminderRows}</table>` : ''}
+${keysTable(d.now, d.keys)}
 <form method="post" action="/admin/reconcile" class="spaced"><button type="submit" class="secondary">立即对账 (reconcile now)</button></form>
 <p><a href="/admin/books">每日对账（微信支付账单）›</a></p></section>
 <section><h2>订单</h2>
