@@ -4,6 +4,7 @@
 import express from 'express';
 import { createDeliveries, type DeliveryRecord } from './delivery';
 import { createBooks } from './books';
+import { createSandboxComplaints } from './complaints';
 import { code2sessionRoutes } from './code2session';
 import type { SandboxKeys } from './keys';
 import { payerRoutes } from './payer';
@@ -67,14 +68,18 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   app.use(code2sessionRoutes(s));
   app.use(shipping.routes);
   const books = createBooks(s);
-  app.use(v3PayRoutes(s, { allowHttpNotifyUrl: opts.allowHttpNotifyUrl, later, deliveries, books }));
+  const complaints = createSandboxComplaints(s, { deliveries, shipping, allowHttp: opts.allowHttpNotifyUrl ?? false });
+  s.onRefundSucceeded = (transactionId) => complaints.refundArrived(transactionId);
+  app.use(v3PayRoutes(s, { allowHttpNotifyUrl: opts.allowHttpNotifyUrl, later, deliveries, books, complaints }));
+  app.use(complaints.miniRoutes);
   if (opts.keys.apiV2Key) app.use(books.v2Routes(), v2Routes(s, { deliveries, tls: false }));
   const tlsApp = express();
   tlsApp.disable('x-powered-by');
   if (opts.keys.apiV2Key) tlsApp.use(v2Routes(s, { deliveries, tls: true }));
-  app.use('/sandbox', payerRoutes(s, deliveries));
+  app.use('/sandbox', payerRoutes(s, deliveries, { fileComplaint: (f) => complaints.file(f) }));
   app.use('/sandbox', shipping.controlRoutes); // after the payer router: its loopback guard runs first
   app.use('/sandbox', books.controlRoutes);
+  app.use('/sandbox', complaints.controlRoutes);
   app.get('/', (_req, res) =>
     res
       .type('text/plain')
@@ -84,12 +89,15 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
           '/v3/pay/transactions/*',
           '/v3/refund/domestic/refunds',
           '/v3/bill/{tradebill,fundflowbill}',
+          '/v3/certificates',
+          '/v3/merchant-service/{complaint-notifications,complaints-v2/*}',
+          '/wxaapi/minishop/{complaintOrderDetail,bussiRespondComplaint,bussiSupplyRefund}',
           '/v3/billdownload/file',
           '/pay/{unifiedorder,orderquery,closeorder,refundquery,downloadbill}',
           '/cgi-bin/{token,stable_token}',
           '/wxa/sec/order/{upload_shipping_info,get_order,notify_confirm_receive,set_msg_jump_path,is_trade_managed}',
           '/cgi-bin/express/delivery/open_msg/get_delivery_list',
-          '/sandbox/{login,pay,prepay/:id,controls,deliveries,books,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}',
+          '/sandbox/{login,pay,prepay/:id,controls,deliveries,books,certificates,complaints/:id,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}',
         ].join(', ')}\n`,
       ),
   );

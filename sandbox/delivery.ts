@@ -10,7 +10,7 @@ import { defaultSigner, refundNotificationOf, transactionOf, type SandboxOrder, 
 export const RETRY_SCHEDULE_S = [15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600];
 
 export interface DeliveryRecord {
-  kind: 'payment' | 'refund';
+  kind: 'payment' | 'refund' | 'complaint';
   outTradeNo: string;
   outRefundNo?: string;
   attempt: number;
@@ -30,6 +30,8 @@ export interface Deliveries {
   schedule(o: SandboxOrder, transactionId?: string): void;
   /** Starts delivering an ended refund's notification (unless dropped). */
   scheduleRefund(r: SandboxRefund): void;
+  /** Starts delivering a COMPLAINT.* notification (v3) to `url`; `outTradeNo` in its records holds the complaint id. */
+  scheduleComplaint(url: string, complaintId: string, resource: () => Record<string, unknown>, eventType: string): void;
   /** Runs `fn` after `ms`, unless the sandbox stops first. */
   after(ms: number, fn: () => void): void;
   /** Resolves once every scheduled notification has been delivered or given up. */
@@ -132,7 +134,7 @@ export function createDeliveries(s: SandboxState): Deliveries {
   }
 
   const v3 =
-    (resource: () => Record<string, unknown>, originalType: 'transaction' | 'refund', eventType: string) =>
+    (resource: () => Record<string, unknown>, originalType: 'transaction' | 'refund' | 'complaint', eventType: string) =>
     (id: string, signtest: boolean) =>
       buildNotification({
         apiV3Key: s.keys.apiV3Key,
@@ -153,6 +155,15 @@ export function createDeliveries(s: SandboxState): Deliveries {
 
   return {
     records,
+    scheduleComplaint(url, complaintId, resource, eventType) {
+      start({
+        url,
+        record: { kind: 'complaint', outTradeNo: complaintId },
+        build: v3(resource, 'complaint', eventType),
+        probes: false,
+        acknowledges: v3Acknowledges,
+      });
+    },
     schedule(o, transactionId) {
       if (o.dropNotifications && !transactionId) return;
       start({

@@ -19,7 +19,7 @@ export interface BuildOptions {
   signer: NotificationSigner;
   /** The decrypted resource: a transaction (AAD "transaction"), or a refund with `originalType: 'refund'`. */
   transaction: Record<string, unknown>;
-  originalType?: 'transaction' | 'refund';
+  originalType?: 'transaction' | 'refund' | 'complaint';
   id?: string;
   eventType?: string;
   nowMs?: number;
@@ -36,7 +36,7 @@ export function buildNotification(o: BuildOptions): SignedDelivery {
     create_time: beijingTime(now),
     resource_type: 'encrypt-resource',
     event_type: o.eventType ?? (kind === 'refund' ? 'REFUND.SUCCESS' : 'TRANSACTION.SUCCESS'),
-    summary: kind === 'refund' ? '退款状态变更' : '支付成功',
+    summary: kind === 'refund' ? '退款状态变更' : kind === 'complaint' ? '投诉单变更' : '支付成功',
     resource: {
       original_type: kind,
       algorithm: 'AEAD_AES_256_GCM',

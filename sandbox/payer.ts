@@ -62,7 +62,22 @@ const controlsSchema = z
   })
   .partial();
 
-export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
+export interface PayerActions {
+  /** A shopper files a complaint against a paid order. */
+  fileComplaint(f: { outTradeNo: string; source: 'PAY' | 'MINIPROGRAM'; refundAmount?: number; text?: string }): {
+    id: string;
+    source: string;
+  };
+}
+
+const fileComplaintSchema = z.strictObject({
+  outTradeNo: z.string().min(1).max(32),
+  source: z.enum(['PAY', 'MINIPROGRAM']),
+  refundAmount: z.number().int().positive().optional(),
+  text: z.string().min(1).max(300).optional(),
+});
+
+export function payerRoutes(s: SandboxState, deliveries: Deliveries, act: PayerActions): Router {
   const { keys } = s;
   const r = express.Router();
   r.use((req, res, next) => {
@@ -183,13 +198,31 @@ export function payerRoutes(s: SandboxState, deliveries: Deliveries): Router {
       .optional(),
   });
   r.post('/controls', async (req, res) => {
-    const { rotateCertificate: rotate, expireCertificate: expire, ...switches } = (req.body ?? {}) as Record<string, unknown>;
+    const {
+      rotateCertificate: rotate,
+      expireCertificate: expire,
+      fileComplaint: complaint,
+      ...switches
+    } = (req.body ?? {}) as Record<string, unknown>;
     const actions = actionsSchema.safeParse({ rotateCertificate: rotate, expireCertificate: expire });
     if (!actions.success) {
       const issue = actions.error.issues[0]!;
       return res.status(400).json({ errMsg: `${issue.path.join('.')}: ${issue.message}` });
     }
     const done: Record<string, unknown> = {};
+    if (complaint !== undefined) {
+      const f = fileComplaintSchema.safeParse(complaint);
+      if (!f.success) {
+        const issue = f.error.issues[0]!;
+        return res.status(400).json({ errMsg: `fileComplaint.${issue.path.join('.')}: ${issue.message}` });
+      }
+      try {
+        const c = act.fileComplaint(f.data);
+        done.complaint = { id: c.id, source: c.source };
+      } catch (err) {
+        return res.status(409).json({ errMsg: (err as Error).message });
+      }
+    }
     if (actions.data.expireCertificate) {
       const c = expireCertificate(s, actions.data.expireCertificate);
       if (!c) return res.status(404).json({ errMsg: `no certificate ${actions.data.expireCertificate}` });

@@ -36,5 +36,6 @@ export function settleRefund(s: SandboxState, deliveries: Deliveries, refund: Sa
     refund.status = outcome;
     if (outcome === 'SUCCESS') refund.successTime = beijingTime(s.now());
     deliveries.scheduleRefund(refund);
+    if (outcome === 'SUCCESS') s.onRefundSucceeded?.(refund.transactionId);
   });
 }

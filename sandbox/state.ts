@@ -149,6 +149,8 @@ export interface SandboxState {
   refunds: Map<string, SandboxRefund>;
   /** Every successful transaction, in the order it happened: what the trade bill lists. */
   ledger: LedgerEntry[];
+  /** Called when a refund succeeds (complaints resolve an approved refund). */
+  onRefundSucceeded?: (transactionId: string) => void;
 }
 
 export interface LedgerEntry {

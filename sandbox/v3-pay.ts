@@ -10,6 +10,7 @@ import { canonicalJson, current, transactionOf, type JsapiBody, type SandboxStat
 import { refundRoutes } from './v3-refunds';
 import type { Books } from './books';
 import { certificateRoutes } from './certificates';
+import type { SandboxComplaints } from './complaints';
 import { v3Answers } from './v3-answers';
 
 const ALLOWED_OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
@@ -24,6 +25,7 @@ export interface V3Options {
   later(ms: number): Promise<void>;
   deliveries: Deliveries;
   books: Books;
+  complaints: SandboxComplaints;
 }
 
 export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
@@ -185,6 +187,7 @@ export function v3PayRoutes(s: SandboxState, o: V3Options): Router {
   r.use(refundRoutes(s, { answers: { sendSigned, v3Error }, deliveries: o.deliveries }));
   r.use(o.books.v3Routes({ sendSigned, v3Error }));
   r.use(certificateRoutes(s, { sendSigned, v3Error }));
+  r.use(o.complaints.v3Routes({ sendSigned, v3Error }));
 
   r.all(/^\/v3\//, (req, res) => v3Error(req, res, 404, 'RESOURCE_NOT_EXISTS', '请求的资源不存在'));
   return r;

@@ -29,6 +29,10 @@ export interface ShippingSandbox {
   orders: Map<string, ShippingOrder>;
   pushes: PushRecord[];
   jumpPath(): string | null;
+  /** Sends a message push about a paid order (to the server beside its notify URL), as WeChat sends one. */
+  pushEvent(outTradeNo: string, event: string, fields: Record<string, unknown>): Promise<void>;
+  /** The access-token check of WeChat's business calls, for other mini-program APIs the sandbox serves. */
+  business: ReturnType<typeof createSandboxTokens>['business'];
   /** Every token issued so far expires now (42001 on the next business call). */
   expireTokens(): void;
   tokensIssued(): number;
@@ -56,6 +60,8 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     orders: records.orders,
     pushes: pushes.records,
     jumpPath: () => jumpPath,
+    pushEvent: (outTradeNo, event, fields) => pushes.push({ outTradeNo } as ShippingOrder, event, fields),
+    business: tokens.business,
     expireTokens: () => void tokens.expire(),
     tokensIssued: () => tokens.issued(),
     stop: () => pushes.stop(),

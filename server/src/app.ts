@@ -1,6 +1,6 @@
 // buildApp(deps) assembles middleware and routers into the Express app; it never listens by itself.
 import express from 'express';
-import { MESSAGES_PATH, NOTIFY_PATH } from './config';
+import { COMPLAINTS_PATH, MESSAGES_PATH, NOTIFY_PATH } from './config';
 import type { Logger } from 'pino';
 import type { AuthDeps } from './domain/auth';
 import type { CheckoutDeps } from './domain/deps';
@@ -16,6 +16,8 @@ import { jsonBodies, quietRequestLog, requestLog, securityHeaders } from './http
 import type { LimiterFactory } from './http/rate-limit';
 import type { NotifyDeps } from './domain/receive-notification';
 import { notifyRoutes } from './http/notify';
+import { complaintNotifyRoutes } from './http/complaint-notify';
+import type { ComplaintDeps } from './domain/complaints';
 import { messageRoutes } from './http/messages';
 import type { FulfilmentDeps } from './domain/fulfilment';
 import type { ReminderLog } from './domain/reminders';
@@ -61,6 +63,10 @@ export interface AppDeps {
   books: AdminBooks;
   /** The keys WeChat Pay is verified with, for the ops page. */
   keys?: () => KeyExpiry[];
+  /** Complaints (both systems): notifications, pushes, the admin API and the ops inbox; absent, routes answer 404. */
+  complaints?: ComplaintDeps;
+  /** The URL registered with WeChat Pay for complaint notifications. */
+  complaintsUrl?: string;
   /** The message-push configuration (Token, EncodingAESKey, appid); null turns /api/wechat/messages off (404). */
   messages: { token: string; aesKey: string; appid: string } | null;
   /** Message pushes: the store that remembers each push's (timestamp, nonce), and the sampler of refusals. */
@@ -99,11 +105,18 @@ export function buildApp(deps: AppDeps): express.Express {
 
   // Before the JSON parser: the notification is read as raw bytes.
   app.use(NOTIFY_PATH, quietRequestLog, notifyRoutes(deps.notify));
-  // WeChat's message pushes (shipping): signed, and encrypted in safe mode; also read raw.
+  app.use(COMPLAINTS_PATH, quietRequestLog, complaintNotifyRoutes(deps.complaints ?? null));
+  // WeChat's message pushes (shipping, trade complaints): signed, and encrypted in safe mode; also read raw.
   app.use(
     MESSAGES_PATH,
     quietRequestLog,
-    messageRoutes({ ...deps.fulfilment, ...deps.pushes, config: deps.messages, reminders: deps.reminders }),
+    messageRoutes({
+      ...deps.fulfilment,
+      ...deps.pushes,
+      config: deps.messages,
+      reminders: deps.reminders,
+      complaints: deps.complaints ?? null,
+    }),
   );
 
   // The API's routes hang from the app itself, one router level fewer on every request's way.
@@ -112,7 +125,17 @@ export function buildApp(deps: AppDeps): express.Express {
   app.use('/api/auth', authRoutes(deps.auth, deps.limits, deps.limiter));
   app.use('/api/products', productRoutes(deps.checkout));
   orderRoutes(app, '/api/orders', deps.checkout, deps.auth, deps.limits, deps.limiter, deps.fulfilment);
-  app.use('/api/admin', adminRoutes(deps.checkout, guard, deps.stats, deps.fulfilment, deps.books));
+  app.use(
+    '/api/admin',
+    adminRoutes(
+      deps.checkout,
+      guard,
+      deps.stats,
+      deps.fulfilment,
+      deps.books,
+      deps.complaints ? { deps: deps.complaints, url: deps.complaintsUrl ?? '' } : null,
+    ),
+  );
   app.use('/api', openApiRoutes());
   app.use('/api', (req) => {
     throw new AppError('NOT_FOUND', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);

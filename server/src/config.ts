@@ -264,6 +264,8 @@ export const REQUIRED_V2_VARIABLES = ['WECHATPAY_APIV2_KEY'] as const;
 export const NOTIFY_PATH = '/api/wechatpay/notify';
 /** The mini program's message-push URL path (消息推送) on this server. */
 export const MESSAGES_PATH = '/api/wechat/messages';
+/** Where WeChat Pay sends complaint notifications (registered beside the notify URL). */
+export const COMPLAINTS_PATH = '/api/wechatpay/complaints';
 
 /** Why a host is not one WeChat's servers can reach on the public internet, or null. */
 function privateHostProblem(host: string): string | null {

@@ -6,7 +6,7 @@ import { buildApp, listRoutes } from './app';
 import { limiterFactory, wire } from './wiring';
 import { createReminderLog } from './domain/reminders';
 import type { Clock } from './clock';
-import type { Config } from './config';
+import { COMPLAINTS_PATH, type Config, NOTIFY_PATH } from './config';
 import { purgeExpiredSessions } from './domain/auth';
 import { purgeOpsSessions, type OpsSessionDeps } from './domain/ops-sign-in';
 import { startReconciler, type ReconcileReport } from './domain/reconcile';
@@ -82,6 +82,18 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       .catch((err: unknown) =>
         logger.warn({ err: (err as Error).message }, "set_msg_jump_path failed; shipping messages open WeChat's default page"),
       );
+    // Complaint notifications (WeChat Pay, API v3): registered at start beside the notify URL, as an operator does
+    // once with WeChat; a failure is logged, the reconciler still re-reads complaints.
+    const complaintsUrl = config.wechat.notifyUrl.replace(NOTIFY_PATH, COMPLAINTS_PATH);
+    if (config.wechatPay.version === 'v3')
+      await providers.complaints
+        .registerNotificationUrl(complaintsUrl)
+        .catch((err: unknown) =>
+          logger.warn(
+            { err: (err as Error).message },
+            'complaint notification URL not registered; PUT /api/admin/complaints/notification-url to retry',
+          ),
+        );
     const adminToken = config.adminToken;
     const opsSessions: OpsSessionDeps | null = adminToken
       ? {
@@ -121,6 +133,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       refusedNotifications: () => refusals.counts(),
       fulfilment: w.fulfilment,
       books: { deps: w.books, onDay: (day) => metrics.booksReconciled(day) },
+      complaints: w.complaints,
+      complaintsUrl,
       keys: () => [
         ...(config.wechatPay.version === 'v3' && config.wechatPay.publicKey
           ? [{ name: '微信支付公钥', serial: config.wechatPay.publicKey.id, notAfter: null }]

@@ -36,6 +36,9 @@ import { createCode2SessionClient } from './wechat/code2session';
 import { loadPrivateKey } from './wechatpay/crypto';
 import type { Merchant } from './wechatpay/merchant';
 import { createVerifier } from './wechatpay/verifier';
+import { createWechatComplaints } from './complaints/wechat';
+import type { ComplaintProvider } from './domain/ports/complaint-provider';
+import type { ComplaintDeps } from './domain/complaints';
 import { type CertificateKeeper, createCertificateKeeper, type KeeperLog } from './wechatpay/certificates';
 import { createWechatPayClient, type WechatPayClient } from './wechatpay/client';
 
@@ -45,6 +48,8 @@ export interface Providers {
   payments: PaymentProvider;
   /** API v3: WeChat Pay's platform certificates, downloaded and rotated (null for v2). */
   certificates: CertificateKeeper | null;
+  /** Both complaint systems (WeChat Pay's consumer complaints need API v3). */
+  complaints: ComplaintProvider;
   identity: IdentityProvider;
   /** WeChat's shipping-info management (发货信息管理), on the same WeChat API base as login. */
   shipping: ShippingProvider;
@@ -129,7 +134,8 @@ export function createProviders(config: Config, clock: Clock = systemClock, cert
       clock,
       timeoutMs: config.wechatPayTimeoutMs,
     });
-    return { payments, identity, shipping, certificates: null };
+    const complaints = createWechatComplaints({ mchid: c.mchid, pay: null, miniprogram: shipping.api, now: () => clock.now() });
+    return { payments, identity, shipping, certificates: null, complaints };
   }
   const merchant: Merchant = {
     appid: c.appid,
@@ -163,7 +169,14 @@ export function createProviders(config: Config, clock: Clock = systemClock, cert
     now: () => clock.now(),
     timeoutMs: config.wechatPayTimeoutMs,
   });
+  const complaints = createWechatComplaints({
+    mchid: c.mchid,
+    pay: { client, verifier, apiV3Key: p.apiV3Key, merchantKey: merchant.privateKey },
+    miniprogram: shipping.api,
+    now: () => clock.now(),
+  });
   return {
+    complaints,
     payments: createWechatPayV3Provider({ baseUrl: c.wechatPayApiBase, merchant, verifier, clock, client }),
     identity,
     shipping,
@@ -205,6 +218,8 @@ export interface Wiring {
   auth: AuthDeps;
   fulfilment: FulfilmentDeps;
   reconcile: ReconcileDeps;
+  /** Complaints: notifications, pushes, answers. */
+  complaints: ComplaintDeps;
   /** The daily books against WeChat Pay's bill. */
   books: BooksDeps;
   /** Closes what the wiring opened (the store, unless it was given). */
@@ -245,6 +260,15 @@ export async function wire(config: Config, opts: WiringOptions): Promise<Wiring>
       ),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
+  const complaints: ComplaintDeps = {
+    store,
+    provider: checkout.provider,
+    now,
+    logger,
+    complaints: providers.complaints,
+    sealer: createSecretBox(config.dataKey, 'payer_phone'),
+    refusals: createRefusalLog({ store, logger, now }),
+  };
   const fulfilment: FulfilmentDeps = {
     store,
     shipping: providers.shipping,
@@ -271,7 +295,8 @@ export async function wire(config: Config, opts: WiringOptions): Promise<Wiring>
       sealer: createSecretBox(config.dataKey, 'session_key'),
     },
     fulfilment,
-    reconcile: { ...checkout, minAgeMs: config.reconcileMinAgeMs, leaseMs: checkout.leaseMs, fulfilment },
+    reconcile: { ...checkout, minAgeMs: config.reconcileMinAgeMs, leaseMs: checkout.leaseMs, fulfilment, complaints },
+    complaints,
     books: { store, provider: checkout.provider, now, logger },
     close: async () => {
       if (!opts.store) await opened.close();

@@ -18,6 +18,7 @@ import { isRefundToReconcile, type Refund, type RefundStatus } from '../src/doma
 import { needsShipmentSync, type Shipment, type ShipmentStatus, type UploadState } from '../src/domain/shipment';
 import { STORE_METHODS, type Store } from '../src/domain/ports/store';
 import type { BookDay } from '../src/domain/book-day';
+import type { Complaint } from '../src/domain/complaint';
 
 import { makeOrder, uniq } from './orders-fixture';
 
@@ -910,6 +911,43 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
       expect(await store.listRefundsCreatedBetween(base, base + 40, null, 10, run)).toEqual([listed[1]]);
       await store.dropBillKeys(run);
       expect((await store.listPaymentsPaidBetween(base, base + 40, null, 10, run)).length).toBe(4);
+    });
+
+    it('keeps complaints by conditional writes, and lists open ones first by deadline', async () => {
+      const base = (id: string, over: Partial<Complaint> = {}): Complaint => ({
+        id,
+        source: 'PAY',
+        providerId: id.slice(4),
+        orderId: `ord_${id}`,
+        outTradeNo: null,
+        transactionId: null,
+        state: 'NEW',
+        deadline: 5000,
+        problem: '申请退款',
+        refundRequested: null,
+        refundDecision: null,
+        payerPhoneSealed: null,
+        events: [],
+        createdAt: 1000,
+        updatedAt: 1000,
+        version: 1,
+        ...over,
+      });
+      const tag = uniq();
+      const a = base(`PAY:a${tag}`, { deadline: 9000 });
+      expect(await store.saveComplaint(a, null)).toBe(true);
+      expect(await store.saveComplaint(a, null)).toBe(false); // one already exists
+      expect(await store.saveComplaint(base(`PAY:b${tag}`, { deadline: 3000 }), null)).toBe(true);
+      expect(await store.saveComplaint(base(`PAY:c${tag}`, { state: 'RESOLVED', deadline: null, createdAt: 2000 }), null)).toBe(true);
+      const moved = { ...a, state: 'IN_PROGRESS' as const, version: 2 };
+      expect(await store.saveComplaint(moved, 1)).toBe(true);
+      expect(await store.saveComplaint({ ...a, version: 2 }, 1)).toBe(false); // stale: someone moved it
+      expect(await store.findComplaint(a.id)).toEqual(moved);
+      expect(await store.findComplaint(`PAY:none${tag}`)).toBeNull();
+      const mine = (await store.listComplaints({ limit: 1000 })).filter((c) => c.id.endsWith(tag)).map((c) => c.id);
+      expect(mine).toEqual([`PAY:b${tag}`, `PAY:a${tag}`, `PAY:c${tag}`]);
+      expect((await store.listComplaints({ state: 'IN_PROGRESS', limit: 1000 })).map((c) => c.id)).toContain(a.id);
+      expect((await store.listComplaints({ orderId: `ord_PAY:b${tag}`, limit: 5 })).map((c) => c.id)).toEqual([`PAY:b${tag}`]);
     });
 
     it('has been called on every method of the ports (this test runs last)', () => {

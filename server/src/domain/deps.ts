@@ -2,7 +2,7 @@
 // arguments. Each names the narrow ports it uses.
 import type { Logger } from './ports/logger';
 import type { PaymentProvider } from './ports/payment-provider';
-import type { CatalogStore, LeaseStore, NotificationStore, OrderStore, PaymentStore, ShipmentStore } from './ports/store';
+import type { CatalogStore, ComplaintStore, LeaseStore, NotificationStore, OrderStore, PaymentStore, ShipmentStore } from './ports/store';
 
 /** The records a payment touches: orders and their leases, payments and refunds, notifications. */
 export type PaymentStores = OrderStore & LeaseStore & PaymentStore & NotificationStore;
@@ -16,7 +16,7 @@ export interface PaymentDeps {
 
 export interface CheckoutDeps extends PaymentDeps {
   /** Checkout also prices carts from the catalog and shows an order's shipment. */
-  store: PaymentStores & CatalogStore & ShipmentStore;
+  store: PaymentStores & CatalogStore & ShipmentStore & ComplaintStore;
   payWindowMs: number;
   queryThrottleMs: number;
   /** Per-process memory of when each order was last queried at the provider. */

@@ -127,6 +127,8 @@ export interface OrderView {
   refunds: RefundView[];
   /** null while a paid order is to ship (待发货), and for unpaid orders. */
   shipment: ShipmentView | null;
+  /** On the single-order read: a complaint about the order is open at WeChat (投诉处理中). */
+  complaint?: 'OPEN';
   createdAt: string;
 }
 

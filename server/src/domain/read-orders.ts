@@ -37,6 +37,11 @@ export async function getOrder(deps: CheckoutDeps, user: User, id: string): Prom
   if (records.order.status === 'PENDING' && (await confirmWithProvider(deps, records.order))) {
     records = (await deps.store.findOrderRecords(id)) ?? records;
   }
+  // Only a paid order can be complained about: one more indexed read, for paid orders only.
+  if (records.order.status !== 'PENDING') {
+    const [latest] = await deps.store.listComplaints({ orderId: id, limit: 1 });
+    if (latest && latest.state !== 'RESOLVED') return { ...toView(records), complaint: 'OPEN' };
+  }
   return toView(records);
 }
 

@@ -8,6 +8,7 @@ import type { PaymentDeps } from './deps';
 import { applyPaymentSucceeded } from './payment-events';
 import { reconcileRefunds, type RefundReconcileReport } from './refunds';
 import { syncShipments, type FulfilmentDeps, type ShipmentSyncReport } from './fulfilment';
+import { type ComplaintDeps, type ComplaintReconcileReport, reconcileComplaints } from './complaints';
 
 export interface ReconcileDeps extends PaymentDeps {
   /** Leave orders younger than this to the shopper and the notification. */
@@ -18,6 +19,8 @@ export interface ReconcileDeps extends PaymentDeps {
   owner?: string;
   /** Shipments to send again and to follow at WeChat (shipping-info management); absent, none. */
   fulfilment?: FulfilmentDeps;
+  /** Complaints to re-read (a lost notification is caught); absent, none. */
+  complaints?: ComplaintDeps;
 }
 
 export interface ReconcileReport {
@@ -31,6 +34,7 @@ export interface ReconcileReport {
   errors: number;
   refunds: RefundReconcileReport;
   shipments: ShipmentSyncReport;
+  complaints: ComplaintReconcileReport;
 }
 
 const emptyReport = (): ReconcileReport => ({
@@ -43,6 +47,7 @@ const emptyReport = (): ReconcileReport => ({
   errors: 0,
   refunds: { examined: 0, settled: 0, resubmitted: 0, errors: 0 },
   shipments: { examined: 0, uploaded: 0, refused: 0, moved: 0, errors: 0 },
+  complaints: { examined: 0, errors: 0 },
 });
 const newOwner = () => `reconciler-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
 
@@ -86,6 +91,7 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
   }
   report.refunds = await reconcileRefunds(deps);
   if (deps.fulfilment) report.shipments = await syncShipments(deps.fulfilment);
+  if (deps.complaints) report.complaints = await reconcileComplaints(deps.complaints);
   if (report.examined || report.errors || report.refunds.examined || report.shipments.examined)
     deps.logger.info({ ...report }, 'reconciliation round');
   return report;

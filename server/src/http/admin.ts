@@ -3,6 +3,15 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { adminListOrders, adminOrder } from '../domain/admin';
+import { type Complaint, toComplaintView } from '../domain/complaint';
+import {
+  type ComplaintDeps,
+  completeComplaint,
+  decideComplaintRefund,
+  findComplaint,
+  listComplaints,
+  replyToComplaint,
+} from '../domain/complaints';
 import type { BookDay } from '../domain/book-day';
 import { type BooksDeps, findBookDay, listBookDays, reconcileDayNow } from '../domain/books';
 import { shipOrder, type FulfilmentDeps } from '../domain/fulfilment';
@@ -39,6 +48,20 @@ export const shipmentBody = z.strictObject({
   allDelivered: z.boolean().optional(),
 });
 
+export const complaintId = z.string().regex(/^(PAY|MINIPROGRAM):[0-9A-Za-z_-]{1,64}$/, 'PAY:<id> or MINIPROGRAM:<id>');
+export const complaintsQuery = z.strictObject({ state: z.enum(['NEW', 'IN_PROGRESS', 'RESOLVED']).optional() });
+export const complaintReply = z.strictObject({ text: z.string().trim().min(1, 'required').max(200, 'at most 200 characters') });
+export const refundDecisionBody = z.discriminatedUnion('approve', [
+  z.strictObject({ approve: z.literal(true), amount: z.number({ error: WHOLE_FEN }).int({ error: WHOLE_FEN }).positive().optional() }),
+  z.strictObject({ approve: z.literal(false), reason: z.string().trim().min(1, 'required to reject').max(200) }),
+]);
+
+export interface AdminComplaints {
+  deps: ComplaintDeps;
+  /** This server's complaint notification URL. */
+  url: string;
+}
+
 const bookDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
 export const booksQuery = z.strictObject({ from: bookDate.optional(), to: bookDate.optional() });
 
@@ -54,9 +77,53 @@ export function adminRoutes(
   stats: () => Record<string, unknown>,
   fulfilment: FulfilmentDeps,
   books: AdminBooks,
+  complaints: AdminComplaints | null,
 ): Router {
   const r = express.Router();
   r.use(guard.bearer);
+
+  // Complaints from both systems: the inbox (open first, by deadline), one complaint, and the three answers.
+  const complaintDeps = () => {
+    if (!complaints) throw new AppError('NOT_FOUND', 'complaints are not configured');
+    return complaints.deps;
+  };
+  const view = (c: Complaint) => ({ complaint: toComplaintView(c, complaintDeps().now()) });
+  r.put('/complaints/notification-url', async (_req, res) => {
+    const deps = complaintDeps();
+    try {
+      await deps.complaints.registerNotificationUrl(complaints!.url);
+    } catch (err) {
+      throw new AppError('WECHATPAY_UNREACHABLE', `the complaint notification URL could not be registered: ${(err as Error).message}`);
+    }
+    res.json({ url: await deps.complaints.notificationUrl() });
+  });
+  r.get('/complaints', async (req, res) => {
+    const q = parse(complaintsQuery, req.query, 'query');
+    const deps = complaintDeps();
+    res.json({ complaints: (await listComplaints(deps.store, q.state)).map((c) => toComplaintView(c, deps.now())) });
+  });
+  r.get('/complaints/:id', async (req, res) => {
+    res.json(view(await findComplaint(complaintDeps().store, parse(complaintId, req.params.id, 'id'))));
+  });
+  r.post('/complaints/:id/replies', async (req, res) => {
+    const body = parse(complaintReply, req.body);
+    res.status(201).json(view(await replyToComplaint(complaintDeps(), parse(complaintId, req.params.id, 'id'), body.text)));
+  });
+  r.post('/complaints/:id/refund-decision', async (req, res) => {
+    const body = parse(refundDecisionBody, req.body);
+    const id = parse(complaintId, req.params.id, 'id');
+    const decided = await decideComplaintRefund(
+      complaintDeps(),
+      id,
+      body.approve
+        ? { approve: true, ...(body.amount !== undefined ? { amount: body.amount } : {}) }
+        : { approve: false, reason: body.reason },
+    );
+    res.json(view(decided));
+  });
+  r.post('/complaints/:id/complete', async (req, res) => {
+    res.json(view(await completeComplaint(complaintDeps(), parse(complaintId, req.params.id, 'id'))));
+  });
 
   // The daily books: a day reconciled against WeChat Pay's bill (dates are Beijing days).
   r.get('/books', async (req, res) => {

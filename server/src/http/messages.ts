@@ -9,6 +9,7 @@
 import express, { type Router } from 'express';
 import { AppError } from '../domain/errors';
 import { applyOrderMoved, type FulfilmentDeps } from '../domain/fulfilment';
+import { type ComplaintDeps, receiveTradeComplaintPush } from '../domain/complaints';
 import type { ReminderLog } from '../domain/reminders';
 import type { ReplayStore } from '../domain/ports/store';
 import type { RefusalSampler } from '../domain/refusals';
@@ -16,6 +17,8 @@ import { answerUrlCheck, openPush, type PushConfig, pushReplayKey } from '../wec
 
 export interface MessageDeps extends FulfilmentDeps {
   config: PushConfig | null;
+  /** Trade complaints named by a push are fetched and stored through these. */
+  complaints: ComplaintDeps | null;
   reminders: ReminderLog;
   replays: ReplayStore;
   refusals: RefusalSampler;
@@ -75,6 +78,10 @@ export function messageRoutes(deps: MessageDeps): Router {
         { merchantTradeNo: push.outTradeNo, transactionId: push.transactionId },
         'WeChat reminds: an order has been unshipped for more than 48 hours',
       );
+    } else if (push.kind === 'COMPLAINT') {
+      if (!deps.complaints) throw new AppError('NOT_FOUND', 'complaints are not configured');
+      const c = await receiveTradeComplaintPush(deps.complaints, push.complaintId);
+      deps.logger.info({ event: 'complaint', complaintId: c?.id ?? null }, 'message push');
     } else {
       deps.logger.info({ event: push.event }, 'message push ignored');
     }

@@ -5,7 +5,16 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { MESSAGES_PATH, NOTIFY_PATH } from '../config';
-import { adminOrdersQuery, booksQuery, refundBody, shipmentBody } from './admin';
+import {
+  adminOrdersQuery,
+  booksQuery,
+  complaintId,
+  complaintReply,
+  complaintsQuery,
+  refundBody,
+  refundDecisionBody,
+  shipmentBody,
+} from './admin';
 import { DISCREPANCY_KINDS } from '../domain/book-day';
 import {
   checkoutResponseSchema,
@@ -53,6 +62,31 @@ const keyHeader = {
   }),
 };
 
+const complaintPath = { path: z.object({ id: complaintId.meta({ description: 'PAY:<complaint_id> or MINIPROGRAM:<complaintOrderId>' }) }) };
+const complaintSchema = z
+  .object({
+    id: z.string(),
+    source: z.enum(['PAY', 'MINIPROGRAM']),
+    orderId: z.string().nullable(),
+    state: z.enum(['NEW', 'IN_PROGRESS', 'RESOLVED']),
+    deadline: z.string().nullable().meta({ description: 'When the merchant must have acted (ISO 8601); null once resolved' }),
+    overdue: z.boolean(),
+    problem: z.string(),
+    refundRequested: z.number().int().optional().meta({ description: 'What the shopper asked back, fen' }),
+    refundDecision: z
+      .object({
+        approve: z.boolean(),
+        amount: z.number().int().nullable(),
+        reason: z.string().nullable(),
+        outRefundNo: z.string().nullable(),
+      })
+      .nullable(),
+    events: z.array(
+      z.object({ at: z.string(), actor: z.enum(['SHOPPER', 'PLATFORM', 'MERCHANT', 'SYSTEM']), kind: z.string(), text: z.string() }),
+    ),
+  })
+  .meta({ id: 'Complaint' });
+const complaintAnswer = z.object({ complaint: complaintSchema });
 const datePath = { path: z.object({ date: z.string().meta({ description: 'A Beijing day, YYYY-MM-DD', example: '2026-12-01' }) }) };
 const fen = z.number().int();
 const discrepancySchema = z
@@ -494,6 +528,92 @@ export function openApiDocument() {
               502: 'WECHATPAY_UNREACHABLE: the bill could not be fetched or failed its integrity check; nothing was stored',
               ...COMMON,
             }),
+          },
+        }),
+      },
+      '/api/admin/complaints': {
+        get: op({
+          summary: 'Complaints from both systems: open ones first, by deadline (least time left first)',
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: { query: complaintsQuery },
+          responses: {
+            200: { description: 'The inbox', content: json(z.object({ complaints: z.array(complaintSchema) })) },
+            ...errors({ 400: 'VALIDATION_FAILED', ...ADMIN, ...COMMON }),
+          },
+        }),
+      },
+      '/api/admin/complaints/notification-url': {
+        put: op({
+          summary: "Register this server's complaint notification URL with WeChat Pay (done at start; again here)",
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          responses: {
+            200: { description: 'The URL WeChat Pay now has', content: json(z.object({ url: z.string().nullable() })) },
+            ...errors({ ...ADMIN, 502: 'WECHATPAY_UNREACHABLE', 500: 'INTERNAL' }),
+          },
+        }),
+      },
+      '/api/admin/complaints/{id}': {
+        get: op({
+          summary: 'One complaint with its history',
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: complaintPath,
+          responses: {
+            200: { description: 'The complaint', content: json(complaintAnswer) },
+            ...errors({ 400: 'VALIDATION_FAILED', ...ADMIN, ...COMMON }),
+          },
+        }),
+      },
+      '/api/admin/complaints/{id}/replies': {
+        post: op({
+          summary: 'Reply to the shopper (the same text again within ten minutes is the same reply)',
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: complaintPath,
+          requestBody: { content: json(complaintReply) },
+          responses: {
+            201: { description: 'Sent to WeChat; the complaint as WeChat now reports it', content: json(complaintAnswer) },
+            ...errors({
+              400: 'VALIDATION_FAILED',
+              ...ADMIN,
+              409: "COMPLAINT_RESOLVED, or COMPLAINT_REFUSED with WeChat's reason",
+              502: 'WECHATPAY_UNREACHABLE: nothing was sent; try again',
+              ...COMMON,
+            }),
+          },
+        }),
+      },
+      '/api/admin/complaints/{id}/refund-decision': {
+        post: op({
+          summary:
+            'Approve the refund (our own refund of `amount`, else what was asked, else the order total; keyed by the complaint) or reject it with a reason',
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: complaintPath,
+          requestBody: { content: json(refundDecisionBody) },
+          responses: {
+            200: { description: 'Decided (the same decision again answers the same)', content: json(complaintAnswer) },
+            ...errors({
+              400: 'VALIDATION_FAILED: an amount beyond what is left, a rejection without a reason',
+              ...ADMIN,
+              409: 'COMPLAINT_DECIDED (the other decision was taken), COMPLAINT_RESOLVED, COMPLAINT_REFUSED, ORDER_NOT_PAID',
+              502: 'WECHATPAY_UNREACHABLE',
+              ...COMMON,
+            }),
+          },
+        }),
+      },
+      '/api/admin/complaints/{id}/complete': {
+        post: op({
+          summary: 'Mark the complaint handled at WeChat',
+          tags: ['admin'],
+          security: [{ admin: [] }],
+          requestParams: complaintPath,
+          responses: {
+            200: { description: 'Resolved (already resolved: the same answer)', content: json(complaintAnswer) },
+            ...errors({ 400: 'VALIDATION_FAILED', ...ADMIN, 409: 'COMPLAINT_REFUSED', 502: 'WECHATPAY_UNREACHABLE', ...COMMON }),
           },
         }),
       },

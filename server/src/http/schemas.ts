@@ -92,6 +92,9 @@ export const orderViewSchema = z
     refundedTotal: fen,
     refunds: z.array(refundViewSchema),
     shipment: shipmentViewSchema.nullable().meta({ description: 'null while a paid order is to ship (待发货)' }),
+    complaint: z.literal('OPEN').optional().meta({
+      description: 'Present on GET /api/orders/{id} while the shopper has a complaint open at WeChat about the order (投诉处理中)',
+    }),
     createdAt: isoTime,
   })
   .meta({ id: 'OrderView' });

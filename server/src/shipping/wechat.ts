@@ -40,6 +40,14 @@ function readPush(message: Record<string, unknown>, now: number): ShippingPush {
     if (confirmed) return { kind: 'ORDER_MOVED', outTradeNo, ...statusOf(ORDER_STATE.CONFIRMED), at: confirmed * 1000 };
     return { kind: 'ORDER_MOVED', outTradeNo, ...statusOf(ORDER_STATE.SHIPPED), at: now };
   }
+  // complaints.md §14: the fields at the top level (JSON, strings) or inside BussiCallBackInfo; the event name
+  // is also seen with a space.
+  if (event === 'complaint_callback' || event === 'complaint callback') {
+    const info = (typeof message.BussiCallBackInfo === 'object' && message.BussiCallBackInfo) || message;
+    const id = String((info as Record<string, unknown>).complaint_order_id ?? '');
+    if (/^\d{1,32}$/.test(id)) return { kind: 'COMPLAINT', complaintId: id };
+    return { kind: 'OTHER', event: 'complaint_callback without complaint_order_id' };
+  }
   if (event === 'trade_manage_remind_shipping')
     return { kind: 'REMIND_SHIPPING', outTradeNo, transactionId: text(message.transaction_id).slice(0, 64) };
   return { kind: 'OTHER', event: event.slice(0, 64) };

@@ -16,7 +16,7 @@ export interface HttpAnswer {
 /** One call, bounded by `timeoutMs` from start to the last byte; throws on network failure or timeout. */
 export async function httpCall(
   url: URL | string,
-  o: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number },
+  o: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; headers?: Record<string, string>; body?: string; timeoutMs: number },
 ): Promise<HttpAnswer> {
   const res = await request(url, {
     method: o.method,

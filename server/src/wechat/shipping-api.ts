@@ -44,6 +44,8 @@ export interface WechatShippingOrder {
 }
 
 export interface ShippingApi {
+  /** Any other mini-program API call (POST, JSON, the access token in the query); WechatApiError on an errcode. */
+  request(path: string, body: unknown): Promise<WechatAnswer>;
   upload(info: UploadShippingInfo): Promise<void>;
   getOrder(mchid: string, outTradeNo: string): Promise<WechatShippingOrder>;
   deliveryList(): Promise<{ delivery_id: string; delivery_name: string }[]>;
@@ -92,6 +94,7 @@ export function createShippingApi(o: ShippingApiOptions): ShippingApi {
   };
   return {
     tokens,
+    request: call,
     async upload(info) {
       await call('/wxa/sec/order/upload_shipping_info', info);
     },

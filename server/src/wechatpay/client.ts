@@ -33,6 +33,8 @@ export interface WechatPayClient {
   refund(order: RefundOrder): Promise<WechatRefund>;
   /** null when WeChat Pay does not know the out_refund_no. */
   queryRefund(outRefundNo: string): Promise<WechatRefund | null>;
+  /** Any other v3 call: signed, its 2xx answer verified; WechatPayError otherwise. */
+  signed(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathWithQuery: string, body: string): Promise<{ status: number; text: string }>;
   /** GET /v3/certificates, its answer as received (the list is verified with a certificate from itself: certificates.ts);
    *  NONE for a merchant that has only a WeChat Pay public key. */
   certificates(): Promise<{ kind: 'LIST'; answer: SignedAnswer } | { kind: 'NONE'; message: string }>;
@@ -60,7 +62,11 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const { merchant, verifier } = opts;
 
-  async function call(method: 'GET' | 'POST', pathWithQuery: string, body: string): Promise<{ status: number; text: string }> {
+  async function call(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    pathWithQuery: string,
+    body: string,
+  ): Promise<{ status: number; text: string }> {
     let res: HttpAnswer;
     try {
       res = await httpCall(new URL(pathWithQuery, opts.baseUrl), {
@@ -72,7 +78,7 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
           'User-Agent': 'wechat-pay-checkout/0.1 (node)',
           'Wechatpay-Serial': verifier.preferredSerial,
         },
-        body: method === 'POST' ? body : undefined,
+        body: method === 'POST' || method === 'PUT' ? body : undefined,
         timeoutMs,
       });
     } catch (err) {
@@ -162,6 +168,7 @@ export function createWechatPayClient(opts: WechatPayClientOptions): WechatPayCl
         throw err;
       }
     },
+    signed: (method, pathWithQuery, body) => call(method, pathWithQuery, body),
     async certificates() {
       const pathWithQuery = '/v3/certificates';
       let res: HttpAnswer;

@@ -35,6 +35,8 @@ export interface VerifiedNotification {
   transaction: Transaction | null;
   /** Present for refund events (original_type "refund"). */
   refund: WechatRefund | null;
+  /** Present for complaint events (original_type "complaint"): which complaint, and what happened to it. */
+  complaint: { complaint_id: string; action_type: string } | null;
 }
 
 const envelopeSchema = z.object({
@@ -96,5 +98,15 @@ export function parseNotification(deps: NotificationParserDeps, headers: Notific
       return reject('MALFORMED_RESOURCE', 'decrypted resource is not a refund');
     }
   }
-  return { id: envelope.id, eventType: envelope.event_type, createTime: envelope.create_time, transaction, refund };
+  let complaint: VerifiedNotification['complaint'] = null;
+  if (originalType === 'complaint' && envelope.event_type.startsWith('COMPLAINT.')) {
+    try {
+      const c = JSON.parse(plaintext) as { complaint_id?: unknown; action_type?: unknown };
+      if (typeof c.complaint_id !== 'string' || !/^[0-9A-Za-z_-]{1,64}$/.test(c.complaint_id)) throw new Error('no complaint_id');
+      complaint = { complaint_id: c.complaint_id, action_type: typeof c.action_type === 'string' ? c.action_type.slice(0, 64) : '' };
+    } catch {
+      return reject('MALFORMED_RESOURCE', 'decrypted resource is not a complaint');
+    }
+  }
+  return { id: envelope.id, eventType: envelope.event_type, createTime: envelope.create_time, transaction, refund, complaint };
 }

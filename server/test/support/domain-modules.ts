@@ -3,6 +3,7 @@
 // errors, are use cases (each must be called by the fast tier).
 export const ENTITY_MODULES = [
   'book-day',
+  'complaint',
   'catalog',
   'money',
   'notification',

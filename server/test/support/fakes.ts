@@ -30,6 +30,12 @@ import {
 } from '../../src/domain/ports/shipping-provider';
 import { createRefusalLog } from '../../src/domain/refusals';
 import { beijingDate } from '../../src/domain/book-day';
+import {
+  type ComplaintProvider,
+  ComplaintProviderError,
+  type ComplaintRef,
+  type ProviderComplaint,
+} from '../../src/domain/ports/complaint-provider';
 import type { User } from '../../src/domain/user';
 import { createMemoryStore, type MemoryStore } from './memory-store';
 
@@ -462,4 +468,92 @@ export async function fastSystem(): Promise<FastSystem> {
     shopper: (openid = `o${crypto.randomBytes(6).toString('hex')}`) =>
       store.upsertUser({ openid, unionid: null, sessionKey: sealer.seal('k'), now: clock.now() }),
   };
+}
+
+/** WeChat's complaint systems in memory: complaints as the provider holds them, and what the shop asked of it. */
+export interface FakeComplaints extends ComplaintProvider {
+  held: Map<string, ProviderComplaint>;
+  calls: string[];
+  url: string | null;
+  /** A shopper complains about a payment; returns the provider's complaint. */
+  file(c: Partial<ProviderComplaint> & { outTradeNo: string }): ProviderComplaint;
+}
+
+export function fakeComplaints(clock: { now(): number }): FakeComplaints {
+  const held = new Map<string, ProviderComplaint>();
+  const calls: string[] = [];
+  let seq = 0;
+  const find = (ref: ComplaintRef) => {
+    const c = held.get(`${ref.source}:${ref.id}`);
+    if (!c) throw new ComplaintProviderError('no such complaint', 'RESOURCE_NOT_EXISTS', true);
+    return c;
+  };
+  const fake: FakeComplaints = {
+    held,
+    calls,
+    url: null,
+    file(c) {
+      const p: ProviderComplaint = {
+        source: 'PAY',
+        id: `c${++seq}`,
+        transactionId: null,
+        state: 'NEW',
+        createdAt: clock.now(),
+        deadline: null,
+        problem: '申请退款',
+        refundRequested: null,
+        payerPhone: '13800138000',
+        events: [{ at: clock.now(), actor: 'SHOPPER', kind: 'USER_CREATE_COMPLAINT', text: '申请退款' }],
+        ...c,
+      };
+      held.set(`${p.source}:${p.id}`, p);
+      return p;
+    },
+    async registerNotificationUrl(url) {
+      calls.push('register');
+      fake.url = url;
+    },
+    notificationUrl: async () => fake.url,
+    parseNotification(input) {
+      if (input.headers['x-fake-signature'] !== signatureOf(input.body))
+        return { ok: false, refusal: { reason: 'BAD_SIGNATURE', message: 'signature does not match', unauthentic: true } };
+      const n = JSON.parse(input.body.toString('utf8')) as { id: string; complaintId: string };
+      return { ok: true, notificationId: n.id, ref: { source: 'PAY', id: n.complaintId } };
+    },
+    fetch: async (ref) => {
+      calls.push(`fetch ${ref.id}`);
+      const c = held.get(`${ref.source}:${ref.id}`);
+      return c ? structuredClone(c) : null;
+    },
+    listRecent: async () => [...held.values()].filter((c) => c.source === 'PAY').map((c) => ({ source: c.source, id: c.id })),
+    async reply(ref, text) {
+      calls.push(`reply ${ref.id}`);
+      const c = find(ref);
+      if (c.state === 'RESOLVED') throw new ComplaintProviderError('already processed', 'INVALID_REQUEST', true);
+      c.events.push({ at: clock.now(), actor: 'MERCHANT', kind: 'MERCHANT_RESPONSE', text });
+      c.state = 'IN_PROGRESS';
+    },
+    async decideRefund(ref, d) {
+      calls.push(`decide ${ref.id} ${d.approve}`);
+      const c = find(ref);
+      c.events.push({
+        at: clock.now(),
+        actor: 'MERCHANT',
+        kind: d.approve ? 'MERCHANT_APPROVE_REFUND' : 'MERCHANT_REFUSE_RERUND',
+        text: d.approve ? '' : d.reason,
+      });
+      c.state = d.approve ? 'IN_PROGRESS' : 'RESOLVED';
+    },
+    async complete(ref) {
+      calls.push(`complete ${ref.id}`);
+      find(ref).state = 'RESOLVED';
+    },
+  };
+  return fake;
+}
+
+/** A complaint notification as the provider would deliver it (signed unless `forged`). */
+export function complaintNotification(id: string, complaintId: string, o: { forged?: boolean } = {}): IncomingNotification {
+  const body = Buffer.from(JSON.stringify({ id, complaintId }));
+  return { headers: { 'x-fake-signature': o.forged ? signatureOf(Buffer.from('x')) : signatureOf(body) }, body };
 }

@@ -13,6 +13,7 @@ import { needsShipmentSync, type Shipment } from '../../src/domain/shipment';
 import type { Session, User } from '../../src/domain/user';
 import type { OpsSession } from '../../src/domain/ops-session';
 import type { BookDay } from '../../src/domain/book-day';
+import { byUrgency, type Complaint } from '../../src/domain/complaint';
 
 export type MemoryTable = 'users' | 'sessions' | 'orders' | 'attempts' | 'payments' | 'refunds' | 'notifications' | 'shipments';
 
@@ -44,6 +45,7 @@ export function createMemoryStore(): MemoryStore {
   const usedKeys = new Map<string, number>();
   const opsSessions = new Map<string, OpsSession>();
   const books = new Map<string, BookDay>();
+  const complaints = new Map<string, Complaint>();
   const billKeys = new Map<string, Set<string>>();
   const failing = new Set<MemoryTable>();
   let closed = false;
@@ -378,6 +380,22 @@ export function createMemoryStore(): MemoryStore {
         if (x) x.lastSeenAt = Math.max(x.lastSeenAt, lastSeenAt);
       }),
     deleteOpsSession: (idHash) => write([], () => void opsSessions.delete(idHash)),
+    findComplaint: (id) => read(() => copy(complaints.get(id) ?? null)),
+    saveComplaint: (next, expected) =>
+      write([], () => {
+        const current = complaints.get(next.id);
+        if (expected === null ? current !== undefined : current?.version !== expected) return false;
+        complaints.set(next.id, copy(next));
+        return true;
+      }),
+    listComplaints: (f) =>
+      read(() =>
+        [...complaints.values()]
+          .filter((c) => (!f.state || c.state === f.state) && (!f.orderId || c.orderId === f.orderId))
+          .sort(byUrgency)
+          .slice(0, f.limit)
+          .map(copy),
+      ),
     stageBillKeys: (run, keys) =>
       write([], () => {
         const set = billKeys.get(run) ?? new Set<string>();

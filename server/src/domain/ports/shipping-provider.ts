@@ -42,6 +42,8 @@ export type ShippingPush =
   | ({ kind: 'ORDER_MOVED'; outTradeNo: string; at: number } & WechatOrderStatus)
   /** The order has been unshipped for 48 hours. */
   | { kind: 'REMIND_SHIPPING'; outTradeNo: string; transactionId: string }
+  /** A trade complaint (交易类投诉) was filed or moved: look it up by its id. */
+  | { kind: 'COMPLAINT'; complaintId: string }
   | { kind: 'OTHER'; event: string };
 
 export interface ShippingProvider {

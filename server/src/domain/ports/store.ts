@@ -3,6 +3,7 @@
 // errors into DuplicateKeyError or StoreUnavailableError (domain/errors.ts) and decide no rule: where
 // they select by one, the domain states it as a predicate and the contract suite holds them to it.
 import type { BookStore } from './books';
+import type { ComplaintStore } from './complaints';
 import type { CatalogStore } from './catalog';
 import type { LeaseStore } from './leases';
 import type { NotificationStore } from './notifications';
@@ -22,7 +23,8 @@ export type StoreMethods = UserStore &
   ShipmentStore &
   ReplayStore &
   OpsSessionStore &
-  BookStore;
+  BookStore &
+  ComplaintStore;
 
 export interface StoreCommitStats {
   /** Transactions committed. */
@@ -106,10 +108,14 @@ export const STORE_METHODS: { readonly [K in keyof StoreMethods]: 'read' | 'writ
   listRefundsCreatedBetween: 'read',
   stageBillKeys: 'write',
   dropBillKeys: 'write',
+  findComplaint: 'read',
+  saveComplaint: 'write',
+  listComplaints: 'read',
 };
 
 export type {
   BookStore,
+  ComplaintStore,
   CatalogStore,
   LeaseStore,
   NotificationStore,

@@ -7,6 +7,7 @@ import mongoose, { type ClientSession, type Connection, type Model } from 'mongo
 import { StoreUnavailableError } from '../../domain/errors';
 import { recordsOfPage, type Store } from '../../domain/ports/store';
 import type { BookDay } from '../../domain/book-day';
+import { byUrgency, type Complaint } from '../../domain/complaint';
 import type { PageCursor } from '../../domain/ports/books';
 import { rememberConnection } from './connection';
 import {
@@ -409,6 +410,33 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
         await m.opsSessions.updateOne(u.filter, u.update);
       }),
     deleteOpsSession: (idHash) => guard(async () => void (await m.opsSessions.deleteOne(q.byId(idHash)))),
+    findComplaint: (id) =>
+      guard(async () => {
+        const d = await one(m.complaints.findOne(q.byId(id)).lean().exec());
+        return d ? (JSON.parse(d.doc as string) as Complaint) : null;
+      }),
+    saveComplaint: (next, expected) =>
+      guard(async () => {
+        if (expected === null) {
+          try {
+            await m.complaints.insertOne({ _id: next.id, ...q.complaintFields(next) });
+            return true;
+          } catch (err) {
+            if ((err as { code?: number }).code === 11000) return false; // one already exists
+            throw err;
+          }
+        }
+        const u = q.complaintUpdate(next, expected);
+        return (await m.complaints.updateOne(u.filter, u.update)).modifiedCount === 1;
+      }),
+    // The same order as SQLite's: open ones by deadline, then the resolved (no deadline), newest first.
+    listComplaints: (f) =>
+      guard(async () =>
+        (await many(m.complaints.find(q.complaintsMatching(f)).lean().exec()))
+          .map((d) => JSON.parse(d.doc as string) as Complaint)
+          .sort(byUrgency)
+          .slice(0, f.limit),
+      ),
     saveBookDay: (day) =>
       guard(async () => void (await m.books.updateOne(q.byId(day.date), { $set: { doc: JSON.stringify(day) } }, { upsert: true }))),
     findBookDay: (date) =>

@@ -152,6 +152,22 @@ export function defineModels(conn: Connection) {
   );
   // One document per reconciled day (_id: YYYY-MM-DD); `doc` is the domain's result, replaced whole.
   const books = conn.model('Book', new Schema({ _id: String, doc: String }, options));
+  // One document per complaint; `doc` is the domain's record, the rest is for queries and the conditional write.
+  const complaintSchema = new Schema(
+    {
+      _id: String,
+      orderId: { type: String, default: null },
+      state: String,
+      deadline: { type: Number, default: null },
+      createdAt: Number,
+      version: Number,
+      doc: String,
+    },
+    options,
+  );
+  complaintSchema.index({ state: 1, deadline: 1 });
+  complaintSchema.index({ orderId: 1 });
+  const complaints = conn.model('Complaint', complaintSchema);
   // The keys a bill named while its day is reconciled (_id: run + ' ' + key), dropped after.
   const billKeys = conn.model('BillKey', new Schema({ _id: String, run: { type: String, index: true }, key: String }, options));
   return {
@@ -169,6 +185,7 @@ export function defineModels(conn: Connection) {
     opsSessions,
     books,
     billKeys,
+    complaints,
   };
 }
 

@@ -3,6 +3,7 @@
 // sync), the filter here is its translation, and the contract suite runs each, as mongoose sends it,
 // against the domain's predicate. The connection sanitizes filters (`sanitizeFilter`): a value that is
 // an object cannot act as an operator unless marked trusted here.
+import type { Complaint } from '../../domain/complaint';
 import mongoose from 'mongoose';
 import type { NotificationOutcome, NotificationRecord } from '../../domain/notification';
 import type { Order, OrderFilter, OrderLease, PaymentAttempt } from '../../domain/order';
@@ -233,6 +234,24 @@ export const shipmentsToSync = (now: number): Doc => ({
 });
 
 export { byId };
+
+// Complaints.
+export const complaintFields = (c: Complaint): Doc => ({
+  orderId: c.orderId,
+  state: c.state,
+  deadline: c.deadline,
+  createdAt: c.createdAt,
+  version: c.version,
+  doc: JSON.stringify(c),
+});
+export const complaintUpdate = (c: Complaint, expectedVersion: number) => ({
+  filter: { _id: c.id, version: expectedVersion },
+  update: { $set: complaintFields(c) },
+});
+export const complaintsMatching = (f: { state?: string; orderId?: string }): Doc => ({
+  ...(f.state ? { state: f.state } : {}),
+  ...(f.orderId ? { orderId: f.orderId } : {}),
+});
 
 // The daily books.
 /** Payments with from <= paidAt < to, after a cursor in (paidAt, _id) order: keyset pages along the index. */

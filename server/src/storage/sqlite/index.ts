@@ -14,6 +14,7 @@ import type { PaymentRecord, Refund } from '../../domain/refund';
 import type { Session, User } from '../../domain/user';
 import type { Shipment } from '../../domain/shipment';
 import type { BookDay } from '../../domain/book-day';
+import type { Complaint } from '../../domain/complaint';
 import { recordsOfPage, type OrderLease, type PaidUpdate, type Store } from '../../domain/ports/store';
 import { createGroupCommit, type Sync } from './group-commit';
 import { ADDED_COLUMNS, DROPPED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
@@ -421,6 +422,20 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
          AND (claim_until IS NULL OR claim_until <= @now) ORDER BY updated_at, order_id LIMIT @limit`,
     ),
   };
+  const complaintQ = {
+    find: db.prepare('SELECT doc FROM complaints WHERE id = ?'),
+    insert: db.prepare(
+      'INSERT OR IGNORE INTO complaints (id, order_id, state, deadline, created_at, version, doc) VALUES (@id, @orderId, @state, @deadline, @createdAt, @version, @doc)',
+    ),
+    update: db.prepare(
+      'UPDATE complaints SET order_id = @orderId, state = @state, deadline = @deadline, version = @version, doc = @doc WHERE id = @id AND version = @expected',
+    ),
+    // Open ones by deadline (nulls, the resolved, last), then newest.
+    list: db.prepare(
+      `SELECT doc FROM complaints WHERE (@state IS NULL OR state = @state) AND (@orderId IS NULL OR order_id = @orderId)
+         ORDER BY deadline IS NULL, deadline, created_at DESC LIMIT @limit`,
+    ),
+  };
   const paymentsOf = (orderId: string) => (q.listPayments.all(orderId) as Row[]).map(toPayment);
   const refundsOf = (orderId: string) => (q.listRefunds.all(orderId) as Row[]).map(toRefund);
   const shipmentOf = (orderId: string) => {
@@ -618,6 +633,30 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     releaseClaim: (key) => write(() => void q.releaseClaim.run(key)),
     purgeClaims: (now) => write(() => q.purgeClaims.run(now).changes),
     createOpsSession: (x) => write(() => void q.createOpsSession.run(x)),
+    findComplaint: (id) =>
+      read(() => {
+        const r = complaintQ.find.get(id) as { doc: string } | undefined;
+        return r ? (JSON.parse(r.doc) as Complaint) : null;
+      }),
+    saveComplaint: (next, expected) =>
+      write(() => {
+        const row = {
+          id: next.id,
+          orderId: next.orderId,
+          state: next.state,
+          deadline: next.deadline,
+          createdAt: next.createdAt,
+          version: next.version,
+          doc: JSON.stringify(next),
+        };
+        return (expected === null ? complaintQ.insert.run(row) : complaintQ.update.run({ ...row, expected })).changes === 1;
+      }),
+    listComplaints: (f) =>
+      read(() =>
+        (complaintQ.list.all({ state: f.state ?? null, orderId: f.orderId ?? null, limit: f.limit }) as { doc: string }[]).map(
+          (r) => JSON.parse(r.doc) as Complaint,
+        ),
+      ),
     saveBookDay: (day) => write(() => void q.saveBook.run(day.date, JSON.stringify(day))),
     findBookDay: (date) =>
       read(() => {

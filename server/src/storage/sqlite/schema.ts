@@ -153,6 +153,18 @@ CREATE TABLE IF NOT EXISTS books (
   date TEXT PRIMARY KEY,
   doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS complaints (
+  id TEXT PRIMARY KEY,
+  order_id TEXT,
+  state TEXT NOT NULL CHECK (state IN ('NEW', 'IN_PROGRESS', 'RESOLVED')),
+  -- null once resolved: open complaints sort by it
+  deadline INTEGER,
+  created_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS complaints_state ON complaints(state, deadline);
+CREATE INDEX IF NOT EXISTS complaints_order ON complaints(order_id);
 -- the keys a bill named, while its day is reconciled (dropped after)
 CREATE TABLE IF NOT EXISTS bill_keys (
   run TEXT NOT NULL,
