@@ -126,6 +126,54 @@ describe.skipIf(!hasChromium)('the ops page in a browser', () => {
     await context.close();
   });
 
+  it('walks the complaints inbox and answers one: reply, approve the refund, complete', async () => {
+    const { order } = await sys.paidOrder('complainer');
+    const filed = await sys.http('POST', `${sys.sandbox}/sandbox/controls`, {
+      body: { fileComplaint: { outTradeNo: order.outTradeNo, source: 'PAY', refundAmount: 1200 } },
+    });
+    expect(filed.status).toBe(200);
+    const providerId = filed.body.complaint.id as string;
+    await expect.poll(async () => (await sys.admin('GET', `/complaints/PAY:${providerId}`)).status).toBe(200);
+
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${sys.api}/admin/login`);
+    await page.fill('input[name=token]', sys.adminToken);
+    await page.click('button[type=submit]');
+    await page.getByRole('link', { name: /投诉/ }).first().click();
+    await page
+      .getByText(/待处理/)
+      .first()
+      .waitFor();
+    await expect.poll(() => page.locator('td', { hasText: /^剩 2[34] 小时/ }).count()).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(shots, 'ops-complaints.png'), fullPage: true });
+    await page.getByRole('link', { name: '微信支付投诉' }).first().click();
+    await page.fill('textarea[name=text]', '您好，已为您安排退款，请留意到账。');
+    await page.getByRole('button', { name: '发送回复' }).click();
+    await page.getByRole('status').filter({ hasText: '已回复顾客' }).waitFor();
+    expect(await page.inputValue('input[name=amount]')).toBe('12.00');
+    await page.getByRole('button', { name: '同意退款' }).click();
+    await page.getByRole('status').filter({ hasText: '已同意退款' }).waitFor();
+    await page.getByText('已同意退款 ¥12.00').waitFor();
+    await page.screenshot({ path: path.join(shots, 'ops-complaint-answered.png'), fullPage: true });
+    const atWechat = (await sys.http('GET', `${sys.sandbox}/sandbox/complaints/${providerId}`)).body;
+    expect(atWechat.merchant).toMatchObject({ replies: ['您好，已为您安排退款，请留意到账。'], refundDecision: { action: 'APPROVE' } });
+    await expect
+      .poll(async () => (await sys.admin('GET', `/orders/${order.id}`)).body.refunds.map((r: { amount: number }) => r.amount))
+      .toEqual([1200]);
+    await page.reload();
+    if (await page.getByRole('button', { name: '标记处理完成' }).count()) {
+      await page.getByRole('button', { name: '标记处理完成' }).click();
+      await page.getByRole('status').filter({ hasText: '已标记处理完成' }).waitFor();
+    }
+    await page.getByText('已完结').first().waitFor();
+    expect((await sys.admin('GET', `/complaints/PAY:${providerId}`)).body.complaint.state).toBe('RESOLVED');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('renders the API document at /api/docs: every operation of /api/openapi.json, nothing from another origin', async () => {
     const doc = (await sys.http('GET', '/api/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     const operations = Object.values(doc.paths).reduce((n, p) => n + Object.keys(p).length, 0);

@@ -153,6 +153,7 @@ export function buildApp(deps: AppDeps): express.Express {
       refusedNotifications: deps.refusedNotifications,
       books: deps.books,
       keys: deps.keys ?? (() => []),
+      complaints: deps.complaints ?? null,
     }),
   );
 

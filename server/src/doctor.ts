@@ -6,7 +6,7 @@ import { beijingDate } from './domain/book-day';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { systemClock, type Clock } from './clock';
-import { apiBaseProblem, ConfigError, ENV_SCHEMA, loadConfig, notifyUrlProblem } from './config';
+import { apiBaseProblem, COMPLAINTS_PATH, ConfigError, ENV_SCHEMA, loadConfig, NOTIFY_PATH, notifyUrlProblem } from './config';
 import { createProviders } from './wiring';
 import { PaymentProviderError } from './domain/ports/payment-provider';
 import { MAX_SKEW_S } from './wechatpay/signed-message';
@@ -308,6 +308,22 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
           c.notAfter,
           'WeChat lists the next certificate 24 h before it is used and the server downloads it (WECHATPAY_CERT_REFRESH_HOURS); if no newer one is listed, move to the WeChat Pay public key (商户平台 → API安全)',
         );
+  }
+  // 4c. Complaint notifications (WeChat Pay, v3): registered at this server's URL.
+  if (signedOk && !v2 && env.WECHATPAY_NOTIFY_URL) {
+    const expected = env.WECHATPAY_NOTIFY_URL.replace(NOTIFY_PATH, COMPLAINTS_PATH);
+    try {
+      const url = await createProviders(loadConfig(env), clock).complaints.notificationUrl();
+      if (url === expected) pass('Complaint notifications', `WeChat Pay sends complaints to ${url}`);
+      else
+        fail(
+          'Complaint notifications',
+          url ? `WeChat Pay sends complaints to ${url}, not ${expected}` : 'no complaint notification URL is registered with WeChat Pay',
+          'the server registers it at start; or PUT /api/admin/complaints/notification-url (the reconciler still re-reads complaints meanwhile)',
+        );
+    } catch (err) {
+      fail('Complaint notifications', (err as Error).message, 'read the message: it is what WeChat Pay answered');
+    }
   }
   // 4b. The daily books: yesterday's bill can be asked for (only the request and the first line are read).
   if (signedOk) {

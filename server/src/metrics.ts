@@ -26,6 +26,8 @@ export interface Metrics {
   /** The payment provider, each call timed and its failures counted by code. */
   provider(provider: PaymentProvider): PaymentProvider;
   reconciled(report: ReconcileReport): void;
+  /** Where the open complaints come from: read at each scrape into complaints_open and complaints_oldest_open_age_seconds. */
+  complaints(source: () => Promise<{ source: string; createdAt: number; deadline: number | null }[]>): void;
   /** Where the keys' expiry dates come from: read at each scrape into wechatpay_certificate_days_left. */
   certificates(source: () => { serial: string; kind: string; notAfter: number }[]): void;
   /** A day of the books reconciled: its status, and its discrepancies by kind. */
@@ -80,6 +82,45 @@ export function createMetrics(): Metrics {
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
+  });
+  const complaintSources: (() => Promise<{ source: string; createdAt: number; deadline: number | null }[]>)[] = [];
+  let openComplaints: Promise<{ source: string; createdAt: number; deadline: number | null }[]> | null = null;
+  // One read per scrape, shared by the three gauges.
+  const readOpen = () => {
+    openComplaints ??= Promise.all(complaintSources.map((s) => s())).then((lists) => lists.flat());
+    const p = openComplaints;
+    void p.finally(() => {
+      if (openComplaints === p) openComplaints = null;
+    });
+    return p;
+  };
+  new client.Gauge({
+    name: 'complaints_open',
+    help: 'Complaints open at WeChat (not yet resolved), by system (PAY, MINIPROGRAM)',
+    labelNames: ['source'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const c of await readOpen()) this.inc({ source: c.source });
+    },
+  });
+  new client.Gauge({
+    name: 'complaints_overdue',
+    help: 'Open complaints past their deadline',
+    registers,
+    async collect() {
+      const now = Date.now();
+      this.set((await readOpen()).filter((c) => c.deadline !== null && c.deadline < now).length);
+    },
+  });
+  new client.Gauge({
+    name: 'complaints_oldest_open_age_seconds',
+    help: 'Age of the oldest open complaint (0 when none)',
+    registers,
+    async collect() {
+      const open = await readOpen();
+      this.set(open.length ? Math.floor((Date.now() - Math.min(...open.map((c) => c.createdAt))) / 1000) : 0);
+    },
   });
   const keySources: (() => { serial: string; kind: string; notAfter: number }[])[] = [];
   new client.Gauge({
@@ -258,6 +299,9 @@ export function createMetrics(): Metrics {
     },
     adminAuth(kind, outcome) {
       (outcome === 'failure' ? adminFailures : adminLimited).inc({ kind });
+    },
+    complaints(source) {
+      complaintSources.push(source);
     },
     certificates(source) {
       keySources.push(source);

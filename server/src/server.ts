@@ -94,6 +94,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
             'complaint notification URL not registered; PUT /api/admin/complaints/notification-url to retry',
           ),
         );
+    metrics.complaints(async () => [
+      ...(await store.listComplaints({ state: 'NEW', limit: 10_000 })),
+      ...(await store.listComplaints({ state: 'IN_PROGRESS', limit: 10_000 })),
+    ]);
     const adminToken = config.adminToken;
     const opsSessions: OpsSessionDeps | null = adminToken
       ? {

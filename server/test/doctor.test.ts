@@ -24,6 +24,7 @@ describe('npm run doctor', () => {
     expect(failed(checks)).toEqual([]);
     expect(named(checks, 'Signed call').detail).toMatch(/ORDER_NOT_EXIST/);
     expect(named(checks, 'Certificate serial').ok).toBe(true);
+    expect(named(checks, 'Complaint notifications').detail).toMatch(/\/api\/wechatpay\/complaints$/);
     // The sandbox had no trade yesterday: no bill, which is an answer, not a failure.
     expect(named(checks, 'Bill download').detail).toMatch(/has no bill|not generated yet/);
   });

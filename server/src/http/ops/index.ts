@@ -13,10 +13,19 @@ import { requestRefund } from '../../domain/refunds';
 import type { ReminderLog } from '../../domain/reminders';
 import { statusOf } from '../errors';
 import { orderIdParam } from '../schemas';
-import { refundInputOf, shipInputOf } from './forms';
+import { parseYuan, refundInputOf, shipInputOf } from './forms';
 import { banner, html, page } from './html';
-import { noticeOf, withNotice } from './notices';
+import { type NoticeCode, noticeOf, withNotice } from './notices';
 import { orderPage } from './order-page';
+import { complaintPage, complaintsInbox, orderComplaints } from './complaints-page';
+import {
+  type ComplaintDeps,
+  completeComplaint,
+  decideComplaintRefund,
+  findComplaint,
+  listComplaints,
+  replyToComplaint,
+} from '../../domain/complaints';
 import { bookDayPage, booksPage } from './books-page';
 import { beijingDate } from '../../domain/book-day';
 import { findBookDay, listBookDays, reconcileDayNow } from '../../domain/books';
@@ -44,6 +53,8 @@ export interface OpsDeps {
   books: AdminBooks;
   /** The keys WeChat Pay is verified with, and their expiry. */
   keys(): KeyExpiry[];
+  /** Complaints (both systems); null: not configured. */
+  complaints: ComplaintDeps | null;
 }
 
 const notFound = (req: Request) => new AppError('NOT_FOUND', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
@@ -163,8 +174,75 @@ export function opsRoutes(deps: OpsDeps): Router {
     const d = await adminOrder(deps.payments.store, id.data);
     const carriers = d.order.status === 'PAID' ? await deps.fulfilment.shipping.carriers().catch(() => []) : [];
     const flash = message ? banner(message.text, message.error) : noticeOf(req.query);
-    res.type('html').send(page(`订单 ${d.order.outTradeNo}`, html`${flash}${orderPage(d, carriers)}`, { signedIn: true }));
+    const complaints = deps.complaints ? await deps.complaints.store.listComplaints({ orderId: id.data, limit: 20 }) : [];
+    res.type('html').send(
+      page(`订单 ${d.order.outTradeNo}`, html`${flash}${orderComplaints(complaints, deps.payments.now())}${orderPage(d, carriers)}`, {
+        signedIn: true,
+      }),
+    );
   };
+
+  // Complaints: the inbox, one complaint, and its answers (reply, refund decision, complete).
+  const complaintDeps = (req: Request) => {
+    if (!deps.complaints) throw notFound(req);
+    return deps.complaints;
+  };
+  r.get('/complaints', async (req, res) => {
+    const c = complaintDeps(req);
+    const list = await listComplaints(c.store);
+    res.type('html').send(page('投诉', html`${noticeOf(req.query)}${complaintsInbox(list, c.now())}`, { signedIn: true }));
+  });
+  const showComplaint = async (req: Request, res: Response, message?: { text: string; error: boolean }) => {
+    const c = complaintDeps(req);
+    const complaint = await findComplaint(c.store, String(req.params.id));
+    const flash = message ? banner(message.text, message.error) : noticeOf(req.query);
+    res.type('html').send(page('投诉', html`${flash}${complaintPage(complaint, c.now())}`, { signedIn: true }));
+  };
+  r.get('/complaints/:id', (req, res) => showComplaint(req, res));
+  /** An answer the operator can act on (a refusal, bad input) is shown on the complaint's page. */
+  const answered = async (req: Request, res: Response, what: string, act: () => Promise<unknown>, done: NoticeCode) => {
+    try {
+      await act();
+      res.redirect(303, withNotice(`/admin/complaints/${encodeURIComponent(String(req.params.id))}`, done));
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      await showComplaint(req, res.status(statusOf(err)), { text: `${what}：${err.message}`, error: true });
+    }
+  };
+  r.post('/complaints/:id/reply', (req, res) =>
+    answered(
+      req,
+      res,
+      '未能回复',
+      () => replyToComplaint(complaintDeps(req), String(req.params.id), String(req.body?.text ?? '')),
+      'complaint-replied',
+    ),
+  );
+  r.post('/complaints/:id/refund', (req, res) => {
+    const approve = req.body?.approve === 'yes';
+    const amountText = String(req.body?.amount ?? '').trim();
+    const amount = amountText ? parseYuan(amountText) : undefined;
+    if (approve && amount === null)
+      return showComplaint(req, res.status(400), {
+        text: '金额应为大于 0 的数字，最多两位小数（元），例如 10.00；留空则按顾客申请的金额',
+        error: true,
+      });
+    return answered(
+      req,
+      res,
+      approve ? '未能同意退款' : '未能拒绝退款',
+      () =>
+        decideComplaintRefund(
+          complaintDeps(req),
+          String(req.params.id),
+          approve ? { approve: true, ...(amount ? { amount } : {}) } : { approve: false, reason: String(req.body?.reason ?? '') },
+        ),
+      approve ? 'complaint-approved' : 'complaint-rejected',
+    );
+  });
+  r.post('/complaints/:id/complete', (req, res) =>
+    answered(req, res, '未能标记完成', () => completeComplaint(complaintDeps(req), String(req.params.id)), 'complaint-completed'),
+  );
   /** A refusal the operator can act on is shown on the order's page; anything else goes to the error middleware. */
   const failed = async (req: Request, res: Response, err: unknown, what: string) => {
     if (!(err instanceof AppError) || statusOf(err) >= 500) throw err;

@@ -15,6 +15,10 @@ const NOTICES = {
   'refund-done': (n: Numbers) => `退款 ${yuan(n.amount ?? 0)} 已完成`,
   'refund-submitted': (n: Numbers) => `退款 ${yuan(n.amount ?? 0)} 已提交，等待微信支付确认`,
   'refund-replayed': (n: Numbers) => `已提交过：退款 ${yuan(n.amount ?? 0)}`,
+  'complaint-replied': () => '已回复顾客（微信已收到）',
+  'complaint-approved': () => '已同意退款：退款已发起，到账后投诉自动完结',
+  'complaint-rejected': () => '已拒绝退款，投诉已完结',
+  'complaint-completed': () => '已标记处理完成',
   'books-reconciled': (n: Numbers) =>
     `对账完成：账单 ${n.lines ?? 0} 行，差异 ${n.discrepancies ?? 0} 笔${n.repaired ? `（其中 ${n.repaired} 笔已自动修复）` : ''}`,
 } satisfies Record<string, (n: Numbers) => string>;

@@ -98,7 +98,7 @@ ${
 ${d.reminders.length ? html`<table aria-label="催发货提醒" class="spaced"><tr><th>微信催发货（超过 48 小时未发货）</th><th>收到</th></tr>${reminderRows}</table>` : ''}
 ${keysTable(d.now, d.keys)}
 <form method="post" action="/admin/reconcile" class="spaced"><button type="submit" class="secondary">立即对账 (reconcile now)</button></form>
-<p><a href="/admin/books">每日对账（微信支付账单）›</a></p></section>
+<p><a href="/admin/books">每日对账（微信支付账单）›</a> · <a href="/admin/complaints">投诉 ›</a></p></section>
 <section><h2>订单</h2>
 <form method="get" action="/admin" class="inline" aria-label="筛选">
 <label>状态<select name="status"><option value="">全部</option>${(['PENDING', 'PAID', 'CLOSED'] as const).map(
