@@ -37,6 +37,33 @@ describe('the compiled mini program in miniprogram-simulate', () => {
     ).toBe('PAID');
   });
 
+  it('a paid order the shopper complained about shows 投诉处理中 on its page, until the complaint is resolved', async () => {
+    const token = w.storage.get('checkout.token') as string;
+    const created = await sys.http('POST', '/api/orders', { token, body: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }] } });
+    expect((await sys.pay(created.body.payment)).errMsg).toBe('requestPayment:ok');
+    const id = created.body.order.id as string;
+    const outTradeNo = created.body.order.outTradeNo as string;
+    const poll = async (check: () => Promise<boolean>, what: string) => {
+      for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+    };
+    await poll(async () => (await sys.http('GET', `/api/orders/${id}`, { token })).body.order.status === 'PAID', 'paid');
+    const filed = await sys.http('POST', `${sys.sandbox}/sandbox/controls`, {
+      body: { fileComplaint: { outTradeNo, source: 'PAY', refundAmount: 100 } },
+    });
+    const complaintId = `PAY:${filed.body.complaint.id}`;
+    await poll(async () => (await sys.admin('GET', `/complaints/${complaintId}`)).status === 200, 'the complaint');
+    const result = w.open('pages/result/index', { id, outcome: 'ok' });
+    await w.until(() => w.text(result).includes('投诉处理中'), 'the complaint on the order page', 15_000);
+    // Rejecting the refund resolves a WeChat Pay complaint.
+    expect((await sys.admin('POST', `/complaints/${complaintId}/refund-decision`, { approve: false, reason: '已按约定发货' })).status).toBe(
+      200,
+    );
+    const again = w.open('pages/result/index', { id, outcome: 'ok' });
+    await w.until(() => w.text(again).includes('支付成功'), 'paid', 15_000);
+    expect(w.text(again)).not.toContain('投诉处理中');
+  });
+
   it('cancel in the sheet → the result page offers Retry → Retry → paid', async () => {
     const checkout = w.open('pages/checkout/index');
     await w.until(() => w.text(checkout).includes('挂耳咖啡 10 包'), 'the catalog');

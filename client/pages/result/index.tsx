@@ -104,6 +104,7 @@ export default function ResultPage() {
         {amount ? <Text className="result__amount">{amount}</Text> : null}
         {refund ? <Text className="result__refund">{refund}</Text> : null}
         {shipping ? <Text className="muted result__shipping">{shipping}</Text> : null}
+        {order?.complaint === 'OPEN' ? <Text className="result__complaint">投诉处理中：商家正在处理你的投诉，请留意微信通知</Text> : null}
         {text ? <Text className="muted result__text">{text}</Text> : null}
         {order ? (
           <View className="result__meta">
