@@ -5,6 +5,7 @@ import express from 'express';
 import { createDeliveries, type DeliveryRecord } from './delivery';
 import { createBooks } from './books';
 import { createSandboxComplaints } from './complaints';
+import { createSandboxSubscribe } from './subscribe';
 import { code2sessionRoutes } from './code2session';
 import type { SandboxKeys } from './keys';
 import { payerRoutes } from './payer';
@@ -72,6 +73,8 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   s.onRefundSucceeded = (transactionId) => complaints.refundArrived(transactionId);
   app.use(v3PayRoutes(s, { allowHttpNotifyUrl: opts.allowHttpNotifyUrl, later, deliveries, books, complaints }));
   app.use(complaints.miniRoutes);
+  const subscribe = createSandboxSubscribe(s, shipping);
+  app.use(subscribe.routes);
   if (opts.keys.apiV2Key) app.use(books.v2Routes(), v2Routes(s, { deliveries, tls: false }));
   const tlsApp = express();
   tlsApp.disable('x-powered-by');
@@ -80,6 +83,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
   app.use('/sandbox', shipping.controlRoutes); // after the payer router: its loopback guard runs first
   app.use('/sandbox', books.controlRoutes);
   app.use('/sandbox', complaints.controlRoutes);
+  app.use('/sandbox', subscribe.controlRoutes);
   app.get('/', (_req, res) =>
     res
       .type('text/plain')
@@ -92,12 +96,14 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
           '/v3/certificates',
           '/v3/merchant-service/{complaint-notifications,complaints-v2/*}',
           '/wxaapi/minishop/{complaintOrderDetail,bussiRespondComplaint,bussiSupplyRefund}',
+          '/cgi-bin/message/subscribe/send',
+          '/wxaapi/newtmpl/gettemplate',
           '/v3/billdownload/file',
           '/pay/{unifiedorder,orderquery,closeorder,refundquery,downloadbill}',
           '/cgi-bin/{token,stable_token}',
           '/wxa/sec/order/{upload_shipping_info,get_order,notify_confirm_receive,set_msg_jump_path,is_trade_managed}',
           '/cgi-bin/express/delivery/open_msg/get_delivery_list',
-          '/sandbox/{login,pay,prepay/:id,controls,deliveries,books,certificates,complaints/:id,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}',
+          '/sandbox/{login,pay,prepay/:id,controls,deliveries,books,certificates,complaints/:id,subscribe,subscribe-messages,confirm-receipt,expire-tokens,shipping-controls,shipping/:outTradeNo}',
         ].join(', ')}\n`,
       ),
   );

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NOTIFY_PATH } from '../server/src/config';
 import { randomNonce } from '../server/src/wechatpay/crypto';
+import { sandboxTemplates } from './subscribe';
 
 export interface SandboxKeys {
   appid: string;
@@ -245,6 +246,7 @@ export function writeCredentials(dataDir: string, keys: SandboxKeys, o: Credenti
     ...(keys.messageToken && keys.encodingAesKey
       ? { WECHAT_MESSAGE_TOKEN: keys.messageToken, WECHAT_MESSAGE_AES_KEY: keys.encodingAesKey }
       : {}),
+    ...Object.fromEntries(sandboxTemplates(keys.appid).map((t) => [`SUBSCRIBE_TEMPLATE_${t.name}`, t.id])),
     WECHAT_API_BASE: o.sandboxUrl,
     WECHATPAY_API_BASE: o.sandboxUrl,
   };

@@ -33,6 +33,7 @@ export interface ShippingSandbox {
   pushEvent(outTradeNo: string, event: string, fields: Record<string, unknown>): Promise<void>;
   /** The access-token check of WeChat's business calls, for other mini-program APIs the sandbox serves. */
   business: ReturnType<typeof createSandboxTokens>['business'];
+  checkToken: ReturnType<typeof createSandboxTokens>['check'];
   /** Every token issued so far expires now (42001 on the next business call). */
   expireTokens(): void;
   tokensIssued(): number;
@@ -62,6 +63,7 @@ export function createShippingSandbox(s: SandboxState, o: { later: (ms: number) 
     jumpPath: () => jumpPath,
     pushEvent: (outTradeNo, event, fields) => pushes.push({ outTradeNo } as ShippingOrder, event, fields),
     business: tokens.business,
+    checkToken: tokens.check,
     expireTokens: () => void tokens.expire(),
     tokensIssued: () => tokens.issued(),
     stop: () => pushes.stop(),

@@ -20,6 +20,8 @@ export interface SandboxTokens {
   routes: Router;
   /** A business API's handler behind the token check and WeChat's JSON body rules (HTTP 200 always). */
   business(handler: (req: Request, res: Response, body: Record<string, unknown>) => void): express.RequestHandler[];
+  /** The token check alone (for GET APIs): null when the token is good, else WeChat's errcode and message. */
+  check(token: string): [number, string] | null;
   /** Every token issued so far expires now (42001 on the next business call); returns how many. */
   expire(): number;
   issued(): number;
@@ -87,8 +89,19 @@ export function createSandboxTokens(s: SandboxState): SandboxTokens {
     res.json({ access_token: t.value, expires_in: Math.floor((t.expiresAt - now) / 1000) });
   });
 
+  const check = (token: string): [number, string] | null => {
+    if (!token) return [41001, 'access_token missing'];
+    const now = s.now();
+    const t = [...stable, ...plain].find((x) => x.value === token);
+    if (!t) return [40001, 'invalid credential, access_token is invalid or not latest'];
+    if (t.expiresAt <= now) return [42001, 'access_token expired'];
+    if (t.replacedAt !== null && now - t.replacedAt > OVERLAP_MS)
+      return [40001, 'invalid credential, access_token is invalid or not latest'];
+    return null;
+  };
   return {
     routes,
+    check,
     business: (handler) => [
       express.text({ type: () => true, limit: '64kb' }),
       (req: Request, res: Response) => {

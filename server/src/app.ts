@@ -18,6 +18,7 @@ import type { NotifyDeps } from './domain/receive-notification';
 import { notifyRoutes } from './http/notify';
 import { complaintNotifyRoutes } from './http/complaint-notify';
 import type { ComplaintDeps } from './domain/complaints';
+import type { SubscriptionDeps } from './domain/subscriptions';
 import { messageRoutes } from './http/messages';
 import type { FulfilmentDeps } from './domain/fulfilment';
 import type { ReminderLog } from './domain/reminders';
@@ -67,6 +68,8 @@ export interface AppDeps {
   complaints?: ComplaintDeps;
   /** The URL registered with WeChat Pay for complaint notifications. */
   complaintsUrl?: string;
+  /** Subscribe messages: the shopper's acceptances, and a kick for the sender. */
+  subscriptions?: SubscriptionDeps & { kick(): void };
   /** The message-push configuration (Token, EncodingAESKey, appid); null turns /api/wechat/messages off (404). */
   messages: { token: string; aesKey: string; appid: string } | null;
   /** Message pushes: the store that remembers each push's (timestamp, nonce), and the sampler of refusals. */
@@ -124,7 +127,18 @@ export function buildApp(deps: AppDeps): express.Express {
   app.use('/api/health', healthRoutes({ store: deps.checkout.store, storeKind: deps.storeKind, now: deps.checkout.now }));
   app.use('/api/auth', authRoutes(deps.auth, deps.limits, deps.limiter));
   app.use('/api/products', productRoutes(deps.checkout));
-  orderRoutes(app, '/api/orders', deps.checkout, deps.auth, deps.limits, deps.limiter, deps.fulfilment);
+  // Which subscribe-message templates the mini program asks for after the pay tap (none configured: none asked).
+  app.get('/api/subscribe-templates', (_req, res) => {
+    const m = deps.subscriptions?.messages;
+    const templates = Object.fromEntries(
+      (['paid', 'shipped', 'refunded'] as const).flatMap((k) => {
+        const id = m?.templateOf(k);
+        return id ? [[k, id]] : [];
+      }),
+    );
+    res.set('Cache-Control', 'public, max-age=300').json({ templates });
+  });
+  orderRoutes(app, '/api/orders', deps.checkout, deps.auth, deps.limits, deps.limiter, deps.fulfilment, deps.subscriptions ?? null);
   app.use(
     '/api/admin',
     adminRoutes(

@@ -5,6 +5,26 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const MESSAGE_FIELDS = ['order', 'item', 'amount', 'time', 'carrier', 'trackingNo', 'reason'];
+/** `field:keyword,…`, each field a message field and each keyword `<type><n>` (thing3, amount2, …). */
+const keywordMap = z.string().transform((s, ctx) => {
+  const map: Record<string, string> = {};
+  for (const pair of s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [field, keyword] = pair.split(':').map((x) => x.trim());
+    if (!field || !MESSAGE_FIELDS.includes(field) || !keyword || !/^[a-z_]+\d+$/.test(keyword)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${pair}": field:keyword with field one of ${MESSAGE_FIELDS.join(', ')} and keyword like thing3`,
+      });
+      return z.NEVER;
+    }
+    map[field] = keyword;
+  }
+  return map;
+});
 const optionalString = z
   .string()
   .trim()
@@ -41,6 +61,25 @@ export const ENV_SCHEMA = z.object({
   /** 0 turns the background job off (then run `npm run reconcile` from cron). */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(0).default(60),
   RECONCILE_MIN_AGE_SECONDS: z.coerce.number().min(0).default(60),
+  /** Subscribe messages: the template ids (none: that message is neither asked for nor sent) and, for each, which
+   *  keyword shows what (`field:keyword,…`; fields: order, item, amount, time, carrier, trackingNo, reason). */
+  SUBSCRIBE_TEMPLATE_PAID: z
+    .string()
+    .regex(/^[\w-]{1,128}$/, 'a template id (priTmplId)')
+    .optional(),
+  SUBSCRIBE_TEMPLATE_SHIPPED: z
+    .string()
+    .regex(/^[\w-]{1,128}$/, 'a template id (priTmplId)')
+    .optional(),
+  SUBSCRIBE_TEMPLATE_REFUNDED: z
+    .string()
+    .regex(/^[\w-]{1,128}$/, 'a template id (priTmplId)')
+    .optional(),
+  SUBSCRIBE_KEYWORDS_PAID: keywordMap.prefault('order:character_string1,amount:amount2,item:thing3,time:time4'),
+  SUBSCRIBE_KEYWORDS_SHIPPED: keywordMap.prefault('order:character_string1,carrier:thing2,trackingNo:character_string3,item:thing4'),
+  SUBSCRIBE_KEYWORDS_REFUNDED: keywordMap.prefault('order:character_string1,amount:amount2,reason:thing3,time:time4'),
+  /** How often queued subscribe messages are sent (also right after an event). */
+  SUBSCRIBE_SEND_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
   /** When the daily books run, Beijing time (WeChat's bill for a day is ready from about 10:00 the next day). */
   BOOKS_AT: z
     .string()
@@ -190,6 +229,11 @@ export interface Config {
   orderQueryThrottleMs: number;
   reconcileIntervalMs: number;
   reconcileMinAgeMs: number;
+  /** Subscribe messages: each kind's template and keyword map (absent: not asked for, not sent), and the send loop. */
+  subscribe: {
+    templates: Partial<Record<'paid' | 'shipped' | 'refunded', { id: string; keywords: Record<string, string> }>>;
+    intervalMs: number;
+  };
   /** The daily books: minutes after midnight (Beijing) they run, and how many days back they look (0: off). */
   books: { atMinutes: number; lookbackDays: number };
   wechatPayTimeoutMs: number;
@@ -395,6 +439,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orderQueryThrottleMs: e.ORDER_QUERY_THROTTLE_MS,
     reconcileIntervalMs: Math.round(e.RECONCILE_INTERVAL_SECONDS * 1000),
     reconcileMinAgeMs: Math.round(e.RECONCILE_MIN_AGE_SECONDS * 1000),
+    subscribe: {
+      templates: {
+        ...(e.SUBSCRIBE_TEMPLATE_PAID ? { paid: { id: e.SUBSCRIBE_TEMPLATE_PAID, keywords: e.SUBSCRIBE_KEYWORDS_PAID } } : {}),
+        ...(e.SUBSCRIBE_TEMPLATE_SHIPPED ? { shipped: { id: e.SUBSCRIBE_TEMPLATE_SHIPPED, keywords: e.SUBSCRIBE_KEYWORDS_SHIPPED } } : {}),
+        ...(e.SUBSCRIBE_TEMPLATE_REFUNDED
+          ? { refunded: { id: e.SUBSCRIBE_TEMPLATE_REFUNDED, keywords: e.SUBSCRIBE_KEYWORDS_REFUNDED } }
+          : {}),
+      },
+      intervalMs: e.SUBSCRIBE_SEND_INTERVAL_MS,
+    },
     books: {
       atMinutes: Number(e.BOOKS_AT.slice(0, 2)) * 60 + Number(e.BOOKS_AT.slice(3)),
       lookbackDays: e.BOOKS_LOOKBACK_DAYS,

@@ -26,6 +26,8 @@ export interface Metrics {
   /** The payment provider, each call timed and its failures counted by code. */
   provider(provider: PaymentProvider): PaymentProvider;
   reconciled(report: ReconcileReport): void;
+  /** A subscribe message's outcome: sent, given up (refused, bad data), or to retry. */
+  messageSent(kind: string, outcome: 'sent' | 'given-up' | 'retry'): void;
   /** Where the open complaints come from: read at each scrape into complaints_open and complaints_oldest_open_age_seconds. */
   complaints(source: () => Promise<{ source: string; createdAt: number; deadline: number | null }[]>): void;
   /** Where the keys' expiry dates come from: read at each scrape into wechatpay_certificate_days_left. */
@@ -81,6 +83,12 @@ export function createMetrics(): Metrics {
     help: 'HTTP requests by method, route pattern and status (static files excluded)',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const subscribeMessages = new client.Counter({
+    name: 'subscribe_messages_total',
+    help: 'Subscribe messages to shoppers by kind (paid, shipped, refunded) and outcome (sent, given-up, retry)',
+    labelNames: ['kind', 'outcome'] as const,
     registers,
   });
   const complaintSources: (() => Promise<{ source: string; createdAt: number; deadline: number | null }[]>)[] = [];
@@ -299,6 +307,9 @@ export function createMetrics(): Metrics {
     },
     adminAuth(kind, outcome) {
       (outcome === 'failure' ? adminFailures : adminLimited).inc({ kind });
+    },
+    messageSent(kind, outcome) {
+      subscribeMessages.inc({ kind, outcome });
     },
     complaints(source) {
       complaintSources.push(source);

@@ -11,6 +11,7 @@ import { purgeExpiredSessions } from './domain/auth';
 import { purgeOpsSessions, type OpsSessionDeps } from './domain/ops-sign-in';
 import { startReconciler, type ReconcileReport } from './domain/reconcile';
 import { startBooks } from './domain/books';
+import { startMessenger } from './domain/subscriptions';
 import type { PaymentProvider } from './domain/ports/payment-provider';
 import type { Store } from './domain/ports/store';
 
@@ -98,6 +99,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       ...(await store.listComplaints({ state: 'NEW', limit: 10_000 })),
       ...(await store.listComplaints({ state: 'IN_PROGRESS', limit: 10_000 })),
     ]);
+    // Subscribe messages: sent after the event is committed, by rounds (and a kick when a shopper subscribes).
+    const messenger = startMessenger(w.subscriptions, config.subscribe.intervalMs);
     const adminToken = config.adminToken;
     const opsSessions: OpsSessionDeps | null = adminToken
       ? {
@@ -139,6 +142,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       books: { deps: w.books, onDay: (day) => metrics.booksReconciled(day) },
       complaints: w.complaints,
       complaintsUrl,
+      subscriptions: { ...w.subscriptions, kick: () => messenger.kick() },
       keys: () => [
         ...(config.wechatPay.version === 'v3' && config.wechatPay.publicKey
           ? [{ name: '微信支付公钥', serial: config.wechatPay.publicKey.id, notAfter: null }]
@@ -159,6 +163,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     } catch (err) {
       await reconciler.stop();
       await books.stop();
+      await messenger.stop();
       throw err;
     }
     return {
@@ -171,6 +176,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       async close() {
         clearInterval(purgeTimer);
         keeper?.stop();
+        await messenger.stop();
         await reconciler.stop();
         await books.stop();
         await closeHttpServer(httpServer);

@@ -37,6 +37,9 @@ import { loadPrivateKey } from './wechatpay/crypto';
 import type { Merchant } from './wechatpay/merchant';
 import { createVerifier } from './wechatpay/verifier';
 import { createWechatComplaints } from './complaints/wechat';
+import { createWechatMessages } from './wechat/subscribe';
+import type { MessageSender } from './domain/ports/message-sender';
+import type { SubscriptionDeps } from './domain/subscriptions';
 import type { ComplaintProvider } from './domain/ports/complaint-provider';
 import type { ComplaintDeps } from './domain/complaints';
 import { type CertificateKeeper, createCertificateKeeper, type KeeperLog } from './wechatpay/certificates';
@@ -50,6 +53,8 @@ export interface Providers {
   certificates: CertificateKeeper | null;
   /** Both complaint systems (WeChat Pay's consumer complaints need API v3). */
   complaints: ComplaintProvider;
+  /** Subscribe messages to the shopper. */
+  messages: MessageSender;
   identity: IdentityProvider;
   /** WeChat's shipping-info management (发货信息管理), on the same WeChat API base as login. */
   shipping: ShippingProvider;
@@ -108,6 +113,7 @@ export function createProviders(config: Config, clock: Clock = systemClock, cert
     contactPhone: config.shipping.contactPhone,
     now: () => clock.now(),
   });
+  const messages = createWechatMessages({ templates: config.subscribe.templates, api: shipping.api });
   const p = config.wechatPay;
   if (p.version === 'v2') {
     if (p.tls) {
@@ -135,7 +141,7 @@ export function createProviders(config: Config, clock: Clock = systemClock, cert
       timeoutMs: config.wechatPayTimeoutMs,
     });
     const complaints = createWechatComplaints({ mchid: c.mchid, pay: null, miniprogram: shipping.api, now: () => clock.now() });
-    return { payments, identity, shipping, certificates: null, complaints };
+    return { payments, identity, shipping, certificates: null, complaints, messages };
   }
   const merchant: Merchant = {
     appid: c.appid,
@@ -177,6 +183,7 @@ export function createProviders(config: Config, clock: Clock = systemClock, cert
   });
   return {
     complaints,
+    messages,
     payments: createWechatPayV3Provider({ baseUrl: c.wechatPayApiBase, merchant, verifier, clock, client }),
     identity,
     shipping,
@@ -220,6 +227,8 @@ export interface Wiring {
   reconcile: ReconcileDeps;
   /** Complaints: notifications, pushes, answers. */
   complaints: ComplaintDeps;
+  /** Subscribe messages: credits and the sender. */
+  subscriptions: SubscriptionDeps;
   /** The daily books against WeChat Pay's bill. */
   books: BooksDeps;
   /** Closes what the wiring opened (the store, unless it was given). */
@@ -297,6 +306,13 @@ export async function wire(config: Config, opts: WiringOptions): Promise<Wiring>
     fulfilment,
     reconcile: { ...checkout, minAgeMs: config.reconcileMinAgeMs, leaseMs: checkout.leaseMs, fulfilment, complaints },
     complaints,
+    subscriptions: {
+      store,
+      messages: providers.messages,
+      now,
+      logger,
+      onOutcome: (kind, outcome) => metrics.messageSent(kind, outcome),
+    },
     books: { store, provider: checkout.provider, now, logger },
     close: async () => {
       if (!opts.store) await opened.close();

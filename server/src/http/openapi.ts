@@ -5,6 +5,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
 import { MESSAGES_PATH, NOTIFY_PATH } from '../config';
+import { subscriptionsBody } from './orders';
 import {
   adminOrdersQuery,
   booksQuery,
@@ -294,6 +295,48 @@ export function openApiDocument() {
               ...LIMITED,
               ...COMMON,
             }),
+          },
+        }),
+      },
+      '/api/orders/{id}/subscriptions': {
+        post: op({
+          summary: 'What the shopper accepted in the subscription dialog after the pay tap: one message per accepted kind',
+          tags: ['orders'],
+          security: [{ shopper: [] }],
+          requestParams: idPath,
+          requestBody: { content: json(subscriptionsBody) },
+          responses: {
+            200: {
+              description: "The order's send credits (a kind accepted twice for one order stays one credit)",
+              content: json(
+                z.object({
+                  subscriptions: z.array(
+                    z.object({
+                      kind: z.enum(['paid', 'shipped', 'refunded']),
+                      state: z.enum(['AVAILABLE', 'SENDING', 'SENT', 'GIVEN_UP']),
+                    }),
+                  ),
+                }),
+              ),
+            },
+            ...errors({ 400: 'VALIDATION_FAILED', ...AUTHED, 404: 'NOT_FOUND: no such order of this shopper', ...LIMITED, ...COMMON }),
+          },
+        }),
+      },
+      '/api/subscribe-templates': {
+        get: op({
+          summary: 'The subscribe-message templates the mini program asks for after the pay tap (by kind; absent: not configured)',
+          tags: ['orders'],
+          responses: {
+            200: {
+              description: 'Template ids by kind',
+              content: json(
+                z.object({
+                  templates: z.object({ paid: z.string().optional(), shipped: z.string().optional(), refunded: z.string().optional() }),
+                }),
+              ),
+            },
+            ...errors({ 500: 'INTERNAL' }),
           },
         }),
       },

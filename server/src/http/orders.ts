@@ -1,4 +1,6 @@
 // /api/orders: place an order (and get the payment fields), read orders, Retry a payment.
+import { z } from 'zod';
+import { recordSubscriptions, type SubscriptionDeps } from '../domain/subscriptions';
 import type { Router } from 'express';
 import type { AuthDeps } from '../domain/auth';
 import type { CheckoutDeps } from '../domain/deps';
@@ -22,6 +24,10 @@ export interface OrderLimits {
  * Registers the order routes on `r` under `base` (/api/orders): on the app itself, so the hottest
  * routes are one router level from the socket (each level re-parses and re-matches the path).
  */
+export const subscriptionsBody = z.strictObject({
+  accepted: z.array(z.enum(['paid', 'shipped', 'refunded'])).max(3),
+});
+
 export function orderRoutes(
   r: Router,
   base: string,
@@ -30,6 +36,7 @@ export function orderRoutes(
   limits: OrderLimits,
   limiter: LimiterFactory,
   fulfilment: FulfilmentDeps,
+  subscriptions: (SubscriptionDeps & { kick(): void }) | null = null,
 ): void {
   const user = requireUser(auth);
   // Per shopper, not per address: a rotating X-Forwarded-For changes nothing, and nobody can lock out another.
@@ -66,6 +73,16 @@ export function orderRoutes(
     await confirmReceipt(fulfilment, userOf(req), id);
     const response: OrderResponse = { order: await getOrder(deps, userOf(req), id) };
     sendJson(res, 200, response);
+  });
+
+  // What the shopper accepted in the subscription dialog after the pay tap: one send credit per message kind.
+  r.post(`${base}/:id/subscriptions`, user, retrying, async (req, res) => {
+    const id = parse(orderIdParam, req.params.id, 'id');
+    const body = parse(subscriptionsBody, req.body);
+    if (!subscriptions) return sendJson(res, 200, { subscriptions: [] });
+    const credits = await recordSubscriptions(subscriptions, userOf(req), id, body.accepted);
+    subscriptions.kick(); // the order may already be paid: send now rather than at the next round
+    sendJson(res, 200, { subscriptions: credits.map((c) => ({ kind: c.kind, state: c.state })) });
   });
 
   r.post(`${base}/:id/payment`, user, retrying, async (req, res) => {

@@ -4,6 +4,7 @@
 export const ENTITY_MODULES = [
   'book-day',
   'complaint',
+  'subscription',
   'catalog',
   'money',
   'notification',

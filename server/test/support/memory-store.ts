@@ -14,6 +14,7 @@ import type { Session, User } from '../../src/domain/user';
 import type { OpsSession } from '../../src/domain/ops-session';
 import type { BookDay } from '../../src/domain/book-day';
 import { byUrgency, type Complaint } from '../../src/domain/complaint';
+import { isSendable, type SendCredit } from '../../src/domain/subscription';
 
 export type MemoryTable = 'users' | 'sessions' | 'orders' | 'attempts' | 'payments' | 'refunds' | 'notifications' | 'shipments';
 
@@ -46,6 +47,7 @@ export function createMemoryStore(): MemoryStore {
   const opsSessions = new Map<string, OpsSession>();
   const books = new Map<string, BookDay>();
   const complaints = new Map<string, Complaint>();
+  const credits = new Map<string, SendCredit>();
   const billKeys = new Map<string, Set<string>>();
   const failing = new Set<MemoryTable>();
   let closed = false;
@@ -380,6 +382,33 @@ export function createMemoryStore(): MemoryStore {
         if (x) x.lastSeenAt = Math.max(x.lastSeenAt, lastSeenAt);
       }),
     deleteOpsSession: (idHash) => write([], () => void opsSessions.delete(idHash)),
+    insertCredit: (c) =>
+      write([], () => {
+        if (credits.has(c.id)) return false;
+        credits.set(c.id, copy(c));
+        return true;
+      }),
+    saveCredit: (c, expected) =>
+      write([], () => {
+        if (credits.get(c.id)?.version !== expected) return false;
+        credits.set(c.id, copy(c));
+        return true;
+      }),
+    listCredits: (orderId) =>
+      read(() =>
+        [...credits.values()]
+          .filter((c) => c.orderId === orderId)
+          .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+          .map(copy),
+      ),
+    listCreditsToSend: (now, limit) =>
+      read(() =>
+        [...credits.values()]
+          .filter((c) => isSendable(c, now))
+          .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+          .slice(0, limit)
+          .map(copy),
+      ),
     findComplaint: (id) => read(() => copy(complaints.get(id) ?? null)),
     saveComplaint: (next, expected) =>
       write([], () => {

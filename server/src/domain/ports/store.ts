@@ -4,6 +4,7 @@
 // they select by one, the domain states it as a predicate and the contract suite holds them to it.
 import type { BookStore } from './books';
 import type { ComplaintStore } from './complaints';
+import type { SubscriptionStore } from './subscriptions';
 import type { CatalogStore } from './catalog';
 import type { LeaseStore } from './leases';
 import type { NotificationStore } from './notifications';
@@ -24,7 +25,8 @@ export type StoreMethods = UserStore &
   ReplayStore &
   OpsSessionStore &
   BookStore &
-  ComplaintStore;
+  ComplaintStore &
+  SubscriptionStore;
 
 export interface StoreCommitStats {
   /** Transactions committed. */
@@ -111,9 +113,14 @@ export const STORE_METHODS: { readonly [K in keyof StoreMethods]: 'read' | 'writ
   findComplaint: 'read',
   saveComplaint: 'write',
   listComplaints: 'read',
+  insertCredit: 'write',
+  saveCredit: 'write',
+  listCredits: 'read',
+  listCreditsToSend: 'read',
 };
 
 export type {
+  SubscriptionStore,
   BookStore,
   ComplaintStore,
   CatalogStore,

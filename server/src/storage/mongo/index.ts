@@ -8,6 +8,7 @@ import { StoreUnavailableError } from '../../domain/errors';
 import { recordsOfPage, type Store } from '../../domain/ports/store';
 import type { BookDay } from '../../domain/book-day';
 import { byUrgency, type Complaint } from '../../domain/complaint';
+import type { SendCredit } from '../../domain/subscription';
 import type { PageCursor } from '../../domain/ports/books';
 import { rememberConnection } from './connection';
 import {
@@ -410,6 +411,30 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
         await m.opsSessions.updateOne(u.filter, u.update);
       }),
     deleteOpsSession: (idHash) => guard(async () => void (await m.opsSessions.deleteOne(q.byId(idHash)))),
+    insertCredit: (c) =>
+      guard(async () => {
+        try {
+          await m.sendCredits.insertOne({ _id: c.id, ...q.creditFields(c) });
+          return true;
+        } catch (err) {
+          if ((err as { code?: number }).code === 11000) return false; // the first acceptance stands
+          throw err;
+        }
+      }),
+    saveCredit: (c, expected) =>
+      guard(async () => (await m.sendCredits.updateOne({ _id: c.id, version: expected }, { $set: q.creditFields(c) })).modifiedCount === 1),
+    listCredits: (orderId) =>
+      guard(async () =>
+        (await many(m.sendCredits.find({ orderId }).sort({ createdAt: 1, _id: 1 }).lean().exec())).map(
+          (d) => JSON.parse(d.doc as string) as SendCredit,
+        ),
+      ),
+    listCreditsToSend: (now, limit) =>
+      guard(async () =>
+        (await many(m.sendCredits.find(q.creditsToSend(now)).sort({ createdAt: 1, _id: 1 }).limit(limit).lean().exec())).map(
+          (d) => JSON.parse(d.doc as string) as SendCredit,
+        ),
+      ),
     findComplaint: (id) =>
       guard(async () => {
         const d = await one(m.complaints.findOne(q.byId(id)).lean().exec());

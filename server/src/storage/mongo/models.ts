@@ -152,6 +152,22 @@ export function defineModels(conn: Connection) {
   );
   // One document per reconciled day (_id: YYYY-MM-DD); `doc` is the domain's result, replaced whole.
   const books = conn.model('Book', new Schema({ _id: String, doc: String }, options));
+  // One document per send credit; `doc` is the domain's record.
+  const creditSchema = new Schema(
+    {
+      _id: String,
+      orderId: String,
+      state: String,
+      claimUntil: { type: Number, default: null },
+      createdAt: Number,
+      version: Number,
+      doc: String,
+    },
+    options,
+  );
+  creditSchema.index({ orderId: 1 });
+  creditSchema.index({ state: 1, createdAt: 1 });
+  const sendCredits = conn.model('SendCredit', creditSchema);
   // One document per complaint; `doc` is the domain's record, the rest is for queries and the conditional write.
   const complaintSchema = new Schema(
     {
@@ -186,6 +202,7 @@ export function defineModels(conn: Connection) {
     books,
     billKeys,
     complaints,
+    sendCredits,
   };
 }
 

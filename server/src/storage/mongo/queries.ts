@@ -4,6 +4,7 @@
 // against the domain's predicate. The connection sanitizes filters (`sanitizeFilter`): a value that is
 // an object cannot act as an operator unless marked trusted here.
 import type { Complaint } from '../../domain/complaint';
+import type { SendCredit } from '../../domain/subscription';
 import mongoose from 'mongoose';
 import type { NotificationOutcome, NotificationRecord } from '../../domain/notification';
 import type { Order, OrderFilter, OrderLease, PaymentAttempt } from '../../domain/order';
@@ -234,6 +235,20 @@ export const shipmentsToSync = (now: number): Doc => ({
 });
 
 export { byId };
+
+// Send credits.
+export const creditFields = (c: SendCredit): Doc => ({
+  orderId: c.orderId,
+  state: c.state,
+  claimUntil: c.claimUntil,
+  createdAt: c.createdAt,
+  version: c.version,
+  doc: JSON.stringify(c),
+});
+/** isSendable (domain/subscription.ts). */
+export const creditsToSend = (now: number): Doc => ({
+  $or: [{ state: 'AVAILABLE' }, { state: 'SENDING', $or: [{ claimUntil: null }, { claimUntil: t({ $lte: now }) }] }],
+});
 
 // Complaints.
 export const complaintFields = (c: Complaint): Doc => ({

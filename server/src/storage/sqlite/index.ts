@@ -15,6 +15,7 @@ import type { Session, User } from '../../domain/user';
 import type { Shipment } from '../../domain/shipment';
 import type { BookDay } from '../../domain/book-day';
 import type { Complaint } from '../../domain/complaint';
+import type { SendCredit } from '../../domain/subscription';
 import { recordsOfPage, type OrderLease, type PaidUpdate, type Store } from '../../domain/ports/store';
 import { createGroupCommit, type Sync } from './group-commit';
 import { ADDED_COLUMNS, DROPPED_COLUMNS, NOTIFICATIONS_REKEY, SCHEMA } from './schema';
@@ -422,6 +423,29 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
          AND (claim_until IS NULL OR claim_until <= @now) ORDER BY updated_at, order_id LIMIT @limit`,
     ),
   };
+  const creditQ = {
+    insert: db.prepare(
+      'INSERT OR IGNORE INTO send_credits (id, order_id, state, claim_until, created_at, version, doc) VALUES (@id, @orderId, @state, @claimUntil, @createdAt, @version, @doc)',
+    ),
+    update: db.prepare(
+      'UPDATE send_credits SET state = @state, claim_until = @claimUntil, version = @version, doc = @doc WHERE id = @id AND version = @expected',
+    ),
+    ofOrder: db.prepare('SELECT doc FROM send_credits WHERE order_id = ? ORDER BY created_at, id'),
+    // isSendable (domain/subscription.ts).
+    toSend: db.prepare(
+      `SELECT doc FROM send_credits WHERE state = 'AVAILABLE' OR (state = 'SENDING' AND COALESCE(claim_until, 0) <= @now)
+         ORDER BY created_at, id LIMIT @limit`,
+    ),
+  };
+  const creditRow = (c: SendCredit) => ({
+    id: c.id,
+    orderId: c.orderId,
+    state: c.state,
+    claimUntil: c.claimUntil,
+    createdAt: c.createdAt,
+    version: c.version,
+    doc: JSON.stringify(c),
+  });
   const complaintQ = {
     find: db.prepare('SELECT doc FROM complaints WHERE id = ?'),
     insert: db.prepare(
@@ -633,6 +657,11 @@ export function createSqliteStore(opts: SqliteStoreOptions): Store {
     releaseClaim: (key) => write(() => void q.releaseClaim.run(key)),
     purgeClaims: (now) => write(() => q.purgeClaims.run(now).changes),
     createOpsSession: (x) => write(() => void q.createOpsSession.run(x)),
+    insertCredit: (c) => write(() => creditQ.insert.run(creditRow(c)).changes === 1),
+    saveCredit: (c, expected) => write(() => creditQ.update.run({ ...creditRow(c), expected }).changes === 1),
+    listCredits: (orderId) => read(() => (creditQ.ofOrder.all(orderId) as { doc: string }[]).map((r) => JSON.parse(r.doc) as SendCredit)),
+    listCreditsToSend: (now, limit) =>
+      read(() => (creditQ.toSend.all({ now, limit }) as { doc: string }[]).map((r) => JSON.parse(r.doc) as SendCredit)),
     findComplaint: (id) =>
       read(() => {
         const r = complaintQ.find.get(id) as { doc: string } | undefined;

@@ -153,6 +153,17 @@ CREATE TABLE IF NOT EXISTS books (
   date TEXT PRIMARY KEY,
   doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS send_credits (
+  id TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('AVAILABLE', 'SENDING', 'SENT', 'GIVEN_UP')),
+  claim_until INTEGER,
+  created_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS send_credits_order ON send_credits(order_id);
+CREATE INDEX IF NOT EXISTS send_credits_state ON send_credits(state, created_at);
 CREATE TABLE IF NOT EXISTS complaints (
   id TEXT PRIMARY KEY,
   order_id TEXT,
