@@ -66,6 +66,21 @@ for (const version of ['v3', 'v2'] as const)
       await page.locator('.pay-sheet').waitFor();
       await page.waitForTimeout(600);
       await page.locator(`.pay-sheet__${which}`).click();
+      if (which === 'pay') await answerSubscribe(false);
+    };
+    /** After an order's first payment the subscription dialog's stand-in asks once: answer it when it comes. */
+    const answerSubscribe = async (allow: boolean) => {
+      const dialog = visibleText('订阅消息');
+      if (
+        await dialog.waitFor({ timeout: 1500 }).then(
+          () => true,
+          () => false,
+        )
+      )
+        await page
+          .getByText(allow ? '允许' : '取消', { exact: true })
+          .filter({ visible: true })
+          .click();
     };
     // Every state is pictured at 375 px (most phones) and 320 px (the narrowest WeChat supports), and at
     // each width nothing may stick out sideways. Taro's H5 router fades pages in: let that end first.

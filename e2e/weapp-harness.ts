@@ -13,6 +13,7 @@ import type { SystemProcess } from '../server/test/system-process';
 const root = path.resolve(__dirname, '..');
 
 export interface WeappHarness {
+  modals: string[];
   app(): any;
   storage: Map<string, unknown>;
   modalAnswers: boolean[];
@@ -45,6 +46,8 @@ export async function startWeapp(
   const out = path.join(root, 'dist', o.outDir);
   const storage = new Map<string, unknown>();
   const modalAnswers: boolean[] = [];
+  /** The titles of the modals shown, in order (the sandbox sheet, the subscription dialog's stand-in). */
+  const modals: string[] = [];
   const navigations: { kind: string; url: string }[] = [];
   fs.rmSync(out, { recursive: true, force: true });
   await taroBuild(root, 'weapp', {
@@ -90,7 +93,10 @@ export async function startWeapp(
       nextTick: (fn: () => void) => setTimeout(fn, 0),
       canIUse: () => true,
       getMenuButtonBoundingClientRect: () => ({ top: 24, height: 32, width: 87, left: 280, right: 367, bottom: 56 }),
-      showModal: (m: any) => ok('showModal', { confirm: modalAnswers[0] ?? false, cancel: !(modalAnswers.shift() ?? false) })(m),
+      showModal: (m: any) => {
+        modals.push(String(m?.title ?? ''));
+        return ok('showModal', { confirm: modalAnswers[0] ?? false, cancel: !(modalAnswers.shift() ?? false) })(m);
+      },
       showToast: ok('showToast'),
       hideToast: ok('hideToast'),
       navigateTo: (n: any) => {
@@ -137,6 +143,7 @@ export async function startWeapp(
     app: () => app,
     storage,
     modalAnswers,
+    modals,
     navigations,
     /** Loads a compiled page (once: its module registers it) and opens a new instance, running its lifecycle as WeChat does. */
     open(page, q = {}) {

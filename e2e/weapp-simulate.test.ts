@@ -64,6 +64,61 @@ describe('the compiled mini program in miniprogram-simulate', () => {
     expect(w.text(again)).not.toContain('投诉处理中');
   });
 
+  it('pay → the subscription dialog from the payment callback → accept → ship → exactly one 已发货 message; reject → none', async () => {
+    const user = w.storage.get('checkout.sandboxUser') as string;
+    const messages = async () =>
+      (await sys.http('GET', `${sys.sandbox}/sandbox/subscribe-messages?user=${user}`)).body.messages as {
+        templateId: string;
+        data: Record<string, { value: string }>;
+      }[];
+    const templates = (await sys.http('GET', '/api/subscribe-templates')).body.templates as Record<string, string>;
+    const poll = async (check: () => Promise<boolean>, what: string) => {
+      for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+    };
+    const before = (await messages()).length;
+    const buy = async (accept: boolean) => {
+      const checkout = w.open('pages/checkout/index');
+      await w.until(() => w.text(checkout).includes('挂耳咖啡 10 包'), 'the catalog');
+      w.tap(checkout, '+', '挂耳咖啡 10 包办公室');
+      await w.until(() => w.text(checkout).includes('微信支付 ¥39.90'), 'the total');
+      const shown = w.modals.length;
+      const navs = w.navigations.length;
+      w.modalAnswers.push(true, accept); // 确认支付, then the subscription dialog
+      w.tap(checkout, '微信支付 ¥39.90');
+      await w.until(() => w.navigations.length > navs && w.lastNav().url.includes('outcome=ok'), 'the paid result');
+      // The dialog came after the sheet, from the payment callback: never on page load.
+      expect(w.modals.slice(shown)).toEqual(['沙箱支付', '订阅消息']);
+      const params = w.query(w.lastNav().url);
+      const result = w.open('pages/result/index', params); // as the navigation does: paid, the cart is cleared
+      await w.until(() => w.text(result).includes('支付成功'), 'paid', 15_000);
+      return params.id!;
+    };
+    const accepted = await buy(true);
+    await poll(async () => (await messages()).length === before + 1, 'the 支付成功 message');
+    expect((await messages()).at(-1)!.templateId).toBe(templates.paid);
+    const shipped = await sys.admin('POST', `/orders/${accepted}/shipments`, {
+      logisticsType: 'express',
+      packages: [{ carrier: 'YD', trackingNo: 'YD9876543210' }],
+    });
+    expect(shipped.status).toBe(201);
+    await poll(async () => (await messages()).length === before + 2, 'the 已发货 message');
+    const ship = (await messages()).filter((m) => m.templateId === templates.shipped);
+    expect(ship).toHaveLength(1);
+    expect(ship[0]!.data.character_string3!.value).toBe('YD9876543210');
+
+    const rejected = await buy(false);
+    await sys.admin('POST', `/orders/${rejected}/shipments`, {
+      logisticsType: 'express',
+      packages: [{ carrier: 'YD', trackingNo: 'YD1111111111' }],
+    });
+    await new Promise((r) => setTimeout(r, 2500)); // more than a round of the sender
+    expect(await messages()).toHaveLength(before + 2);
+    const order = (await sys.http('GET', `/api/orders/${rejected}`, { token: w.storage.get('checkout.token') as string })).body.order;
+    expect(order.status).toBe('PAID');
+    expect(order.shipment.status).toBe('SHIPPED');
+  });
+
   it('cancel in the sheet → the result page offers Retry → Retry → paid', async () => {
     const checkout = w.open('pages/checkout/index');
     await w.until(() => w.text(checkout).includes('挂耳咖啡 10 包'), 'the catalog');

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import express, { type Router } from 'express';
 import type { ShippingSandbox } from './shipping';
-import type { SandboxState } from './state';
+import { type SandboxState, userFor } from './state';
 
 export interface SandboxTemplate {
   id: string;
@@ -93,7 +93,9 @@ export function createSandboxSubscribe(s: SandboxState, shipping: ShippingSandbo
   const controlRoutes = express.Router();
   // The subscription dialog, as the client's sandbox mode shows it: one answer per template, each accept one credit.
   controlRoutes.post('/subscribe', express.json({ limit: '16kb' }), (req, res) => {
-    const b = (req.body ?? {}) as { openid?: unknown; answers?: unknown; mainSwitch?: unknown };
+    const b = (req.body ?? {}) as { openid?: unknown; user?: unknown; answers?: unknown; mainSwitch?: unknown };
+    // The client's sandbox mode names its test user (it never sees an openid, as in WeChat).
+    if (typeof b.user === 'string' && /^[\w-]{1,64}$/.test(b.user)) b.openid = userFor(s, b.user).openid;
     if (typeof b.openid !== 'string' || !s.openids.has(b.openid))
       return res.status(400).json({ errMsg: 'requestSubscribeMessage:fail invalid openid', errCode: 10004 });
     if (b.mainSwitch === false) return res.json({ errMsg: 'requestSubscribeMessage:fail The main switch is switched off', errCode: 20004 });
@@ -114,7 +116,12 @@ export function createSandboxSubscribe(s: SandboxState, shipping: ShippingSandbo
     res.json(result);
   });
   controlRoutes.get('/subscribe-messages', (req, res) => {
-    const openid = typeof req.query.openid === 'string' ? req.query.openid : null;
+    const openid =
+      typeof req.query.openid === 'string'
+        ? req.query.openid
+        : typeof req.query.user === 'string'
+          ? userFor(s, req.query.user).openid
+          : null;
     res.json({ messages: openid ? messages.filter((m) => m.openid === openid) : messages });
   });
   controlRoutes.get('/subscribe-credits', (req, res) => {

@@ -51,7 +51,23 @@ const Taro = {
   setStorageSync: (k: string, v: unknown) => void taroTest.storage.set(k, v),
   removeStorageSync: (k: string) => void taroTest.storage.delete(k),
   login: () => taroTest.login(),
-  requestPayment: (o: Record<string, unknown>) => taroTest.requestPayment(o),
+  // As Taro's does: the callbacks, and a promise (which the callback style leaves unhandled on purpose).
+  requestPayment: (o: Record<string, unknown> & { success?: (r: unknown) => void; fail?: (e: unknown) => void }) =>
+    taroTest.requestPayment(o).then(
+      (r) => {
+        o.success?.(r ?? { errMsg: 'requestPayment:ok' });
+        return r;
+      },
+      (e) => {
+        o.fail?.(e);
+        throw e;
+      },
+    ),
+  requestSubscribeMessage: (o: { tmplIds: string[]; success?: (r: unknown) => void }) => {
+    const r = { errMsg: 'requestSubscribeMessage:ok', ...Object.fromEntries(o.tmplIds.map((id) => [id, 'accept'])) };
+    o.success?.(r);
+    return Promise.resolve(r);
+  },
   showModal: async (o: { title?: string; content?: string }) => {
     taroTest.modals.push(o);
     const confirm = taroTest.modalAnswers.shift() ?? false;

@@ -10,7 +10,10 @@ import { credentialsOf, startTestSystem, waitFor, type TestSystem } from './help
 
 let sys: TestSystem;
 beforeAll(async () => {
-  sys = await startTestSystem({ env: { RECONCILE_INTERVAL_SECONDS: '0', SUBSCRIBE_SEND_INTERVAL_MS: '100' }, system: { controls: { timeScale: 0.001 } } });
+  sys = await startTestSystem({
+    env: { RECONCILE_INTERVAL_SECONDS: '0', SUBSCRIBE_SEND_INTERVAL_MS: '100' },
+    system: { controls: { timeScale: 0.001 } },
+  });
 });
 afterAll(() => sys.close());
 
@@ -42,7 +45,9 @@ describe('subscribe messages', () => {
   it('accepted paid and shipped: one 支付成功 message now, one 已发货 message with the tracking number after shipping, nothing for refunded', async () => {
     const t = await templates();
     const { openid, order, token } = await shopperPays('subscriber');
-    expect(await dialog(openid, { [t.paid!]: 'accept', [t.shipped!]: 'accept', [t.refunded!]: 'reject' })).toMatchObject({ [t.paid!]: 'accept' });
+    expect(await dialog(openid, { [t.paid!]: 'accept', [t.shipped!]: 'accept', [t.refunded!]: 'reject' })).toMatchObject({
+      [t.paid!]: 'accept',
+    });
     // Two concurrent reports (a double tap) and the send loop: still one message.
     const [a, b] = await Promise.all([
       sys.request('POST', `/api/orders/${order.id}/subscriptions`, { token, body: { accepted: ['paid', 'shipped'] } }),
@@ -91,15 +96,27 @@ describe('subscribe messages', () => {
     const openid = sys.sandbox.issueCode('long-names').openid;
     const env = { ...credentialsOf(sys.dataDir), DATA_DIR: sys.dataDir, PORT: '0' };
     // A keyword map that leaves the template's amount out: WeChat answers 47003, which is not retried.
-    const broken = createProviders(loadConfig({ ...env, SUBSCRIBE_KEYWORDS_PAID: 'order:character_string1,item:thing3,time:time4' })).messages;
+    const broken = createProviders(
+      loadConfig({ ...env, SUBSCRIBE_KEYWORDS_PAID: 'order:character_string1,item:thing3,time:time4' }),
+    ).messages;
     await dialog(openid, { [t.paid!]: 'accept' });
-    const sending = broken.send({ openid, kind: 'paid', page: 'pages/orders/index', values: { order: 'T1', item: 'x', amount: 100, time: Date.now() } });
+    const sending = broken.send({
+      openid,
+      kind: 'paid',
+      page: 'pages/orders/index',
+      values: { order: 'T1', item: 'x', amount: 100, time: Date.now() },
+    });
     await expect(sending).rejects.toMatchObject({ code: 47003, final: true });
     await expect(sending).rejects.toBeInstanceOf(MessageSendError);
     // A product name of 30 characters: cut to 20 (19 and an ellipsis), and WeChat takes it.
     const messages = createProviders(loadConfig(env)).messages;
     const long = '手工陶瓷马克杯三百五十毫升白色哑光釉面礼盒装附赠木质杯垫一只';
-    await messages.send({ openid, kind: 'paid', page: 'pages/orders/index', values: { order: 'T2', item: long, amount: 4500, time: Date.now() } });
+    await messages.send({
+      openid,
+      kind: 'paid',
+      page: 'pages/orders/index',
+      values: { order: 'T2', item: long, amount: 4500, time: Date.now() },
+    });
     const [sent] = await messagesOf(openid);
     expect(sent!.data.thing3!.value).toBe(`${[...long].slice(0, 19).join('')}…`);
     expect([...sent!.data.thing3!.value]).toHaveLength(20);

@@ -13,6 +13,7 @@ import { cartTotal, formatYuan } from '../../services/money';
 import { productImage } from '../../services/product-images';
 import { createOrder, listProducts, newIdempotencyKey, type Product } from '../../services/orders';
 import { wxRequestPayment } from '../../services/wx';
+import { loadTemplates, reportSubscriptions, subscribeRequestFor } from '../../services/subscribe';
 import './index.css';
 
 export default function CheckoutPage() {
@@ -28,6 +29,11 @@ export default function CheckoutPage() {
   useEffect(() => {
     saveCart({ quantities, order: keyRef.current ?? undefined });
   }, [quantities]);
+
+  // The subscribe-message templates, fetched now: the pay tap must not wait on the network to ask for them.
+  useEffect(() => {
+    void loadTemplates();
+  }, []);
 
   const load = useCallback(async () => {
     setLoadError(null);
@@ -74,7 +80,12 @@ export default function CheckoutPage() {
       // The cart stays until this order is paid (the result page clears it then).
       keyRef.current = { ...keyRef.current, id: order.id };
       saveCart({ quantities, order: keyRef.current });
-      const result = await wxRequestPayment(payment, { total: order.total, description: order.description });
+      const result = await wxRequestPayment(payment, {
+        total: order.total,
+        description: order.description,
+        subscribe: subscribeRequestFor(order.id),
+      });
+      if (result.outcome === 'ok' && result.subscriptions) void reportSubscriptions(order.id, result.subscriptions);
       const message = result.outcome === 'fail' ? result.message : '';
       await Taro.navigateTo({ url: `/pages/result/index?id=${order.id}&outcome=${result.outcome}&message=${encodeURIComponent(message)}` });
     } catch (err) {

@@ -13,6 +13,7 @@ import { refundSummary } from '../../services/refunds';
 import { shipmentSummary } from '../../services/shipment';
 import { formatTime } from '../../services/time';
 import { wxRequestPayment, type PaymentOutcome } from '../../services/wx';
+import { loadTemplates, reportSubscriptions, subscribeRequestFor } from '../../services/subscribe';
 import { parseOutcome, resultView } from './state';
 import './index.css';
 
@@ -58,6 +59,11 @@ export default function ResultPage() {
     [orderId],
   );
 
+  // The subscribe-message templates, for a Retry's payment callback.
+  useEffect(() => {
+    void loadTemplates();
+  }, []);
+
   // biome-ignore lint/correctness/useExhaustiveDependencies: on arrival only (the sheet's answer is read once); Retry calls check itself
   useEffect(() => {
     void check(sheet);
@@ -73,7 +79,8 @@ export default function ResultPage() {
     try {
       const { order: o, payment } = await retryPayment(orderId);
       setOrder(o);
-      const outcome = await wxRequestPayment(payment, { total: o.total, description: o.description });
+      const outcome = await wxRequestPayment(payment, { total: o.total, description: o.description, subscribe: subscribeRequestFor(o.id) });
+      if (outcome.outcome === 'ok' && outcome.subscriptions) void reportSubscriptions(o.id, outcome.subscriptions);
       setSheet(outcome);
       await check(outcome);
     } catch (err) {

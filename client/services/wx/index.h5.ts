@@ -3,7 +3,7 @@
 import { formatYuan } from '../money';
 import Taro from '@tarojs/taro';
 import { claimNextPopstate } from './back';
-import { sandboxConfirmReceipt, sandboxLogin, sandboxPay, sandboxSheetInfo } from './sandbox';
+import { sandboxConfirmReceipt, sandboxLogin, sandboxPay, sandboxSheetInfo, sandboxSubscribe } from './sandbox';
 import type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, RequestPaymentParams, SheetInfo } from './types';
 import './pay-sheet.css';
 
@@ -25,7 +25,16 @@ export const wxLogin = sandboxLogin;
 export async function wxRequestPayment(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome> {
   const shown = (await sandboxSheetInfo(params)) ?? info; // what WeChat Pay knows, as the real sheet shows
   const choice = await showSheet(shown);
-  return sandboxPay(params, choice === 'pay' ? 'success' : 'cancel');
+  const outcome = await sandboxPay(params, choice === 'pay' ? 'success' : 'cancel');
+  if (outcome.outcome !== 'ok' || !info.subscribe) return outcome;
+  // The subscription dialog's stand-in, after the payment as in WeChat.
+  const answer = await Taro.showModal({
+    title: '订阅消息',
+    content: '接收订单的支付、发货和退款通知？',
+    confirmText: '允许',
+    cancelText: '取消',
+  });
+  return { outcome: 'ok', subscriptions: await sandboxSubscribe(info.subscribe.tmplIds, answer.confirm ? 'accept' : 'reject') };
 }
 
 /** The second tap of a double tap lands within this of the sheet opening: it was never meant for the sheet. */

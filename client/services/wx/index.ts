@@ -4,7 +4,7 @@ import Taro from '@tarojs/taro';
 import { ApiError } from '../errors';
 import { formatYuan } from '../money';
 import { toOutcome } from './outcome';
-import { sandboxConfirmReceipt, sandboxLogin, sandboxPay } from './sandbox';
+import { sandboxConfirmReceipt, sandboxLogin, sandboxPay, sandboxSubscribe } from './sandbox';
 import type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, RequestPaymentParams, SheetInfo } from './types';
 
 export type { PaymentOutcome, ReceiptInfo, ReceiptOutcome, SheetInfo };
@@ -39,20 +39,28 @@ async function loginInWechat(): Promise<string> {
   return res.code;
 }
 
-async function payInWechat(params: RequestPaymentParams): Promise<PaymentOutcome> {
-  try {
+function payInWechat(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome> {
+  return new Promise((resolve) => {
     // The five fields pass through untouched, signType included: RSA for API v3, MD5 or HMAC-SHA256 for v2.
-    await Taro.requestPayment({
+    Taro.requestPayment({
       timeStamp: params.timeStamp,
       nonceStr: params.nonceStr,
       package: params.package,
       signType: params.signType,
       paySign: params.paySign,
-    });
-    return { outcome: 'ok' };
-  } catch (err) {
-    return toOutcome(String((err as { errMsg?: string })?.errMsg ?? 'requestPayment:fail'));
-  }
+      success: () => {
+        const ask = info.subscribe;
+        if (!ask) return resolve({ outcome: 'ok' });
+        // Inside the payment callback, as WeChat requires (never on page load, nothing awaited in between).
+        Taro.requestSubscribeMessage({
+          tmplIds: ask.tmplIds,
+          success: (r: unknown) => resolve({ outcome: 'ok', subscriptions: r as Record<string, string> }),
+          fail: () => resolve({ outcome: 'ok', subscriptions: {} }),
+        } as unknown as Taro.requestSubscribeMessage.Option);
+      },
+      fail: (err: { errMsg?: string }) => resolve(toOutcome(String(err?.errMsg ?? 'requestPayment:fail'))),
+    }).catch(() => undefined); // answered through the callbacks
+  });
 }
 
 async function payInSandbox(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome> {
@@ -62,7 +70,16 @@ async function payInSandbox(params: RequestPaymentParams, info: SheetInfo): Prom
     confirmText: '确认支付',
     cancelText: '取消',
   });
-  return sandboxPay(params, confirm ? 'success' : 'cancel');
+  const outcome = await sandboxPay(params, confirm ? 'success' : 'cancel');
+  if (outcome.outcome !== 'ok' || !info.subscribe) return outcome;
+  // The subscription dialog's stand-in, as WeChat shows it after the payment.
+  const answer = await Taro.showModal({
+    title: '订阅消息',
+    content: '接收订单的支付、发货和退款通知？',
+    confirmText: '允许',
+    cancelText: '取消',
+  });
+  return { outcome: 'ok', subscriptions: await sandboxSubscribe(info.subscribe.tmplIds, answer.confirm ? 'accept' : 'reject') };
 }
 
 interface Seam {

@@ -27,6 +27,18 @@ export async function sandboxLogin(): Promise<string> {
   return res.code;
 }
 
+/** The sandbox's subscription dialog: one answer for every template, recorded as WeChat records a tap. */
+export async function sandboxSubscribe(tmplIds: string[], answer: 'accept' | 'reject'): Promise<Record<string, string>> {
+  try {
+    return await request<Record<string, string>>('POST', `${SANDBOX_BASE}/sandbox/subscribe`, {
+      body: { user: sandboxUser(), answers: Object.fromEntries(tmplIds.map((id) => [id, answer])) },
+      auth: false,
+    });
+  } catch {
+    return {};
+  }
+}
+
 export async function sandboxPay(params: RequestPaymentParams, outcome: 'success' | 'cancel' | 'fail'): Promise<PaymentOutcome> {
   let errMsg: string;
   try {
