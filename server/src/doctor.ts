@@ -2,6 +2,7 @@
 // fail — a key that does not match its certificate, a serial from another certificate, an APIv3 key of
 // the wrong length, an http notify URL, a skewed clock — and ends with a signed call that WeChat Pay
 // must answer. Each check says what is wrong and how to fix it; the exit code is 0 only when all pass.
+import { createShippingApi } from './wechat/shipping-api';
 import { beijingDate } from './domain/book-day';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -347,6 +348,54 @@ export async function runDoctor(env: NodeJS.ProcessEnv, o: { clock?: Clock; time
           ? 'this merchant may not download bills with these keys: check the API permissions in the merchant console'
           : "the daily books cannot read WeChat Pay's bill: read the message; BOOKS_LOOKBACK_DAYS=0 turns them off",
       );
+    }
+  }
+  // 5b. Subscribe-message templates: each configured id is one of the mini program's, with the keywords mapped.
+  if (configProblems.length === 0) {
+    const config = loadConfig(env);
+    const configured = Object.entries(config.subscribe.templates);
+    if (configured.length === 0) pass('Subscribe templates', 'none configured: no subscribe message is asked for or sent');
+    else {
+      try {
+        const api = createShippingApi({
+          baseUrl: bases.WECHAT_API_BASE,
+          appid: String(env.WECHAT_APPID),
+          appSecret: String(env.WECHAT_APP_SECRET),
+          timeoutMs: o.timeoutMs,
+        });
+        const list =
+          ((await api.get('/wxaapi/newtmpl/gettemplate')).data as { priTmplId: string; title: string; content: string }[] | undefined) ??
+          [];
+        for (const [kind, t] of configured) {
+          const found = list.find((x) => x.priTmplId === t!.id);
+          const missing = found ? Object.values(t!.keywords).filter((k) => !found.content.includes(`{{${k}.DATA}}`)) : [];
+          if (!found)
+            fail(
+              `Subscribe template ${kind}`,
+              `${t!.id} is not one of this mini program's templates`,
+              `set SUBSCRIBE_TEMPLATE_${kind.toUpperCase()} to a priTmplId from 订阅消息 → 我的模板 in the admin console`,
+            );
+          else if (missing.length)
+            fail(
+              `Subscribe template ${kind}`,
+              `${found.title} has no keyword ${missing.join(', ')}`,
+              `set SUBSCRIBE_KEYWORDS_${kind.toUpperCase()} to the template's keywords (its content: ${found.content.replace(/\n/g, ' ')})`,
+            );
+          else
+            pass(
+              `Subscribe template ${kind}`,
+              `${found.title}: ${Object.entries(t!.keywords)
+                .map(([f, k]) => `${f}→${k}`)
+                .join(', ')}`,
+            );
+        }
+      } catch (err) {
+        fail(
+          'Subscribe templates',
+          (err as Error).message,
+          'the template list could not be read: check WECHAT_APPID and WECHAT_APP_SECRET (the access token check below)',
+        );
+      }
     }
   }
   // 5. The mini program's side: an access token proves the appid and AppSecret (shipping needs it).

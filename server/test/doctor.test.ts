@@ -25,6 +25,7 @@ describe('npm run doctor', () => {
     expect(named(checks, 'Signed call').detail).toMatch(/ORDER_NOT_EXIST/);
     expect(named(checks, 'Certificate serial').ok).toBe(true);
     expect(named(checks, 'Complaint notifications').detail).toMatch(/\/api\/wechatpay\/complaints$/);
+    expect(named(checks, 'Subscribe template shipped').detail).toMatch(/^订单发货通知: order→character_string1/);
     // The sandbox had no trade yesterday: no bill, which is an answer, not a failure.
     expect(named(checks, 'Bill download').detail).toMatch(/has no bill|not generated yet/);
   });
@@ -59,6 +60,16 @@ describe('npm run doctor', () => {
     const soon = await runDoctor(env, { clock: { now: () => notAfter - 10 * 86_400_000 } });
     expect(named(soon, 'Merchant certificate expiry')).toMatchObject({ ok: false, detail: expect.stringMatching(/in (9|10) days/) });
     expect(named(soon, 'Merchant certificate expiry').fix).toMatch(/renew the merchant API certificate/);
+  });
+
+  it("a subscribe template that is not the mini program's, or a keyword its template lacks, is named with the fix", async () => {
+    const checks = await runDoctor({
+      ...env,
+      SUBSCRIBE_TEMPLATE_PAID: 'not-a-template-id',
+      SUBSCRIBE_KEYWORDS_SHIPPED: 'order:character_string1,item:thing9',
+    });
+    expect(named(checks, 'Subscribe template paid')).toMatchObject({ ok: false, fix: expect.stringMatching(/SUBSCRIBE_TEMPLATE_PAID/) });
+    expect(named(checks, 'Subscribe template shipped')).toMatchObject({ ok: false, detail: expect.stringMatching(/no keyword thing9/) });
   });
 
   it('an http notify URL outside this machine', async () => {

@@ -76,6 +76,18 @@ describe('subscribe messages', () => {
       ['paid', 'SENT'],
       ['shipped', 'SENT'],
     ]);
+    // The operator sees the messages on the order's page.
+    const login = await fetch(`${sys.api}/admin/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: sys.adminToken }).toString(),
+    });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const opsPage = await (await fetch(`${sys.api}/admin/orders/${order.id}`, { headers: { Cookie: cookie } })).text();
+    expect(opsPage).toMatch(/订阅消息[\s\S]*支付成功[\s\S]*已发送[\s\S]*已发货[\s\S]*已发送/);
+    const metrics = await (await fetch(`${sys.api}/metrics`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).text();
+    expect(metrics).toMatch(/subscribe_messages_total\{kind="shipped",outcome="sent"\} 1/);
   });
 
   it('43101: accepted by our record but not at WeChat — recorded, given up, not retried', async () => {

@@ -2,6 +2,7 @@
 // arguments. Each names the narrow ports it uses.
 import type { Logger } from './ports/logger';
 import type { PaymentProvider } from './ports/payment-provider';
+import type { SubscriptionStore } from './ports/subscriptions';
 import type { CatalogStore, ComplaintStore, LeaseStore, NotificationStore, OrderStore, PaymentStore, ShipmentStore } from './ports/store';
 
 /** The records a payment touches: orders and their leases, payments and refunds, notifications. */
@@ -16,7 +17,7 @@ export interface PaymentDeps {
 
 export interface CheckoutDeps extends PaymentDeps {
   /** Checkout also prices carts from the catalog and shows an order's shipment. */
-  store: PaymentStores & CatalogStore & ShipmentStore & ComplaintStore;
+  store: PaymentStores & CatalogStore & ShipmentStore & ComplaintStore & SubscriptionStore;
   payWindowMs: number;
   queryThrottleMs: number;
   /** Per-process memory of when each order was last queried at the provider. */

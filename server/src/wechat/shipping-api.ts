@@ -46,6 +46,8 @@ export interface WechatShippingOrder {
 export interface ShippingApi {
   /** Any other mini-program API call (POST, JSON, the access token in the query); WechatApiError on an errcode. */
   request(path: string, body: unknown): Promise<WechatAnswer>;
+  /** The same for a GET API (the template list). */
+  get(path: string): Promise<WechatAnswer>;
   upload(info: UploadShippingInfo): Promise<void>;
   getOrder(mchid: string, outTradeNo: string): Promise<WechatShippingOrder>;
   deliveryList(): Promise<{ delivery_id: string; delivery_name: string }[]>;
@@ -92,9 +94,27 @@ export function createShippingApi(o: ShippingApiOptions): ShippingApi {
       );
     return answer;
   };
+  const getOnce = async (path: string, token: string): Promise<WechatAnswer> => {
+    const url = new URL(path, o.baseUrl);
+    url.searchParams.set('access_token', token);
+    try {
+      const res = await httpCall(url, { method: 'GET', timeoutMs: o.timeoutMs ?? 8000 });
+      if (res.status >= 500) throw new WechatApiError(null, `${path} answered HTTP ${res.status}`);
+      return JSON.parse(res.text) as WechatAnswer;
+    } catch (err) {
+      if (err instanceof WechatApiError) throw err;
+      throw new WechatApiError(null, `${path} could not be reached (${(err as Error).name})`);
+    }
+  };
   return {
     tokens,
     request: call,
+    async get(path) {
+      const answer = await tokens.call((token) => getOnce(path, token));
+      if (answer.errcode)
+        throw new WechatApiError(answer.errcode, `${path}: ${answer.errcode} ${String(answer.errmsg ?? '').slice(0, 200)}`);
+      return answer;
+    },
     async upload(info) {
       await call('/wxa/sec/order/upload_shipping_info', info);
     },

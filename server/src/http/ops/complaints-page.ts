@@ -1,6 +1,7 @@
 // The ops page's complaints: the inbox (open first, the least time left first, overdue in red) and one complaint
 // with its history and the three answers — reply, the refund decision, complete.
 import type { Complaint, ComplaintEvent } from '../../domain/complaint';
+import type { SendCredit } from '../../domain/subscription';
 import { html, time, yuan } from './html';
 
 const SOURCE = { PAY: '微信支付投诉', MINIPROGRAM: '小程序交易投诉' } as const;
@@ -80,4 +81,21 @@ export function orderComplaints(list: Complaint[], now: number) {
     const left = timeLeft(c.deadline, now);
     return html`<tr><td><a href="/admin/complaints/${encodeURIComponent(c.id)}">${SOURCE[c.source]} ${c.providerId}</a></td><td class="${STATE[c.state].css}">${STATE[c.state].label}</td><td class="${left.overdue ? 'warn' : ''}">${left.text}</td></tr>`;
   })}</table></section>`;
+}
+
+const MESSAGE = { paid: '支付成功', shipped: '已发货', refunded: '退款成功' } as const;
+const CREDIT = {
+  AVAILABLE: { label: '待发送', css: 'pending' },
+  SENDING: { label: '发送中', css: 'pending' },
+  SENT: { label: '已发送', css: 'ok' },
+  GIVEN_UP: { label: '未发送', css: 'warn' },
+} as const;
+
+/** The subscribe messages the shopper accepted for this order, and what became of each. */
+export function orderMessages(credits: SendCredit[]) {
+  if (credits.length === 0) return html``;
+  return html`<section><h2>订阅消息</h2><table><tr><th>消息</th><th>状态</th><th>发送时间</th><th>说明</th></tr>${credits.map(
+    (c) =>
+      html`<tr><td>${MESSAGE[c.kind]}</td><td class="${CREDIT[c.state].css}">${CREDIT[c.state].label}</td><td>${c.sentAt ? time(c.sentAt) : '—'}</td><td>${c.lastError ?? ''}</td></tr>`,
+  )}</table></section>`;
 }

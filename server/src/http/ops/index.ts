@@ -17,7 +17,7 @@ import { parseYuan, refundInputOf, shipInputOf } from './forms';
 import { banner, html, page } from './html';
 import { type NoticeCode, noticeOf, withNotice } from './notices';
 import { orderPage } from './order-page';
-import { complaintPage, complaintsInbox, orderComplaints } from './complaints-page';
+import { complaintPage, complaintsInbox, orderComplaints, orderMessages } from './complaints-page';
 import {
   type ComplaintDeps,
   completeComplaint,
@@ -175,10 +175,15 @@ export function opsRoutes(deps: OpsDeps): Router {
     const carriers = d.order.status === 'PAID' ? await deps.fulfilment.shipping.carriers().catch(() => []) : [];
     const flash = message ? banner(message.text, message.error) : noticeOf(req.query);
     const complaints = deps.complaints ? await deps.complaints.store.listComplaints({ orderId: id.data, limit: 20 }) : [];
+    const credits = await deps.payments.store.listCredits(id.data);
     res.type('html').send(
-      page(`订单 ${d.order.outTradeNo}`, html`${flash}${orderComplaints(complaints, deps.payments.now())}${orderPage(d, carriers)}`, {
-        signedIn: true,
-      }),
+      page(
+        `订单 ${d.order.outTradeNo}`,
+        html`${flash}${orderComplaints(complaints, deps.payments.now())}${orderPage(d, carriers)}${orderMessages(credits)}`,
+        {
+          signedIn: true,
+        },
+      ),
     );
   };
 
