@@ -12,7 +12,7 @@ import { doctorEnv, runDoctor } from '../src/doctor';
 import { createCertificateKeeper, decryptCertificate, type SignedAnswer } from '../src/wechatpay/certificates';
 import { aesGcmEncrypt, randomNonce, responseMessage, rsaSign } from '../src/wechatpay/crypto';
 import { createProviders } from '../src/wiring';
-import { credentialsOf, startTestSystem, waitFor, type TestSystem } from './helpers';
+import { credentialsOf, opsCookie, startTestSystem, waitFor, type TestSystem } from './helpers';
 import crypto from 'node:crypto';
 
 const vectors = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/wechat/test-vectors.json'), 'utf8')) as {
@@ -230,13 +230,7 @@ describe('certificate mode end to end (SANDBOX_SIGNING=certificate): the server 
 
   it("shows each certificate's expiry to the operator: the ops page, the metric, the doctor", async () => {
     const signing = (await sandbox('/certificates')).body.signing as string;
-    const login = await fetch(`${sys.api}/admin/login`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: sys.adminToken }).toString(),
-    });
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = await opsCookie(sys.api, sys.adminToken);
     const page = await (await fetch(`${sys.api}/admin`, { headers: { Cookie: cookie } })).text();
     expect(page).toContain('微信支付平台证书');
     expect(page).toContain(signing);

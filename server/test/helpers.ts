@@ -129,6 +129,17 @@ export async function startTestSystem(
   };
 }
 
+/** Signs in to the ops page with the admin token, as the form does; the session cookie to send. */
+export async function opsCookie(api: string, adminToken: string): Promise<string> {
+  const login = await fetch(`${api}/admin/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: adminToken }).toString(),
+  });
+  return login.headers.get('set-cookie')!.split(';')[0]!;
+}
+
 /** Polls until `check` returns a truthy value or the deadline passes. */
 export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 5000, everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config';
 import { MessageSendError } from '../src/domain/ports/message-sender';
 import { fitValue } from '../src/wechat/subscribe';
 import { createProviders } from '../src/wiring';
-import { credentialsOf, startTestSystem, waitFor, type TestSystem } from './helpers';
+import { credentialsOf, opsCookie, startTestSystem, waitFor, type TestSystem } from './helpers';
 
 let sys: TestSystem;
 beforeAll(async () => {
@@ -77,13 +77,7 @@ describe('subscribe messages', () => {
       ['shipped', 'SENT'],
     ]);
     // The operator sees the messages on the order's page.
-    const login = await fetch(`${sys.api}/admin/login`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: sys.adminToken }).toString(),
-    });
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const cookie = await opsCookie(sys.api, sys.adminToken);
     const opsPage = await (await fetch(`${sys.api}/admin/orders/${order.id}`, { headers: { Cookie: cookie } })).text();
     expect(opsPage).toMatch(/订阅消息[\s\S]*支付成功[\s\S]*已发送[\s\S]*已发货[\s\S]*已发送/);
     const metrics = await (await fetch(`${sys.api}/metrics`, { headers: { Authorization: `Bearer ${sys.adminToken}` } })).text();

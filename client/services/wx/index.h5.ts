@@ -27,14 +27,7 @@ export async function wxRequestPayment(params: RequestPaymentParams, info: Sheet
   const choice = await showSheet(shown);
   const outcome = await sandboxPay(params, choice === 'pay' ? 'success' : 'cancel');
   if (outcome.outcome !== 'ok' || !info.subscribe) return outcome;
-  // The subscription dialog's stand-in, after the payment as in WeChat.
-  const answer = await Taro.showModal({
-    title: '订阅消息',
-    content: '接收订单的支付、发货和退款通知？',
-    confirmText: '允许',
-    cancelText: '取消',
-  });
-  return { outcome: 'ok', subscriptions: await sandboxSubscribe(info.subscribe.tmplIds, answer.confirm ? 'accept' : 'reject') };
+  return { outcome: 'ok', subscriptions: await sandboxSubscribe(info.subscribe.tmplIds) };
 }
 
 /** The second tap of a double tap lands within this of the sheet opening: it was never meant for the sheet. */

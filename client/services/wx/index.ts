@@ -72,14 +72,7 @@ async function payInSandbox(params: RequestPaymentParams, info: SheetInfo): Prom
   });
   const outcome = await sandboxPay(params, confirm ? 'success' : 'cancel');
   if (outcome.outcome !== 'ok' || !info.subscribe) return outcome;
-  // The subscription dialog's stand-in, as WeChat shows it after the payment.
-  const answer = await Taro.showModal({
-    title: '订阅消息',
-    content: '接收订单的支付、发货和退款通知？',
-    confirmText: '允许',
-    cancelText: '取消',
-  });
-  return { outcome: 'ok', subscriptions: await sandboxSubscribe(info.subscribe.tmplIds, answer.confirm ? 'accept' : 'reject') };
+  return { outcome: 'ok', subscriptions: await sandboxSubscribe(info.subscribe.tmplIds) };
 }
 
 interface Seam {

@@ -27,8 +27,16 @@ export async function sandboxLogin(): Promise<string> {
   return res.code;
 }
 
-/** The sandbox's subscription dialog: one answer for every template, recorded as WeChat records a tap. */
-export async function sandboxSubscribe(tmplIds: string[], answer: 'accept' | 'reject'): Promise<Record<string, string>> {
+/** The subscription dialog's stand-in, after the payment as in WeChat: one answer for every template, recorded at
+ *  the sandbox as WeChat records a tap. */
+export async function sandboxSubscribe(tmplIds: string[]): Promise<Record<string, string>> {
+  const { confirm } = await Taro.showModal({
+    title: '订阅消息',
+    content: '接收订单的支付、发货和退款通知？',
+    confirmText: '允许',
+    cancelText: '取消',
+  });
+  const answer = confirm ? 'accept' : 'reject';
   try {
     return await request<Record<string, string>>('POST', `${SANDBOX_BASE}/sandbox/subscribe`, {
       body: { user: sandboxUser(), answers: Object.fromEntries(tmplIds.map((id) => [id, answer])) },

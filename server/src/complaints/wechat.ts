@@ -17,6 +17,7 @@ import { WechatApiError, type WechatAnswer } from '../wechat/access-token';
 import type { WechatPayClient } from '../wechatpay/client';
 import { WechatPayError } from '../wechatpay/errors';
 import { NotificationRejected, parseNotification } from '../wechatpay/notification';
+import { refusalOf, signatureHeadersOf } from '../payments/wechatpay-common';
 import type { Verifier } from '../wechatpay/verifier';
 
 export interface WechatComplaintsOptions {
@@ -179,17 +180,7 @@ export function createWechatComplaints(o: WechatComplaintsOptions): ComplaintPro
       const p = o.pay;
       if (!p) return { ok: false, refusal: { reason: 'API_V2', message: 'complaint notifications need API v3', unauthentic: false } };
       try {
-        const n = parseNotification(
-          { verifier: p.verifier, apiV3Key: p.apiV3Key, nowMs: o.now },
-          {
-            serial: headers['wechatpay-serial'],
-            signature: headers['wechatpay-signature'],
-            timestamp: headers['wechatpay-timestamp'],
-            nonce: headers['wechatpay-nonce'],
-            signatureType: headers['wechatpay-signature-type'],
-          },
-          body,
-        );
+        const n = parseNotification({ verifier: p.verifier, apiV3Key: p.apiV3Key, nowMs: o.now }, signatureHeadersOf(headers), body);
         if (!n.complaint)
           return {
             ok: false,
@@ -198,16 +189,7 @@ export function createWechatComplaints(o: WechatComplaintsOptions): ComplaintPro
         return { ok: true, notificationId: n.id, ref: { source: 'PAY', id: n.complaint.complaint_id } };
       } catch (err) {
         if (!(err instanceof NotificationRejected)) throw err;
-        const serial = headers['wechatpay-serial'];
-        return {
-          ok: false,
-          refusal: {
-            reason: err.reason,
-            message: err.message,
-            unauthentic: err.unauthentic,
-            ...(err.reason === 'UNKNOWN_SERIAL' && serial ? { unknownKey: serial } : {}),
-          },
-        };
+        return { ok: false, refusal: refusalOf(err, headers) };
       }
     },
     fetch: (ref: ComplaintRef) => (ref.source === 'PAY' ? fetchPay(ref.id) : fetchMini(ref.id)),

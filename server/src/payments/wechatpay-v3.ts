@@ -18,7 +18,7 @@ import {
   type ProviderRefundStatus,
   type RefundReport,
 } from '../domain/ports/payment-provider';
-import { mapped, newReference, newRefundReference, toProviderError } from './wechatpay-common';
+import { mapped, newReference, newRefundReference, refusalOf, signatureHeadersOf, toProviderError } from './wechatpay-common';
 
 const REFUND_STATUSES: readonly ProviderRefundStatus[] = ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'];
 
@@ -143,17 +143,7 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
 
     parseNotification({ headers, body }) {
       try {
-        const n = parseNotification(
-          { verifier: o.verifier, apiV3Key: merchant.apiV3Key, nowMs: now },
-          {
-            serial: headers['wechatpay-serial'],
-            signature: headers['wechatpay-signature'],
-            timestamp: headers['wechatpay-timestamp'],
-            nonce: headers['wechatpay-nonce'],
-            signatureType: headers['wechatpay-signature-type'],
-          },
-          body,
-        );
+        const n = parseNotification({ verifier: o.verifier, apiV3Key: merchant.apiV3Key, nowMs: now }, signatureHeadersOf(headers), body);
         const t = n.transaction;
         if (n.refund) {
           let refund: RefundReport;
@@ -181,16 +171,7 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
         };
       } catch (err) {
         if (!(err instanceof NotificationRejected)) throw err;
-        const serial = headers['wechatpay-serial'];
-        return {
-          ok: false,
-          refusal: {
-            reason: err.reason,
-            message: err.message,
-            unauthentic: err.unauthentic,
-            ...(err.reason === 'UNKNOWN_SERIAL' && serial ? { unknownKey: serial } : {}),
-          },
-        };
+        return { ok: false, refusal: refusalOf(err, headers) };
       }
     },
   };

@@ -13,6 +13,14 @@ export interface HttpAnswer {
   text: string;
 }
 
+/** A response header by its lowercase name; the first value when repeated. */
+const headerOf =
+  (headers: Record<string, string | string[] | undefined>) =>
+  (name: string): string | null => {
+    const v = headers[name];
+    return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
+  };
+
 /** One call, bounded by `timeoutMs` from start to the last byte; throws on network failure or timeout. */
 export async function httpCall(
   url: URL | string,
@@ -26,15 +34,7 @@ export async function httpCall(
     signal: AbortSignal.timeout(o.timeoutMs),
   });
   const text = await res.body.text();
-  const headers = res.headers;
-  return {
-    status: res.statusCode,
-    header: (name) => {
-      const v = headers[name];
-      return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
-    },
-    text,
-  };
+  return { status: res.statusCode, header: headerOf(res.headers), text };
 }
 
 export interface HttpStreamAnswer {
@@ -58,13 +58,5 @@ export async function httpStream(
     headersTimeout: o.timeoutMs,
     bodyTimeout: o.idleMs ?? o.timeoutMs,
   });
-  const headers = res.headers;
-  return {
-    status: res.statusCode,
-    header: (name) => {
-      const v = headers[name];
-      return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
-    },
-    body: res.body as unknown as HttpStreamAnswer['body'],
-  };
+  return { status: res.statusCode, header: headerOf(res.headers), body: res.body as unknown as HttpStreamAnswer['body'] };
 }
