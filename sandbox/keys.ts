@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NOTIFY_PATH } from '../server/src/config';
 import { randomNonce } from '../server/src/wechatpay/crypto';
-import { sandboxTemplates } from './subscribe';
+import { sandboxTemplates } from './templates';
 
 export interface SandboxKeys {
   appid: string;

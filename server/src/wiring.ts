@@ -37,7 +37,7 @@ import { loadPrivateKey } from './wechatpay/crypto';
 import type { Merchant } from './wechatpay/merchant';
 import { createVerifier } from './wechatpay/verifier';
 import { createWechatComplaints } from './complaints/wechat';
-import { createWechatMessages } from './wechat/subscribe';
+import { createWechatMessages } from './messages/wechat';
 import type { MessageSender } from './domain/ports/message-sender';
 import type { SubscriptionDeps } from './domain/subscriptions';
 import type { ComplaintProvider } from './domain/ports/complaint-provider';

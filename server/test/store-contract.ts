@@ -19,6 +19,7 @@ import { needsShipmentSync, type Shipment, type ShipmentStatus, type UploadState
 import { STORE_METHODS, type Store } from '../src/domain/ports/store';
 import type { BookDay } from '../src/domain/book-day';
 import type { Complaint } from '../src/domain/complaint';
+import type { SendCredit } from '../src/domain/subscription';
 
 import { makeOrder, uniq } from './orders-fixture';
 
@@ -948,6 +949,41 @@ export function runStoreContract(name: string, open: () => Promise<Store>, fault
       expect(mine).toEqual([`PAY:b${tag}`, `PAY:a${tag}`, `PAY:c${tag}`]);
       expect((await store.listComplaints({ state: 'IN_PROGRESS', limit: 1000 })).map((c) => c.id)).toContain(a.id);
       expect((await store.listComplaints({ orderId: `ord_PAY:b${tag}`, limit: 5 })).map((c) => c.id)).toEqual([`PAY:b${tag}`]);
+    });
+
+    it('keeps send credits: one per order and kind, saved by conditional writes, listed when sendable', async () => {
+      const tag = uniq();
+      const credit = (kind: SendCredit['kind'], over: Partial<SendCredit> = {}): SendCredit => ({
+        id: `ord_${tag}:${kind}`,
+        orderId: `ord_${tag}`,
+        kind,
+        openid: 'o1',
+        templateId: 't1',
+        state: 'AVAILABLE',
+        claimUntil: null,
+        attempts: 0,
+        lastError: null,
+        sentAt: null,
+        createdAt: 8_000_000_000_000 + (kind === 'paid' ? 0 : 1),
+        version: 1,
+        ...over,
+      });
+      expect(await store.insertCredit(credit('paid'))).toBe(true);
+      expect(await store.insertCredit(credit('paid', { templateId: 'other' }))).toBe(false); // the first stands
+      expect(await store.insertCredit(credit('shipped'))).toBe(true);
+      const claimed = { ...credit('paid'), state: 'SENDING' as const, claimUntil: 500, version: 2 };
+      expect(await store.saveCredit(claimed, 1)).toBe(true);
+      expect(await store.saveCredit({ ...claimed, version: 2 }, 1)).toBe(false); // another sender took it first
+      expect((await store.listCredits(`ord_${tag}`)).map((c) => [c.kind, c.state, c.templateId])).toEqual([
+        ['paid', 'SENDING', 't1'],
+        ['shipped', 'AVAILABLE', 't1'],
+      ]);
+      const mine = async (now: number) =>
+        (await store.listCreditsToSend(now, 10_000)).filter((c) => c.orderId === `ord_${tag}`).map((c) => c.kind);
+      expect(await mine(400)).toEqual(['shipped']); // the claim holds until 500
+      expect(await mine(500)).toEqual(['paid', 'shipped']); // then the claim has run out
+      expect(await store.saveCredit({ ...claimed, state: 'SENT', claimUntil: null, version: 3 }, 2)).toBe(true);
+      expect(await mine(600)).toEqual(['shipped']);
     });
 
     it('has been called on every method of the ports (this test runs last)', () => {

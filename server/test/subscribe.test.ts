@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import { MessageSendError } from '../src/domain/ports/message-sender';
-import { fitValue } from '../src/wechat/subscribe';
+import { fitValue } from '../src/messages/wechat';
 import { createProviders } from '../src/wiring';
 import { credentialsOf, opsCookie, startTestSystem, waitFor, type TestSystem } from './helpers';
 

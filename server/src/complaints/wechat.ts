@@ -16,8 +16,7 @@ import {
 import { WechatApiError, type WechatAnswer } from '../wechat/access-token';
 import type { WechatPayClient } from '../wechatpay/client';
 import { WechatPayError } from '../wechatpay/errors';
-import { NotificationRejected, parseNotification } from '../wechatpay/notification';
-import { refusalOf, signatureHeadersOf } from '../payments/wechatpay-common';
+import { NotificationRejected, parseNotification, rejectionOf, signatureHeadersOf } from '../wechatpay/notification';
 import type { Verifier } from '../wechatpay/verifier';
 
 export interface WechatComplaintsOptions {
@@ -189,7 +188,7 @@ export function createWechatComplaints(o: WechatComplaintsOptions): ComplaintPro
         return { ok: true, notificationId: n.id, ref: { source: 'PAY', id: n.complaint.complaint_id } };
       } catch (err) {
         if (!(err instanceof NotificationRejected)) throw err;
-        return { ok: false, refusal: refusalOf(err, headers) };
+        return { ok: false, refusal: rejectionOf(err, headers) };
       }
     },
     fetch: (ref: ComplaintRef) => (ref.source === 'PAY' ? fetchPay(ref.id) : fetchMini(ref.id)),

@@ -3,8 +3,7 @@
 import { randomNonce } from '../wechatpay/crypto';
 import { WechatPayError } from '../wechatpay/errors';
 import { beijingTime } from '../wechatpay/time';
-import { type NotificationRefusal, PaymentProviderError } from '../domain/ports/payment-provider';
-import type { NotificationHeaders, NotificationRejected } from '../wechatpay/notification';
+import { PaymentProviderError } from '../domain/ports/payment-provider';
 
 /** The Beijing date as YYYYMMDD: references start with it so people can read their day. */
 const beijingDate = (at: number) => beijingTime(at).slice(0, 10).replaceAll('-', '');
@@ -38,24 +37,4 @@ export async function mapped<T>(p: Promise<T>): Promise<T> {
   } catch (err) {
     throw toProviderError(err);
   }
-}
-
-/** A v3 delivery's signature headers, from the lower-cased request headers. */
-export const signatureHeadersOf = (headers: Record<string, string | undefined>): NotificationHeaders => ({
-  serial: headers['wechatpay-serial'],
-  signature: headers['wechatpay-signature'],
-  timestamp: headers['wechatpay-timestamp'],
-  nonce: headers['wechatpay-nonce'],
-  signatureType: headers['wechatpay-signature-type'],
-});
-
-/** A refused v3 delivery in the port's words; a serial we do not hold is named (a rotation may have brought it). */
-export function refusalOf(err: NotificationRejected, headers: Record<string, string | undefined>): NotificationRefusal {
-  const serial = headers['wechatpay-serial'];
-  return {
-    reason: err.reason,
-    message: err.message,
-    unauthentic: err.unauthentic,
-    ...(err.reason === 'UNKNOWN_SERIAL' && serial ? { unknownKey: serial } : {}),
-  };
 }

@@ -5,7 +5,7 @@ import { type BillLink, createWechatPayClient, type JsapiOrder, type WechatPayCl
 import { WechatPayError } from '../wechatpay/errors';
 import { readyBill } from './bill-stream';
 import { signRequestPayment, type Merchant } from '../wechatpay/merchant';
-import { NotificationRejected, parseNotification } from '../wechatpay/notification';
+import { NotificationRejected, parseNotification, rejectionOf, signatureHeadersOf } from '../wechatpay/notification';
 import { refundStatusOf, type RefundOrder, type WechatRefund } from '../wechatpay/refund';
 import { beijingTime } from '../wechatpay/time';
 import type { Transaction } from '../wechatpay/transaction';
@@ -18,7 +18,7 @@ import {
   type ProviderRefundStatus,
   type RefundReport,
 } from '../domain/ports/payment-provider';
-import { mapped, newReference, newRefundReference, refusalOf, signatureHeadersOf, toProviderError } from './wechatpay-common';
+import { mapped, newReference, newRefundReference, toProviderError } from './wechatpay-common';
 
 const REFUND_STATUSES: readonly ProviderRefundStatus[] = ['PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'];
 
@@ -171,7 +171,7 @@ export function createWechatPayV3Provider(o: WechatPayV3Options): PaymentProvide
         };
       } catch (err) {
         if (!(err instanceof NotificationRejected)) throw err;
-        return { ok: false, refusal: refusalOf(err, headers) };
+        return { ok: false, refusal: rejectionOf(err, headers) };
       }
     },
   };

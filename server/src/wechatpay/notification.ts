@@ -110,3 +110,23 @@ export function parseNotification(deps: NotificationParserDeps, headers: Notific
   }
   return { id: envelope.id, eventType: envelope.event_type, createTime: envelope.create_time, transaction, refund, complaint };
 }
+
+/** A v3 delivery's signature headers, from the lower-cased request headers. */
+export const signatureHeadersOf = (headers: Record<string, string | undefined>): NotificationHeaders => ({
+  serial: headers['wechatpay-serial'],
+  signature: headers['wechatpay-signature'],
+  timestamp: headers['wechatpay-timestamp'],
+  nonce: headers['wechatpay-nonce'],
+  signatureType: headers['wechatpay-signature-type'],
+});
+
+/** A refused delivery, plainly: why, and — when signed by a serial not held — which one (a rotation may have brought it). */
+export function rejectionOf(err: NotificationRejected, headers: Record<string, string | undefined>) {
+  const serial = headers['wechatpay-serial'];
+  return {
+    reason: err.reason,
+    message: err.message,
+    unauthentic: err.unauthentic,
+    ...(err.reason === 'UNKNOWN_SERIAL' && serial ? { unknownKey: serial } : {}),
+  };
+}

@@ -1,10 +1,10 @@
-// Subscribe messages over WeChat's API (subscribe.md §3–4): POST /cgi-bin/message/subscribe/send with the access
+// The message-sender port over WeChat's subscribe messages (subscribe.md §3–4): POST /cgi-bin/message/subscribe/send with the access
 // token, each value fitted to its keyword's rule — a thing cut to 20 characters, an order number kept ASCII and
 // ≤ 32, an amount in yuan, a time in Beijing — so WeChat takes it rather than answering 47003. The template list
 // (GET /wxaapi/newtmpl/gettemplate) lets the doctor check the configuration.
 import { MessageSendError, type MessageSender, type MessageValues } from '../domain/ports/message-sender';
 import type { MessageKind } from '../domain/subscription';
-import { WechatApiError, type WechatAnswer } from './access-token';
+import { WechatApiError, type WechatAnswer } from '../wechat/access-token';
 
 export type KeywordMap = Partial<Record<keyof MessageValues, string>>;
 export interface TemplateConfig {
