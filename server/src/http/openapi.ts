@@ -4,7 +4,7 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponsesObject } from 'zod-openapi';
-import { MESSAGES_PATH, NOTIFY_PATH } from '../config';
+import { COMPLAINTS_PATH, MESSAGES_PATH, NOTIFY_PATH } from '../config';
 import { subscriptionsBody } from './orders';
 import {
   adminOrdersQuery,
@@ -412,6 +412,26 @@ export function openApiDocument() {
               content: { 'text/plain': { schema: z.string() } },
             },
             ...errors({ 404: 'NOT_FOUND: WECHAT_MESSAGE_TOKEN is not set', 413: COMMON[413], 500: 'INTERNAL', 503: COMMON[503] }),
+          },
+        }),
+      },
+      [COMPLAINTS_PATH]: {
+        post: op({
+          summary: "WeChat Pay's complaint notifications (COMPLAINT.CREATE, COMPLAINT.STATE_CHANGE)",
+          description:
+            'Registered with WeChat Pay at start (PUT /api/admin/complaints/notification-url). Read as raw bytes and verified like payment notifications; 204 once the complaint is fetched and stored (or the notification id was already taken).',
+          tags: ['wechat'],
+          requestBody: {
+            content: {
+              'application/json': { schema: z.looseObject({}).meta({ description: 'The v3 envelope (original_type complaint)' }) },
+            },
+          },
+          responses: {
+            204: { description: 'Stored' },
+            400: { description: 'Malformed, or not a complaint event', content: json(wechatAnswer) },
+            401: { description: 'Not signed by WeChat Pay (refused, counted, sampled)', content: json(wechatAnswer) },
+            404: { description: 'Complaints are not configured', content: json(wechatAnswer) },
+            500: { description: 'Not stored; WeChat retries', content: json(wechatAnswer) },
           },
         }),
       },
