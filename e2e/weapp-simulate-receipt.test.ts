@@ -12,6 +12,9 @@ const SHOPPER = 'receipt-shopper';
 let sys: SystemProcess;
 let w: WeappHarness;
 const businessViews: Record<string, unknown>[] = [];
+/** wx.requestSubscribeMessage's calls, and whether each came inside wx.requestPayment's success callback. */
+const subscribeCalls: { tmplIds: string[]; inPaymentCallback: boolean }[] = [];
+let inPaymentCallback = false;
 
 beforeAll(async () => {
   sys = await startSystemProcess({ RECONCILE_INTERVAL_SECONDS: '0' });
@@ -33,6 +36,43 @@ beforeAll(async () => {
         return ok('openBusinessView')(o);
       },
       setClipboardData: ok('setClipboardData'),
+      // The WeChat app's payment sheet: paid through the sandbox, then the success callback.
+      requestPayment: (o: any) => {
+        void requestOverHttp({
+          url: `${sys.sandbox}/sandbox/pay`,
+          method: 'POST',
+          data: {
+            timeStamp: o.timeStamp,
+            nonceStr: o.nonceStr,
+            package: o.package,
+            signType: o.signType,
+            paySign: o.paySign,
+            outcome: 'success',
+          },
+          header: { 'Content-Type': 'application/json' },
+        }).then((res) => {
+          const r = { errMsg: (res.data as { errMsg: string }).errMsg };
+          if (r.errMsg !== 'requestPayment:ok') return o.fail?.(r);
+          inPaymentCallback = true;
+          try {
+            o.success?.(r);
+          } finally {
+            inPaymentCallback = false;
+          }
+          o.complete?.(r);
+        });
+      },
+      // The subscription dialog: the shopper accepts; WeChat records the grants (here, at the sandbox).
+      requestSubscribeMessage: (o: any) => {
+        subscribeCalls.push({ tmplIds: o.tmplIds, inPaymentCallback });
+        const answers = Object.fromEntries((o.tmplIds as string[]).map((id) => [id, 'accept']));
+        void requestOverHttp({
+          url: `${sys.sandbox}/sandbox/subscribe`,
+          method: 'POST',
+          data: { user: SHOPPER, answers },
+          header: { 'Content-Type': 'application/json' },
+        }).then(() => ok('requestSubscribeMessage', answers)(o));
+      },
     },
   });
 }, 180_000);
@@ -89,5 +129,30 @@ describe('确认收货 in the compiled mini program', () => {
     });
     orders.instance.onShow?.call(orders.instance);
     await w.until(() => w.text(orders).includes('已完成'), 'the completed order after returning');
+    // The order was never asked at payment (paid outside the app): 确认收货's tap asked for the refund notice only.
+    expect(subscribeCalls).toEqual([{ tmplIds: [expect.any(String)], inPaymentCallback: false }]);
+  });
+
+  it("wechat mode: the subscription request comes from inside wx.requestPayment's success callback, and the accepted 支付成功 is delivered", async () => {
+    const checkout = w.open('pages/checkout/index');
+    await w.until(() => w.text(checkout).includes('贴纸一套'), 'the catalog');
+    w.tap(checkout, '+', '贴纸一套随单附赠的小惊喜');
+    await w.until(() => w.text(checkout).includes('微信支付 ¥0.01'), 'the total');
+    const calls = subscribeCalls.length;
+    const navs = w.navigations.length;
+    w.tap(checkout, '微信支付 ¥0.01');
+    await w.until(() => w.navigations.length > navs && w.lastNav().url.includes('outcome=ok'), 'the paid result');
+    expect(subscribeCalls.slice(calls)).toEqual([
+      { tmplIds: [expect.any(String), expect.any(String), expect.any(String)], inPaymentCallback: true },
+    ]);
+    const id = w.query(w.lastNav().url).id!;
+    const messages = async () =>
+      ((await sys.http('GET', `${sys.sandbox}/sandbox/subscribe-messages?user=${SHOPPER}`)).body.messages as {
+        data: Record<string, { value: string }>;
+      }[]) ?? [];
+    for (let i = 0; i < 100 && (await messages()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const [paid] = await messages();
+    expect(paid!.data.amount2!.value).toBe('¥0.01');
+    expect((await sys.admin('GET', `/orders/${id}`)).body.order.status).toBe('PAID');
   });
 });

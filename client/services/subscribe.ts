@@ -21,9 +21,12 @@ export async function loadTemplates(): Promise<void> {
   }
 }
 
-/** The template ids to ask for with this order's payment, once per order; null when there is nothing to ask. */
-export function subscribeRequestFor(orderId: string): { tmplIds: string[] } | null {
-  const ids = Object.values(templates ?? {}).filter((x): x is string => Boolean(x));
+/** The template ids to ask for (of `kinds`, default all) for this order, once per order; null when there is nothing to ask. */
+export function subscribeRequestFor(
+  orderId: string,
+  kinds: readonly MessageKind[] = ['paid', 'shipped', 'refunded'],
+): { tmplIds: string[] } | null {
+  const ids = kinds.map((k) => templates?.[k]).filter((x): x is string => Boolean(x));
   if (ids.length === 0) return null;
   const asked = (Taro.getStorageSync(ASKED_KEY) as string[] | '') || [];
   if (asked.includes(orderId)) return null;

@@ -255,10 +255,11 @@ describe('orders page and the cart', () => {
     expect(screen.getByText('圆通速递 YT9988776655')).toBeTruthy();
     fireEvent.click(screen.getByLabelText('复制运单号 YT9988776655'));
     await waitFor(() => expect(taroTest.clipboard).toBe('YT9988776655'));
-    taroTest.modalAnswers = [true];
+    // The tap asks first for the refund notice (never asked for this order: it was paid outside the page), then confirms.
+    taroTest.modalAnswers = [false, true];
     fireEvent.click(button('确认收货 陶瓷马克杯'));
     expect(await screen.findByText('已完成', {}, { timeout: 5000 })).toBeTruthy();
-    expect(taroTest.modals.at(-1)?.title).toBe('确认收货（沙箱）');
+    expect(taroTest.modals.slice(-2).map((m) => m.title)).toEqual(['订阅消息', '确认收货（沙箱）']);
     // The server was asked, and it asked WeChat: not the client's word.
     expect(taroTest.requests.some((r) => r.url.endsWith(`/api/orders/${paid.order.id}/receipt`))).toBe(true);
     expect(screen.queryByRole('button', { name: /确认收货/ })).toBeNull();

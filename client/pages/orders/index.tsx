@@ -10,7 +10,8 @@ import { describeError } from '../../services/errors';
 import { formatYuan } from '../../services/money';
 import { checkReceipt, listOrders, type OrderView } from '../../services/orders';
 import { takeReceiptReturn } from '../../services/receipt-return';
-import { wxConfirmReceipt } from '../../services/wx';
+import { wxConfirmReceipt, wxRequestSubscribe } from '../../services/wx';
+import { loadTemplates, reportSubscriptions, subscribeRequestFor } from '../../services/subscribe';
 import { refundSummary } from '../../services/refunds';
 import { countdown, formatTime } from '../../services/time';
 import './index.css';
@@ -45,6 +46,11 @@ export default function OrdersPage() {
     }
   }, []);
 
+  // The subscribe-message templates, fetched now: 确认收货's tap asks without waiting on the network.
+  useEffect(() => {
+    void loadTemplates();
+  }, []);
+
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
@@ -66,9 +72,13 @@ export default function OrdersPage() {
 
   const confirmReceipt = async (o: OrderView) => {
     if (confirming || !o.shipment) return;
+    // 确认收货 is a tap: the one moment besides the payment to ask for the refund notice, if this order was not asked.
+    const ask = subscribeRequestFor(o.id, ['refunded']);
+    const asking = ask ? wxRequestSubscribe(ask.tmplIds) : null;
     setConfirming(o.id);
     setError(null);
     try {
+      if (asking) void reportSubscriptions(o.id, await asking);
       const outcome = await wxConfirmReceipt({ merchantId: o.shipment.merchantId, outTradeNo: o.outTradeNo, description: o.description });
       if (outcome === 'opened') {
         awaitingReceipt.current = o.id;

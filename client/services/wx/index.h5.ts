@@ -21,6 +21,7 @@ export async function wxConfirmReceipt(info: ReceiptInfo): Promise<ReceiptOutcom
 }
 
 export const wxLogin = sandboxLogin;
+export const wxRequestSubscribe = sandboxSubscribe;
 
 export async function wxRequestPayment(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome> {
   const shown = (await sandboxSheetInfo(params)) ?? info; // what WeChat Pay knows, as the real sheet shows

@@ -42,24 +42,22 @@ async function loginInWechat(): Promise<string> {
 function payInWechat(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome> {
   return new Promise((resolve) => {
     // The five fields pass through untouched, signType included: RSA for API v3, MD5 or HMAC-SHA256 for v2.
-    Taro.requestPayment({
-      timeStamp: params.timeStamp,
-      nonceStr: params.nonceStr,
-      package: params.package,
-      signType: params.signType,
-      paySign: params.paySign,
-      success: () => {
-        const ask = info.subscribe;
-        if (!ask) return resolve({ outcome: 'ok' });
-        // Inside the payment callback, as WeChat requires (never on page load, nothing awaited in between).
-        Taro.requestSubscribeMessage({
-          tmplIds: ask.tmplIds,
-          success: (r: unknown) => resolve({ outcome: 'ok', subscriptions: r as Record<string, string> }),
-          fail: () => resolve({ outcome: 'ok', subscriptions: {} }),
-        } as unknown as Taro.requestSubscribeMessage.Option);
-      },
-      fail: (err: { errMsg?: string }) => resolve(toOutcome(String(err?.errMsg ?? 'requestPayment:fail'))),
-    }).catch(() => undefined); // answered through the callbacks
+    void Promise.resolve(
+      Taro.requestPayment({
+        timeStamp: params.timeStamp,
+        nonceStr: params.nonceStr,
+        package: params.package,
+        signType: params.signType,
+        paySign: params.paySign,
+        success: () => {
+          const ask = info.subscribe;
+          if (!ask) return resolve({ outcome: 'ok' });
+          // Inside the payment callback, as WeChat requires (never on page load, nothing awaited in between).
+          void subscribeInWechat(ask.tmplIds).then((subscriptions) => resolve({ outcome: 'ok', subscriptions }));
+        },
+        fail: (err: { errMsg?: string }) => resolve(toOutcome(String(err?.errMsg ?? 'requestPayment:fail'))),
+      }),
+    ).catch(() => undefined); // answered through the callbacks
   });
 }
 
@@ -75,10 +73,29 @@ async function payInSandbox(params: RequestPaymentParams, info: SheetInfo): Prom
   return { outcome: 'ok', subscriptions: await sandboxSubscribe(info.subscribe.tmplIds) };
 }
 
+/** The subscription dialog in a tap (wx.requestSubscribeMessage must be called in the tap itself): its answers. */
+function subscribeInWechat(tmplIds: string[]): Promise<Record<string, string>> {
+  return new Promise((resolve) => {
+    try {
+      // Answered through the callbacks; the returned promise (absent in some runtimes) is left settled quietly.
+      void Promise.resolve(
+        Taro.requestSubscribeMessage({
+          tmplIds,
+          success: (r: unknown) => resolve(r as Record<string, string>),
+          fail: () => resolve({}),
+        } as unknown as Taro.requestSubscribeMessage.Option),
+      ).catch(() => undefined);
+    } catch {
+      resolve({}); // a base library without it (before 2.4.4): nothing is asked
+    }
+  });
+}
+
 interface Seam {
   confirmReceipt(info: ReceiptInfo): Promise<ReceiptOutcome>;
   login(): Promise<string>;
   requestPayment(params: RequestPaymentParams, info: SheetInfo): Promise<PaymentOutcome>;
+  requestSubscribe(tmplIds: string[]): Promise<Record<string, string>>;
 }
 
 /**
@@ -90,9 +107,11 @@ interface Seam {
  */
 const seam: Seam =
   typeof __PAYMENT_MODE__ === 'undefined' || __PAYMENT_MODE__ === 'sandbox'
-    ? { confirmReceipt: confirmReceiptInSandbox, login: sandboxLogin, requestPayment: payInSandbox }
-    : { confirmReceipt: confirmReceiptInWechat, login: loginInWechat, requestPayment: payInWechat };
+    ? { confirmReceipt: confirmReceiptInSandbox, login: sandboxLogin, requestPayment: payInSandbox, requestSubscribe: sandboxSubscribe }
+    : { confirmReceipt: confirmReceiptInWechat, login: loginInWechat, requestPayment: payInWechat, requestSubscribe: subscribeInWechat };
 
 export const wxConfirmReceipt = (info: ReceiptInfo) => seam.confirmReceipt(info);
+/** Call it in the tap's handler before anything is awaited: WeChat allows the dialog only there. */
+export const wxRequestSubscribe = (tmplIds: string[]) => seam.requestSubscribe(tmplIds);
 export const wxLogin = () => seam.login();
 export const wxRequestPayment = (params: RequestPaymentParams, info: SheetInfo) => seam.requestPayment(params, info);
