@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { billLine, fenToYuan, microToYuan, TRADE_BILL_COLUMNS, TRADE_BILL_SUMMARY } from '../server/src/wechatpay/bill';
-import { beijingTime } from '../server/src/wechatpay/time';
+import { beijingSpaced } from './v2-notify';
 import { declaredSignType, v2Verify } from '../server/src/wechatpay/v2/sign';
 import { buildV2Xml, parseV2Xml } from '../server/src/wechatpay/v2/xml';
 import type { SandboxState } from './state';
@@ -41,7 +41,6 @@ export const newBookSwitches = (): BookSwitches => ({ omit: new Set(), amounts: 
 const BEIJING_MS = 8 * 3600_000;
 const DAY_MS = 86_400_000;
 const beijingDate = (ms: number) => new Date(ms + BEIJING_MS).toISOString().slice(0, 10);
-const spaced = (ms: number) => beijingTime(ms).slice(0, 19).replace('T', ' ');
 const digits = (n: number) => Array.from(crypto.randomBytes(n), (x) => x % 10).join('');
 /** Start of a Beijing day (`YYYY-MM-DD`) in epoch ms. */
 const dayStart = (date: string) => Date.parse(`${date}T00:00:00+08:00`);
@@ -67,7 +66,7 @@ function rowsOf(s: SandboxState, sw: BookSwitches, date: string): Row[] {
   const { appid, mchid } = s.keys;
   const rows: Row[] = [];
   const common = (at: number, transactionId: string, outTradeNo: string, openid: string, state: string) => ({
-    交易时间: spaced(at),
+    交易时间: beijingSpaced(at),
     公众账号ID: appid,
     商户号: mchid,
     特约商户号: '0',
@@ -149,8 +148,8 @@ function rowsOf(s: SandboxState, sw: BookSwitches, date: string): Row[] {
       values: {
         ...common(at, r.transactionId, r.outTradeNo, openid, 'REFUND'),
         应结订单金额: '0.00',
-        退款申请时间: spaced(at),
-        退款成功时间: r.successAt ? spaced(r.successAt) : '',
+        退款申请时间: beijingSpaced(at),
+        退款成功时间: r.successAt ? beijingSpaced(r.successAt) : '',
         微信退款单号: r.refundId,
         商户退款单号: r.outRefundNo,
         退款金额: fenToYuan(printed),

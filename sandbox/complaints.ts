@@ -9,6 +9,7 @@
 // v3 requests reach here authenticated by v3-pay.ts; minishop requests pass the access-token check.
 import crypto from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import { beijingTimeMillis } from '../server/src/wechatpay/time';
 import type { Deliveries } from './delivery';
 import type { ShippingSandbox } from './shipping';
 import type { SandboxState } from './state';
@@ -56,7 +57,6 @@ export function createSandboxComplaints(
   const complaints = new Map<string, SandboxComplaint>();
   let notifyUrl: string | null = null;
   const digits = (n: number) => Array.from(crypto.randomBytes(n), (b) => b % 10).join('');
-  const beijing = (ms: number) => new Date(ms + 8 * HOUR).toISOString().replace('Z', '+08:00');
 
   function notify(c: SandboxComplaint, action: string) {
     if (c.source !== 'PAY' || !notifyUrl) return;
@@ -170,7 +170,7 @@ export function createSandboxComplaints(
     const detail = (c: SandboxComplaint) => ({
       complaint_id: c.id,
       complainted_mchid: s.keys.mchid,
-      complaint_time: beijing(c.createdAt),
+      complaint_time: beijingTimeMillis(c.createdAt),
       complaint_detail: c.detail,
       complaint_state: c.state,
       payer_openid: c.openid,
@@ -227,7 +227,7 @@ export function createSandboxComplaints(
       const data = c.history.map((h, i) => ({
         log_id: `${c.id}-${i}`,
         operator: h.operator,
-        operate_time: beijing(h.at),
+        operate_time: beijingTimeMillis(h.at),
         operate_type: h.type,
         operate_details: h.details,
         image_list: [],

@@ -64,12 +64,16 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     // WECHATPAY_CERT_REFRESH_HOURS, and again when a message names one we do not hold.
     const keeper = providers.certificates;
     if (keeper) {
-      const first = await keeper.refresh();
-      if (!first.ok && keeper.certificates().length === 0 && config.wechatPay.version === 'v3' && !config.wechatPay.publicKey)
-        logger.error(
-          { err: first.detail },
-          'no WeChat Pay key to verify with: the platform certificates could not be downloaded and none is cached; answers and notifications are refused until they are',
-        );
+      // Start-up waits for the download only when there is nothing else to verify with (no public key, none cached).
+      const keyless = keeper.certificates().length === 0 && config.wechatPay.version === 'v3' && !config.wechatPay.publicKey;
+      const first = keeper.refresh().then((r) => {
+        if (!r.ok && keyless && keeper.certificates().length === 0)
+          logger.error(
+            { err: r.detail },
+            'no WeChat Pay key to verify with: the platform certificates could not be downloaded and none is cached; answers and notifications are refused until they are',
+          );
+      });
+      if (keyless) await first;
       keeper.start(config.certificateRefreshMs);
       metrics.certificates(() => keeper.certificates().map((c) => ({ serial: c.serial, kind: 'platform', notAfter: c.notAfter })));
     }
@@ -84,10 +88,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
         logger.warn({ err: (err as Error).message }, "set_msg_jump_path failed; shipping messages open WeChat's default page"),
       );
     // Complaint notifications (WeChat Pay, API v3): registered at start beside the notify URL, as an operator does
-    // once with WeChat; a failure is logged, the reconciler still re-reads complaints.
+    // once with WeChat, without holding up the start; a failure is logged, the reconciler still re-reads complaints.
     const complaintsUrl = config.wechat.notifyUrl.replace(NOTIFY_PATH, COMPLAINTS_PATH);
     if (config.wechatPay.version === 'v3')
-      await providers.complaints
+      void providers.complaints
         .registerNotificationUrl(complaintsUrl)
         .catch((err: unknown) =>
           logger.warn(

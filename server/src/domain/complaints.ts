@@ -245,12 +245,15 @@ export interface ComplaintReconcileReport {
   errors: number;
 }
 
-/** Re-reads complaints WeChat Pay lists for the last 30 days and every open one of ours: a lost notification is caught. */
+/** Re-reads the complaints WeChat Pay lists for the last 30 days that we do not hold as resolved, and every open one of
+ *  ours: a lost notification is caught, and a resolved complaint costs no more calls. */
 export async function reconcileComplaints(deps: ComplaintDeps): Promise<ComplaintReconcileReport> {
   const report = { examined: 0, errors: 0 };
   const refs = new Map<string, ComplaintRef>();
   try {
-    for (const ref of await deps.complaints.listRecent(deps.now() - 29 * 86_400_000, deps.now())) refs.set(idOf(ref), ref);
+    // From WeChat Pay's list, only what we do not hold as resolved: a resolved complaint is final here.
+    for (const ref of await deps.complaints.listRecent(deps.now() - 29 * 86_400_000, deps.now()))
+      if ((await deps.store.findComplaint(idOf(ref)))?.state !== 'RESOLVED') refs.set(idOf(ref), ref);
   } catch (err) {
     report.errors += 1;
     deps.logger.warn({ err: (err as Error).message }, 'complaint list could not be read; open complaints are still re-read');

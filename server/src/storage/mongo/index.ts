@@ -454,14 +454,27 @@ async function createMongoStoreOn(conn: Connection): Promise<Store> {
         const u = q.complaintUpdate(next, expected);
         return (await m.complaints.updateOne(u.filter, u.update)).modifiedCount === 1;
       }),
-    // The same order as SQLite's: open ones by deadline, then the resolved (no deadline), newest first.
+    // The same order as SQLite's: open ones by deadline, then the resolved (no deadline), newest first; each part read
+    // in its index order, at most `limit` documents.
     listComplaints: (f) =>
-      guard(async () =>
-        (await many(m.complaints.find(q.complaintsMatching(f)).lean().exec()))
-          .map((d) => JSON.parse(d.doc as string) as Complaint)
-          .sort(byUrgency)
-          .slice(0, f.limit),
-      ),
+      guard(async () => {
+        const parse = (d: Doc) => JSON.parse(d.doc as string) as Complaint;
+        const open = (
+          await many(m.complaints.find(q.openComplaintsMatching(f)).sort({ deadline: 1, createdAt: -1 }).limit(f.limit).lean().exec())
+        ).map(parse);
+        if (open.length >= f.limit) return open.sort(byUrgency);
+        const resolved = (
+          await many(
+            m.complaints
+              .find(q.resolvedComplaintsMatching(f))
+              .sort({ createdAt: -1 })
+              .limit(f.limit - open.length)
+              .lean()
+              .exec(),
+          )
+        ).map(parse);
+        return [...open.sort(byUrgency), ...resolved];
+      }),
     saveBookDay: (day) =>
       guard(async () => void (await m.books.updateOne(q.byId(day.date), { $set: { doc: JSON.stringify(day) } }, { upsert: true }))),
     findBookDay: (date) =>

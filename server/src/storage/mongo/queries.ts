@@ -263,10 +263,16 @@ export const complaintUpdate = (c: Complaint, expectedVersion: number) => ({
   filter: { _id: c.id, version: expectedVersion },
   update: { $set: complaintFields(c) },
 });
-export const complaintsMatching = (f: { state?: string; orderId?: string }): Doc => ({
+const complaintsMatching = (f: { state?: string; orderId?: string }): Doc => ({
   ...(f.state ? { state: f.state } : {}),
   ...(f.orderId ? { orderId: f.orderId } : {}),
 });
+/** Those with a deadline (open), and those without (resolved): each listed in its own index order. */
+export const openComplaintsMatching = (f: { state?: string; orderId?: string }): Doc => ({
+  ...complaintsMatching(f),
+  deadline: t({ $ne: null }),
+});
+export const resolvedComplaintsMatching = (f: { state?: string; orderId?: string }): Doc => ({ ...complaintsMatching(f), deadline: null });
 
 // The daily books.
 /** Payments with from <= paidAt < to, after a cursor in (paidAt, _id) order: keyset pages along the index. */
